@@ -1,0 +1,104 @@
+"""JWT tokens and the PROTECTION_LEVEL gate (api.md section 3, decisions.md Q6-Q10).
+
+`gate(threshold)` decorates every view: it reads the token from the `Authorization`
+header (raw, as the GUI sends it, or `Bearer <token>`), puts the user name on
+`flask.g.user` (None when there is no valid token) and answers 401 when the configured
+level demands a token for that threshold.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from typing import Callable, Optional, Tuple
+
+import jwt
+from flask import current_app, g, jsonify, request
+
+from autosubmit_api.config import Settings
+
+LEVELS = {"ALL": 100, "WRITEONLY": 20, "NONE": 0}
+ALGORITHM = "HS256"
+# What the GUI sends after logout, and other non-tokens that count as "no token".
+NO_TOKEN_VALUES = ("", "null", "undefined", "None")
+
+
+class TokenError(Exception):
+    def __init__(self, message: str, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
+
+def settings() -> Settings:
+    return current_app.extensions["autosubmit_api"]["settings"]
+
+
+def issue_token(user: str, secret: str, lifetime: int, now: Optional[float] = None) -> str:
+    """An HS256 token with the reference's claims; `exp` counted in UTC (Q8)."""
+    issued = int(now if now is not None else time.time())
+    claims = {"user_id": user, "sub": user, "iat": issued, "exp": issued + lifetime}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def token_from_header(header: Optional[str]) -> Optional[str]:
+    if header is None:
+        return None
+    value = header.strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    if value in NO_TOKEN_VALUES:
+        return None
+    return value
+
+
+def decode_token(token: str, secret: str) -> str:
+    """The user the token names; TokenError when it is invalid, expired or names nobody (Q10)."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
+    except jwt.ExpiredSignatureError:
+        raise TokenError("Expired token", expired=True) from None
+    except jwt.InvalidTokenError:
+        raise TokenError("Unauthorized") from None
+    user = claims.get("user_id") or claims.get("sub")
+    if not isinstance(user, str) or not user:
+        raise TokenError("Unauthorized")
+    return user
+
+
+def current_user(header: Optional[str], secret: str) -> Tuple[Optional[str], Optional[TokenError]]:
+    token = token_from_header(header)
+    if token is None:
+        return None, TokenError("Unauthorized")
+    try:
+        return decode_token(token, secret), None
+    except TokenError as exc:
+        return None, exc
+
+
+def gate(threshold: str) -> Callable:
+    """Require a token when LEVELS[threshold] <= the configured protection level.
+
+    threshold "NONE" never answers 401 itself: the view decides (tokentest, verify-token).
+    """
+    needed = LEVELS[threshold]
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            conf = settings()
+            user, problem = current_user(request.headers.get("Authorization"), conf.secret_key)
+            g.user = user
+            g.token_problem = problem
+            if problem is not None and threshold != "NONE" and needed <= LEVELS[conf.protection_level]:
+                return jsonify({"error": True, "error_message": str(problem)}), 401
+            return view(*args, **kwargs)
+
+        wrapper.gate_threshold = threshold
+        return wrapper
+
+    return decorator
+
+
+def open_route(view: Callable) -> Callable:
+    """Mark a view that has no gate at all (/, /login, /filestatus/, the login flows)."""
+    view.gate_threshold = None
+    return view

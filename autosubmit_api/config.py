@@ -1,0 +1,289 @@
+"""Settings: the environment and the `.autosubmitrc`, read once at start and passed down.
+
+Every option the reference reads is here with the same name and default (spec api.md
+section 2, data.md A.1), plus a few of our own, each with a one-line help in OPTIONS.
+Nothing here reads a file at import time: `load_settings()` does the reading.
+"""
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+log = logging.getLogger(__name__)
+
+PROTECTION_LEVELS = ("ALL", "WRITEONLY", "NONE")
+TRUE_STRINGS = ("True", "T", "true")
+
+
+class ConfigError(Exception):
+    """The site configuration cannot be used; the message is one line for the operator."""
+
+
+def _truth(value: Optional[str]) -> bool:
+    return value in TRUE_STRINGS
+
+
+def _home() -> Path:
+    return Path(os.path.expanduser("~"))
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"environment variable {name}={raw!r} must be greater than 0")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
+
+
+def _csv(raw: Optional[str]) -> Tuple[str, ...]:
+    return tuple(item.strip() for item in (raw or "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the API needs to know about the site, immutable once built."""
+
+    # .autosubmitrc (data.md A.1); rc_path is None when no file was found.
+    rc_path: Optional[str] = None
+    db_dir: str = str(_home() / "debug" / "autosubmit")
+    db_file: str = "autosubmit.db"
+    db_backend: str = "sqlite"
+    db_connection_url: str = ""
+    local_root_dir: str = str(_home() / "debug" / "autosubmit")
+    jobdata_dir: str = "/esarchive/autosubmit/as_metadata/data"
+    structures_dir: str = "/esarchive/autosubmit/as_metadata/structures"
+    historical_log_dir: str = "/esarchive/autosubmit/as_metadata/logs"
+    global_log_dir: str = "/esarchive/autosubmit/Aslogs"
+    graph_dir: str = str(_home() / "autosubmit" / "metadata" / "graph")
+    statusdb_path: str = str(_home() / "autosubmit" / "metadata" / "test")
+    statusdb_filename: str = "status.db"
+    authorized_clients: Tuple[str, ...] = ()
+
+    # Environment (api.md 2.2).
+    protection_level: str = "ALL"
+    secret_key: str = ""
+    secret_key_generated: bool = False
+    cas_server_url: str = ""
+    cas_login_url: str = ""
+    cas_verify_url: str = ""
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    github_whitelist_organization: str = ""
+    github_whitelist_team: str = ""
+    run_background_tasks_on_start: bool = False
+    disable_background_tasks: bool = False
+
+    # Our own options (OPTIONS below documents each).
+    github_api_url: str = "https://api.github.com"
+    github_oauth_url: str = "https://github.com"
+    admin_users: Tuple[str, ...] = ()
+    owner_check: bool = True
+    max_page_size: int = 1000
+    cache_entries: int = 64
+    sqlite_timeout: float = 2.0
+    jwt_lifetime_seconds: int = 420000
+    worker_interval_seconds: int = 300
+    graph_worker_interval_seconds: int = 3600
+    examples: bool = False
+    testing: bool = False
+
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.db_dir, self.db_file)
+
+    @property
+    def as_times_db_path(self) -> str:
+        return os.path.join(self.db_dir, "as_times.db")
+
+    def replace(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+# name -> (environment variable or rc key, default shown in the README, one-line help)
+OPTIONS = {
+    "protection_level": ("PROTECTION_LEVEL", "ALL", "ALL, WRITEONLY or NONE; anything else means ALL"),
+    "secret_key": ("SECRET_KEY", "random per start", "HS256 key for JWTs; several hosts must share one"),
+    "cas_server_url": ("CAS_SERVER_URL", "", "CAS base URL, e.g. https://cas.example/cas/"),
+    "cas_login_url": ("CAS_LOGIN_URL", "CAS_SERVER_URL + login", "CAS login page for the v3 /login flow"),
+    "cas_verify_url": ("CAS_VERIFY_URL", "CAS_SERVER_URL + serviceValidate", "CAS ticket check for /login"),
+    "github_client_id": ("GITHUB_OAUTH_CLIENT_ID", "", "GitHub OAuth app client id"),
+    "github_client_secret": ("GITHUB_OAUTH_CLIENT_SECRET", "", "GitHub OAuth app secret"),
+    "github_whitelist_organization": ("GITHUB_OAUTH_WHITELIST_ORGANIZATION", "", "only members of this org"),
+    "github_whitelist_team": ("GITHUB_OAUTH_WHITELIST_TEAM", "", "only active members of this team of the org"),
+    "github_api_url": ("GITHUB_API_URL", "https://api.github.com", "GitHub API base (GitHub Enterprise, tests)"),
+    "github_oauth_url": ("GITHUB_OAUTH_URL", "https://github.com", "GitHub OAuth base for the code exchange"),
+    "run_background_tasks_on_start": ("RUN_BACKGROUND_TASKS_ON_START", "false", "run every worker once at start"),
+    "disable_background_tasks": ("DISABLE_BACKGROUND_TASKS", "false", "start no background scheduler"),
+    "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
+    "owner_check": ("API_OWNER_CHECK", "true", "false lets any logged-in user change any description"),
+    "max_page_size": ("API_MAX_PAGE_SIZE", "1000", "largest page_size a list answers; larger is capped"),
+    "cache_entries": ("API_CACHE_ENTRIES", "64", "parsed files kept in memory per process (LRU)"),
+    "sqlite_timeout": ("API_SQLITE_TIMEOUT", "2.0", "seconds a read waits for a locked SQLite file"),
+    "worker_interval_seconds": ("API_WORKER_INTERVAL", "300", "seconds between background runs"),
+    "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
+    "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
+}
+
+# rc section/key -> Settings field (data.md A.1)
+RC_KEYS = {
+    ("database", "path"): "db_dir",
+    ("database", "filename"): "db_file",
+    ("database", "backend"): "db_backend",
+    ("database", "connection_url"): "db_connection_url",
+    ("local", "path"): "local_root_dir",
+    ("historicdb", "path"): "jobdata_dir",
+    ("structures", "path"): "structures_dir",
+    ("historiclog", "path"): "historical_log_dir",
+    ("globallogs", "path"): "global_log_dir",
+    ("graph", "path"): "graph_dir",
+    ("statusdb", "path"): "statusdb_path",
+    ("statusdb", "filename"): "statusdb_filename",
+}
+# Directories that must exist when the rc names them: the API reads from them on every request.
+REQUIRED_DIRS = (("database", "path"), ("local", "path"))
+
+
+def find_rc_file(env: Mapping[str, str]) -> Optional[Path]:
+    """The first existing file of the reference's lookup order, or None."""
+    candidates = []
+    if env.get("AUTOSUBMIT_CONFIGURATION"):
+        candidates.append(Path(env["AUTOSUBMIT_CONFIGURATION"]))
+    home = Path(env.get("HOME") or _home())
+    candidates += [Path.cwd() / ".autosubmitrc", home / ".autosubmitrc", Path("/etc/autosubmitrc")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_rc(path: Path) -> dict:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: cannot parse: {first}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    values = {}
+    for (section, key), name in RC_KEYS.items():
+        if parser.has_option(section, key):
+            value = parser.get(section, key).strip()
+            if not value:
+                raise ConfigError(f"{path}: [{section}] {key} is empty")
+            values[name] = os.path.expanduser(value)
+    for section, key in REQUIRED_DIRS:
+        name = RC_KEYS[(section, key)]
+        if name in values and not os.path.isdir(values[name]):
+            raise ConfigError(
+                f"{path}: [{section}] {key} = {values[name]} is not an existing directory"
+            )
+    backend = values.get("db_backend", "sqlite").lower()
+    if backend not in ("sqlite", "postgres"):
+        raise ConfigError(f"{path}: [database] backend = {backend} (expected sqlite or postgres)")
+    values["db_backend"] = backend
+    if backend == "postgres" and not values.get("db_connection_url"):
+        raise ConfigError(f"{path}: [database] backend = postgres needs [database] connection_url")
+    if parser.has_option("clients", "authorized"):
+        values["authorized_clients"] = tuple(parser.get("clients", "authorized").split())
+    if "graph_dir" not in values:
+        values["graph_dir"] = os.path.join(
+            values.get("local_root_dir", Settings.local_root_dir), "metadata", "graph"
+        )
+    values["rc_path"] = str(path)
+    return values
+
+
+def _load_dotenv(env: dict) -> None:
+    """`./.env` (and the reference's upward search from the package), never overriding."""
+    try:
+        from dotenv import dotenv_values, find_dotenv
+    except ImportError:  # pragma: no cover - python-dotenv is a dependency
+        return
+    for found in (find_dotenv(usecwd=True), find_dotenv(str(Path(__file__)))):
+        if found:
+            for key, value in dotenv_values(found).items():
+                if value is not None:
+                    env.setdefault(key, value)
+
+
+def load_settings(
+    env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides
+) -> Settings:
+    """Build Settings from `env` (default: the process environment) and the rc file it points to.
+
+    `.env` files are read only for the process environment unless `dotenv` says otherwise.
+    """
+    if dotenv is None:
+        dotenv = env is None
+    env = dict(os.environ if env is None else env)
+    if dotenv:
+        _load_dotenv(env)
+    values: dict = {}
+    rc = find_rc_file(env)
+    if rc is not None:
+        values.update(_read_rc(rc))
+
+    level = env.get("PROTECTION_LEVEL", "")
+    values["protection_level"] = level if level in ("NONE", "WRITEONLY") else "ALL"
+
+    secret = env.get("SECRET_KEY", "")
+    if secret:
+        values["secret_key"] = secret
+    else:
+        values["secret_key"] = secrets.token_urlsafe(48)
+        values["secret_key_generated"] = True
+
+    cas = env.get("CAS_SERVER_URL", "")
+    values["cas_server_url"] = cas
+    values["cas_login_url"] = env.get("CAS_LOGIN_URL") or (cas + "login" if cas else "")
+    values["cas_verify_url"] = env.get("CAS_VERIFY_URL") or (cas + "serviceValidate" if cas else "")
+    values["github_client_id"] = env.get("GITHUB_OAUTH_CLIENT_ID", "")
+    values["github_client_secret"] = env.get("GITHUB_OAUTH_CLIENT_SECRET", "")
+    values["github_whitelist_organization"] = env.get("GITHUB_OAUTH_WHITELIST_ORGANIZATION", "")
+    values["github_whitelist_team"] = env.get("GITHUB_OAUTH_WHITELIST_TEAM", "")
+    values["github_api_url"] = env.get("GITHUB_API_URL", Settings.github_api_url).rstrip("/")
+    values["github_oauth_url"] = env.get("GITHUB_OAUTH_URL", Settings.github_oauth_url).rstrip("/")
+    values["run_background_tasks_on_start"] = _truth(env.get("RUN_BACKGROUND_TASKS_ON_START"))
+    values["disable_background_tasks"] = _truth(env.get("DISABLE_BACKGROUND_TASKS"))
+    values["admin_users"] = _csv(env.get("API_ADMIN_USERS"))
+    values["owner_check"] = env.get("API_OWNER_CHECK", "true").lower() not in ("false", "0", "no", "off")
+    values["max_page_size"] = _positive_int(env, "API_MAX_PAGE_SIZE", Settings.max_page_size)
+    values["cache_entries"] = _positive_int(env, "API_CACHE_ENTRIES", Settings.cache_entries)
+    values["sqlite_timeout"] = _float(env, "API_SQLITE_TIMEOUT", Settings.sqlite_timeout)
+    values["worker_interval_seconds"] = _positive_int(
+        env, "API_WORKER_INTERVAL", Settings.worker_interval_seconds
+    )
+    values["graph_worker_interval_seconds"] = _positive_int(
+        env, "API_GRAPH_WORKER_INTERVAL", Settings.graph_worker_interval_seconds
+    )
+    known = {f.name for f in fields(Settings)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    values.update(overrides)
+    return Settings(**values)

@@ -1,0 +1,83 @@
+"""Typed API errors and the one handler that turns them (and every HTTP error) into JSON.
+
+Services raise these; v4 routes let them through to the handler, which answers
+`{"error": true, "error_message": <message>}` with the error's status (the reference's
+handler shape, api.md 1.5). v3 routes shape their legacy 200 bodies themselves
+(routes/v3/_legacy.py). Messages never carry absolute server paths (decisions.md Q39).
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    status = 500
+    default_message = "Internal Server Error"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+
+class BadRequest(APIError):
+    status = 400
+    default_message = "Bad Request"
+
+
+class Unauthorized(APIError):
+    status = 401
+    default_message = "Unauthorized"
+
+
+class Forbidden(APIError):
+    status = 403
+    default_message = "Forbidden"
+
+
+class NotFound(APIError):
+    status = 404
+    default_message = "Not Found"
+
+
+class DataError(APIError):
+    """An Autosubmit file exists but cannot be read (corrupt, truncated, hostile, locked)."""
+
+    status = 422
+    default_message = "The experiment's data could not be read"
+
+
+class Unavailable(APIError):
+    """A database needed for the answer cannot be reached right now."""
+
+    status = 503
+    default_message = "Service Unavailable"
+
+
+def error_body(message: str) -> dict:
+    return {"error": True, "error_message": message}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        return jsonify(error_body(exc.message)), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        response = jsonify(error_body(exc.name))
+        response.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        if 300 <= (exc.code or 0) < 400:
+            return exc.get_response()
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return jsonify(error_body("Internal Server Error")), 500

@@ -1,0 +1,97 @@
+"""Every file-name pattern of an experiment and of the site, in one place (data.md A.1).
+
+Functions take Settings and an expid that `check_expid` accepted, so no path built here
+can leave the directories the site configuration names.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import BadRequest
+
+EXPID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+
+def check_expid(expid: str) -> str:
+    """The expid unchanged, or BadRequest when it could not name an experiment directory."""
+    if not isinstance(expid, str) or not EXPID_RE.match(expid):
+        raise BadRequest("Malformed experiment id")
+    return expid
+
+
+def is_valid_expid(expid: str) -> bool:
+    return isinstance(expid, str) and bool(EXPID_RE.match(expid))
+
+
+def exp_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(settings.local_root_dir, check_expid(expid))
+
+
+def pkl_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(exp_dir(settings, expid), "pkl")
+
+
+def job_list_pkl(settings: Settings, expid: str) -> str:
+    return os.path.join(pkl_dir(settings, expid), f"job_list_{expid}.pkl")
+
+
+def packages_db(settings: Settings, expid: str) -> str:
+    return os.path.join(pkl_dir(settings, expid), f"job_packages_{expid}.db")
+
+
+def conf_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(exp_dir(settings, expid), "conf")
+
+
+def conf_metadata_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(conf_dir(settings, expid), "metadata")
+
+
+def proj_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(exp_dir(settings, expid), "proj")
+
+
+def tmp_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(exp_dir(settings, expid), "tmp")
+
+
+def aslogs_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(tmp_dir(settings, expid), "ASLOGS")
+
+
+def job_logs_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(tmp_dir(settings, expid), f"LOG_{expid}")
+
+
+def status_dir(settings: Settings, expid: str) -> str:
+    return os.path.join(exp_dir(settings, expid), "status")
+
+
+def job_data_db(settings: Settings, expid: str) -> str:
+    return os.path.join(settings.jobdata_dir, f"job_data_{check_expid(expid)}.db")
+
+
+def structure_db(settings: Settings, expid: str) -> str:
+    return os.path.join(settings.structures_dir, f"structure_{check_expid(expid)}.db")
+
+
+def graph_db(settings: Settings, expid: str) -> str:
+    return os.path.join(settings.graph_dir, f"graph_data_{check_expid(expid)}.db")
+
+
+def central_db(settings: Settings) -> str:
+    return settings.db_path
+
+
+def as_times_db(settings: Settings) -> str:
+    return settings.as_times_db_path
+
+
+def file_status_db(settings: Settings) -> str:
+    # The reference ignores [statusdb] path (Q22): keep its location, honour the key as well.
+    legacy = os.path.join(settings.local_root_dir, "as_metadata", "test", settings.statusdb_filename)
+    if os.path.isfile(legacy):
+        return legacy
+    return os.path.join(settings.statusdb_path, settings.statusdb_filename)

@@ -1,0 +1,1 @@
+"""v3 routes: the legacy API, served at the root and under /v3 with identical handlers."""

@@ -1,0 +1,1 @@
+"""v4 routes, served under /v4, with real status codes and one error shape."""

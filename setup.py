@@ -1,0 +1,44 @@
+"""Packaging for autosubmit-api: the HTTP monitoring API for Autosubmit experiments."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', (HERE / "autosubmit_api" / "__init__.py").read_text()
+).group(1)
+
+setup(
+    name="autosubmit_api",
+    version=VERSION,
+    description="HTTP monitoring API for Autosubmit experiments",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="GPL-3.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["autosubmit_api", "autosubmit_api.*"]),
+    include_package_data=True,
+    package_data={"autosubmit_api": ["openapi.json"]},
+    install_requires=[
+        "flask>=2.2,<4",
+        "flask-cors>=4",
+        "sqlalchemy>=2.0,<3",
+        "apscheduler>=3.10,<4",
+        "pyjwt>=2.8,<3",
+        "requests>=2.28",
+        "gunicorn>=21",
+        "PyYAML>=6.0",
+        "python-dotenv>=1.0",
+    ],
+    extras_require={
+        "postgres": ["psycopg[binary]>=3.1"],
+        "test": [
+            "pytest>=7",
+            "pytest-cov>=4",
+            "psycopg[binary]>=3.1",
+            "playwright>=1.40",
+        ],
+    },
+    entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},
+)
