@@ -8,7 +8,8 @@ and wrapper packages. Each format is written by its own module:
 
 * `pickles`   job_list_<expid>.pkl in the four formats (data.md A.6)
 * `history`   job_data_<expid>.db, every schema version (A.4)
-* `site_dbs`  structure, graph-layout and package DBs (A.5, A.7, A.11)
+* `structure` structure_<expid>.db edges (A.5)
+* `packages`  job_packages_<expid>.db in its three layouts and graph_data_<expid>.db (A.7, A.11)
 * `conf`      AS4 YAML / AS3 INI configuration (A.8)
 * `workflow`  ready-made job lists (sections x dates x members x chunks with dependencies)
 """
@@ -311,7 +312,7 @@ def make_experiment(
     `runs`/`job_data` None writes a plausible history derived from the jobs; pass `[]` for
     an experiment without history rows, and `job_data_version=0` for no history DB at all.
     """
-    from autosubmit_api.factory import conf, history, pickles, site_dbs, workflow
+    from autosubmit_api.factory import conf, history, packages, pickles, structure, workflow
 
     if jobs is None:
         jobs = workflow.standard_jobs(expid)
@@ -326,7 +327,7 @@ def make_experiment(
         (exp_dir / sub).mkdir(parents=True, exist_ok=True)
     pickles.write_job_list(exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format)
     if structure:
-        site_dbs.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
+        structure.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
     if job_data_version:
         if runs is None or job_data is None:
             default_runs, default_rows = history.default_history(jobs)
@@ -336,7 +337,7 @@ def make_experiment(
                                version=job_data_version)
     conf.write_config(exp_dir, expid, config, as3=as3_config)
     if packages:
-        site_dbs.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
+        packages.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
                                 layout=packages_layout)
     return Experiment(site=site, expid=expid, exp_id=exp_id, jobs=jobs)
 

@@ -1,0 +1,101 @@
+"""SQLAlchemy engines for the central databases, on SQLite (default) or PostgreSQL.
+
+SQLite (the reference's layout): `autosubmit.db` (experiment, details) and `as_times.db`
+(experiment_status) in `[database] path`. Readers get read-only engines (`mode=ro` URI,
+busy timeout); the few writers the API has (background workers, the description update)
+ask for `write=True`.
+
+PostgreSQL (`[database] backend = postgres`, `connection_url`, as Autosubmit 4.1.16+):
+every central table lives in the `public` schema of that database, and each experiment's
+own tables (job_data, experiment_run, experiment_structure, job_pkl, wrappers,
+user_metrics) in a schema named after the expid (data.md A.12).
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from typing import Dict, Tuple
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+
+from autosubmit_api.config import Settings
+
+_lock = threading.Lock()
+_engines: Dict[Tuple, Engine] = {}
+
+
+def is_postgres(settings: Settings) -> bool:
+    return settings.db_backend == "postgres"
+
+
+def postgres_url(settings: Settings) -> str:
+    url = settings.db_connection_url
+    # Autosubmit writes plain postgresql:// URLs; we talk to them through psycopg 3.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_engine(path: str, write: bool, timeout: float) -> Engine:
+    uri = "file:" + os.path.abspath(path) + ("" if write else "?mode=ro")
+
+    def connect():
+        conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        if not write:
+            conn.execute("PRAGMA query_only = ON")
+        return conn
+
+    # NullPool: no connection (and so no SQLite read snapshot) outlives its use.
+    return create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+
+def _postgres_engine(settings: Settings) -> Engine:
+    engine = create_engine(
+        postgres_url(settings),
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args={"connect_timeout": max(1, int(settings.sqlite_timeout))},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _timeouts(dbapi_conn, _record):  # short statement timeout: never hang a request
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET statement_timeout = %s" % int(max(1.0, settings.sqlite_timeout * 5) * 1000))
+        dbapi_conn.commit()
+
+    return engine
+
+
+def _cached(key: Tuple, build) -> Engine:
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = build()
+        return engine
+
+
+def central_engine(settings: Settings, write: bool = False) -> Engine:
+    """autosubmit.db (experiment, details, db_version) or the PostgreSQL public schema."""
+    if is_postgres(settings):
+        return _cached(("pg", postgres_url(settings)), lambda: _postgres_engine(settings))
+    path = settings.db_path
+    return _cached(("sqlite", path, write), lambda: _sqlite_engine(path, write, settings.sqlite_timeout))
+
+
+def status_engine(settings: Settings, write: bool = False) -> Engine:
+    """as_times.db (experiment_status) or the PostgreSQL public schema."""
+    if is_postgres(settings):
+        return central_engine(settings, write)
+    path = settings.as_times_db_path
+    return _cached(("sqlite", path, write), lambda: _sqlite_engine(path, write, settings.sqlite_timeout))
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
