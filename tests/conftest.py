@@ -6,6 +6,7 @@ own code is mocked.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ from autosubmit_api.auth import issue_token
 from autosubmit_api.factory import make_experiment as _make_experiment
 from autosubmit_api.factory import make_site
 from autosubmit_api.readers import cache
+
+# The reference formats epoch times in local time; the golden answers were captured in UTC.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
