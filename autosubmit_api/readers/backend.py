@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 from typing import Dict, Tuple
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -40,7 +41,8 @@ def postgres_url(settings: Settings) -> str:
 
 
 def _sqlite_engine(path: str, write: bool, timeout: float) -> Engine:
-    uri = "file:" + os.path.abspath(path) + ("" if write else "?mode=ro")
+    # mode=rw for writers too: a missing central DB is an error, never a new empty file.
+    uri = "file:" + quote(os.path.abspath(path)) + ("?mode=rw" if write else "?mode=ro")
 
     def connect():
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)

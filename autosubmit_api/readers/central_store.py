@@ -1,0 +1,202 @@
+"""Every write the API makes to the central databases, in one module.
+
+Tables written (data.md A.2, A.3, B.14; api.md 4.2 and 8):
+
+* `experiment.description` in autosubmit.db (or PostgreSQL `public.experiment`): the
+  `/updatedesc` route, `update_description`.
+* `details` in autosubmit.db / `public.details`: the details worker, `upsert_details`,
+  row by row (the reference deletes and re-inserts the whole table; we never empty it, so an
+  experiment whose configuration fails to load keeps its row).
+* `experiment_status` in as_times.db / `public.experiment_status`: the status worker,
+  `apply_statuses`.
+
+Each call is one transaction: it commits everything or nothing. SQLite files are opened with
+`mode=rw` (never created). Tables are never created in autosubmit.db, which Autosubmit owns;
+`experiment_status` is created in as_times.db only when that file exists without it (the
+reference does the same at start-up, and as_times.db holds nothing else the API needs).
+Failures to reach a database raise `errors.Unavailable` with a one-line message.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import Unavailable
+from autosubmit_api.readers import backend
+
+log = logging.getLogger(__name__)
+
+DETAILS_COLUMNS = ("user", "created", "model", "branch", "hpc")
+
+
+@dataclass(frozen=True)
+class DetailsRow:
+    """One `details` row as the details worker computed it."""
+
+    exp_id: int
+    user: str
+    created: str
+    model: str
+    branch: str
+    hpc: str
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One `experiment_status` row as the status worker computed it."""
+
+    exp_id: int
+    name: str
+    status: str
+    modified: str
+    seconds_diff: int = 0
+
+
+def _unavailable(what: str, exc: Exception) -> Unavailable:
+    # The message is for the client; the full driver error (with paths) goes to the log only.
+    log.warning("%s: %s", what, exc)
+    orig = getattr(exc, "orig", exc)
+    reason = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    if "/" in reason:  # never leak server paths (decisions.md Q39)
+        reason = type(orig).__name__
+    return Unavailable(f"{what}: {reason}")
+
+
+def update_description(settings: Settings, expid: str, description: str) -> bool:
+    """`UPDATE experiment SET description = ? WHERE name = ?`; True when a row changed.
+
+    False means no experiment has that name. Unavailable when the central DB cannot be
+    written (missing, read-only, locked longer than the busy timeout, server down).
+    """
+    try:
+        with backend.central_engine(settings, write=True).begin() as conn:
+            result = conn.execute(
+                text("UPDATE experiment SET description = :description WHERE name = :expid"),
+                {"description": description, "expid": expid},
+            )
+            return (result.rowcount or 0) > 0
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The central database cannot be written", exc) from None
+
+
+# --- details (worker) -----------------------------------------------------------------------
+
+
+def upsert_details(settings: Settings, rows: Iterable[DetailsRow]) -> Dict[str, int]:
+    """Write each row: UPDATE when the exp_id has a row and it differs, else INSERT.
+
+    Rows of experiments not in `rows` are left alone. Plain UPDATE-then-INSERT instead of an
+    `ON CONFLICT` upsert because `details` may lack a primary key. Returns counts
+    {"inserted", "updated", "unchanged"}. The table must exist (Autosubmit or the site
+    created it); a missing table raises Unavailable so the health route shows it.
+    """
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    rows = list(rows)
+    try:
+        with backend.central_engine(settings, write=True).begin() as conn:
+            current = {
+                int(r[0]): tuple(r[1:])
+                for r in conn.execute(
+                    text('SELECT exp_id, "user", created, model, branch, hpc FROM details')
+                )
+            }
+            for row in rows:
+                values = (row.user, row.created, row.model, row.branch, row.hpc)
+                params = dict(zip(DETAILS_COLUMNS, values), exp_id=row.exp_id)
+                old = current.get(row.exp_id)
+                if old is None:
+                    conn.execute(
+                        text('INSERT INTO details(exp_id, "user", created, model, branch, hpc) '
+                             "VALUES (:exp_id, :user, :created, :model, :branch, :hpc)"),
+                        params,
+                    )
+                    counts["inserted"] += 1
+                elif tuple(old) != values:
+                    conn.execute(
+                        text('UPDATE details SET "user" = :user, created = :created, model = :model, '
+                             "branch = :branch, hpc = :hpc WHERE exp_id = :exp_id"),
+                        params,
+                    )
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The details table cannot be written", exc) from None
+    return counts
+
+
+# --- experiment_status (worker) -------------------------------------------------------------
+
+STATUS_DDL = (
+    "CREATE TABLE IF NOT EXISTS experiment_status("
+    "exp_id INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, "
+    "seconds_diff INTEGER NOT NULL, modified TEXT NOT NULL)"
+)
+
+
+def read_statuses(conn: Connection) -> Dict[int, str]:
+    return {int(r[0]): r[1] for r in conn.execute(text("SELECT exp_id, status FROM experiment_status"))}
+
+
+def apply_statuses(
+    settings: Settings,
+    rows: Iterable[StatusRow],
+    existing_ids: Optional[Iterable[int]] = None,
+) -> Dict[str, int]:
+    """Store the statuses that changed, in one transaction; drop rows of deleted experiments.
+
+    A row is written only when its status differs from the stored one (a missing row counts
+    as NOT RUNNING, as in the reference), so `modified` keeps the time of the last change.
+    `existing_ids` (the experiment ids of the central DB) removes status rows whose
+    experiment is gone; None keeps every row. Returns {"written", "deleted"}.
+    """
+    rows = list(rows)
+    counts = {"written": 0, "deleted": 0}
+    try:
+        engine = backend.status_engine(settings, write=True)
+        with engine.begin() as conn:
+            if not backend.is_postgres(settings):
+                conn.execute(text(STATUS_DDL))
+            stored = read_statuses(conn)
+            if existing_ids is not None:
+                keep = set(int(i) for i in existing_ids)
+                for exp_id in sorted(set(stored) - keep):
+                    conn.execute(text("DELETE FROM experiment_status WHERE exp_id = :e"), {"e": exp_id})
+                    counts["deleted"] += 1
+            for row in rows:
+                if stored.get(row.exp_id, "NOT RUNNING") == row.status:
+                    continue
+                params = {"e": row.exp_id, "n": row.name, "s": row.status,
+                          "d": row.seconds_diff, "m": row.modified}
+                updated = conn.execute(
+                    text("UPDATE experiment_status SET name = :n, status = :s, seconds_diff = :d, "
+                         "modified = :m WHERE exp_id = :e"),
+                    params,
+                ).rowcount
+                if not updated:
+                    conn.execute(
+                        text("INSERT INTO experiment_status(exp_id, name, status, seconds_diff, modified) "
+                             "VALUES (:e, :n, :s, :d, :m)"),
+                        params,
+                    )
+                counts["written"] += 1
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The experiment status table cannot be written", exc) from None
+    return counts
+
+
+def status_rows(settings: Settings) -> List[Mapping]:
+    """Every stored experiment_status row (for the worker's own comparisons and tests)."""
+    try:
+        with backend.status_engine(settings).connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(
+                text("SELECT exp_id, name, status, seconds_diff, modified FROM experiment_status "
+                     "ORDER BY exp_id"))]
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The experiment status table cannot be read", exc) from None
