@@ -104,6 +104,7 @@ class Settings:
     jwt_lifetime_seconds: int = 420000
     worker_interval_seconds: int = 300
     graph_worker_interval_seconds: int = 3600
+    details_worker_interval_seconds: int = 14400
     examples: bool = False
     testing: bool = False
 
@@ -143,6 +144,8 @@ OPTIONS = {
     "sqlite_timeout": ("API_SQLITE_TIMEOUT", "2.0", "seconds a read waits for a locked SQLite file"),
     "worker_interval_seconds": ("API_WORKER_INTERVAL", "300", "seconds between background runs"),
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
+    "details_worker_interval_seconds": ("API_DETAILS_WORKER_INTERVAL", "14400",
+                                        "seconds between runs of the details worker"),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
 
@@ -280,6 +283,9 @@ def load_settings(
     )
     values["graph_worker_interval_seconds"] = _positive_int(
         env, "API_GRAPH_WORKER_INTERVAL", Settings.graph_worker_interval_seconds
+    )
+    values["details_worker_interval_seconds"] = _positive_int(
+        env, "API_DETAILS_WORKER_INTERVAL", Settings.details_worker_interval_seconds
     )
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known

@@ -1,0 +1,199 @@
+"""Who runs a background job, when several API processes or hosts share one site.
+
+PostgreSQL (several hosts): each run takes a session-level advisory lock named after the
+job (`pg_try_advisory_lock`), on its own connection, for the length of the run. A process
+that cannot take it skips the run. The lock belongs to the connection, so when the holder
+dies (crash, kill -9, lost host) PostgreSQL drops it and the next scheduled run on another
+host takes over.
+
+A lock alone would let two hosts run one job twice per interval (one after the other), so
+the runs are also counted in time slots: slot = floor(now / interval), the schedulers fire
+just after each slot starts (`first_fire`), and the holder records the slot it ran in
+`autosubmit_api.worker_runs` (an API-owned schema and table in the same database; nothing of
+Autosubmit's). A process that gets the lock for a slot already recorded skips it. If that
+table cannot be created (no CREATE privilege), the lock alone still prevents concurrent
+runs, and the reason is logged once.
+
+SQLite (one machine): the scheduler runs once per deployment (gunicorn preload), so a
+process-local lock is enough to keep a run from overlapping a `--init-bg-tasks` run.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from autosubmit_api.config import Settings
+from autosubmit_api.readers import backend
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "autosubmit_api"
+RUNS_TABLE = f"{SCHEMA}.worker_runs"
+RUNS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE}("
+    "job TEXT PRIMARY KEY, slot BIGINT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
+    "started DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION, ok BOOLEAN, error TEXT)"
+)
+HOST = socket.gethostname()
+
+_local_locks: Dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+_table_ready: Dict[str, bool] = {}
+
+
+@dataclass
+class Claim:
+    """The outcome of asking to run a job now: `acquired` or the reason it was skipped."""
+
+    acquired: bool
+    reason: str = ""
+    slot: Optional[int] = None
+    ok: bool = True
+    error: Optional[str] = None
+
+
+def lock_key(job_name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a job (same on every host and version)."""
+    digest = hashlib.blake2b(f"autosubmit_api:worker:{job_name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def slot_of(now: float, interval: int) -> int:
+    return int(math.floor(now / max(1, interval)))
+
+
+def fire_offset(interval: int) -> float:
+    """Seconds after a slot starts at which every scheduler fires: away from the boundary,
+    so small clock differences between hosts keep them in the same slot."""
+    return min(interval * 0.1, 10.0)
+
+
+def first_fire(now: float, interval: int) -> float:
+    """The next aligned fire time (epoch seconds) after `now`."""
+    start = slot_of(now, interval) * interval + fire_offset(interval)
+    return start if start > now else start + interval
+
+
+def _ensure_runs_table(conn) -> bool:
+    url = str(conn.engine.url)
+    if url in _table_ready:
+        return _table_ready[url]
+    try:
+        with conn.begin():
+            # Serialise the first CREATE across hosts: concurrent CREATE ... IF NOT EXISTS races.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("__setup__")})
+            conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+            conn.execute(text(RUNS_DDL))
+        _table_ready[url] = True
+    except (DBAPIError, SQLAlchemyError) as exc:
+        log.warning("cannot create %s (%s): runs are only kept from overlapping, not counted "
+                    "per interval", RUNS_TABLE, getattr(exc, "orig", exc))
+        _table_ready[url] = False
+    return _table_ready[url]
+
+
+@contextlib.contextmanager
+def claim(settings: Settings, job_name: str, interval: int, *, force: bool = False,
+          now: Optional[float] = None) -> Iterator[Claim]:
+    """Context manager: yields a Claim; run the job only when `claim.acquired`.
+
+    Set `claim.ok`/`claim.error` before leaving so the run is recorded. `force` runs even if
+    the slot was already run (the start-up run of `--init-bg-tasks`), never concurrently.
+    """
+    if backend.is_postgres(settings):
+        with _pg_claim(settings, job_name, interval, force, now) as result:
+            yield result
+    else:
+        with _local_guard:
+            lock = _local_locks.setdefault(job_name, threading.Lock())
+        if not lock.acquire(blocking=False):
+            yield Claim(False, "already running in this process")
+            return
+        try:
+            yield Claim(True)
+        finally:
+            lock.release()
+
+
+@contextlib.contextmanager
+def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool,
+              now: Optional[float]) -> Iterator[Claim]:
+    engine = backend.central_engine(settings, write=True)
+    key = lock_key(job_name)
+    conn = engine.connect()
+    locked = False
+    try:
+        counted = _ensure_runs_table(conn)
+        with conn.begin():
+            locked = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        if not locked:
+            yield Claim(False, "another process holds the lock")
+            return
+        started = time.time() if now is None else now
+        slot = slot_of(started, interval)
+        if counted:
+            with conn.begin():
+                done = conn.execute(
+                    text(f"SELECT slot FROM {RUNS_TABLE} WHERE job = :j"), {"j": job_name}
+                ).scalar()
+            if done is not None and int(done) >= slot and not force:
+                yield Claim(False, "already run in this interval", slot=slot)
+                return
+        result = Claim(True, slot=slot)
+        try:
+            yield result
+        finally:
+            if counted:
+                _record(conn, job_name, slot, started, result)
+    finally:
+        try:
+            if locked:
+                with conn.begin():
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        except (DBAPIError, SQLAlchemyError):
+            # The connection is gone: PostgreSQL has dropped the lock with it.
+            conn.invalidate()
+        conn.close()
+
+
+def _record(conn, job_name: str, slot: int, started: float, result: Claim) -> None:
+    params = {"j": job_name, "s": slot, "h": HOST, "p": os.getpid(), "st": started,
+              "f": time.time(), "ok": result.ok, "e": result.error}
+    try:
+        with conn.begin():
+            conn.execute(text(
+                f"INSERT INTO {RUNS_TABLE}(job, slot, host, pid, started, finished, ok, error) "
+                "VALUES (:j, :s, :h, :p, :st, :f, :ok, :e) ON CONFLICT (job) DO UPDATE SET "
+                "slot = EXCLUDED.slot, host = EXCLUDED.host, pid = EXCLUDED.pid, "
+                "started = EXCLUDED.started, finished = EXCLUDED.finished, ok = EXCLUDED.ok, "
+                "error = EXCLUDED.error"), params)
+    except (DBAPIError, SQLAlchemyError) as exc:
+        log.warning("cannot record the run of %s: %s", job_name, getattr(exc, "orig", exc))
+
+
+def cluster_runs(settings: Settings) -> List[dict]:
+    """The last recorded run of each job on any host (PostgreSQL only; [] otherwise)."""
+    if not backend.is_postgres(settings):
+        return []
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": RUNS_TABLE}).scalar()
+            if exists is None:
+                return []
+            return [dict(r._mapping) for r in conn.execute(text(
+                f"SELECT job, slot, host, pid, started, finished, ok, error FROM {RUNS_TABLE} "
+                "ORDER BY job"))]
+    except (DBAPIError, SQLAlchemyError) as exc:
+        log.warning("cannot read %s: %s", RUNS_TABLE, getattr(exc, "orig", exc))
+        return []

@@ -1,0 +1,1 @@
+from tests.postgres.fixtures import pg_url  # noqa: F401 - fixture
