@@ -1,0 +1,131 @@
+"""Log views: `/exprun` (experiment run log), `/joblog` (job log), `/logrun` (running check
+from the run log's age) and the v4 log tail (api.md 5.8, 7.9, 7.10; data.md B.10, B.14.1).
+
+Files are found and read by readers/logs.py only; nothing here opens a file.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import BadRequest, NotFound
+from autosubmit_api.readers import logs, paths
+from autosubmit_api.services.timefmt import fmt_dt
+
+# `/logrun`: a run log touched less than this many seconds ago means "running" (B.14.1).
+RUNNING_SECONDS = 300
+# Autosubmit versions that wrote their run logs directly in tmp/ (Q45).
+TMP_FIRST_VERSIONS = ("3.9", "3.11", "3.12")
+
+
+def _log_answer(logfile: str) -> dict:
+    return {"logfile": logfile, "found": False, "lastModified": "", "timeStamp": "",
+            "error": False, "error_message": "", "logcontent": []}
+
+
+def _fill(answer: dict, found: logs.LogFile, n: int = logs.DEFAULT_TAIL) -> dict:
+    answer["found"] = True
+    answer["lastModified"] = fmt_dt(found.mtime) or ""
+    answer["timeStamp"] = int(found.mtime)
+    try:
+        lines = logs.tail(found.path, n).lines
+    except OSError:
+        answer["error"] = True
+        answer["error_message"] = "The log file could not be read"
+        return answer
+    # The reference cuts the last character of every line, expecting the newline; a final
+    # line without one loses a real character (kept for compatibility, api.md 7.9).
+    answer["logcontent"] = [{"index": i, "content": line[:-1]} for i, line in enumerate(lines)]
+    return answer
+
+
+def experiment_run_log(settings: Settings, expid: str) -> dict:
+    """`/exprun/<expid>`: the last 150 lines of the newest `*run.log` (B.10)."""
+    paths.check_expid(expid)
+    answer = _log_answer("")
+    found = logs.newest_run_log(settings, expid, "run.log")
+    if found is None:
+        return answer
+    answer["logfile"] = found.name
+    return _fill(answer, found)
+
+
+def job_log(settings: Settings, logfile: str) -> dict:
+    """`/joblog/<logfile>`: the last 150 lines of `<root>/<expid>/tmp/LOG_<expid>/<logfile>`.
+
+    The expid is the text before the first `_`. BadRequest (nothing opened) for names that
+    could leave the log directory.
+    """
+    logs.check_log_name(logfile)
+    expid = logfile.split("_", 1)[0]
+    if not paths.is_valid_expid(expid):
+        raise BadRequest("Invalid log file name")
+    shown, path = logs.job_log_path(settings, expid, logfile)
+    answer = _log_answer(shown)
+    if path is None:
+        return answer
+    try:
+        found = logs.stat_log(path)
+    except OSError:
+        return answer
+    return _fill(answer, found)
+
+
+def log_running(settings: Settings, expid: str, version: Optional[str],
+                now: Optional[float] = None) -> dict:
+    """`/logrun/<expid>`: is the newest `*_run.log` younger than 5 minutes (B.14.1)?
+
+    `version` is the Autosubmit version of the experiment's configuration (None when it
+    could not be read: ASLOGS is then searched first).
+    """
+    paths.check_expid(expid)
+    tmp_first = bool(version) and str(version).startswith(TMP_FIRST_VERSIONS)
+    found = logs.newest_run_log(settings, expid, "_run.log", tmp_first=tmp_first)
+    if found is None:
+        return {"is_running": False, "timediff": 0, "log_path": None,
+                "error": False, "error_message": ""}
+    now = time.time() if now is None else now
+    timediff = int(now - found.mtime)
+    return {"is_running": timediff < RUNNING_SECONDS, "timediff": timediff,
+            "log_path": found.path, "error": False, "error_message": ""}
+
+
+def parse_tail(raw: Optional[str]) -> int:
+    """The v4 `tail` query parameter: 1..MAX_TAIL, default 150."""
+    if raw is None or raw == "":
+        return logs.DEFAULT_TAIL
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest("tail must be a whole number") from None
+    if value < 1 or value > logs.MAX_TAIL:
+        raise BadRequest(f"tail must be between 1 and {logs.MAX_TAIL}")
+    return value
+
+
+def experiment_log_tail(settings: Settings, expid: str, logfile: str, n: int) -> dict:
+    """v4: the last `n` lines of a log in `LOG_<expid>/` or `ASLOGS/` (404 when absent)."""
+    paths.check_expid(expid)
+    if not os.path.isdir(paths.exp_dir(settings, expid)):
+        raise NotFound(f"Experiment {expid} not found")
+    path = logs.find_experiment_log(settings, expid, logfile)
+    if path is None:
+        raise NotFound(f"Log {logfile} not found")
+    try:
+        found = logs.stat_log(path)
+        result = logs.tail(path, n)
+    except OSError:
+        raise NotFound(f"Log {logfile} not found") from None
+    return {
+        "expid": expid,
+        "logfile": found.name,
+        "directory": os.path.basename(os.path.dirname(path)),
+        "size": found.size,
+        "modified": fmt_dt(found.mtime),
+        "timestamp": int(found.mtime),
+        "tail": n,
+        "truncated": result.truncated,
+        "lines": [line[:-1] if line.endswith("\n") else line for line in result.lines],
+    }

@@ -1,0 +1,125 @@
+"""Pure formulas shared by the performance, runs and history views (data.md B.0.4, B.9).
+
+No I/O: inputs are numbers and small dataclasses, so every formula is tested on its own.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+
+T = TypeVar("T")
+
+# Modified z-score limit of the outlier filter (B.9.2).
+Z_LIMIT = 7.0
+MAD_FACTOR = 1.4826
+MEANAD_FACTOR = 1.2533
+
+
+def years_per_chunk(unit: Optional[str], size) -> float:
+    """B.0.4: simulated years in one chunk; unknown (or upper-case) units give 0.0."""
+    try:
+        size = float(size)
+    except (TypeError, ValueError):
+        return 0.0
+    if unit == "year":
+        return size
+    if unit == "month":
+        return size / 12
+    if unit == "day":
+        return size / 365
+    if unit == "hour":
+        return size / 8760
+    return 0.0
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    middle = n // 2
+    if n % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def split_outliers(items: Sequence[T], run_of: Callable[[T], float]) -> Tuple[List[T], List[T]]:
+    """B.9.2: (valid, outliers) by modified z-score of the run time; input order kept."""
+    positive = [run_of(item) for item in items if run_of(item) > 0]
+    if len(positive) > 1:
+        med = median(positive)
+        mad = median([abs(x - med) for x in positive])
+        mean = sum(positive) / len(positive)
+        mean_ad = sum(abs(x - mean) for x in positive) / len(positive)
+    else:
+        mad = mean_ad = 0.0
+    if len(positive) <= 1 or (mad == 0 and mean_ad == 0):
+        valid = [item for item in items if run_of(item) > 0]
+        outliers = [item for item in items if not run_of(item) > 0]
+        return valid, outliers
+    scale = MAD_FACTOR * mad if mad != 0 else MEANAD_FACTOR * mean_ad
+    valid, outliers = [], []
+    for item in items:
+        run = run_of(item)
+        z = (run - med) / scale
+        (valid if abs(z) <= Z_LIMIT and run > 0 else outliers).append(item)
+    return valid, outliers
+
+
+def sypd_job(unit: Optional[str], size, chunk, run: float, status: str) -> Optional[float]:
+    """B.9.3: per-job SYPD, None unless COMPLETED with a positive chunk and run time."""
+    if status != "COMPLETED" or not _positive_int(chunk) or not run or run <= 0:
+        return None
+    return round(years_per_chunk(unit, size) * 86400 / run, 2)
+
+
+def asypd_job(unit: Optional[str], size, chunk, queue_run: float, post_avg: float,
+              status: str) -> Optional[float]:
+    """B.9.3: per-job ASYPD over queue + run + the average POST time."""
+    divisor = (queue_run or 0) + (post_avg or 0)
+    if status != "COMPLETED" or not _positive_int(chunk) or divisor <= 0:
+        return None
+    return round(years_per_chunk(unit, size) * 86400 / divisor, 2)
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def parse_processors(raw) -> Tuple[int, Optional[str]]:
+    """B.9.1: (processors, warning or None). `a:b` (heterogeneous) rounds each part to 36."""
+    text = "" if raw is None else str(raw)
+    if ":" in text:
+        try:
+            total = sum(int(math.ceil(float(part) / 36.0)) * 36 for part in text.split(":"))
+        except ValueError:
+            return 0, "CHSY Critical | Autosubmit API could not parse the number of processors for the SIM job."
+        return total, f"Parallelization parsing | {text} was interpreted as {total} cores."
+    try:
+        return int(text), None
+    except ValueError:
+        return 0, "CHSY Critical | Autosubmit API could not parse the number of processors for the SIM job."
+
+
+MISSING_PPN_WARNING = (
+    "Missing PROCESSORS_PER_NODE. Should be set if TASKS or NODES are defined. "
+    "The SIM PROCESSORS will used instead."
+)
+
+
+def processing_elements(processors: int, tasks: Optional[int], nodes: Optional[int],
+                        ppn: Optional[int], exclusive: bool) -> Tuple[int, Optional[str]]:
+    """B.9.1: the SIM section's processing elements (`Parallelization`) and a warning."""
+    if ppn:
+        if nodes:
+            n_nodes = nodes
+        elif tasks:
+            n_nodes = int(math.ceil(processors / tasks))
+        elif processors > ppn:
+            n_nodes = int(math.ceil(processors / ppn))
+        else:
+            n_nodes = 1
+        if not nodes and not exclusive and n_nodes <= 1 and processors <= ppn:
+            return processors, None
+        return n_nodes * ppn, None
+    if tasks or nodes:
+        return processors, MISSING_PPN_WARNING
+    return processors, None
