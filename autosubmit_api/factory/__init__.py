@@ -312,7 +312,10 @@ def make_experiment(
     `runs`/`job_data` None writes a plausible history derived from the jobs; pass `[]` for
     an experiment without history rows, and `job_data_version=0` for no history DB at all.
     """
-    from autosubmit_api.factory import conf, history, packages, pickles, structure, workflow
+    # Aliased: the `structure` and `packages` parameters would otherwise be shadowed.
+    from autosubmit_api.factory import conf, history, pickles, workflow
+    from autosubmit_api.factory import packages as packages_mod
+    from autosubmit_api.factory import structure as structure_mod
 
     if jobs is None:
         jobs = workflow.standard_jobs(expid)
@@ -327,7 +330,7 @@ def make_experiment(
         (exp_dir / sub).mkdir(parents=True, exist_ok=True)
     pickles.write_job_list(exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format)
     if structure:
-        structure.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
+        structure_mod.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
     if job_data_version:
         if runs is None or job_data is None:
             default_runs, default_rows = history.default_history(jobs)
@@ -337,7 +340,7 @@ def make_experiment(
                                version=job_data_version)
     conf.write_config(exp_dir, expid, config, as3=as3_config)
     if packages:
-        packages.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
+        packages_mod.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
                                 layout=packages_layout)
     return Experiment(site=site, expid=expid, exp_id=exp_id, jobs=jobs)
 
