@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Dict, Mapping, Optional, Tuple, Union
+from functools import cached_property
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
 
 # --- job list (readers/job_list.py, data.md A.6) -------------------------------------
 
@@ -77,3 +78,281 @@ class Dependencies:
 
 
 EMPTY_MAP: Dict[str, Tuple[str, ...]] = {}
+
+
+# --- central db (readers/central_db.py, data.md A.2, A.3) ------------------------------
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    """One `experiment` row with its `details` row and `experiment_status` (None when absent)."""
+
+    id: int
+    name: str
+    description: str
+    autosubmit_version: Optional[str] = None
+    user: Optional[str] = None
+    created: Optional[str] = None
+    model: Optional[str] = None
+    branch: Optional[str] = None
+    hpc: Optional[str] = None
+    status: Optional[str] = None
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == "RUNNING"
+
+
+# --- history, packages, graph layout, experiment config (readers/job_data.py,
+# --- readers/packages.py, readers/graph_layout.py, readers/exp_config.py; data.md A.4, A.7, A.8)
+
+
+@dataclass(frozen=True)
+class ExperimentRun:
+    """One `experiment_run` row; `finish` 0 while running, `metadata` the raw JSON text."""
+
+    run_id: int
+    created: str = ""
+    modified: str = ""
+    start: int = 0
+    finish: int = 0
+    chunk_unit: str = ""
+    chunk_size: int = 0
+    completed: int = 0
+    total: int = 0
+    failed: int = 0
+    queuing: int = 0
+    running: int = 0
+    submitted: int = 0
+    suspended: int = 0
+    metadata: Optional[str] = None
+
+
+class JobDataRow(NamedTuple):
+    """One `job_data` row (one attempt of a job), every schema version in one shape.
+
+    A NamedTuple rather than a frozen dataclass: histories reach 200,000 rows, and a
+    frozen dataclass's __init__ is 3-4x slower to build. `raw_section`/`raw_member` are
+    the columns as stored; `section`/`member` are corrected for the Autosubmit 3.12
+    swap (`swapped` says whether this row was swapped). Columns a version lacks hold
+    their DDL default (0, 0.0, "") or None.
+    """
+
+    id: int
+    counter: int
+    job_name: str
+    created: str
+    modified: str
+    submit: int
+    start: int
+    finish: int
+    status: str
+    rowtype: int
+    ncpus: int
+    wallclock: str
+    qos: str
+    energy: int
+    date: str
+    raw_section: str
+    raw_member: str
+    chunk: int
+    last: int
+    platform: str
+    job_id: int
+    extra_data: str
+    nnodes: int
+    run_id: Optional[int]
+    MaxRSS: float
+    AveRSS: float
+    out: str
+    err: str
+    rowstatus: int
+    children: Optional[str]
+    platform_output: Optional[str]
+    workflow_commit: Optional[str]
+    split: Optional[int]
+    splits: Optional[int]
+    fail_count: int
+    section: str
+    member: str
+    swapped: bool
+
+    @property
+    def queue_time(self) -> int:
+        """start - submit when both are set and positive, else 0 (data.md A.4 "new")."""
+        if self.submit and self.start and self.start > self.submit:
+            return self.start - self.submit
+        return 0
+
+    @property
+    def run_time(self) -> int:
+        """finish - start when both are set and positive, else 0 (no "now" substitution)."""
+        if self.start and self.finish and self.finish > self.start:
+            return self.finish - self.start
+        return 0
+
+    @property
+    def children_names(self) -> Tuple[str, ...]:
+        return tuple(c.strip() for c in (self.children or "").split(",") if c.strip())
+
+
+@dataclass(frozen=True)
+class ExperimentHistory:
+    """The whole history DB: runs in table order, rows in id order, plus lazy indexes."""
+
+    expid: str
+    user_version: int
+    runs: Tuple[ExperimentRun, ...]
+    rows: Tuple[JobDataRow, ...]
+    source: str = ""  # file name (or schema) it was read from
+    columns: Tuple[str, ...] = ()  # job_data columns present, in file order
+
+    @cached_property
+    def runs_by_id(self) -> Dict[int, ExperimentRun]:
+        return {run.run_id: run for run in self.runs}
+
+    @cached_property
+    def rows_by_name(self) -> Dict[str, Tuple[JobDataRow, ...]]:
+        """Every attempt of each job, in id order."""
+        grouped: Dict[str, list] = {}
+        for row in self.rows:
+            grouped.setdefault(row.job_name, []).append(row)
+        return {name: tuple(rows) for name, rows in grouped.items()}
+
+    @cached_property
+    def last_rows(self) -> Dict[str, JobDataRow]:
+        """Per job, the first row in id order with `last = 1 AND rowtype >= 2`.
+
+        This is the row the anchor's times collection and last-run lookup use
+        (data.md B.0.3, B.0.6); wrapped 4.1.17 rows with rowtype 1 are invisible to it.
+        """
+        found: Dict[str, JobDataRow] = {}
+        for row in self.rows:
+            if row.last == 1 and (row.rowtype or 0) >= 2 and row.job_name not in found:
+                found[row.job_name] = row
+        return found
+
+    @cached_property
+    def latest_rows(self) -> Dict[str, JobDataRow]:
+        """Per job, the row with the highest id whatever its flags (the newest attempt)."""
+        return {row.job_name: row for row in self.rows}
+
+    def run(self, run_id: Optional[int]) -> Optional[ExperimentRun]:
+        return self.runs_by_id.get(run_id) if run_id is not None else None
+
+    def rows_of(self, job_name: str) -> Tuple[JobDataRow, ...]:
+        return self.rows_by_name.get(job_name, ())
+
+    @property
+    def max_run(self) -> Optional[ExperimentRun]:
+        return max(self.runs, key=lambda r: r.run_id) if self.runs else None
+
+
+@dataclass(frozen=True)
+class Packages:
+    """Wrapper packages of an experiment (data.md A.7), empty when there are none."""
+
+    job_to_package: Mapping[str, str] = field(default_factory=dict)
+    package_to_jobs: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    package_to_package_id: Mapping[str, str] = field(default_factory=dict)
+    package_to_symbol: Mapping[str, str] = field(default_factory=dict)
+    table: Optional[str] = None  # table the rows came from, None when nothing was read
+
+    def __bool__(self) -> bool:
+        return bool(self.job_to_package)
+
+    @property
+    def is_preview(self) -> bool:
+        return self.table in ("wrapper_job_package", "preview_wrappers_jobs")
+
+
+@dataclass(frozen=True)
+class SectionConfig:
+    """Per-section job settings as the API reads them (data.md A.8 key tables)."""
+
+    name: str
+    processors: str = "1"
+    platform: str = ""
+    queue: str = ""
+    wallclock: str = ""
+    tasks: str = ""
+    threads: str = ""
+    nodes: str = ""
+    processors_per_node: str = ""
+    exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    name: str
+    type: str = ""
+    queue: Optional[str] = None
+    serial_queue: Optional[str] = None
+    max_wallclock: str = ""
+    processors: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The experiment's configuration, merged as Autosubmit does, with typed accessors.
+
+    `raw` is the merged dict: for AS4 the upper-case YAML tree (plus the synthetic keys),
+    for AS3 the "full config" `{conf, exp, platforms, jobs, proj}` of INI dicts (a missing
+    optional file is None). `files` lists the files read (names relative to the
+    experiment directory).
+    """
+
+    expid: str
+    layout: str  # "AS3" or "AS4"
+    raw: Mapping[str, Any]
+    files: Tuple[str, ...] = ()
+    autosubmit_version: str = ""
+    hpcarch: str = ""
+    chunk_unit: str = ""
+    chunk_size: int = 1
+    datelist: Any = ""
+    members: Any = ""
+    num_chunks: Any = ""
+    calendar: str = ""
+    project_type: str = ""
+    git_origin: str = ""
+    git_branch: str = "master"
+    git_commit: str = ""
+    project_destination: str = ""
+    svn_url: str = ""
+    safety_sleep_time: int = 10
+    wrapper_type: Optional[str] = None
+    wrapper_types: Tuple[str, ...] = ()  # AS4: TYPE of each WRAPPERS.<name>, lower case
+    wrapper_queue: str = ""
+    sections: Mapping[str, SectionConfig] = field(default_factory=dict)
+    platforms: Mapping[str, PlatformConfig] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """Git origin for git projects, svn url for svn, else "NA" (data.md A.8)."""
+        if self.project_type == "git":
+            return self.git_origin
+        if self.project_type == "svn":
+            return self.svn_url
+        return "NA"
+
+    @property
+    def branch(self) -> str:
+        if self.project_type == "git":
+            return self.git_branch
+        if self.project_type == "svn":
+            return self.svn_url
+        return "NA"
+
+    def section(self, name: str) -> SectionConfig:
+        """The section's settings; an unknown section gets the defaults on HPCARCH."""
+        found = self.sections.get(name)
+        if found is not None:
+            return found
+        return SectionConfig(name=name, platform=self.hpcarch)
+
+    def platform(self, name: Optional[str]) -> Optional[PlatformConfig]:
+        if not name:
+            return None
+        return self.platforms.get(name) or self.platforms.get(str(name).upper())
