@@ -1,0 +1,183 @@
+"""`autosubmit_api`: the console script (api.md 2.1). `start` runs the app under gunicorn.
+
+The options, their names and their effect on gunicorn are the reference's (including Q5:
+an omitted option leaves gunicorn's own default, except `--timeout`, forced to 600). The
+app is built once in the gunicorn master (`preload_app`), so the background scheduler runs
+once per host, not once per worker.
+
+With no `.autosubmitrc` anywhere and `AUTOSUBMIT_CONFIGURATION` unset, `start` serves the
+bundled example experiments (autosubmit_api/examples.py) so a first `curl` answers.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Dict, List, Optional
+
+from autosubmit_api import __version__
+from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_settings
+
+log = logging.getLogger(__name__)
+
+PROG = "Autosubmit API"
+DEFAULT_TIMEOUT = 600
+# CLI option -> gunicorn setting, for the int options the reference ignores when <= 0.
+POSITIVE_INT_OPTIONS = {
+    "workers": "workers",
+    "threads": "threads",
+    "worker_connections": "worker_connections",
+    "max_requests": "max_requests",
+    "max_requests_jitter": "max_requests_jitter",
+    "graceful_timeout": "graceful_timeout",
+    "keepalive": "keepalive",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers an argument error with `error: <message>` and the help, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}\n{self.format_help()}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="HTTP monitoring API for Autosubmit experiments")
+    parser.add_argument("-v", "--version", action="version", version=f"{PROG} v{__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    start = commands.add_parser("start", help="start the API server (gunicorn)")
+    start.add_argument("--init-bg-tasks", action="store_true",
+                       help="run every background task once at startup, before serving")
+    start.add_argument("--disable-bg-tasks", action="store_true",
+                       help="start no background tasks")
+    start.add_argument("-b", "--bind", action="append",
+                       help="socket to bind, e.g. 0.0.0.0:8000 (repeatable; default 127.0.0.1:8000)")
+    start.add_argument("-w", "--workers", type=int, help="number of worker processes")
+    start.add_argument("--log-level", type=str, help="error log level (default info)")
+    start.add_argument("--log-file", type=str, help="error log file (default - for stderr)")
+    start.add_argument("-D", "--daemon", action="store_true", help="run in the background")
+    start.add_argument("--threads", type=int, help="threads per worker")
+    start.add_argument("--worker-connections", type=int, help="maximum simultaneous clients")
+    start.add_argument("--max-requests", type=int, help="restart a worker after this many requests")
+    start.add_argument("--max-requests-jitter", type=int, help="random jitter added to --max-requests")
+    start.add_argument("--timeout", type=int,
+                       help=f"seconds before a silent worker is restarted (default {DEFAULT_TIMEOUT})")
+    start.add_argument("--graceful-timeout", type=int, help="seconds to finish requests on restart")
+    start.add_argument("--keepalive", type=int, help="seconds to keep an idle connection open")
+    return parser
+
+
+def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
+    """The gunicorn settings for `start`'s arguments, as the reference maps them."""
+    options: Dict[str, object] = {"preload_app": True, "capture_output": True}
+    if args.bind:
+        options["bind"] = list(args.bind)
+    if args.log_level:
+        options["loglevel"] = args.log_level
+    if args.log_file:
+        options["errorlog"] = args.log_file
+    if args.daemon:
+        options["daemon"] = True
+    for name, setting in POSITIVE_INT_OPTIONS.items():
+        value = getattr(args, name)
+        if value is not None and value > 0:
+            options[setting] = value
+    options["timeout"] = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
+    return options
+
+
+def _set_bg_env(args: argparse.Namespace, env) -> None:
+    # The reference sets these only when unset, so an explicit environment value wins.
+    if args.init_bg_tasks:
+        env.setdefault("RUN_BACKGROUND_TASKS_ON_START", "True")
+    if args.disable_bg_tasks:
+        env.setdefault("DISABLE_BACKGROUND_TASKS", "True")
+
+
+def prepare_settings(env=None) -> Settings:
+    """The settings `start` serves: the site's, or the bundled examples when there is no site.
+
+    ConfigError when the site configuration cannot be used.
+    """
+    env = os.environ if env is None else env
+    if find_rc_file(env) is None and not env.get("AUTOSUBMIT_CONFIGURATION"):
+        from autosubmit_api import examples
+
+        return examples.example_settings(env)
+    if env.get("AUTOSUBMIT_CONFIGURATION") and not os.path.isfile(env["AUTOSUBMIT_CONFIGURATION"]):
+        # The reference silently ignores a missing file; say which file is read instead.
+        found = find_rc_file(env)
+        print(
+            f"autosubmit_api: AUTOSUBMIT_CONFIGURATION={env['AUTOSUBMIT_CONFIGURATION']} does not "
+            f"exist; using {found if found else 'the built-in defaults'}",
+            file=sys.stderr,
+        )
+    settings = load_settings(env)
+    if settings.db_backend == "sqlite" and not os.path.isfile(settings.db_path):
+        print(f"autosubmit_api: warning: the central database {settings.db_path} does not exist; "
+              "experiment routes will answer 503", file=sys.stderr)
+    return settings
+
+
+def _application(settings: Settings, options: Dict[str, object]):
+    from gunicorn.app.base import BaseApplication
+
+    class APIApplication(BaseApplication):
+        """gunicorn serving create_app(settings); GUNICORN_CMD_ARGS applies below our options."""
+
+        def load_config(self):
+            env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+            for key, value in vars(env_args).items():
+                if value is not None and key != "args" and key in self.cfg.settings:
+                    self.cfg.set(key, value)
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from autosubmit_api.app import create_app
+
+            # Our modules log through gunicorn's error log (file, level, format).
+            error_log = logging.getLogger("gunicorn.error")
+            ours = logging.getLogger("autosubmit_api")
+            ours.handlers = list(error_log.handlers)
+            ours.setLevel(error_log.level)
+            ours.propagate = False
+            return create_app(settings)
+
+        def run(self):
+            # BaseApplication ignores `daemon` (only gunicorn's own CLI honours it).
+            if self.cfg.daemon:
+                from gunicorn import util
+
+                util.daemonize(self.cfg.enable_stdio_inheritance)
+            super().run()
+
+    return APIApplication()
+
+
+def start(args: argparse.Namespace) -> int:
+    _set_bg_env(args, os.environ)
+    try:
+        settings = prepare_settings(os.environ)
+    except ConfigError as exc:
+        print(f"autosubmit_api: {exc}", file=sys.stderr)
+        return 1
+    options = gunicorn_options(args)
+    print(f"Starting with gunicorn options: {options}", flush=True)
+    _application(settings, options).run()
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    print(f"Starting autosubmit_api with args: {vars(args)}", flush=True)
+    if args.command == "start":
+        return start(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

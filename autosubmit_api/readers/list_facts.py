@@ -1,0 +1,86 @@
+"""The two per-experiment facts the experiment lists need, read as cheaply as possible.
+
+* the counters of the latest run: `experiment_run` row with the highest `run_id` of
+  `<jobdata_dir>/job_data_<expid>.db` (data.md A.4; PostgreSQL: `<expid>.experiment_run`);
+* the job list's modification time: mtime of `<exp>/pkl/job_list_<expid>.pkl` (A.6;
+  PostgreSQL: `<expid>.job_pkl.modified`).
+
+A list shows up to hundreds of experiments per request, so this reads one row of
+`experiment_run` (columns by name, absent counters read 0) instead of the whole history
+that `readers.job_data` builds, and caches it by the file's (path, mtime, size).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from typing import Dict, Optional
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import APIError
+from autosubmit_api.readers import backend, cache, paths
+from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
+
+log = logging.getLogger(__name__)
+
+COUNTERS = ("completed", "total", "submitted", "queuing", "running", "failed", "suspended")
+
+
+def _counters(record: Dict[str, object]) -> Dict[str, int]:
+    return {name: int(record.get(name) or 0) for name in COUNTERS}
+
+
+def _read_sqlite(settings: Settings, path: str) -> Optional[Dict[str, int]]:
+    with connect_ro(path, settings.sqlite_timeout) as conn:
+        if not has_table(conn, "experiment_run"):
+            return None
+        present = [c for c in COUNTERS if c in set(table_columns(conn, "experiment_run"))]
+        if not present:
+            return None
+        row = conn.execute(
+            f"SELECT {', '.join(quote_ident(c) for c in present)} FROM experiment_run"
+            " ORDER BY run_id DESC LIMIT 1"
+        ).fetchone()
+    return None if row is None else _counters(dict(zip(present, row)))
+
+
+def latest_run_counters(settings: Settings, expid: str) -> Optional[Dict[str, int]]:
+    """{completed, total, submitted, queuing, running, failed, suspended} of the latest run.
+
+    None when the experiment has no history, no run, or the history cannot be read (the
+    lists then show zeros; the reason is logged).
+    """
+    if not paths.is_valid_expid(expid):
+        return None
+    try:
+        if backend.is_postgres(settings):
+            from autosubmit_api.readers import pg_experiment
+
+            rows = pg_experiment.fetch_rows(settings, expid, "experiment_run", ("run_id",) + COUNTERS)
+            rows = [r for r in rows if r.get("run_id") is not None]
+            return _counters(max(rows, key=lambda r: r["run_id"])) if rows else None
+        path = paths.job_data_db(settings, expid)
+        return cache.cached_file("latest_run", path, lambda p: _read_sqlite(settings, p))
+    except FileNotFoundError:
+        return None
+    except (APIError, sqlite3.Error) as exc:
+        log.info("latest run of %s not read: %s", expid, exc)
+        return None
+
+
+def pkl_mtime(settings: Settings, expid: str) -> Optional[int]:
+    """Epoch seconds of the job list's last change, None when there is no job list."""
+    if not paths.is_valid_expid(expid):
+        return None
+    if backend.is_postgres(settings):
+        from autosubmit_api.readers import pg_experiment
+
+        try:
+            return pg_experiment.job_pkl_modified(settings, expid)
+        except APIError as exc:
+            log.info("job_pkl of %s not read: %s", expid, exc)
+            return None
+    try:
+        return int(os.stat(paths.job_list_pkl(settings, expid)).st_mtime)
+    except OSError:
+        return None

@@ -1,0 +1,27 @@
+"""The health report of `/v4/health`: version, central database reachability, workers' metrics."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict
+
+from autosubmit_api import __version__
+from autosubmit_api.config import Settings
+from autosubmit_api.readers import central_db
+
+
+def health(settings: Settings) -> Dict[str, Any]:
+    from autosubmit_api import workers
+
+    reachable, message = central_db.ping(settings)
+    return {
+        "status": "ok" if reachable else "unavailable",
+        "version": __version__,
+        "backend": settings.db_backend,
+        "examples": settings.examples,
+        "central_db": {"reachable": reachable, "message": message},
+        "background_tasks": {
+            "enabled": not (settings.disable_background_tasks or settings.testing),
+            # Outcomes recorded by this process (the gunicorn master runs the scheduler).
+            "jobs": copy.deepcopy(dict(workers.METRICS)),
+        },
+    }
