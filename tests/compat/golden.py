@@ -1,0 +1,328 @@
+"""Replaying /work/shared/golden/index.tsv against our app over a copy of /work/shared/fixtures.
+
+`Harness` serves the fixtures as golden/README.md "Serving the fixtures the same way" says
+(copy, `logs/` and `metadata/logs/`, `.autosubmitrc`, mtime 1784634124, the reference's
+default secret as a test key, background tasks off), keeps one app per protection level,
+and gives rows that write (every POST) a fresh copy of their own. `Harness.check(row)` sends
+the row's request and returns None or a one-paragraph failure message.
+
+Used by tests/compat/test_golden.py (pytest) and tests/compat/report.py (command line).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+from urllib.parse import quote
+
+import jwt
+
+from autosubmit_api.app import create_app
+from autosubmit_api.config import load_settings
+from tests.compat import compare
+from tests.compat.departures import DEPARTURES
+
+# The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
+# the suite passes it explicitly, as a test key only, so tokens match the capture's.
+REFERENCE_SECRET = "M87;Z$,o5?MSC(/@#-LbzgE3PH-5ki.ZvS}N.s09v>I#v8I'00THrA-:ykh3HX?"
+WRONG_SECRET = "another-key-that-is-not-the-reference-default-secret-0123456789"
+GOLDEN_USER = "golden_user"
+FIXTURE_MTIME = 1784634124
+HOST = "127.0.0.1:8070"
+BASE_URL = f"http://{HOST}"
+TEN_YEARS = 10 * 365 * 24 * 3600
+EXPIRED_AT = 978307200  # 2001-01-01 00:00:00 UTC
+
+RC_TEMPLATE = """[database]
+path = {d}
+filename = autosubmit.db
+backend = sqlite
+[local]
+path = {d}
+[globallogs]
+path = {d}/logs
+[historicdb]
+path = {d}/metadata/data
+[structures]
+path = {d}/metadata/structures
+[historiclog]
+path = {d}/metadata/logs
+[graph]
+path = {d}/metadata/graph
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of index.tsv, with `request_extra` split into its items."""
+
+    method: str
+    path: str
+    status: int
+    file: str
+    volatile_fields: str
+    unordered_lists: str
+    protection_level: str
+    content_type: str
+    request_extra: str
+    ref_defect: str
+    expect_status: int
+    shape_ref: str
+    oracle: str
+    oracle_skip: str
+    defect_paths: str
+    extra: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        """POST rows may change the served tree (updatedesc writes autosubmit.db)."""
+        return self.method == "POST"
+
+    def describe(self) -> str:
+        extra = f" [{self.request_extra}]" if self.request_extra else ""
+        level = f" PROTECTION_LEVEL={self.protection_level}" if self.protection_level != "NONE" else ""
+        return f"{self.method} {self.path}{extra}{level}"
+
+
+def parse_extra(text: str) -> Dict[str, str]:
+    """`auth=... referer=... location=... json={...}`; `json=` runs to the end of the field."""
+    items: Dict[str, str] = {}
+    rest = text.strip()
+    while rest:
+        if rest.startswith("json="):
+            items["json"] = rest[len("json=") :]
+            break
+        item, _, rest = rest.partition(" ")
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"request_extra item without '=': {item!r}")
+        items[key] = value
+        rest = rest.strip()
+    return items
+
+
+def load_rows(golden_dir: Path) -> List[Row]:
+    with open(golden_dir / "index.tsv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        rows = []
+        for raw in reader:
+            rows.append(
+                Row(
+                    method=raw["method"],
+                    path=raw["path"],
+                    status=int(raw["status"]),
+                    file=raw["file"],
+                    volatile_fields=raw["volatile_fields"],
+                    unordered_lists=raw["unordered_lists"],
+                    protection_level=raw["protection_level"],
+                    content_type=raw["content_type"],
+                    request_extra=raw["request_extra"],
+                    ref_defect=raw["ref_defect"],
+                    expect_status=int(raw["expect_status"]),
+                    shape_ref=raw["shape_ref"],
+                    oracle=raw["oracle"],
+                    oracle_skip=raw["oracle_skip"],
+                    defect_paths=raw["defect_paths"],
+                    extra=parse_extra(raw["request_extra"]),
+                )
+            )
+    return rows
+
+
+def mint_tokens(now: Optional[int] = None) -> Dict[str, str]:
+    """The four tokens of golden/README.md "Serving the fixtures", step 5."""
+    now = int(time.time() if now is None else now)
+    claims = {"user_id": GOLDEN_USER, "sub": GOLDEN_USER, "iat": now, "exp": now + TEN_YEARS}
+    return {
+        "valid": jwt.encode(claims, REFERENCE_SECRET, algorithm="HS256"),
+        "expired": jwt.encode(
+            dict(claims, iat=EXPIRED_AT - 86400, exp=EXPIRED_AT), REFERENCE_SECRET, algorithm="HS256"
+        ),
+        "wrongkey": jwt.encode(claims, WRONG_SECRET, algorithm="HS256"),
+        "nouser": jwt.encode(
+            {"iat": now, "exp": now + TEN_YEARS}, REFERENCE_SECRET, algorithm="HS256"
+        ),
+    }
+
+
+def serve_fixtures(fixtures: Path, dest: Path) -> Path:
+    """Copy the fixture tree to `dest` and prepare it as the capture did; returns `dest`."""
+    shutil.copytree(fixtures, dest, symlinks=True)
+    dest = dest.resolve()
+    (dest / "logs").mkdir(exist_ok=True)
+    (dest / "metadata" / "logs").mkdir(parents=True, exist_ok=True)
+    (dest / ".autosubmitrc").write_text(RC_TEMPLATE.format(d=dest), encoding="utf-8")
+    # File-time fields (pkl_timestamp, modified, ...) then match the capture.
+    for root, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            os.utime(os.path.join(root, name), (FIXTURE_MTIME, FIXTURE_MTIME), follow_symlinks=False)
+    os.utime(dest, (FIXTURE_MTIME, FIXTURE_MTIME))
+    return dest
+
+
+def make_client(site: Path, level: str):
+    env = {
+        "AUTOSUBMIT_CONFIGURATION": str(site / ".autosubmitrc"),
+        "SECRET_KEY": REFERENCE_SECRET,
+        "API_ADMIN_USERS": GOLDEN_USER,
+        "PROTECTION_LEVEL": level,
+        "DISABLE_BACKGROUND_TASKS": "true",
+    }
+    settings = load_settings(env, dotenv=False, testing=True)
+    return create_app(settings).test_client()
+
+
+class Harness:
+    """The served copy, one client per protection level, and the row checks."""
+
+    def __init__(self, shared: Path, new_dir: Callable[[str], Path]):
+        self.golden_dir = shared / "golden"
+        self.fixtures = shared / "fixtures"
+        self.new_dir = new_dir
+        self.shapes = json.loads((self.golden_dir / "shapes.json").read_text(encoding="utf-8"))
+        self.tokens = mint_tokens()
+        self.rows = {row.file: row for row in load_rows(self.golden_dir)}
+        self._site: Optional[Path] = None
+        self._clients: Dict[str, object] = {}
+
+    def _fresh_site(self, name: str) -> Path:
+        return serve_fixtures(self.fixtures, self.new_dir(name) / "D")
+
+    def shared_client(self, level: str):
+        if self._site is None:
+            self._site = self._fresh_site("golden-shared")
+        if level not in self._clients:
+            self._clients[level] = make_client(self._site, level)
+        return self._site, self._clients[level]
+
+    def send(self, row: Row):
+        """(site dir, response) for the row; writing rows get a copy of their own."""
+        if row.writes:
+            site = self._fresh_site("golden-" + row.file.replace(".", "_"))
+            client = make_client(site, row.protection_level)
+        else:
+            site, client = self.shared_client(row.protection_level)
+        headers = {}
+        auth = row.extra.get("auth")
+        if auth == "bearer":
+            headers["Authorization"] = "Bearer " + self.tokens["valid"]
+        elif auth:
+            headers["Authorization"] = self.tokens[auth]
+        if "referer" in row.extra:
+            headers["Referer"] = row.extra["referer"]
+        kwargs = {}
+        if "json" in row.extra:
+            kwargs = {"data": row.extra["json"].encode("utf-8"), "content_type": "application/json"}
+        response = client.open(
+            row.path, method=row.method, headers=headers, base_url=BASE_URL, **kwargs
+        )
+        return site, response
+
+    def load(self, name: str, site: Path):
+        document = json.loads((self.golden_dir / name).read_text(encoding="utf-8"))
+        return compare.substitute(document, "{FIXTURE_DIR}", str(site))
+
+    def expected_row(self, row: Row) -> Row:
+        """The row whose answer applies: itself, or its decisions.md substitute."""
+        if row.file not in DEPARTURES:
+            return row
+        _, other = DEPARTURES[row.file]
+        answer = self.rows[other]
+        return replace(
+            row,
+            status=answer.status,
+            expect_status=answer.expect_status,
+            file=answer.file,
+            volatile_fields=answer.volatile_fields,
+            unordered_lists=answer.unordered_lists,
+        )
+
+    def check(self, row: Row) -> Optional[str]:
+        """None when our answer satisfies the row, else what is wrong (path and both values)."""
+        site, response = self.send(row)
+        try:
+            problem = self._judge(self.expected_row(row), site, response)
+        finally:
+            response.close()
+        if problem is None:
+            return None
+        if row.file in DEPARTURES:
+            decision, other = DEPARTURES[row.file]
+            problem += f" (decisions.md {decision}: the answer of {other} applies)"
+        return f"{row.describe()} ({row.file}): {problem}"
+
+    def _judge(self, row: Row, site: Path, response) -> Optional[str]:
+        body = response.get_data()
+        if response.status_code != row.expect_status:
+            return (
+                f"status {response.status_code}, expected {row.expect_status}; "
+                f"body: {body[:300].decode('utf-8', 'replace')!r}"
+            )
+        if row.file.endswith(".txt"):
+            return self._judge_text(row, response, body)
+        try:
+            actual = json.loads(body)
+        except ValueError:
+            return f"body is not JSON: {body[:300].decode('utf-8', 'replace')!r}"
+        if not row.ref_defect:
+            problem = self._exact(row, site, actual)
+        elif row.ref_defect == "config-unparsable-item":
+            problem = self._exact(row, site, actual, compare.parse_defect_paths(row.defect_paths))
+        else:
+            problem = self._defect(row, site, actual)
+        if problem and isinstance(actual, dict) and actual.get("error") is True:
+            # The v3 error body hides the status; its message is what the route owner needs.
+            problem += f"; the answer says error_message={compare.short(actual.get('error_message'))}"
+        return problem
+
+    def _judge_text(self, row: Row, response, body: bytes) -> Optional[str]:
+        if "location" in row.extra:
+            expected = row.extra["location"].replace("%2F%2F{HOST}", "%2F%2F" + quote(HOST, safe=""))
+            expected = expected.replace("{HOST}", HOST)
+            got = response.headers.get("Location")
+            if got != expected:
+                return f"Location header {got!r}, expected {expected!r}"
+            return None
+        if body:
+            return f"body must be empty, got {body[:300]!r}"
+        return None
+
+    def _exact(self, row: Row, site: Path, actual, defect_items=()) -> Optional[str]:
+        expected = self.load(row.file, site)
+        if defect_items:
+            expected = compare.apply_defect_paths(expected, defect_items)
+        diff = compare.diff_exact(
+            expected,
+            actual,
+            compare.parse_paths(row.volatile_fields),
+            compare.parse_paths(row.unordered_lists),
+        )
+        return None if diff is None else str(diff)
+
+    def _defect(self, row: Row, site: Path, actual) -> Optional[str]:
+        if not isinstance(actual, dict):
+            return f"answer is {compare.short(actual)}, expected an object"
+        diff = compare.diff_shape(actual, self.shapes[row.shape_ref])
+        if diff is not None:
+            return f"{diff} [shape of {row.shape_ref}]"
+        if row.expect_status == 200 and "error" in actual:
+            if actual["error"] is not False:
+                return f"top-level error is {compare.short(actual['error'])}, expected false"
+            if "error_message" in actual and actual["error_message"] != "":
+                return f"error_message is {compare.short(actual['error_message'])}, expected \"\""
+        if row.expect_status == 404:
+            if actual.get("error") is not True:
+                return f"top-level error is {compare.short(actual.get('error', compare.MISSING))}, expected true"
+            if not isinstance(actual.get("error_message"), str):
+                return "error_message must be a string"
+        if row.oracle:
+            oracle = self.load(row.oracle, site)
+            diff = compare.diff_oracle(actual, oracle, compare.parse_paths(row.oracle_skip))
+            if diff is not None:
+                return f"{diff} [oracle {row.oracle}]"
+        return None

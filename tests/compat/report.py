@@ -1,0 +1,131 @@
+"""Which golden rows pass now: `python -m tests.compat.report [--all] [--route TEXT] [-v]`.
+
+Run from the checkout root with the dev venv. By default it replays only the PENDING rows
+(tests/compat/pending.py) and prints, grouped by route, those that pass now (remove them
+from PENDING) and those still failing with their first difference. `--all` replays every
+row and also lists rows outside PENDING that fail (regressions). `--write-pending` rewrites
+pending.py from the rows failing now (the compat owner's tool; review the diff).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+from tests.compat.golden import Harness, Row, load_rows  # noqa: E402
+from tests.compat.pending import PENDING  # noqa: E402
+from tests.conftest import shared_dir  # noqa: E402
+
+PENDING_FILE = Path(__file__).with_name("pending.py")
+
+
+def route_of(path: str) -> str:
+    """A grouping key for a request path: the route module that should answer it."""
+    segments = [s for s in path.split("?", 1)[0].split("/") if s]
+    if not segments:
+        return "/"
+    version = "v3"
+    if segments[0] in ("v3", "v4"):
+        version, segments = segments[0], segments[1:]
+    if not segments:
+        return f"/{version}"
+    if version == "v4" and segments[0] == "experiments" and len(segments) > 1:
+        tail = f"/{segments[2]}" if len(segments) > 2 else ""
+        return f"/v4/experiments/<e>{tail}"
+    if version == "v4":
+        return "/v4/" + "/".join(segments[:2])
+    return f"/v3/{segments[0]}"
+
+
+def run(rows: List[Row], harness: Harness) -> List[Tuple[Row, Optional[str]]]:
+    return [(row, harness.check(row)) for row in rows]
+
+
+def grouped(results) -> "OrderedDict[str, list]":
+    groups: "OrderedDict[str, list]" = OrderedDict()
+    for row, problem in sorted(results, key=lambda item: (route_of(item[0].path), item[0].file)):
+        groups.setdefault(route_of(row.path), []).append((row, problem))
+    return groups
+
+
+def _print_groups(title: str, results, verbose: bool) -> None:
+    print(f"== {title}: {len(results)} rows")
+    for route, items in grouped(results).items():
+        print(f"  {route} ({len(items)})")
+        for row, problem in items:
+            print(f"    {row.file}")
+            if problem:
+                text = problem if verbose else problem.splitlines()[0][:240]
+                print(f"      {text}")
+
+
+def pending_source(failing: List[Tuple[Row, str]]) -> str:
+    """pending.py with the failing rows, one commented group per route."""
+    head, _, _ = PENDING_FILE.read_text(encoding="utf-8").partition("PENDING = ")
+    lines = [head.rstrip() + "\n", "", "PENDING = frozenset(", "    {"]
+    for route, items in grouped(failing).items():
+        reasons = [problem.split("): ", 1)[-1] for _, problem in items]
+        if all(r.startswith("status 404,") for r in reasons):
+            how = "not served yet (404)"
+        else:
+            how = "served, but e.g. " + reasons[0][:120].replace("\n", " ")
+        lines.append(f"        # {route}: {len(items)} rows, {how}")
+        for row, _ in items:
+            lines.append(f'        "{row.file}",')
+    lines += ["    }", ")", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true", help="replay every row, not only PENDING")
+    parser.add_argument("--route", default="", help="only rows whose path contains TEXT")
+    parser.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
+    parser.add_argument("--write-pending", action="store_true", help="rewrite pending.py")
+    args = parser.parse_args(argv)
+
+    if not args.verbose:
+        # 500s log their traceback; the report already shows the answer's first difference.
+        logging.disable(logging.CRITICAL)
+    shared = shared_dir()
+    if not (shared / "golden" / "index.tsv").is_file():
+        print(f"no golden answers under {shared}", file=sys.stderr)
+        return 2
+    rows = load_rows(shared / "golden")
+    if not (args.all or args.write_pending):
+        rows = [row for row in rows if row.file in PENDING]
+    rows = [row for row in rows if args.route in row.path]
+
+    with tempfile.TemporaryDirectory(prefix="golden-report-") as base:
+        harness = Harness(shared, lambda name: Path(tempfile.mkdtemp(prefix=name, dir=base)))
+        results = run(rows, harness)
+
+    pending = [(r, p) for r, p in results if r.file in PENDING]
+    others = [(r, p) for r, p in results if r.file not in PENDING]
+    if args.write_pending:
+        PENDING_FILE.write_text(pending_source([(r, p) for r, p in results if p]), "utf-8")
+        print(f"wrote {PENDING_FILE} with {sum(1 for _, p in results if p)} rows")
+        return 0
+    _print_groups("PENDING rows that PASS now (remove them from pending.py)",
+                  [(r, None) for r, p in pending if p is None], False)
+    _print_groups("PENDING rows still failing", [(r, p) for r, p in pending if p], args.verbose)
+    if args.all:
+        bad = [(r, p) for r, p in others if p]
+        _print_groups("rows NOT in PENDING that FAIL (regressions)", bad, args.verbose)
+        print(f"== rows not in PENDING that pass: {len(others) - len(bad)}")
+    summary: Dict[str, int] = {"replayed": len(results), "passing": sum(1 for _, p in results if not p)}
+    print(f"== {summary['passing']} of {summary['replayed']} replayed rows pass")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
