@@ -85,11 +85,45 @@ def update_description(settings: Settings, expid: str, description: str) -> bool
         raise _unavailable("The central database cannot be written", exc) from None
 
 
+# --- the experiment list the workers walk ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExperimentRef:
+    id: int
+    name: str
+    autosubmit_version: Optional[str]
+
+
+def experiments(settings: Settings) -> List[ExperimentRef]:
+    """Every `experiment` row (id, name, autosubmit_version), ordered by id.
+
+    Autosubmit 3.0 beta files lack `autosubmit_version`: it reads as None there.
+    """
+    try:
+        engine = backend.central_engine(settings)
+        with engine.connect() as conn:
+            try:
+                rows = conn.execute(text(
+                    "SELECT id, name, autosubmit_version FROM experiment ORDER BY id")).all()
+            except (DBAPIError, SQLAlchemyError):
+                conn.rollback()
+                rows = [(r[0], r[1], None) for r in conn.execute(text(
+                    "SELECT id, name FROM experiment ORDER BY id")).all()]
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The central database cannot be read", exc) from None
+    return [ExperimentRef(int(r[0]), r[1], r[2]) for r in rows]
+
+
 # --- details (worker) -----------------------------------------------------------------------
 
 
-def upsert_details(settings: Settings, rows: Iterable[DetailsRow]) -> Dict[str, int]:
+def upsert_details(settings: Settings, rows: Iterable[DetailsRow], *,
+                   keep_created: bool = False) -> Dict[str, int]:
     """Write each row: UPDATE when the exp_id has a row and it differs, else INSERT.
+
+    `keep_created` leaves the `created` of existing rows as it is (Autosubmit >= 4.1.15
+    writes the real creation time there).
 
     Rows of experiments not in `rows` are left alone. Plain UPDATE-then-INSERT instead of an
     `ON CONFLICT` upsert because `details` may lack a primary key. Returns counts
@@ -107,9 +141,10 @@ def upsert_details(settings: Settings, rows: Iterable[DetailsRow]) -> Dict[str, 
                 )
             }
             for row in rows:
-                values = (row.user, row.created, row.model, row.branch, row.hpc)
-                params = dict(zip(DETAILS_COLUMNS, values), exp_id=row.exp_id)
                 old = current.get(row.exp_id)
+                created = old[1] if keep_created and old is not None and old[1] else row.created
+                values = (row.user, created, row.model, row.branch, row.hpc)
+                params = dict(zip(DETAILS_COLUMNS, values), exp_id=row.exp_id)
                 if old is None:
                     conn.execute(
                         text('INSERT INTO details(exp_id, "user", created, model, branch, hpc) '

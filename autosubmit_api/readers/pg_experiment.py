@@ -1,0 +1,170 @@
+"""Per-experiment tables of a PostgreSQL site: the schema named after the expid (data.md A.12).
+
+Autosubmit 4.1.16+ with `[database] backend = postgres` keeps, in schema `<expid>` of the
+database at `connection_url`: `job_pkl(expid, pkl BYTEA, modified TEXT)` (the pickle bytes;
+`modified` is `str(datetime.now())` or, after a migration, `%Y-%m-%d %H:%M:%S%z`),
+`experiment_run` and `job_data` (the history DB of A.4), `experiment_structure` (A.5), the
+wrapper tables (`job_package`/`wrapper_job_package` or the 4.1.17 `wrappers_*` tables, A.7)
+and `user_metrics`. Column names are those of the SQLite versions, so the SQLite readers'
+row handling applies unchanged; this module only fetches rows, read-only, with bound
+parameters and quoted identifiers (the expid went through `paths.check_expid`).
+
+Every function raises NotFound when the schema or table is missing (as a missing SQLite
+file would), Unavailable when the server cannot be reached, and caches nothing itself: the
+callers' caches key on `modified`/row counts where they need to.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import NotFound, Unavailable
+from autosubmit_api.readers import backend, paths
+
+log = logging.getLogger(__name__)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table(expid: str, table: str) -> str:
+    return f"{_ident(paths.check_expid(expid))}.{_ident(table)}"
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    log.warning("PostgreSQL read failed: %s", exc)
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return Unavailable(f"The experiment database cannot be read: {reason}")
+
+
+def parse_modified(value: Optional[str]) -> int:
+    """`job_pkl.modified` as epoch seconds (naive values are local time, as Autosubmit wrote
+    them with `datetime.now()`); 0 when absent or unreadable."""
+    if not value:
+        return 0
+    try:
+        return int(datetime.fromisoformat(str(value).strip()).timestamp())
+    except ValueError:
+        return 0
+
+
+def table_columns(settings: Settings, expid: str, table: str) -> Optional[List[str]]:
+    """Column names of `<expid>.<table>` in table order, or None when it does not exist."""
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            rows = conn.execute(text(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position"),
+                {"s": paths.check_expid(expid), "t": table}).all()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    return [r[0] for r in rows] or None
+
+
+def has_table(settings: Settings, expid: str, table: str) -> bool:
+    return table_columns(settings, expid, table) is not None
+
+
+def job_pkl(settings: Settings, expid: str) -> Tuple[bytes, int]:
+    """(pickle bytes, modified as epoch seconds) from `<expid>.job_pkl`; NotFound if none."""
+    name = f"job_list_{expid}.pkl"
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            if not _exists(conn, expid, "job_pkl"):
+                raise NotFound(f"{name} not found")
+            row = conn.execute(text(f"SELECT pkl, modified FROM {_table(expid, 'job_pkl')} "
+                                    "WHERE expid = :e"), {"e": expid}).first()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    if row is None or row[0] is None:
+        raise NotFound(f"{name} not found")
+    return bytes(row[0]), parse_modified(row[1])
+
+
+def job_pkl_modified(settings: Settings, expid: str) -> Optional[int]:
+    """Only the `modified` time of the pickle (epoch seconds), None when there is none."""
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            if not _exists(conn, expid, "job_pkl"):
+                return None
+            value = conn.execute(text(f"SELECT modified FROM {_table(expid, 'job_pkl')} "
+                                      "WHERE expid = :e"), {"e": expid}).scalar()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    if value is None:
+        return None
+    return parse_modified(value) or None
+
+
+def _exists(conn, expid: str, table: str) -> bool:
+    return conn.execute(text("SELECT to_regclass(:t)"), {"t": _table(expid, table)}).scalar() is not None
+
+
+def fetch_rows(settings: Settings, expid: str, table: str, columns: Optional[Sequence[str]] = None,
+               *, where: str = "", params: Optional[Dict[str, Any]] = None,
+               order_by: str = "") -> List[Dict[str, Any]]:
+    """Rows of `<expid>.<table>` as dicts (all columns, or `columns` that exist; missing
+    columns read as None). `where`/`order_by` are SQL fragments written by our own callers
+    (never from a request) with bound `params`. NotFound when the table is missing."""
+    present = table_columns(settings, expid, table)
+    if present is None:
+        raise NotFound(f"{table} of {expid} not found")
+    wanted = list(columns) if columns is not None else present
+    selected = [c for c in wanted if c in present]
+    if not selected:
+        return [dict.fromkeys(wanted) for _ in range(count_rows(settings, expid, table))]
+    sql = f"SELECT {', '.join(_ident(c) for c in selected)} FROM {_table(expid, table)}"
+    if where:
+        sql += f" WHERE {where}"
+    if order_by:
+        sql += f" ORDER BY {order_by}"
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            rows = conn.execute(text(sql), params or {}).all()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    out = []
+    for row in rows:
+        record = dict.fromkeys(wanted)
+        record.update(zip(selected, row))
+        out.append(record)
+    return out
+
+
+def count_rows(settings: Settings, expid: str, table: str) -> int:
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            return int(conn.execute(text(f"SELECT COUNT(*) FROM {_table(expid, table)}")).scalar())
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+
+
+def structure_edges(settings: Settings, expid: str) -> List[Tuple[str, str]]:
+    """(e_from, e_to) rows of `<expid>.experiment_structure`; NotFound when missing."""
+    rows = fetch_rows(settings, expid, "experiment_structure", ["e_from", "e_to"])
+    return [(r["e_from"], r["e_to"]) for r in rows]
+
+
+def table_version(settings: Settings, expid: str) -> str:
+    """A cheap change marker of the experiment's history tables, for cache keys:
+    row counts and the largest ids of experiment_run and job_data."""
+    parts = []
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            for table, key in (("experiment_run", "run_id"), ("job_data", "id")):
+                if not _exists(conn, expid, table):
+                    parts.append("-")
+                    continue
+                count, top, modified = conn.execute(text(
+                    f"SELECT COUNT(*), MAX({_ident(key)}), MAX(modified) FROM {_table(expid, table)}")).first()
+                parts.append(f"{count}:{top}:{modified}")
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    return "|".join(parts)
