@@ -47,7 +47,14 @@ def route_of(path: str) -> str:
 
 
 def run(rows: List[Row], harness: Harness) -> List[Tuple[Row, Optional[str]]]:
-    return [(row, harness.check(row)) for row in rows]
+    results = []
+    for row in rows:
+        try:
+            problem = harness.check(row)
+        except Exception as exc:  # one broken route must not hide the other rows' results
+            problem = f"{row.describe()} ({row.file}): raised {type(exc).__name__}: {exc}"
+        results.append((row, problem))
+    return results
 
 
 def grouped(results) -> "OrderedDict[str, list]":
