@@ -206,6 +206,7 @@ class ExperimentHistory:
     rows: Tuple[JobDataRow, ...]
     source: str = ""  # file name (or schema) it was read from
     columns: Tuple[str, ...] = ()  # job_data columns present, in file order
+    last_only: bool = False  # rows holds only the `last = 1` rows (load_history(last_only=True))
 
     @cached_property
     def runs_by_id(self) -> Dict[int, ExperimentRun]:

@@ -49,7 +49,7 @@ def default_as4_config(expid: str) -> Dict[str, Any]:
         },
         "MAIL": {"NOTIFICATIONS": False, "TO": None},
         "STORAGE": {"TYPE": "pkl", "COPY_REMOTE_LOGS": True},
-        "DEFAULT": {"EXPID": expid, "HPCARCH": "MN5"},
+        "DEFAULT": {"EXPID": expid, "HPCARCH": "MARENOSTRUM4"},
         "EXPERIMENT": {
             "DATELIST": "20000101",
             "MEMBERS": "fc0",
@@ -72,33 +72,34 @@ def default_as4_config(expid: str) -> Dict[str, Any]:
         "PROJECT_FILES": {"FILE_PROJECT_CONF": "", "FILE_JOBS_CONF": "", "JOB_SCRIPTS_TYPE": ""},
         "RERUN": {"RERUN": False, "RERUN_JOBLIST": ""},
         "PLATFORMS": {
-            "MN5": {
+            "MARENOSTRUM4": {
                 "TYPE": "slurm",
-                "HOST": "glogin4.bsc.es",
+                "HOST": "mn1.bsc.es",
                 "PROJECT": "bsc32",
                 "USER": "tester",
-                "QUEUE": "gp_debug",
+                "QUEUE": "debug",
                 "SCRATCH_DIR": "/gpfs/scratch",
                 "ADD_PROJECT_TO_HOST": False,
-                "MAX_WALLCLOCK": "02:00",
-                "PROCESSORS_PER_NODE": 112,
+                "MAX_WALLCLOCK": "48:00",
+                "PROCESSORS_PER_NODE": 48,
             },
         },
+        # The sections and settings of factory.workflow.SECTIONS, so the default config
+        # describes the default job list.
         "JOBS": {
-            "LOCAL_SETUP": {"FILE": "LOCAL_SETUP.sh", "PLATFORM": "LOCAL", "RUNNING": "once"},
+            "LOCAL_SETUP": {"FILE": "LOCAL_SETUP.sh", "PLATFORM": "LOCAL", "RUNNING": "once",
+                            "WALLCLOCK": "00:05"},
             "REMOTE_SETUP": {"FILE": "REMOTE_SETUP.sh", "DEPENDENCIES": "LOCAL_SETUP",
-                             "WALLCLOCK": "00:05", "RUNNING": "once"},
+                             "WALLCLOCK": "00:10", "RUNNING": "once"},
             "INI": {"FILE": "INI.sh", "DEPENDENCIES": "REMOTE_SETUP", "RUNNING": "member",
-                    "WALLCLOCK": "00:05"},
+                    "WALLCLOCK": "00:30"},
             "SIM": {"FILE": "SIM.sh", "DEPENDENCIES": "INI SIM-1", "RUNNING": "chunk",
-                    "WALLCLOCK": "00:30", "PROCESSORS": 8, "QUEUE": "gp_bsces", "THREADS": 1,
-                    "TASKS": 8, "NODES": 1},
+                    "WALLCLOCK": "02:00", "PROCESSORS": 48, "QUEUE": "bsc_es", "THREADS": 1,
+                    "TASKS": 48, "NODES": 1},
             "POST": {"FILE": "POST.sh", "DEPENDENCIES": "SIM", "RUNNING": "chunk",
-                     "WALLCLOCK": "00:05", "PROCESSORS": 1},
-            "CLEAN": {"FILE": "CLEAN.sh", "DEPENDENCIES": "POST", "RUNNING": "once",
-                      "WALLCLOCK": "00:05"},
-            "TRANSFER": {"FILE": "TRANSFER.sh", "PLATFORM": "LOCAL", "DEPENDENCIES": "CLEAN",
-                         "RUNNING": "member"},
+                     "WALLCLOCK": "00:20", "PROCESSORS": 1},
+            "CLEAN": {"FILE": "CLEAN.sh", "DEPENDENCIES": "POST", "RUNNING": "member",
+                      "PLATFORM": "LOCAL", "WALLCLOCK": "00:05"},
         },
     }
 

@@ -1,0 +1,226 @@
+"""The history DB `<jobdata_dir>/job_data_<expid>.db` (data.md A.4): tables `experiment_run`
+and `job_data`, every `PRAGMA user_version` (17, 18, 19, 21 and older ones).
+
+Two steps, kept apart so another storage can feed the same models:
+
+* **fetch** (`fetch_sqlite`): the storage-specific part. It returns a `RawHistory`: the
+  schema version and, per table, the column names (as the storage reports them) and the
+  row tuples in id (resp. table) order. A PostgreSQL source (Autosubmit 4.1.16+ with
+  `backend = postgres`, data.md A.12: the same tables in a schema named after the expid)
+  only has to produce a `RawHistory` too.
+* **build** (`build_history`): storage-independent. Columns are matched *by name* (files
+  upgraded with ALTER TABLE have a different column order, e.g. a3tb's
+  `experiment_run.modified` is last), missing columns get their DDL default, and every
+  row's section/member swap (Autosubmit 3.12 legacy writer) is detected.
+
+`load_history` caches the result by the file's (path, mtime, size).
+"""
+from __future__ import annotations
+
+import operator
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import DataError, NotFound, Unavailable
+from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow
+from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
+
+
+class HistoryNotFound(NotFound):
+    """The experiment has no history DB (normal for Autosubmit 3 experiments)."""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    columns: Tuple[str, ...]
+    rows: Sequence[tuple]
+
+
+@dataclass(frozen=True)
+class RawHistory:
+    """What a storage holds, before any interpretation: the seam for other sources."""
+
+    user_version: int
+    job_data: Optional[RawTable]
+    experiment_run: Optional[RawTable]
+    source: str
+    last_only: bool = False  # job_data holds only the `last = 1` rows
+
+
+# Model field -> (DB column, default when the column does not exist), in JobDataRow order
+# up to fail_count; section, member and swapped are derived.
+_JOB_FIELDS: Tuple[Tuple[str, Any], ...] = (
+    ("id", None), ("counter", 0), ("job_name", ""), ("created", ""), ("modified", ""),
+    ("submit", 0), ("start", 0), ("finish", 0), ("status", "UNKNOWN"), ("rowtype", 2),
+    ("ncpus", 0), ("wallclock", ""), ("qos", ""), ("energy", 0), ("date", ""),
+    ("section", ""), ("member", ""), ("chunk", 0), ("last", 0), ("platform", ""),
+    ("job_id", 0), ("extra_data", ""), ("nnodes", 0), ("run_id", None), ("MaxRSS", 0.0),
+    ("AveRSS", 0.0), ("out", ""), ("err", ""), ("rowstatus", 0), ("children", None),
+    ("platform_output", None), ("workflow_commit", None), ("split", None),
+    ("splits", None), ("fail_count", 0),
+)
+_RUN_FIELDS: Tuple[Tuple[str, Any], ...] = (
+    ("run_id", 0), ("created", ""), ("modified", ""), ("start", 0), ("finish", 0),
+    ("chunk_unit", ""), ("chunk_size", 0), ("completed", 0), ("total", 0), ("failed", 0),
+    ("queuing", 0), ("running", 0), ("submitted", 0), ("suspended", 0), ("metadata", None),
+)
+_SECTION_POS = 15
+_MEMBER_POS = 16
+_NAME_POS = 2
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def fetch_sqlite(path: str, timeout: float, what: Optional[str] = None, *,
+                 last_only: bool = False) -> RawHistory:
+    """Read both tables of a history file as they are; NotFound/DataError/Unavailable.
+
+    `last_only` keeps only the `last = 1` rows of job_data (the current attempt of each
+    job), which is all the times/tree/graph views need and a fraction of a long history.
+    """
+    name = what or os.path.basename(path)
+    with connect_ro(path, timeout=timeout, what=name) as conn:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {}
+            for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
+                if not has_table(conn, table):
+                    tables[table] = None
+                    continue
+                cols = tuple(table_columns(conn, table))
+                order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
+                where = " WHERE last = 1" if last_only and table == "job_data" and "last" in cols else ""
+                select = ", ".join(quote_ident(c) for c in cols)
+                rows = conn.execute(
+                    f"SELECT {select} FROM {quote_ident(table)}{where}{order_by}").fetchall()
+                tables[table] = RawTable(cols, rows)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise Unavailable(f"{name} is locked by another process; try again") from None
+            raise
+    if tables["job_data"] is None:
+        raise DataError(f"{name} has no job_data table")
+    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], name,
+                      last_only)
+
+
+def _getter(columns: Sequence[str], fields: Sequence[Tuple[str, Any]]):
+    """(getter, tail): getter(row + tail) gives the model's values in field order."""
+    index = {c.lower(): i for i, c in enumerate(columns)}
+    tail: List[Any] = []
+    positions = []
+    for column, default in fields:
+        pos = index.get(column.lower())
+        if pos is None:
+            pos = len(columns) + len(tail)
+            tail.append(default)
+        positions.append(pos)
+    getter = operator.itemgetter(*positions)
+    return getter, tuple(tail)
+
+
+def _swapped(name: str, section: Any, member: Any) -> bool:
+    """True for a 3.12-era row: the job name ends with the member column, not the section.
+
+    Job names end in `_<SECTION>` (`a3tb_19930101_fc01_1_SIM`, `a3tb_LOCAL_SETUP`), which
+    no member value does, so the suffix identifies the section column row by row.
+    """
+    if not member or not isinstance(member, str) or not isinstance(name, str):
+        return False
+    if section and isinstance(section, str) and name.endswith("_" + section):
+        return False
+    return name.endswith("_" + member)
+
+
+def _build_rows(table: RawTable) -> Tuple[JobDataRow, ...]:
+    get, tail = _getter(table.columns, _JOB_FIELDS)
+    new = tuple.__new__
+    cls = JobDataRow
+    out = []
+    append = out.append
+    for raw in table.rows:
+        values = get(raw + tail) if tail else get(raw)
+        section = values[_SECTION_POS]
+        member = values[_MEMBER_POS]
+        if _swapped(values[_NAME_POS], section, member):
+            append(new(cls, values + (member or "", section or "", True)))
+        else:
+            append(new(cls, values + (section or "", member or "", False)))
+    return tuple(out)
+
+
+def _build_runs(table: Optional[RawTable]) -> Tuple[ExperimentRun, ...]:
+    if table is None:
+        return ()
+    get, tail = _getter(table.columns, _RUN_FIELDS)
+    runs = []
+    for raw in table.rows:
+        values = list(get(raw + tail) if tail else get(raw))
+        # Columns that may be NULL in real files (finish while running, modified in
+        # upgraded files) are normalised so services can compare and format them.
+        for i, (_, default) in enumerate(_RUN_FIELDS):
+            if values[i] is None and default is not None:
+                values[i] = default
+        runs.append(ExperimentRun(*values))
+    return tuple(runs)
+
+
+def build_history(expid: str, raw: RawHistory) -> ExperimentHistory:
+    """Storage-independent: turn fetched tables into the models."""
+    if raw.job_data is None:
+        raise DataError(f"{raw.source} has no job_data table")
+    try:
+        rows = _build_rows(raw.job_data)
+        runs = _build_runs(raw.experiment_run)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{raw.source} has unexpected content: {exc}") from None
+    return ExperimentHistory(
+        expid=expid, user_version=raw.user_version, runs=runs, rows=rows,
+        source=raw.source, columns=tuple(raw.job_data.columns), last_only=raw.last_only,
+    )
+
+
+def load_history(
+    settings: Settings, expid: str, *, optional: bool = False, last_only: bool = False
+) -> Optional[ExperimentHistory]:
+    """The experiment's history; HistoryNotFound (a NotFound) when the file is missing,
+    or None in that case when `optional`. DataError when unreadable, Unavailable when
+    locked beyond `settings.sqlite_timeout`.
+
+    `last_only=True` reads only the `last = 1` rows (plus every run): enough for
+    `last_rows`, `children_map` and the per-job times, and much cheaper on long histories.
+    """
+    path = paths.job_data_db(settings, expid)
+
+    def parse(p: str) -> ExperimentHistory:
+        return build_history(expid, fetch_sqlite(p, settings.sqlite_timeout, last_only=last_only))
+
+    try:
+        return cache.cached_file("job_data", path, parse, expid, last_only)
+    except (FileNotFoundError, NotFound):
+        if optional:
+            return None
+        raise HistoryNotFound(f"job_data_{expid}.db not found") from None
+
+
+def children_map(settings: Settings, expid: str) -> Dict[str, Tuple[str, ...]]:
+    """job name -> child names from the `children` column of `last = 1` rows (v17+).
+
+    A fallback source of dependency edges (data.md A.5); empty when the DB is missing
+    or older than v17.
+    """
+    history = load_history(settings, expid, optional=True, last_only=True)
+    if history is None or "children" not in {c.lower() for c in history.columns}:
+        return {}
+    result: Dict[str, Tuple[str, ...]] = {}
+    for row in history.rows:
+        if row.last == 1 and row.job_name not in result:
+            result[row.job_name] = row.children_names
+    return result
