@@ -17,7 +17,7 @@ import sys
 from typing import Dict, List, Optional
 
 from autosubmit_api import __version__
-from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_settings
+from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_settings, process_environment
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,10 @@ def _set_bg_env(args: argparse.Namespace, env) -> None:
 def prepare_settings(env=None) -> Settings:
     """The settings `start` serves: the site's, or the bundled examples when there is no site.
 
-    ConfigError when the site configuration cannot be used.
+    `env` defaults to the process environment plus `.env`. ConfigError when the site
+    configuration cannot be used.
     """
-    env = os.environ if env is None else env
+    env = process_environment() if env is None else dict(env)
     if find_rc_file(env) is None and not env.get("AUTOSUBMIT_CONFIGURATION"):
         from autosubmit_api import examples
 
@@ -113,7 +114,7 @@ def prepare_settings(env=None) -> Settings:
             f"exist; using {found if found else 'the built-in defaults'}",
             file=sys.stderr,
         )
-    settings = load_settings(env)
+    settings = load_settings(env, dotenv=False)
     if settings.db_backend == "sqlite" and not os.path.isfile(settings.db_path):
         print(f"autosubmit_api: warning: the central database {settings.db_path} does not exist; "
               "experiment routes will answer 503", file=sys.stderr)
@@ -159,7 +160,7 @@ def _application(settings: Settings, options: Dict[str, object]):
 def start(args: argparse.Namespace) -> int:
     _set_bg_env(args, os.environ)
     try:
-        settings = prepare_settings(os.environ)
+        settings = prepare_settings()
     except ConfigError as exc:
         print(f"autosubmit_api: {exc}", file=sys.stderr)
         return 1

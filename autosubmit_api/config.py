@@ -221,17 +221,40 @@ def _read_rc(path: Path) -> dict:
     return values
 
 
+def _dotenv_files() -> list:
+    """`./.env`, then the first `.env` upward from the package (the reference's search, Q7)."""
+    found = []
+    cwd_env = Path.cwd() / ".env"
+    if cwd_env.is_file():
+        found.append(cwd_env)
+    here = Path(__file__).resolve().parent
+    for directory in (here, *here.parents):
+        candidate = directory / ".env"
+        if candidate.is_file():
+            if candidate.resolve() not in {f.resolve() for f in found}:
+                found.append(candidate)
+            break
+    return found
+
+
 def _load_dotenv(env: dict) -> None:
-    """`./.env` (and the reference's upward search from the package), never overriding."""
+    """Variables of the `.env` files, never overriding the environment."""
     try:
-        from dotenv import dotenv_values, find_dotenv
+        from dotenv import dotenv_values
     except ImportError:  # pragma: no cover - python-dotenv is a dependency
         return
-    for found in (find_dotenv(usecwd=True), find_dotenv(str(Path(__file__)))):
-        if found:
-            for key, value in dotenv_values(found).items():
-                if value is not None:
-                    env.setdefault(key, value)
+    for path in _dotenv_files():
+        for key, value in dotenv_values(path).items():
+            if value is not None:
+                env.setdefault(key, value)
+
+
+def process_environment(dotenv: bool = True) -> dict:
+    """A copy of the process environment, completed by `.env` files (never overriding)."""
+    env = dict(os.environ)
+    if dotenv:
+        _load_dotenv(env)
+    return env
 
 
 def load_settings(
