@@ -9,7 +9,7 @@ so remove it from here in the same commit that makes it pass. See which ones pas
 
 PENDING = frozenset(
     {
-        # /v3/cconfig: 10 rows, not served yet (404)
+        # /v3/cconfig: not served yet (404)
         "v3__cconfig__a003.json",
         "v3__cconfig__a007.json",
         "v3__cconfig__a1ve.json",
@@ -20,21 +20,7 @@ PENDING = frozenset(
         "v3__cconfig__a8qc.json",
         "v3__cconfig__aa6f.json",
         "v3__cconfig__zzzz.json",
-        # /v3/expcount: 12 rows, not served yet (404)
-        "root__expcount__a003.json",
-        "root__expcount__a3tb.json",
-        "v3__expcount__a003.json",
-        "v3__expcount__a007.json",
-        "v3__expcount__a1ve.json",
-        "v3__expcount__a1vj.json",
-        "v3__expcount__a1vx.json",
-        "v3__expcount__a3tb.json",
-        "v3__expcount__a6zj.json",
-        "v3__expcount__a8qc.json",
-        "v3__expcount__aa6f.json",
-        "v3__expcount__zzzz.json",
-        # /v3/expinfo: 13 rows, not served yet (404)
-        "ALL__v3__expinfo__a003__expired.json",
+        # /v3/expinfo: not served yet (404)
         "root__expinfo__a003.json",
         "root__expinfo__a3tb.json",
         "v3__expinfo__a003.json",
@@ -46,18 +32,11 @@ PENDING = frozenset(
         "v3__expinfo__a6zj.json",
         "v3__expinfo__a8qc.json",
         "v3__expinfo__aa6f.json",
-        "v3__expinfo__zzzz.json",
-        # /v3/filestatus: 3 rows, not served yet (404)
-        "ALL__v3__filestatus__notoken.json",
-        "root__filestatus.json",
-        "v3__filestatus.json",
-        # /v3/graph: 47 rows, not served yet (404)
+        # /v3/graph: not served yet (404)
         "root__graph__a003__standard__none.json",
         "root__graph__a3tb__standard__none.json",
-        "v3__graph__a003__bogus__none.json",
         "v3__graph__a003__laplacian__none.json",
         "v3__graph__a003__laplacian__status.json",
-        "v3__graph__a003__standard__bogus.json",
         "v3__graph__a003__standard__date-member.json",
         "v3__graph__a003__standard__none.json",
         "v3__graph__a003__standard__status.json",
@@ -95,24 +74,10 @@ PENDING = frozenset(
         "v3__graph__aa6f__standard__date-member.json",
         "v3__graph__aa6f__standard__none.json",
         "v3__graph__aa6f__standard__status.json",
-        "v3__graph__zzzz__laplacian__none.json",
-        "v3__graph__zzzz__standard__date-member.json",
-        "v3__graph__zzzz__standard__none.json",
-        "v3__graph__zzzz__standard__status.json",
-        # /v3/ifrun: 10 rows, not served yet (404)
-        "v3__ifrun__a003.json",
-        "v3__ifrun__a007.json",
-        "v3__ifrun__a1ve.json",
-        "v3__ifrun__a1vj.json",
-        "v3__ifrun__a1vx.json",
-        "v3__ifrun__a3tb.json",
-        "v3__ifrun__a6zj.json",
-        "v3__ifrun__a8qc.json",
-        "v3__ifrun__aa6f.json",
-        "v3__ifrun__zzzz.json",
-        # /v3/joblog: 1 rows, served, but e.g. at logcontent[index=42].content: string differs (oracle): expected "#", got "# " [oracle modern/v3__joblog__a8qc_2022063
+        # /v3/joblog: served; the 4.2.0 oracle has lines right-stripped ("#" where the file and
+        # 4.0.1's last-character cut give "# ", logcontent[index=42]): an oracle conflict to decide
         "v3__joblog__a8qc_20220630_000_1_CLEAN.20250312185154.err.gz.json",
-        # /v3/logrun: 10 rows, not served yet (404)
+        # /v3/logrun: not served yet (404)
         "v3__logrun__a003.json",
         "v3__logrun__a007.json",
         "v3__logrun__a1ve.json",
@@ -123,7 +88,7 @@ PENDING = frozenset(
         "v3__logrun__a8qc.json",
         "v3__logrun__aa6f.json",
         "v3__logrun__zzzz.json",
-        # /v3/performance: 12 rows, not served yet (404)
+        # /v3/performance: not served yet (404)
         "root__performance__a003.json",
         "root__performance__a3tb.json",
         "v3__performance__a003.json",
@@ -136,7 +101,7 @@ PENDING = frozenset(
         "v3__performance__a8qc.json",
         "v3__performance__aa6f.json",
         "v3__performance__zzzz.json",
-        # /v3/pklinfo: 11 rows, not served yet (404)
+        # /v3/pklinfo: not served yet (404)
         "v3__pklinfo__a003__0.json",
         "v3__pklinfo__a003__1700000000.json",
         "v3__pklinfo__a007__0.json",
@@ -147,8 +112,7 @@ PENDING = frozenset(
         "v3__pklinfo__a6zj__0.json",
         "v3__pklinfo__a8qc__0.json",
         "v3__pklinfo__aa6f__0.json",
-        "v3__pklinfo__zzzz__0.json",
-        # /v3/pkltreeinfo: 13 rows, not served yet (404)
+        # /v3/pkltreeinfo: not served yet (404)
         "root__pkltreeinfo__a003__0.json",
         "root__pkltreeinfo__a3tb__0.json",
         "v3__pkltreeinfo__a003__0.json",
@@ -161,24 +125,7 @@ PENDING = frozenset(
         "v3__pkltreeinfo__a6zj__0.json",
         "v3__pkltreeinfo__a8qc__0.json",
         "v3__pkltreeinfo__aa6f__0.json",
-        "v3__pkltreeinfo__zzzz__0.json",
-        # /v3/quick: 15 rows, not served yet (404)
-        "ALL__v3__quick__a003__notoken.json",
-        "ALL__v3__quick__a003__valid.json",
-        "WRITEONLY__v3__quick__a003__GET__notoken.json",
-        "root__quick__a003.json",
-        "root__quick__a3tb.json",
-        "v3__quick__a003.json",
-        "v3__quick__a007.json",
-        "v3__quick__a1ve.json",
-        "v3__quick__a1vj.json",
-        "v3__quick__a1vx.json",
-        "v3__quick__a3tb.json",
-        "v3__quick__a6zj.json",
-        "v3__quick__a8qc.json",
-        "v3__quick__aa6f.json",
-        "v3__quick__zzzz.json",
-        # /v3/rundetail: 17 rows, not served yet (404)
+        # /v3/rundetail: not served yet (404)
         "v3__rundetail__a003__1.json",
         "v3__rundetail__a003__3.json",
         "v3__rundetail__a003__999.json",
@@ -196,7 +143,7 @@ PENDING = frozenset(
         "v3__rundetail__a8qc__10.json",
         "v3__rundetail__aa6f__2.json",
         "v3__rundetail__zzzz__1.json",
-        # /v3/search: 9 rows, served, but e.g. at error: unexpected key: expected <missing>, got true; the answer says error_message="Internal error"
+        # /v3/search: served; "Internal error" until readers/exp_config exists (ImportError)
         "root__search__a0.json",
         "v3__search__A00.json",
         "v3__search__a.json",
@@ -206,14 +153,12 @@ PENDING = frozenset(
         "v3__search__a__operational__all.json",
         "v3__search__ltenorio.json",
         "v3__search__test.json",
-        # /v3/searchowner: 4 rows, served, but e.g. at error: unexpected key: expected <missing>, got true; the answer says error_message="Internal error"
+        # /v3/searchowner: served; "Internal error" until readers/exp_config exists (ImportError)
         "root__searchowner__ltenorio.json",
         "v3__searchowner__jyun.json",
         "v3__searchowner__ltenorio.json",
         "v3__searchowner__ltenorio__all__all.json",
-        # /v3/shutdown: 1 rows, not served yet (404)
-        "v3__shutdown__graph.txt",
-        # /v3/stats: 19 rows, not served yet (404)
+        # /v3/stats: not served yet (404)
         "v3__stats__a003__0__Any.json",
         "v3__stats__a003__0__SIM.json",
         "v3__stats__a007__0__Any.json",
@@ -233,7 +178,7 @@ PENDING = frozenset(
         "v3__stats__a8qc__0__Any.json",
         "v3__stats__aa6f__0__Any.json",
         "v3__stats__zzzz__0__Any.json",
-        # /v3/summary: 12 rows, not served yet (404)
+        # /v3/summary: not served yet (404)
         "root__summary__a003.json",
         "root__summary__a3tb.json",
         "v3__summary__a003.json",
@@ -245,8 +190,7 @@ PENDING = frozenset(
         "v3__summary__a6zj.json",
         "v3__summary__a8qc.json",
         "v3__summary__aa6f.json",
-        "v3__summary__zzzz.json",
-        # /v3/tree: 12 rows, not served yet (404)
+        # /v3/tree: not served yet (404)
         "root__tree__a003.json",
         "root__tree__a3tb.json",
         "v3__tree__a003.json",
@@ -259,7 +203,7 @@ PENDING = frozenset(
         "v3__tree__a8qc.json",
         "v3__tree__aa6f.json",
         "v3__tree__zzzz.json",
-        # /v4/experiments/<e>/filesystem-config: 9 rows, not served yet (404)
+        # /v4/experiments/<e>/filesystem-config: not served yet (404)
         "v4__experiments__a003__filesystem-config.json",
         "v4__experiments__a007__filesystem-config.json",
         "v4__experiments__a1ve__filesystem-config.json",
@@ -269,36 +213,7 @@ PENDING = frozenset(
         "v4__experiments__a6zj__filesystem-config.json",
         "v4__experiments__a8qc__filesystem-config.json",
         "v4__experiments__aa6f__filesystem-config.json",
-        # /v4/experiments/<e>/jobs: 20 rows, not served yet (404)
-        "v4__experiments__a003__jobs.json",
-        "v4__experiments__a003__jobs__view-base.json",
-        "v4__experiments__a003__jobs__view-bogus.json",
-        "v4__experiments__a003__jobs__view-quick.json",
-        "v4__experiments__a007__jobs.json",
-        "v4__experiments__a007__jobs__view-quick.json",
-        "v4__experiments__a1ve__jobs.json",
-        "v4__experiments__a1ve__jobs__view-quick.json",
-        "v4__experiments__a1vj__jobs.json",
-        "v4__experiments__a1vj__jobs__view-quick.json",
+        # /v4/experiments/<e>/jobs: not served yet (404)
         "v4__experiments__a1vx__jobs.json",
-        "v4__experiments__a1vx__jobs__view-quick.json",
-        "v4__experiments__a3tb__jobs.json",
-        "v4__experiments__a3tb__jobs__view-quick.json",
-        "v4__experiments__a6zj__jobs.json",
-        "v4__experiments__a6zj__jobs__view-quick.json",
-        "v4__experiments__a8qc__jobs.json",
-        "v4__experiments__a8qc__jobs__view-quick.json",
-        "v4__experiments__aa6f__jobs.json",
-        "v4__experiments__aa6f__jobs__view-quick.json",
-        # /v4/experiments/<e>/wrappers: 9 rows, not served yet (404)
-        "v4__experiments__a003__wrappers.json",
-        "v4__experiments__a007__wrappers.json",
-        "v4__experiments__a1ve__wrappers.json",
-        "v4__experiments__a1vj__wrappers.json",
-        "v4__experiments__a1vx__wrappers.json",
-        "v4__experiments__a3tb__wrappers.json",
-        "v4__experiments__a6zj__wrappers.json",
-        "v4__experiments__a8qc__wrappers.json",
-        "v4__experiments__aa6f__wrappers.json",
     }
 )
