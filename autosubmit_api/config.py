@@ -167,6 +167,34 @@ RC_KEYS = {
 # Directories that must exist when the rc names them: the API reads from them on every request.
 REQUIRED_DIRS = (("database", "path"), ("local", "path"))
 
+# rc section/key -> (default shown in the README, one-line help); RC_KEYS plus [clients].
+RC_HELP = {
+    ("database", "path"): ("~/debug/autosubmit", "directory of the central DB and of as_times.db (must exist)"),
+    ("database", "filename"): ("autosubmit.db", "central DB file name"),
+    ("database", "backend"): ("sqlite", "sqlite, or postgres (Autosubmit 4.1.16+ sites)"),
+    ("database", "connection_url"): ("", "PostgreSQL URL, needed with backend = postgres"),
+    ("local", "path"): ("~/debug/autosubmit", "experiments root, one directory per experiment (must exist)"),
+    ("historicdb", "path"): ("/esarchive/autosubmit/as_metadata/data", "job_data_EXPID.db directory"),
+    ("structures", "path"): ("/esarchive/autosubmit/as_metadata/structures", "structure_EXPID.db directory"),
+    ("historiclog", "path"): ("/esarchive/autosubmit/as_metadata/logs", "history-module log directory"),
+    ("globallogs", "path"): ("/esarchive/autosubmit/Aslogs", "Autosubmit global logs (read, not used)"),
+    ("graph", "path"): ("[local] path + /metadata/graph", "graph_data_EXPID.db directory (saved layouts)"),
+    ("statusdb", "path"): ("~/autosubmit/metadata/test", "file-status DB directory (used when [local] path/as_metadata/test has none)"),
+    ("statusdb", "filename"): ("status.db", "file-status DB file name"),
+    ("clients", "authorized"): ("", "whitespace-separated front-end URLs allowed to log in; * = any (v4)"),
+}
+
+
+def configuration_markdown() -> str:
+    """The README's configuration tables, generated from OPTIONS and RC_HELP."""
+    lines = ["| environment variable | default | meaning |", "|---|---|---|"]
+    for variable, default, help_text in OPTIONS.values():
+        lines.append(f"| `{variable}` | {default or '(unset)'} | {help_text} |")
+    lines += ["", "| `.autosubmitrc` key | default | meaning |", "|---|---|---|"]
+    for (section, key), (default, help_text) in RC_HELP.items():
+        lines.append(f"| `[{section}] {key}` | {default or '(unset)'} | {help_text} |")
+    return "\n".join(lines) + "\n"
+
 
 def find_rc_file(env: Mapping[str, str]) -> Optional[Path]:
     """The first existing file of the reference's lookup order, or None."""
