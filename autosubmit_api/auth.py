@@ -39,7 +39,16 @@ def issue_token(user: str, secret: str, lifetime: int, now: Optional[float] = No
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+def issue_login_token(conf: Settings, user: str) -> str:
+    """The token a login route hands out: the site's secret and lifetime (api.md 3.3)."""
+    return issue_token(user, conf.secret_key, conf.jwt_lifetime_seconds)
+
+
 def token_from_header(header: Optional[str]) -> Optional[str]:
+    """The JWT of an `Authorization` header, raw or `Bearer <jwt>` (Q9); None for no token.
+
+    The GUI sends the string "null" after a logout; that, and other empty values, is no token.
+    """
     if header is None:
         return None
     value = header.strip()
@@ -65,6 +74,7 @@ def decode_token(token: str, secret: str) -> str:
 
 
 def current_user(header: Optional[str], secret: str) -> Tuple[Optional[str], Optional[TokenError]]:
+    """(user, None) for a valid token, else (None, the reason)."""
     token = token_from_header(header)
     if token is None:
         return None, TokenError("Unauthorized")

@@ -1,0 +1,51 @@
+"""v4 authentication routes under /v4/auth (api.md 4.4, 4.6, 4.7).
+
+`cas/v2/login` and `oauth2/github/login` have no gate (they are how a token is obtained);
+`verify-token` has the NONE threshold and answers 401 itself without a valid user.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, request
+
+from autosubmit_api import auth
+from autosubmit_api.errors import APIError
+from autosubmit_api.services import login as login_service
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/auth/cas/v2/login")
+@auth.open_route
+def cas_v2_login():
+    conf = auth.settings()
+    own_url = request.base_url
+    service = request.args.get("service", own_url)
+    if not login_service.service_allowed(conf.authorized_clients, service, own_url):
+        return login_service.login_answer(message=login_service.SERVICE_NOT_AUTHORIZED), 401
+    ticket = request.args.get("ticket")
+    if not ticket:
+        return redirect(login_service.cas_v2_login_url(conf, service))
+    try:
+        user = login_service.cas_v2_login_user(conf, service, ticket)
+    except APIError as exc:
+        return login_service.login_answer(message=exc.message), exc.status
+    return login_service.login_answer(user, auth.issue_login_token(conf, user), "Token generated")
+
+
+@bp.get("/auth/oauth2/github/login")
+@auth.open_route
+def github_login():
+    conf = auth.settings()
+    try:
+        user = login_service.github_login_user(conf, request.args.get("code") or "")
+    except APIError as exc:
+        return login_service.login_answer(message=exc.message), exc.status
+    return login_service.login_answer(user, auth.issue_login_token(conf, user), "Token generated")
+
+
+@bp.get("/auth/verify-token")
+@auth.gate("NONE")
+def verify_token():
+    if g.user:
+        return {"authenticated": True, "user": g.user}
+    return {"authenticated": False, "user": None}, 401

@@ -1,0 +1,66 @@
+"""Changing an experiment's description: who may, and the write (api.md 4.2, decisions.md Q12).
+
+The owner of an experiment is `details.user` of its central-DB row: Autosubmit (>= 4.1.15)
+and the details worker both write there the name of the OS user owning `<local root>/<expid>`,
+and it is what every listing shows as the owner. When the experiment has no `details` row
+(older sites before the details worker ran), the OS owner of the experiment directory is used,
+which is the same fact read at its source.
+
+A user may change the description when they own the experiment, are listed in
+`Settings.admin_users` (API_ADMIN_USERS), or the site turned the check off
+(`Settings.owner_check`, API_OWNER_CHECK=false, the reference's behaviour).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+from typing import Optional
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import Forbidden, NotFound
+from autosubmit_api.readers import central_db, central_store, paths
+
+
+def directory_owner(settings: Settings, expid: str) -> Optional[str]:
+    """The user name owning the experiment directory, or None when it is missing."""
+    try:
+        uid = os.stat(paths.exp_dir(settings, expid)).st_uid
+    except OSError:
+        return None
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        # A uid without a passwd entry (a container, a deleted account): keep the number.
+        return str(uid)
+
+
+def experiment_owner(settings: Settings, expid: str) -> Optional[str]:
+    """details.user, else the OS owner of `<exp>`; NotFound when the experiment is unknown."""
+    row = central_db.get_experiment(settings, expid)
+    if row is None:
+        raise NotFound(f"Update on experiment {expid} failed.")
+    return row.user or directory_owner(settings, expid)
+
+
+def may_write(settings: Settings, user: str, owner: Optional[str]) -> bool:
+    if not settings.owner_check or user in settings.admin_users:
+        return True
+    return owner is not None and owner == user
+
+
+def update_description(settings: Settings, user: str, expid: str, description: str) -> None:
+    """Store `description` for `expid` on behalf of `user`.
+
+    NotFound (message "Update on experiment <expid> failed.", the reference's text) when no
+    experiment has that name; Forbidden when `user` may not change it; Unavailable when the
+    central DB cannot be written.
+    """
+    failed = f"Update on experiment {expid} failed."
+    if not paths.is_valid_expid(expid):
+        raise NotFound(failed)
+    if settings.owner_check and user not in settings.admin_users:
+        owner = experiment_owner(settings, expid)
+        if not may_write(settings, user, owner):
+            raise Forbidden(f"User {user} is not the owner of experiment {expid}.")
+    if not central_store.update_description(settings, expid, description):
+        raise NotFound(failed)
