@@ -4,7 +4,8 @@ Run from the checkout root with the dev venv. By default it replays only the PEN
 (tests/compat/pending.py) and prints, grouped by route, those that pass now (remove them
 from PENDING) and those still failing with their first difference. `--all` replays every
 row and also lists rows outside PENDING that fail (regressions). `--write-pending` rewrites
-pending.py from the rows failing now (the compat owner's tool; review the diff).
+pending.py from the rows failing now, `--prune` only removes the PENDING rows that pass now
+(both edit tests/compat/pending.py in place; review the diff before committing).
 """
 from __future__ import annotations
 
@@ -85,11 +86,34 @@ def pending_source(failing: List[Tuple[Row, str]]) -> str:
             how = "not served yet (404)"
         else:
             how = "served, but e.g. " + reasons[0][:120].replace("\n", " ")
-        lines.append(f"        # {route}: {len(items)} rows, {how}")
+        lines.append(f"        # {route}: {how}")
         for row, _ in items:
             lines.append(f'        "{row.file}",')
     lines += ["    }", ")", ""]
     return "\n".join(lines)
+
+
+def prune_source(text: str, passing: List[str]) -> str:
+    """pending.py without the rows that pass, and without route comments left empty."""
+    drop = {f'"{name}",' for name in passing}
+    kept = [line for line in text.splitlines() if line.strip() not in drop]
+    out: List[str] = []
+    index = 0
+    while index < len(kept):
+        line = kept[index]
+        if not line.strip().startswith("# /"):
+            out.append(line)
+            index += 1
+            continue
+        # A route comment and its continuation lines, dropped when no row follows them.
+        end = index + 1
+        while end < len(kept) and kept[end].strip().startswith("#") and not kept[end].strip().startswith("# /"):
+            end += 1
+        following = kept[end].strip() if end < len(kept) else ""
+        if not (following.startswith("# /") or following == "}"):
+            out.extend(kept[index:end])
+        index = end
+    return "\n".join(out) + "\n"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -97,6 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--all", action="store_true", help="replay every row, not only PENDING")
     parser.add_argument("--route", default="", help="only rows whose path contains TEXT")
     parser.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
+    parser.add_argument("--prune", action="store_true", help="remove passing rows from pending.py")
     parser.add_argument("--write-pending", action="store_true", help="rewrite pending.py")
     args = parser.parse_args(argv)
 
@@ -118,6 +143,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     pending = [(r, p) for r, p in results if r.file in PENDING]
     others = [(r, p) for r, p in results if r.file not in PENDING]
+    if args.prune:
+        passing = [r.file for r, p in pending if p is None]
+        PENDING_FILE.write_text(prune_source(PENDING_FILE.read_text("utf-8"), passing), "utf-8")
+        print(f"removed {len(passing)} passing rows from {PENDING_FILE}")
     if args.write_pending:
         PENDING_FILE.write_text(pending_source([(r, p) for r, p in results if p]), "utf-8")
         print(f"wrote {PENDING_FILE} with {sum(1 for _, p in results if p)} rows")

@@ -299,3 +299,55 @@ def test_oracle_skip_paths_are_removed_from_both_sides():
     answer = {"nodes": [{"id": "a", "x": 500}], "graphviz": False}
     assert diff_oracle(answer, oracle, skip) is None
     assert diff_oracle(answer, oracle) is not None
+
+
+# --- requests of the rows ------------------------------------------------------------
+
+
+def test_request_extra_items_and_a_json_body_with_spaces():
+    from tests.compat.golden import parse_extra
+
+    extra = parse_extra('auth=valid referer=http://x/ json={"expid": "a003", "description": "a b"}')
+    assert extra == {
+        "auth": "valid",
+        "referer": "http://x/",
+        "json": '{"expid": "a003", "description": "a b"}',
+    }
+    assert parse_extra("location=login?service=http%3A%2F%2F{HOST}") == {
+        "location": "login?service=http%3A%2F%2F{HOST}"
+    }
+
+
+def test_minted_tokens_carry_the_capture_claims():
+    import time
+
+    import jwt
+
+    from tests.compat.golden import REFERENCE_SECRET, mint_tokens
+
+    now = int(time.time()) - 60
+    tokens = mint_tokens(now)
+    valid = jwt.decode(tokens["valid"], REFERENCE_SECRET, algorithms=["HS256"])
+    assert valid["user_id"] == valid["sub"] == "golden_user"
+    assert valid["exp"] - valid["iat"] >= 10 * 365 * 24 * 3600
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(tokens["expired"], REFERENCE_SECRET, algorithms=["HS256"])
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(tokens["wrongkey"], REFERENCE_SECRET, algorithms=["HS256"])
+    nouser = jwt.decode(tokens["nouser"], REFERENCE_SECRET, algorithms=["HS256"])
+    assert "user_id" not in nouser and "sub" not in nouser
+
+
+def test_pruning_pending_drops_passing_rows_and_emptied_route_comments():
+    from tests.compat.report import prune_source
+
+    text = (
+        'PENDING = frozenset(\n    {\n'
+        '        # /v3/a: not served yet\n        "a1.json",\n'
+        '        # /v3/b: served, but\n        # a second comment line\n        "b1.json",\n        "b2.json",\n'
+        "    }\n)\n"
+    )
+    pruned = prune_source(text, ["a1.json", "b1.json"])
+    assert "/v3/a" not in pruned and "a1.json" not in pruned and "b1.json" not in pruned
+    assert "# /v3/b: served, but\n        # a second comment line\n        \"b2.json\"," in pruned
+    assert "second comment" not in prune_source(text, ["a1.json", "b1.json", "b2.json"])

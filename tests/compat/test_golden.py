@@ -67,3 +67,22 @@ def test_every_oracle_matches_itself_after_skips():
             oracle = json.loads((GOLDEN / row.oracle).read_text(encoding="utf-8"))
             skip = compare.parse_paths(row.oracle_skip)
             assert compare.diff_oracle(oracle, oracle, skip) is None, row.file
+
+
+def test_served_copy_is_prepared_like_the_capture(harness):
+    from tests.compat.golden import FIXTURE_MTIME
+
+    site, _ = harness.shared_client("NONE")
+    rc = (site / ".autosubmitrc").read_text(encoding="utf-8")
+    assert f"path = {site}/metadata/structures" in rc
+    assert (site / "logs").is_dir() and (site / "metadata" / "logs").is_dir()
+    assert (site / "a003" / "pkl" / "job_list_a003.pkl").stat().st_mtime == FIXTURE_MTIME
+    assert (site / "metadata" / "logs").stat().st_mtime == FIXTURE_MTIME
+
+
+def test_departures_point_at_rows_of_the_index():
+    from tests.compat.departures import DEPARTURES
+
+    files = {row.file for row in ROWS}
+    for name, (decision, other) in DEPARTURES.items():
+        assert name in files and other in files and decision.startswith("Q"), name
