@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound, Unavailable
 from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow
-from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers import backend, cache, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
 
 
@@ -197,6 +197,10 @@ def load_history(
     `last_only=True` reads only the `last = 1` rows (plus every run): enough for
     `last_rows`, `children_map` and the per-job times, and much cheaper on long histories.
     """
+    if backend.is_postgres(settings):  # data.md A.12: the tables of schema <expid>
+        from autosubmit_api.readers import pg_experiment
+
+        return pg_experiment.load_history(settings, expid, optional=optional, last_only=last_only)
     path = paths.job_data_db(settings, expid)
 
     def parse(p: str) -> ExperimentHistory:

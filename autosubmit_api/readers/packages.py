@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.models import Packages
-from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers import backend, cache, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, table_columns
 
 # Real wrappers first (3.x-4.1.16, then 4.1.17), then the previews.
@@ -81,6 +81,10 @@ def _parse(path: str, timeout: float) -> Packages:
 
 def load_packages(settings: Settings, expid: str) -> Packages:
     """The experiment's packages; empty when the DB is missing or holds none."""
+    if backend.is_postgres(settings):  # data.md A.12: the package tables of schema <expid>
+        from autosubmit_api.readers import pg_experiment
+
+        return pg_experiment.load_packages(settings, expid)
     path = paths.packages_db(settings, expid)
     try:
         return cache.cached_file("packages", path, lambda p: _parse(p, settings.sqlite_timeout))

@@ -153,18 +153,149 @@ def structure_edges(settings: Settings, expid: str) -> List[Tuple[str, str]]:
 
 
 def table_version(settings: Settings, expid: str) -> str:
-    """A cheap change marker of the experiment's history tables, for cache keys:
-    row counts and the largest ids of experiment_run and job_data."""
+    """A cheap change marker of the experiment's history tables, for cache keys: row count,
+    largest id and latest `modified` (Autosubmit updates rows in place and stamps them) of
+    job_data and experiment_run; "-" for a missing table."""
     parts = []
     try:
         with backend.central_engine(settings).connect() as conn:
-            for table, key in (("experiment_run", "run_id"), ("job_data", "id")):
+            for table, key in (("job_data", "id"), ("experiment_run", "run_id")):
                 if not _exists(conn, expid, table):
                     parts.append("-")
                     continue
-                count, top, modified = conn.execute(text(
-                    f"SELECT COUNT(*), MAX({_ident(key)}), MAX(modified) FROM {_table(expid, table)}")).first()
-                parts.append(f"{count}:{top}:{modified}")
+                cols = {r[0] for r in conn.execute(text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = :s AND table_name = :t"), {"s": expid, "t": table})}
+                top = f"MAX({_ident(key)})" if key in cols else "NULL"
+                stamp = "MAX(modified)" if "modified" in cols else "NULL"
+                count, high, modified = conn.execute(text(
+                    f"SELECT COUNT(*), {top}, {stamp} FROM {_table(expid, table)}")).first()
+                parts.append(f"{count}:{high}:{modified}")
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable(exc) from None
     return "|".join(parts)
+
+
+# --- the loaders the SQLite readers dispatch to on a PostgreSQL site ------------------------
+
+
+def _pkl_identity(settings: Settings, expid: str) -> Optional[Tuple[str, int]]:
+    """(modified, byte length) of the job_pkl row without fetching the bytes; None if none."""
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            if not _exists(conn, expid, "job_pkl"):
+                return None
+            row = conn.execute(text(f"SELECT modified, octet_length(pkl) FROM {_table(expid, 'job_pkl')} "
+                                    "WHERE expid = :e"), {"e": expid}).first()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    if row is None or row[1] is None:
+        return None
+    return (str(row[0]), int(row[1]))
+
+
+def load_job_list(settings: Settings, expid: str):
+    """The JobList held by `<expid>.job_pkl`, parsed once per (modified, size) of the row.
+
+    NotFound "job_list_<expid>.pkl not found" without a row, as for a missing file.
+    """
+    from autosubmit_api.readers import cache, job_list
+
+    identity = _pkl_identity(settings, expid)
+    if identity is None:
+        raise NotFound(f"job_list_{expid}.pkl not found")
+
+    def parse():
+        data, mtime = job_pkl(settings, expid)
+        return job_list.parse_job_list(data, expid, mtime=mtime)
+
+    return cache.cached("pg_job_list", (settings.db_connection_url, expid) + identity, parse)
+
+
+def history_user_version(columns: Sequence[str]) -> int:
+    """PostgreSQL has no `PRAGMA user_version`: the schema version its columns correspond to
+    (data.md A.4; Autosubmit writes PostgreSQL from 4.1.16 on, so 19 or 21 in practice)."""
+    cols = {c.lower() for c in columns}
+    if "fail_count" in cols or "splits" in cols:
+        return 21
+    if "workflow_commit" in cols:
+        return 19
+    if "children" in cols:
+        return 18
+    if "rowstatus" in cols:
+        return 15
+    if "nnodes" in cols:
+        return 12
+    return 0
+
+
+def fetch_history(settings: Settings, expid: str, *, last_only: bool = False):
+    """`job_data` and `experiment_run` of the schema as a job_data.RawHistory."""
+    from autosubmit_api.readers.job_data import HistoryNotFound, RawHistory, RawTable
+
+    tables = {}
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
+                if not _exists(conn, expid, table):
+                    tables[table] = None
+                    continue
+                cols = tuple(r[0] for r in conn.execute(text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = :s "
+                    "AND table_name = :t ORDER BY ordinal_position"), {"s": expid, "t": table}))
+                sql = f"SELECT {', '.join(_ident(c) for c in cols)} FROM {_table(expid, table)}"
+                if last_only and table == "job_data" and "last" in cols:
+                    sql += ' WHERE "last" = 1'
+                if order in cols:
+                    sql += f" ORDER BY {_ident(order)}"
+                tables[table] = RawTable(cols, [tuple(r) for r in conn.execute(text(sql))])
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    if tables["job_data"] is None:
+        raise HistoryNotFound(f"job_data_{expid}.db not found")
+    version = history_user_version(tables["job_data"].columns)
+    return RawHistory(version, tables["job_data"], tables["experiment_run"], f"job_data_{expid}.db", last_only)
+
+
+def load_history(settings: Settings, expid: str, *, optional: bool = False, last_only: bool = False):
+    """The history of a PostgreSQL experiment, cached while its tables do not change."""
+    from autosubmit_api.readers import cache, job_data
+
+    paths.check_expid(expid)
+    marker = table_version(settings, expid)
+    if marker.startswith("-|"):
+        if optional:
+            return None
+        raise job_data.HistoryNotFound(f"job_data_{expid}.db not found")
+    return cache.cached("pg_job_data", (settings.db_connection_url, expid, marker, last_only),
+                        lambda: job_data.build_history(expid, fetch_history(settings, expid,
+                                                                            last_only=last_only)))
+
+
+PACKAGE_TABLES = ("job_package", "wrappers_jobs", "wrapper_job_package", "preview_wrappers_jobs")
+
+
+def fetch_package_rows(settings: Settings, expid: str) -> Tuple[Optional[str], List[Tuple[str, str]]]:
+    """(table, [(package_name, job_name)]) of the first non-empty package table, in the
+    readers/packages order; rows in insertion (physical) order, as SQLite's rowid order."""
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            for table in PACKAGE_TABLES:
+                if not _exists(conn, expid, table):
+                    continue
+                rows = conn.execute(text(f"SELECT package_name, job_name FROM {_table(expid, table)} "
+                                         "ORDER BY ctid")).all()
+                if rows:
+                    return table, [tuple(r) for r in rows]
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    return None, []
+
+
+def load_packages(settings: Settings, expid: str):
+    from autosubmit_api.readers import cache, packages
+
+    paths.check_expid(expid)
+    table, rows = fetch_package_rows(settings, expid)
+    return cache.cached("pg_packages", (settings.db_connection_url, expid, table, tuple(rows)),
+                        lambda: packages.build_packages(table, rows))

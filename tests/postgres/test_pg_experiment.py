@@ -1,0 +1,90 @@
+"""Per-experiment tables read from the PostgreSQL schema <expid> give the same models as the
+SQLite files they were copied from (readers/pg_experiment.py behind the readers' dispatch)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from autosubmit_api.errors import NotFound
+from autosubmit_api.factory import postgres as pgf
+from autosubmit_api.factory import set_statuses
+from autosubmit_api.readers import job_data, packages, pg_experiment
+
+
+@pytest.fixture
+def pair(site, env, make_experiment, pg_url):
+    exp = make_experiment("a000", job_data_version=21)
+    names = [job.name for job in exp.jobs]
+    make_experiment("a001", job_data_version=19, packages={"a001_ASThread_17128472368642_1_2": names[:2]})
+    make_experiment("a002", job_data_version=0)
+    pgf.copy_site(site, pg_url)
+    return site.settings(env), site.settings(env, db_backend="postgres", db_connection_url=pg_url), exp
+
+
+@pytest.mark.parametrize("expid", ["a000", "a001"])
+def test_history_matches_the_sqlite_file(pair, expid):
+    sqlite_settings, pg_settings, _ = pair
+    assert job_data.load_history(pg_settings, expid) == job_data.load_history(sqlite_settings, expid)
+    assert (job_data.load_history(pg_settings, expid, last_only=True)
+            == job_data.load_history(sqlite_settings, expid, last_only=True))
+
+
+def test_an_experiment_without_history_is_not_found(pair):
+    _, pg_settings, _ = pair
+    assert job_data.load_history(pg_settings, "a002", optional=True) is None
+    with pytest.raises(job_data.HistoryNotFound):
+        job_data.load_history(pg_settings, "a002")
+
+
+def test_packages_match_the_sqlite_file(pair):
+    sqlite_settings, pg_settings, _ = pair
+    pg = packages.load_packages(pg_settings, "a001")
+    assert pg == packages.load_packages(sqlite_settings, "a001")
+    assert pg.table == "job_package" and len(pg.job_to_package) == 2
+    assert packages.load_packages(pg_settings, "a000") == packages.load_packages(sqlite_settings, "a000")
+
+
+def test_the_job_list_comes_from_job_pkl(pair):
+    sqlite_settings, pg_settings, exp = pair
+    from autosubmit_api.readers import job_list
+
+    pg = pg_experiment.load_job_list(pg_settings, "a000")
+    disk = job_list.read_job_list_file(str(exp.pkl_path), "a000")
+    assert pg.jobs == disk.jobs and pg.pkl_format == disk.pkl_format
+    assert pg.pkl_mtime == int(exp.pkl_path.stat().st_mtime)
+
+
+def test_a_rewritten_job_pkl_is_read_again(pair, pg_url):
+    _, pg_settings, exp = pair
+    first = pg_experiment.load_job_list(pg_settings, "a000")
+    assert pg_experiment.load_job_list(pg_settings, "a000") is first  # cached while unchanged
+    set_statuses(exp, {exp.jobs[0].name: 5})
+    pgf.set_job_pkl(pg_url, "a000", exp.pkl_path.read_bytes(), datetime(2030, 1, 2, 3, 4, 5))
+    second = pg_experiment.load_job_list(pg_settings, "a000")
+    assert second.by_name[exp.jobs[0].name].status == 5
+    assert second.pkl_mtime == int(datetime(2030, 1, 2, 3, 4, 5).timestamp())
+
+
+def test_a_missing_job_pkl_is_not_found(pair, pg_url):
+    _, pg_settings, _ = pair
+    pgf.drop_schemas(pg_url, ["a002"])
+    with pytest.raises(NotFound):
+        pg_experiment.load_job_list(pg_settings, "a002")
+    assert pg_experiment.job_pkl_modified(pg_settings, "a002") is None
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2024-05-06 07:08:09.123456", int(datetime(2024, 5, 6, 7, 8, 9).timestamp())),
+    ("2024-05-06 07:08:09+0000", 1714979289),
+    ("", 0), (None, 0), ("garbage", 0),
+])
+def test_job_pkl_modified_formats(value, expected):
+    assert pg_experiment.parse_modified(value) == expected
+
+
+def test_history_versions_follow_the_columns():
+    assert pg_experiment.history_user_version(["id", "children", "workflow_commit", "fail_count"]) == 21
+    assert pg_experiment.history_user_version(["id", "children", "workflow_commit"]) == 19
+    assert pg_experiment.history_user_version(["id", "children"]) == 18
+    assert pg_experiment.history_user_version(["id"]) == 0
