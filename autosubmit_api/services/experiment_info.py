@@ -1,0 +1,81 @@
+"""The experiment card `/expinfo/<expid>` (api.md 5.5, data.md B.1.3) and `/ifrun/<expid>`
+(api.md 5.7): the central DB row, the configuration, the history's latest run and the
+experiment directory's owner and times."""
+from __future__ import annotations
+
+import os
+import pwd
+import time
+from typing import Any, Dict
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import APIError, NotFound
+from autosubmit_api.readers import cache, central_db, job_data, paths
+from autosubmit_api.services.job_table import check_experiment, load_config
+from autosubmit_api.services.job_views import fmt_dt
+
+EXPINFO_ERROR: Dict[str, Any] = {
+    "expid": "", "path": "NA", "owner_id": 0, "owner": "NA", "time_last_access": "",
+    "time_last_mod": "", "description": "", "version": "", "model": "", "branch": "", "hpc": "",
+    "updateTime": 0, "running": False, "pkl_timestamp": 0, "chunk_size": 0, "chunk_unit": "default",
+    "total_jobs": 0, "completed_jobs": 0, "db_historic_version": "NA", "error": True,
+    "error_message": "",
+}
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def expinfo_error(expid: str, message: str) -> Dict[str, Any]:
+    body = dict(EXPINFO_ERROR)
+    # The reference's error default for pkl_timestamp is the current time (api.md 5.5).
+    body.update({"expid": expid, "error_message": message, "pkl_timestamp": int(time.time())})
+    return body
+
+
+def expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
+    """The card; on failure the error body with every default (never raises APIError)."""
+    try:
+        return _expinfo(settings, expid)
+    except APIError as exc:
+        return expinfo_error(expid, exc.message)
+
+
+def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
+    directory = check_experiment(settings, expid)
+    pkl_key = cache.file_key(paths.job_list_pkl(settings, expid))
+    if pkl_key is None:
+        raise NotFound(f"Required file job_list_{expid}.pkl not found.")
+    if not os.path.isdir(paths.tmp_dir(settings, expid)):
+        raise NotFound(f"Required folder {expid}/tmp not found.")
+    conf = load_config(settings, expid)
+    row = central_db.get_experiment(settings, expid)
+    st = os.stat(directory)
+    history = job_data.load_history(settings, expid, optional=True)
+    total = completed = 0
+    db_version: Any = "NA"
+    last = history.max_run if history is not None else None
+    if last is not None and (last.total or 0) > 0:
+        total, completed = last.total, last.completed
+        db_version = history.user_version
+    return {
+        "expid": expid, "path": directory, "owner_id": st.st_uid, "owner": _owner_name(st.st_uid),
+        "time_last_access": fmt_dt(st.st_atime) or "", "time_last_mod": fmt_dt(st.st_mtime) or "",
+        "description": row.description if row is not None else "NA",
+        "version": str(conf.autosubmit_version or ""), "model": conf.model, "branch": conf.branch,
+        "hpc": conf.hpcarch, "updateTime": conf.safety_sleep_time,
+        "running": bool(row is not None and row.is_running),
+        "pkl_timestamp": int(pkl_key[1] // 1_000_000_000),
+        "chunk_size": conf.chunk_size, "chunk_unit": conf.chunk_unit,
+        "total_jobs": total, "completed_jobs": completed, "db_historic_version": db_version,
+        "error": False, "error_message": "",
+    }
+
+
+def ifrun(settings: Settings, expid: str) -> Dict[str, Any]:
+    row = central_db.get_experiment(settings, expid) if paths.is_valid_expid(expid) else None
+    return {"running": bool(row is not None and row.is_running), "error": False, "error_message": ""}

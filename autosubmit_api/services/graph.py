@@ -1,0 +1,174 @@
+"""The graph view `/graph/<expid>/<layout>/<grouped>` (data.md B.6) and the graph monitor
+`/pklinfo` (B.5), built from one `JobTable` and a layout (services/layout.py)."""
+from __future__ import annotations
+
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+
+from autosubmit_api.errors import BadRequest, DataError
+from autosubmit_api.services.job_views import (
+    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range,
+    job_asypd, job_sypd, status_code, status_color,
+)
+from autosubmit_api.services.rendered import Live
+from autosubmit_api.services.tree import date_format
+
+LAYOUTS = ("standard", "laplacian")
+GROUPINGS = ("none", "date-member", "status")
+GRAPH_ERROR = {"nodes": [], "edges": [], "fake_edges": [], "groups": [], "groups_data": {}, "error": True,
+               "error_message": "", "graphviz": False, "max_children": 0, "max_parents": 0,
+               "total_jobs": 0, "pkl_timestamp": 0}
+STATUS_GROUPS = {"WAITING": {"color": "#aaaaaa"}, "COMPLETED": {"color": "yellow"},
+                 "SUSPENDED": {"color": "orange"}}
+# Colour precedence of a date-member group (B.6).
+GROUP_PRECEDENCE = (FAILED, RUNNING, SUSPENDED, SUBMITTED, QUEUING, COMPLETED)
+GROUP_DISTANCE = 250
+
+
+def check_arguments(layout: str, grouped: str) -> None:
+    if layout not in LAYOUTS:
+        raise BadRequest(f"You have requested a {layout} layout, which is not implemented.")
+    if grouped not in GROUPINGS:
+        raise BadRequest(f"You have provided an invalid grouping selection: {grouped}")
+
+
+def edge_list(table: JobTable) -> List[Tuple[int, int, bool]]:
+    """(from, to, is_wrapper) in loader order, children by name, self-loops skipped."""
+    out = []
+    package = table.package
+    for i, kids in enumerate(table.children):
+        for c in kids:
+            if c != i:
+                out.append((i, c, package[i] is not None and package[i] == package[c]))
+    return out
+
+
+def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, xy: Tuple[int, int]
+               ) -> Dict[str, Any]:
+    job = table.jobs[i]
+    unit, size = table.effective_unit(i)
+    date, date_plus = chunk_range(job.date, job.chunk, unit, size)
+    submit, start, finish = table.exposed(i, t)
+    sc = table.sections[i]
+    code = table.codes[i]
+    status = table.statuses[i]
+    package = table.package[i]
+    return {
+        "id": job.name, "internal_id": job.name, "label": job.name,
+        "status": status, "status_code": status_code(code), "status_color": status_color(status),
+        "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
+        "package": package, "wrapper": package, "member": job.member, "date": date,
+        "date_plus": date_plus, "SYPD": job_sypd(unit, size, job.chunk, t.run, code),
+        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code),
+        "minutes_queue": t.queue, "minutes": t.run, "submit": submit, "start": start,
+        "finish": finish, "section": job.section, "queue": sc.queue, "level": level,
+        "dashed": package is not None, "shape": table.symbol[i], "processors": sc.processors,
+        "wallclock": sc.wallclock, "children": len(table.children[i]),
+        "children_list": table.children_names(i), "parents": len(table.parents[i]),
+        "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
+        "custom_directives": None, "rm_id": job.id, "x": int(xy[0]), "y": int(xy[1]),
+    }
+
+
+def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Dict[str, Dict[str, Any]]:
+    dates = sorted({job.date for job in table.jobs if job.date is not None})
+    members = sorted({job.member for job in table.jobs if job.member is not None})
+    if not dates or not members:
+        raise DataError(f"This experiment doesn't admit grouping by date and member because there are "
+                        f"{len(dates)} dates and {len(members)} members.")
+    fmt = date_format(dates)
+    prefixes: Dict[str, List[int]] = {}
+    names = []
+    for date in dates:
+        for member in members:
+            name = f"{table.expid}_{date.strftime(fmt)}_{member}_"
+            names.append((name, date, member))
+            prefixes[name] = []
+    # One pass over the jobs instead of one scan per date x member.
+    lengths = sorted({len(name) for name, _, _ in names})
+    for i, job_name in enumerate(table.names):
+        for length in lengths:
+            bucket = prefixes.get(job_name[:length])
+            if bucket is not None:
+                bucket.append(i)
+    centres = {}
+    for name, date, member in names:
+        jobs = prefixes[name]
+        if not jobs:
+            raise DataError(f"You have configured date {date.strftime(fmt)} and member {member} in your "
+                            f"experiment but there are no jobs that use these settings. Review your "
+                            f"configuration, something might be wrong.")
+        codes = {table.codes[i] for i in jobs}
+        colour = "#aaaaaa"
+        for code in GROUP_PRECEDENCE:
+            if code in codes:
+                colour = status_color(table.statuses[next(i for i in jobs if table.codes[i] == code)])
+                break
+        x = int(sum(coords[i][0] for i in jobs) / len(jobs))
+        y = int(sum(coords[i][1] for i in jobs) / len(jobs))
+        centres[name] = {"color": colour, "x": x, "y": y}
+    ordered = sorted(centres, key=lambda g: centres[g]["y"], reverse=True)
+    for k, name in enumerate(ordered):
+        current = centres[name]
+        for other_name in ordered[k + 1:]:
+            other = centres[other_name]
+            dx, dy = abs(current["x"] - other["x"]), abs(current["y"] - other["y"])
+            if dx <= GROUP_DISTANCE and dy <= GROUP_DISTANCE:
+                push = GROUP_DISTANCE - dy
+                current["y"] += push if current["y"] >= other["y"] else -push
+    return centres
+
+
+def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tuple[int, int]],
+                from_saved: bool, level: Sequence[int]) -> Dict[str, Any]:
+    """The `/graph` answer with `Live(("node", i))` holes for jobs whose times move."""
+    times = table.times
+    post_avg = table.post_average(times)
+    nodes = [Live(("node", i)) if i in table.live else graph_node(table, i, times[i], post_avg, level[i], coords[i])
+             for i in range(len(table.jobs))]
+    names = table.names
+    edges = [{"id": f"{names[a]}-{names[b]}", "from": names[a], "to": names[b], "is_wrapper": w,
+              "dashed": False} for a, b, w in edge_list(table)]
+    if grouped == "status":
+        groups, groups_data = list(STATUS_GROUPS), {k: dict(v) for k, v in STATUS_GROUPS.items()}
+    elif grouped == "date-member":
+        groups_data = date_member_groups(table, coords)
+        groups = list(groups_data)
+    else:
+        groups, groups_data = [], {}
+    return {
+        "nodes": nodes, "edges": edges,
+        "packages": {p: list(ns) for p, ns in table.packages.package_to_jobs.items()},
+        "fake_edges": [], "groups": groups, "groups_data": groups_data,
+        "graphviz": bool(from_saved),
+        "max_children": max((len(c) for c in table.children), default=0),
+        "max_parents": max((len(p) for p in table.parents), default=0),
+        "chunk_unit": table.conf.chunk_unit, "chunk_size": table.conf.chunk_size,
+        "total_jobs": len(table.jobs), "error": False, "error_message": "",
+        # A constant in the reference (Q19).
+        "pkl_timestamp": 10000000,
+    }
+
+
+def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequence[Tuple[int, int]]):
+    post_avg = table.post_average(table.times)
+
+    def resolve(keys: List[Hashable]) -> Dict[Hashable, Any]:
+        fresh = table.compute_times(now, table.live)
+        return {key: graph_node(table, key[1], fresh[key[1]], post_avg, level[key[1]], coords[key[1]])
+                for key in keys}
+
+    return resolve
+
+
+def saved_coordinates(table: JobTable, saved: Optional[Dict[str, Tuple[int, int]]]
+                      ) -> Optional[List[Tuple[int, int]]]:
+    """The saved layout's coordinates if it covers every current job, else None."""
+    if not saved:
+        return None
+    out = []
+    for name in table.names:
+        xy = saved.get(name)
+        if xy is None:
+            return None
+        out.append((int(xy[0]), int(xy[1])))
+    return out

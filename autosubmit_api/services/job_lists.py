@@ -1,0 +1,72 @@
+"""Views that need only the pickled job list (and the packages): `/quick` (data.md B.3),
+`/expcount` (B.1.4), `/v4/experiments/<expid>/jobs` (B.1.5), `/v4/.../wrappers` (B.7)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Sequence
+
+from autosubmit_api.models import Job, Packages
+from autosubmit_api.services.job_views import (
+    ALL_STATUS_NAMES, COMPLETED, FAILED, QUEUING, RUNNING, interesting_first, quick_title,
+    status_name,
+)
+
+
+def _codes(jobs: Sequence[Job]) -> List[int]:
+    return [job.status if isinstance(job.status, int) else -2 for job in jobs]
+
+
+def quick_view(expid: str, log_dir: str, jobs: Sequence[Job], packages: Packages) -> Dict[str, Any]:
+    codes = _codes(jobs)
+    ids = packages.package_to_package_id
+    tree_view = []
+    for i in interesting_first(range(len(jobs)), codes):
+        job = jobs[i]
+        status = status_name(codes[i])
+        package = packages.job_to_package.get(job.name)
+        tree_view.append({
+            "title": quick_title(job.name, status, ids.get(package) if package else None),
+            "refKey": job.name, "data": "Empty", "children": [], "status": status,
+        })
+    view_data = [{
+        "name": job.name, "path_log": log_dir,
+        # "/" + the pkl's log name, so "/" when it is empty (Q18).
+        "out": "/" + (job.out_path_local or ""), "err": "/" + (job.err_path_local or ""),
+    } for job in jobs]
+    return {
+        "error": False, "error_message": "",
+        "total": len(jobs),
+        "completed": codes.count(COMPLETED), "failed": codes.count(FAILED),
+        "running": codes.count(RUNNING), "queuing": codes.count(QUEUING),
+        "view_data": view_data, "tree_view": tree_view,
+    }
+
+
+def status_counters(expid: str, jobs: Sequence[Job]) -> Dict[str, Any]:
+    counters = {name: 0 for name in ALL_STATUS_NAMES}
+    for code in _codes(jobs):
+        counters[status_name(code)] += 1
+    return {"expid": expid, "total": len(jobs), "counters": counters, "error": False, "error_message": ""}
+
+
+def v4_jobs(jobs: Sequence[Job], view: str) -> Dict[str, Any]:
+    """`view=base` (the default) or anything else for the quick shape (api.md 6.5)."""
+    codes = _codes(jobs)
+    out = []
+    for i in interesting_first(range(len(jobs)), codes):
+        job = jobs[i]
+        item: Dict[str, Any] = {"name": job.name, "status": status_name(codes[i])}
+        if view == "base":
+            item.update({
+                "priority": job.priority, "section": job.section,
+                "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
+                "member": job.member, "chunk": job.chunk,
+                "out_path_local": job.out_path_local or "", "err_path_local": job.err_path_local or "",
+                "out_path_remote": job.out_path_remote or "", "err_path_remote": job.err_path_remote or "",
+            })
+        out.append(item)
+    return {"jobs": out}
+
+
+def wrappers(packages: Packages) -> Dict[str, Any]:
+    return {"wrappers": [{"wrapper_name": name, "job_names": list(names)}
+                         for name, names in packages.package_to_jobs.items()]}

@@ -1,0 +1,116 @@
+"""The job status views as ready JSON bodies (api.md 5.6, 6.1-6.6, 7.8).
+
+Each function takes Settings and an expid and returns the body bytes. Bodies are computed
+once per input change and kept in the readers' cache (keyed by the identities of the
+cached inputs plus the view's parameters); per request only the values that move with
+the clock are re-encoded (services/rendered.py). Errors are raised as `errors.*`; the
+routes shape them (v3 legacy bodies, v4 handler).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, Optional
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import BadRequest
+from autosubmit_api.readers import graph_layout, paths
+from autosubmit_api.services import graph as graph_service
+from autosubmit_api.services import job_lists, layout, summary as summary_service, tree as tree_service
+from autosubmit_api.services.job_table import (
+    Ident, cached_view, check_experiment, load_jobs, load_packages, load_table, require_history_ready,
+)
+from autosubmit_api.services.rendered import Rendered, render
+
+
+def _now(now: Optional[int]) -> int:
+    return int(time.time()) if now is None else int(now)
+
+
+def pkl_file_name(settings: Settings, expid: str) -> str:
+    """The pkl path the pkl-info answers name, "" for an expid that cannot name one."""
+    return paths.job_list_pkl(settings, expid) if paths.is_valid_expid(expid) else ""
+
+
+def quick(settings: Settings, expid: str) -> bytes:
+    jobs = load_jobs(settings, expid)
+    pkgs = load_packages(settings, expid)
+    log_dir = paths.job_logs_dir(settings, expid)
+    rendered = cached_view("view_quick", jobs, (Ident(pkgs), log_dir),
+                           lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)))
+    return rendered.body()
+
+
+def expcount(settings: Settings, expid: str) -> bytes:
+    jobs = load_jobs(settings, expid)
+    return cached_view("view_expcount", jobs, expid,
+                       lambda: render(job_lists.status_counters(expid, jobs.jobs))).body()
+
+
+def v4_jobs(settings: Settings, expid: str, view: str) -> bytes:
+    jobs = load_jobs(settings, expid)
+    shape = "base" if view == "base" else "quick"
+    return cached_view("view_v4_jobs", jobs, shape,
+                       lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
+
+
+def wrappers(settings: Settings, expid: str) -> bytes:
+    check_experiment(settings, expid)
+    pkgs = load_packages(settings, expid)
+    return cached_view("view_wrappers", pkgs, None, lambda: render(job_lists.wrappers(pkgs))).body()
+
+
+def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[str, Any]:
+    table = load_table(settings, expid, need_config=False)
+    if not table.live:
+        return cached_view("view_summary", table, None, lambda: summary_service.summary(table, table.times))
+    return summary_service.summary(table, table.times_at(_now(now)))
+
+
+def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
+    table = load_table(settings, expid)
+    require_history_ready(table.conf)
+
+    def build():
+        built = tree_service.build_tree(table)
+        return render(built["body"]), built
+
+    rendered, built = cached_view("view_tree", table, None, build)
+    return rendered.body(tree_service.tree_resolver(table, built, _now(now)))
+
+
+def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
+             now: Optional[int] = None) -> bytes:
+    try:
+        int(timestamp)
+    except ValueError:
+        raise BadRequest(f"The timestamp {timestamp!r} is not a number") from None
+    table = load_table(settings, expid)
+    rendered: Rendered = cached_view("view_pkl_info", table, tree_flavour,
+                                     lambda: render(tree_service.build_pkl_info(table, tree_flavour)))
+    return rendered.body(tree_service.pkl_info_resolver(table, _now(now), tree_flavour))
+
+
+def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
+          now: Optional[int] = None) -> bytes:
+    graph_service.check_arguments(layout_name, grouped)
+    table = load_table(settings, expid)
+    require_history_ready(table.conf)
+    saved = graph_layout.load_layout(settings, expid) if layout_name == "standard" else None
+
+    def build():
+        level = cached_view("graph_levels", table, None, lambda: layout.levels(table))
+        from_saved = False
+        if layout_name == "standard":
+            coords = graph_service.saved_coordinates(table, saved)
+            if coords is not None:
+                from_saved = True
+            else:
+                coords = cached_view("graph_standard", table, None, lambda: layout.layered_layout(table, level))
+        else:
+            coords = cached_view("graph_laplacian", table, None,
+                                 lambda: layout.laplacian_layout(table, graph_service.edge_list(table)))
+        body = graph_service.build_graph(table, layout_name, grouped, coords, from_saved, level)
+        return render(body), level, coords
+
+    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped, Ident(saved)), build)
+    return rendered.body(graph_service.graph_resolver(table, _now(now), level, coords))

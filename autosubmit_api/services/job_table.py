@@ -1,0 +1,179 @@
+"""Gather one experiment's inputs from the readers and build its `JobTable` (data.md B.0.2),
+once per change of any input.
+
+Inputs: the pkl (readers/job_list), dependency edges (readers/structure), packages
+(readers/packages), the history's latest rows and runs (readers/job_data), the
+configuration (readers/exp_config), the `LOG_<expid>` listing and the TOTAL_STATS lines
+of the jobs that need them (readers/logs). The readers cache their parses by file
+identity and hand back the same object while a file is unchanged; the table is cached
+under the identities of those objects, so every view of one experiment shares one parse
+and one table, and a changed pickle gives a new table on the next request.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Hashable, Optional, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import APIError, DataError, NotFound
+from autosubmit_api.models import ExperimentConfig, JobList, Packages
+from autosubmit_api.readers import cache, job_data, job_list, logs, packages, paths, structure
+from autosubmit_api.services.job_views import (
+    FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, status_name,
+)
+
+STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
+
+
+class Ident:
+    """Hashes and compares by object identity, keeping the object alive while cached."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Ident) and other.obj is self.obj
+
+
+def check_experiment(settings: Settings, expid: str) -> str:
+    """The experiment directory, or NotFound naming the experiment."""
+    directory = paths.exp_dir(settings, expid)
+    if not os.path.isdir(directory):
+        raise NotFound(f"Experiment {expid} does not exist")
+    return directory
+
+
+def load_jobs(settings: Settings, expid: str) -> JobList:
+    """The parsed pkl (shared, read-only); NotFound / DataError with a clear message."""
+    check_experiment(settings, expid)
+    return job_list.load_job_list(settings, expid)
+
+
+def load_packages(settings: Settings, expid: str) -> Packages:
+    return packages.load_packages(settings, expid)
+
+
+def load_config(settings: Settings, expid: str) -> ExperimentConfig:
+    from autosubmit_api.readers import exp_config
+
+    return exp_config.load_config(settings, expid)
+
+
+def _dependencies(settings: Settings, expid: str, jobs: JobList):
+    return structure.load_dependencies(settings, expid, jobs)
+
+
+def _job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
+    """Newest `.out`/`.err` per job, listed once per change of the directory."""
+    directory = paths.job_logs_dir(settings, expid)
+    key = cache.file_key(directory)
+    if key is None:
+        return {}, {}
+
+    def scan() -> Tuple[dict, dict]:
+        try:
+            return logs.newest_job_logs(settings, expid)
+        except NotFound:
+            return {}, {}
+
+    return cache.cached("job_logs", key, scan)
+
+
+def _stats_lines(settings: Settings, expid: str, jobs: JobList, rows: dict) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+    """Last TOTAL_STATS line of every job whose times come from that file (B.0.3 step 2)."""
+    def wanted() -> Tuple[str, ...]:
+        out = []
+        for job in jobs.jobs:
+            if job.status in STATS_CODES:
+                row = rows.get(job.name)
+                if row is None or row.status != status_name(job.status):
+                    out.append(job.name)
+        return tuple(out)
+
+    names = cache.cached("stats_names", (Ident(jobs), Ident(rows)), wanted)
+    if not names:
+        return ()
+    # One stat per file per request; the lines are re-read only when a file changed.
+    keys = tuple(cache.file_key(logs.total_stats_path(settings, expid, name)) for name in names)
+
+    def read() -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+        return tuple((name, tuple(logs.last_total_stats_line(settings, expid, name)) if key else ())
+                     for name, key in zip(names, keys))
+
+    return cache.cached("total_stats", (expid, names, keys), read)
+
+
+def _last_rows(history) -> dict:
+    return history.last_rows if history is not None else {}
+
+
+def _runs(history) -> dict:
+    if history is None:
+        return {}
+    return {run.run_id: (run.chunk_unit, run.chunk_size) for run in history.runs}
+
+
+def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> JobTable:
+    """The experiment's job table, cached by the identity of every input.
+
+    `need_config=False` (the summary) builds the table with an empty configuration when the
+    experiment's configuration cannot be read, since no value it serves comes from it.
+    """
+    jobs = load_jobs(settings, expid)
+    deps = _dependencies(settings, expid, jobs)
+    pkgs = load_packages(settings, expid)
+    history = job_data.load_history(settings, expid, optional=True)
+    try:
+        conf = load_config(settings, expid)
+    except APIError:
+        if need_config:
+            raise
+        conf = ExperimentConfig(expid=expid, layout="", raw={})
+    rows = _last_rows(history)
+    stats = _stats_lines(settings, expid, jobs, rows)
+    outs, errs = _job_logs(settings, expid)
+    key: Hashable = (expid, Ident(jobs), Ident(deps), Ident(pkgs), Ident(history), Ident(conf),
+                     stats, Ident(outs))
+
+    def build() -> JobTable:
+        return build_table(
+            expid=expid, exp_dir=paths.exp_dir(settings, expid), pkl_path=jobs.pkl_path or paths.job_list_pkl(settings, expid),
+            pkl_mtime=int(jobs.pkl_mtime), log_dir=paths.job_logs_dir(settings, expid),
+            jobs=jobs.jobs, children=deps.children, has_structure=bool(deps.children) and deps.source != "none",
+            packages=pkgs, conf=conf, rows=rows, runs=_runs(history), stats=dict(stats),
+            outs=outs, errs=errs, now=int(time.time()),
+        )
+
+    return cache.cached("job_table", key, build)
+
+
+def cached_view(kind: str, table_or_inputs: Any, params: Hashable, compute: Callable[[], Any]) -> Any:
+    """A computed view of a table (or of other cached inputs), cached under their identity."""
+    return cache.cached(kind, (Ident(table_or_inputs), params), compute)
+
+
+def history_version(settings: Settings, expid: str) -> Optional[int]:
+    history = job_data.load_history(settings, expid, optional=True)
+    return history.user_version if history is not None else None
+
+
+def version_supported(version: Any) -> bool:
+    """The configuration's Autosubmit version is >= 3.13 or 4.x (B.4 gate)."""
+    try:
+        parts = str(version).strip().split(".")
+        major = int(parts[0])
+        minor = int(parts[1]) if len(parts) > 1 else 0
+    except (ValueError, IndexError):
+        return False
+    return major >= 4 or (major >= 3 and minor >= 13)
+
+
+def require_history_ready(conf: ExperimentConfig) -> None:
+    if not version_supported(conf.autosubmit_version):
+        raise DataError("Autosubmit version is not supported")

@@ -1,0 +1,584 @@
+"""Shared building blocks of the job views (data.md A.9, B.0): statuses and colours, time
+formats, the job-times collection and the full job table every view derives from.
+
+Nothing here opens a file: `services.job_table.load_table` gathers the readers' results
+and calls `build_table`; the views (quick, tree, graph, summary, pkl-info) only read the
+`JobTable`. Everything is plain data so a view can be computed once per input change.
+"""
+from __future__ import annotations
+
+import calendar
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from autosubmit_api.models import ExperimentConfig, Job, Packages
+
+# --- statuses (data.md A.9, api.md 1.8) ------------------------------------------------
+
+STATUS_NAMES: Dict[int, str] = {
+    -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",
+    3: "QUEUING", 4: "RUNNING", 5: "COMPLETED", 6: "HELD", 7: "PREPARED", 8: "SKIPPED",
+    9: "DELAYED",
+}
+STATUS_CODES: Dict[str, int] = {name: code for code, name in STATUS_NAMES.items()}
+# /expcount lists the 13 names in this order (sorted on output anyway).
+ALL_STATUS_NAMES: Tuple[str, ...] = tuple(STATUS_NAMES.values())
+STATUS_COLORS: Dict[str, str] = {
+    "WAITING": "#aaaaaa", "READY": "lightblue", "PREPARED": "lightsalmon", "SUBMITTED": "cyan",
+    "QUEUING": "lightpink", "RUNNING": "green", "COMPLETED": "yellow", "HELD": "salmon",
+    "FAILED": "red", "SUSPENDED": "orange", "SKIPPED": "lightyellow", "UNKNOWN": "white",
+}
+WHITE_TEXT = frozenset({"RUNNING", "FAILED", "HELD"})
+
+COMPLETED, FAILED, RUNNING, QUEUING, SUBMITTED, HELD = 5, -1, 4, 3, 2, 6
+WAITING, READY, SUSPENDED = 0, 1, -3
+# Jobs in these states keep pkl order in the quick/v4 lists; the others are moved first.
+QUIET_CODES = frozenset({COMPLETED, WAITING, READY})
+# The tree also keeps SUSPENDED jobs in place (B.4 "normal" statuses).
+TREE_NORMAL_CODES = frozenset({COMPLETED, WAITING, READY, SUSPENDED})
+
+
+def status_name(code: Any) -> str:
+    """The status name of a pkl code; codes outside A.9 are UNKNOWN (decisions.md Q27)."""
+    return STATUS_NAMES.get(code, "UNKNOWN") if isinstance(code, int) else "UNKNOWN"
+
+
+def status_code(code: Any) -> int:
+    """The code as served: an unknown code is served as UNKNOWN's code (-2)."""
+    return code if isinstance(code, int) and code in STATUS_NAMES else -2
+
+
+def status_color(name: str) -> str:
+    return STATUS_COLORS.get(name, "white")
+
+
+def interesting_first(indices: Sequence[int], codes: Sequence[int], quiet=QUIET_CODES) -> List[int]:
+    """Jobs whose status is not quiet first, in reverse order, then the others in order (B.1.5)."""
+    loud = [i for i in indices if codes[i] not in quiet]
+    loud.reverse()
+    return loud + [i for i in indices if codes[i] in quiet]
+
+
+# --- HTML badges (data.md B.0.2, B.3, B.4) ----------------------------------------------
+
+TARGET_TAG = " <span class='badge' style='background-color:#99ff66'>TARGET</span>"
+SOURCE_TAG = " <span class='badge' style='background-color:#80d4ff'>SOURCE</span>"
+SYNC_TAG = " <span class='badge' style='background-color:#0066ff; color:white'>SYNC</span>"
+CHECKMARK = " <span class='badge' style='background-color:#4dffa6'>&#10004;</span>"
+COMPLETED_TAG = " <span class='badge' style='background-color:%B'> %C / %T COMPLETED</span>"
+RUNNING_TAG = " <span class='badge' style='background-color:green; color:#fff'>%R RUNNING</span>"
+QUEUING_TAG = " <span class='badge' style='background-color:pink'>%Q QUEUING</span>"
+FAILED_TAG = " <span class='badge' style='background-color:red'>%F FAILED</span>"
+HELD_TAG = " <span class='badge' style='background-color:#fa8072; color:#fff'>%H HELD</span>"
+NA_TEXT = " <small><i><b>NA</b></i></small>"
+SUSPICIOUS_TEXT = " <small><i><b>SUSPICIOUS</b></i></small>"
+
+
+def quick_title(name: str, status: str, package_id: Optional[str]) -> str:
+    title = f"{name} <span class='badge' style='background-color: {status_color(status)}'>#{status}</span>"
+    if package_id is not None:
+        title += f" <span class='badge' style='background-color:#94b8b8'>Wrapped {package_id}</span>"
+    return title
+
+
+def wrapper_tag(package: Optional[str]) -> Optional[str]:
+    if package is None:
+        return None
+    return f" <span class='badge' style='background-color:#94b8b8'>Wrapped {package} </span>"
+
+
+def folder_badges(completed: int, failed: int, running: int, queuing: int, held: int, total: int) -> str:
+    """The counters part of a member or wrapper folder title (B.4 step 2)."""
+    colour = "yellow" if completed == total else "#ffffb3"
+    text = f"<span class='badge' style='background-color:{colour}'> {completed} / {total} COMPLETED</span>"
+    if failed > 0:
+        text += f" <span class='badge' style='background-color:red'>{failed} FAILED</span>"
+    if running > 0:
+        text += f" <span class='badge' style='background-color:green; color:#fff'>{running} RUNNING</span>"
+    if queuing > 0:
+        text += f" <span class='badge' style='background-color:pink'>{queuing} QUEUING</span>"
+    if held > 0:
+        text += f" <span class='badge' style='background-color:#fa8072; color:#fff'>{held} HELD</span>"
+    if completed == total:
+        text += CHECKMARK
+    return text
+
+
+# --- times and units (api.md 1.9, data.md B.0.4, B.0.5) ---------------------------------
+
+
+def fmt_dt(ts: Any) -> Optional[str]:
+    """Local `YYYY-MM-DD HH:MM:SS` of epoch seconds > 0, else None."""
+    if not ts or ts <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(int(ts)).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def td(seconds: Any) -> str:
+    """Python's `str(timedelta(seconds=s))`."""
+    return str(timedelta(seconds=int(seconds)))
+
+
+def years_per_chunk(unit: Any, size: Any) -> float:
+    try:
+        size = float(size)
+    except (TypeError, ValueError):
+        return 0.0
+    return {"year": size, "month": size / 12, "day": size / 365, "hour": size / 8760}.get(unit, 0.0)
+
+
+def _add_months(d: datetime, months: int) -> datetime:
+    month0 = d.month - 1 + months
+    year = d.year + month0 // 12
+    month = month0 % 12 + 1
+    day = min(d.day, calendar.monthrange(year, month)[1])
+    return d.replace(year=year, month=month, day=day)
+
+
+def _shift(d: datetime, amount: int, unit: str) -> datetime:
+    if unit == "year":
+        return _add_months(d, 12 * amount)
+    if unit == "month":
+        return _add_months(d, amount)
+    if unit == "day":
+        return d + timedelta(days=amount)
+    if unit == "hour":
+        # The reference moves hour chunks by whole days (B.0.5).
+        return d + timedelta(days=int(amount / 24))
+    return d
+
+
+def chunk_range(date: Optional[datetime], chunk: Optional[int], unit: Any, size: Any
+                ) -> Tuple[Optional[str], Optional[str]]:
+    """(`date`, `date_plus`) as `YYYY MM DD` (B.0.5)."""
+    if date is None:
+        return None, None
+    begin = end = date
+    if chunk is not None and unit is not None:
+        try:
+            n = int(size)
+            c = int(chunk)
+        except (TypeError, ValueError):
+            n = c = None
+        if n is not None and c is not None and unit in ("year", "month", "day", "hour"):
+            try:
+                begin = _shift(date, (c - 1) * n, unit)
+                end = _shift(date, c * n, unit)
+            except (OverflowError, ValueError):
+                begin = end = date
+    return begin.strftime("%Y %m %d"), end.strftime("%Y %m %d")
+
+
+def job_sypd(unit: Any, size: Any, chunk: Any, run: int, code: int) -> Optional[float]:
+    if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or run <= 0:
+        return None
+    return round(years_per_chunk(unit, size) * 86400 / run, 2)
+
+
+def job_asypd(unit: Any, size: Any, chunk: Any, total: float, code: int) -> Optional[float]:
+    if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or total <= 0:
+        return None
+    return round(years_per_chunk(unit, size) * 86400 / total, 2)
+
+
+def parse_processors(raw: Any) -> int:
+    """B.9.1: `a:b` heterogeneous forms count whole 36-core nodes; junk is 0."""
+    text = "1" if raw is None else str(raw).strip()
+    if ":" in text:
+        try:
+            return sum(int(math.ceil(float(part) / 36) * 36) for part in text.split(":"))
+        except ValueError:
+            return 0
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return int(float(text))
+        except ValueError:
+            return 0
+
+
+# --- job times collection (data.md B.0.3) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LastRow:
+    """The latest (`last = 1`, `rowtype >= 2`) history row of a job, as the views need it."""
+
+    status: str
+    submit: int = 0
+    start: int = 0
+    finish: int = 0
+    energy: float = 0.0
+    ncpus: Optional[int] = None
+    run_id: Optional[int] = None
+
+
+class Times(NamedTuple):
+    queue: int
+    run: int
+    submit: int
+    start: int
+    finish: int
+    text: str  # status text of the time collection (may be SUSPICIOUS)
+    energy: float
+    ncpus: Optional[int]
+    run_id: Optional[int]
+
+
+def parse_stamp(text: str) -> int:
+    """Epoch of a TOTAL_STATS `YYYYMMDDhhmmss` local stamp; 0 when it is not one (A.10)."""
+    formats = {4: "%Y", 6: "%Y%m", 8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S",
+               19: "%Y-%m-%d %H:%M:%S"}
+    fmt = formats.get(len(text))
+    if fmt is None:
+        return 0
+    try:
+        return int(datetime.strptime(text, fmt).timestamp())
+    except (ValueError, OverflowError, OSError):
+        return 0
+
+
+def _duration(a: int, b: int) -> int:
+    return b - a if a > 0 and b > 0 and b - a > 0 else 0
+
+
+def raw_times(name: str, code: int, row: Optional[LastRow], stats: Sequence[str], now: int
+              ) -> Tuple[Times, bool]:
+    """(times before the wrapper correction, whether they depend on `now`)."""
+    s = status_name(code)
+    if row is not None and row.status == s:
+        submit, start, finish = int(row.submit or 0), int(row.start or 0), int(row.finish or 0)
+        live = row.status == "RUNNING"
+        if live:
+            finish = now
+        queue, run = _duration(submit, start), _duration(start, finish)
+        if code == SUSPENDED:
+            submit = start = finish = 0
+        energy = round(float(row.energy or 0), 2)
+        return Times(queue, run, submit, start, finish, s, energy, row.ncpus, row.run_id), live
+    if code in (RUNNING, SUBMITTED, QUEUING, FAILED):
+        f = [parse_stamp(x) for x in stats[:3]]
+        f += [0] * (3 - len(f))
+        live = code != FAILED or f[0] == 0
+        submit = f[0] or now
+        if code == RUNNING:
+            start = f[1] or submit
+            queue, run, finish = start - submit, now - start, 0
+        elif code == FAILED:
+            start = f[1] or submit
+            finish = f[2] or start
+            queue, run = start - submit, finish - start
+        else:
+            start = finish = 0
+            queue, run = now - submit, 0
+        text = s
+        if len(stats) >= 4:
+            if len(stats[3]) != 14:
+                text = stats[3]
+            if text != s and text != "NA":
+                text = "SUSPICIOUS"
+        return Times(abs(int(queue)), abs(int(run)), submit, start, finish, text, 0.0, None, None), live
+    return Times(0, 0, 0, 0, 0, s, 0.0, None, None), False
+
+
+def running_text(queue: int, run: int, text: str) -> str:
+    if text in ("COMPLETED", "FAILED", "RUNNING"):
+        return f"( {td(queue)} ) + {td(run)}"
+    if text in ("SUBMITTED", "QUEUING", "HELD", "HOLD"):
+        return f"( {td(queue)} )"
+    if text == "NA":
+        return NA_TEXT
+    if text == "SUSPICIOUS":
+        return SUSPICIOUS_TEXT
+    return ""
+
+
+def wrapper_corrections(members: Sequence[int], queue: Sequence[int], run: Sequence[int],
+                        children: Sequence[Sequence[int]], has_structure: bool) -> Dict[int, int]:
+    """Corrected queue times of one package's members (B.0.3 "wrapper correction")."""
+    out: Dict[int, int] = {}
+    if has_structure:
+        inside = set(members)
+        has_parent = set()
+        for m in members:
+            for c in children[m]:
+                if c in inside and c != m:
+                    has_parent.add(c)
+        roots = [m for m in members if m not in has_parent]
+        seen = set(roots)
+        frontier = list(roots)
+        while frontier:
+            nxt = []
+            for p in frontier:
+                for c in children[p]:
+                    if c in inside and c not in seen:
+                        seen.add(c)
+                        out[c] = max(queue[c] - max(queue[p] + run[p], 0), 0)
+                        nxt.append(c)
+            frontier = nxt
+    elif len(members) >= 2:
+        ordered = sorted(members, key=lambda m: queue[m] + run[m])
+        for prev, m in zip(ordered, ordered[1:]):
+            out[m] = max(queue[m] - (queue[prev] + run[prev]), 0)
+    return out
+
+
+# --- the full job table (data.md B.0.2) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SectionConf:
+    platform: str
+    queue: str
+    processors: int
+    wallclock: str
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def section_conf(conf: ExperimentConfig, section: str, wrapped: bool) -> SectionConf:
+    """B.0.2 step 5: platform, qos, processors and wallclock of a section."""
+    sec = conf.section(section)
+    platform = sec.platform.upper() if not _blank(sec.platform) else (conf.hpcarch or "")
+    plat = conf.platform(platform)
+    raw_proc = sec.processors
+    if _blank(raw_proc) and plat is not None and not _blank(plat.processors):
+        raw_proc = plat.processors
+    processors = parse_processors(raw_proc if not _blank(raw_proc) else "1")
+    qos: Any = conf.wrapper_queue if wrapped else sec.queue
+    if _blank(qos) and platform != "None":
+        serial = plat.serial_queue if plat is not None else None
+        qos = serial if processors == 1 and not _blank(serial) else (plat.queue if plat is not None else None)
+    wallclock: Any = sec.wallclock
+    if _blank(wallclock) and platform != "None":
+        wallclock = (plat.max_wallclock if plat is not None else "") or ""
+    # str(): a missing AS4 platform queue is served as the string "None" (B.0.2).
+    return SectionConf(platform, str(qos), processors, "" if wallclock is None else str(wallclock))
+
+
+@dataclass
+class JobTable:
+    """Every current job with what the views show of it, in pkl order (B.0.2)."""
+
+    expid: str
+    exp_dir: str
+    pkl_path: str
+    pkl_mtime: int
+    log_dir: str
+    jobs: Tuple[Job, ...]
+    names: List[str]
+    index: Dict[str, int]
+    codes: List[int]
+    statuses: List[str]
+    children: List[List[int]]
+    parents: List[List[int]]
+    has_structure: bool
+    packages: Packages
+    package: List[Optional[str]]
+    package_id: List[Optional[str]]
+    symbol: List[str]
+    conf: ExperimentConfig
+    sections: List[SectionConf]
+    last_run_unit: List[Optional[Tuple[str, int]]]
+    out: List[Optional[str]]
+    err: List[Optional[str]]
+    rows: Dict[str, LastRow]
+    stats: Dict[str, Tuple[str, ...]]
+    times: List[Times] = field(default_factory=list)
+    live: frozenset = frozenset()
+    built_at: int = 0
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    # -- times ---------------------------------------------------------------------------
+
+    def compute_times(self, now: int, only: Optional[frozenset] = None) -> Dict[int, Times]:
+        """Times of the jobs `only` (default: all) at `now`, wrapper correction included."""
+        wanted = range(len(self.jobs)) if only is None else only
+        need = set(wanted)
+        if self.packages.package_to_jobs and only is not None:
+            for i in list(need):
+                if self.package[i] is not None:
+                    need.update(self._members(self.package[i]))
+        raw: Dict[int, Times] = {}
+        for i in need:
+            job = self.jobs[i]
+            raw[i], _ = raw_times(job.name, self.codes[i], self.rows.get(job.name),
+                                  self.stats.get(job.name, ()), now)
+        if self.packages.package_to_jobs:
+            queue = _Lookup(raw, 0)
+            run = _Lookup(raw, 1)
+            fixed: Dict[int, int] = {}
+            done = set()
+            for i in need:
+                package = self.package[i]
+                if package is None or package in done:
+                    continue
+                done.add(package)
+                fixed.update(wrapper_corrections(self._members(package), queue, run, self.children,
+                                                 self.has_structure))
+            for i, q in fixed.items():
+                if i in raw:
+                    raw[i] = raw[i]._replace(queue=q)
+        return {i: raw[i] for i in wanted}
+
+    def _members(self, package: str) -> List[int]:
+        seen = []
+        for name in self.packages.package_to_jobs.get(package, ()):
+            i = self.index.get(name)
+            if i is not None and i not in seen:
+                seen.append(i)
+        return seen
+
+    def times_at(self, now: int) -> List[Times]:
+        """All times at `now`: the cached ones with the live jobs recomputed."""
+        if not self.live:
+            return self.times
+        times = list(self.times)
+        for i, t in self.compute_times(now, self.live).items():
+            times[i] = t
+        return times
+
+    # -- derived per-job values ------------------------------------------------------------
+
+    def effective_unit(self, i: int) -> Tuple[Any, Any]:
+        """The job's last run chunk unit/size when both are set, else the configuration's."""
+        last = self.last_run_unit[i]
+        if last and last[0] and last[1]:
+            return last
+        return self.conf.chunk_unit, self.conf.chunk_size
+
+    def exposed(self, i: int, t: Times) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        code = self.codes[i]
+        submit = t.submit if code in (COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED) else 0
+        start = t.start if code in (COMPLETED, FAILED, RUNNING) else 0
+        finish = t.finish if code in (COMPLETED, FAILED) else 0
+        return fmt_dt(submit), fmt_dt(start), fmt_dt(finish)
+
+    def tree_title(self, i: int, t: Times) -> str:
+        status = self.statuses[i]
+        colour = "#fff" if status in WHITE_TEXT else "#000"
+        title = (f"{self.names[i]} <span class='badge' style='background-color: "
+                 f"{status_color(status)}; color:{colour};'>#{status}</span>")
+        text = running_text(t.queue, t.run, t.text)
+        if text:
+            title += f" ~ {text}"
+        if not self.children[i]:
+            title += TARGET_TAG
+        if not self.parents[i]:
+            title += SOURCE_TAG
+        job = self.jobs[i]
+        if job.date is not None and job.member is None:
+            title += SYNC_TAG
+        tag = wrapper_tag(self.package[i])
+        if tag:
+            title += tag
+        return title
+
+    def post_average(self, times: Sequence[Times]) -> float:
+        """Mean queue+run of COMPLETED jobs of section POST, rounded to 4 (B.4 step 8)."""
+        totals = [times[i].queue + times[i].run for i, job in enumerate(self.jobs)
+                  if job.section == "POST" and self.codes[i] == COMPLETED]
+        return round(sum(totals) / len(totals), 4) if totals else 0.0
+
+    def children_names(self, i: int) -> List[str]:
+        return [self.names[c] for c in self.children[i]]
+
+    def parent_names(self, i: int) -> List[str]:
+        return [self.names[p] for p in self.parents[i]]
+
+
+class _Lookup:
+    """queue/run columns of a dict of Times, indexable by job index."""
+
+    def __init__(self, raw: Dict[int, Times], column: int):
+        self.raw, self.column = raw, column
+
+    def __getitem__(self, i: int) -> int:
+        t = self.raw.get(i)
+        return t[self.column] if t is not None else 0
+
+
+def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_dir: str,
+                jobs: Sequence[Job], children: Mapping[str, Sequence[str]], has_structure: bool,
+                packages: Packages, conf: ExperimentConfig, rows: Mapping[str, LastRow],
+                runs: Mapping[Any, Tuple[str, int]], stats: Mapping[str, Sequence[str]],
+                outs: Mapping[str, str], errs: Mapping[str, str], now: int) -> JobTable:
+    """The full loader (B.0.2) on already-read inputs; times evaluated at `now`."""
+    jobs = tuple(jobs)
+    names = [job.name for job in jobs]
+    index: Dict[str, int] = {}
+    for i, name in enumerate(names):
+        index.setdefault(name, i)
+    codes = [job.status if isinstance(job.status, int) else -2 for job in jobs]
+    statuses = [status_name(c) for c in codes]
+    kids: List[List[int]] = [[] for _ in jobs]
+    pars: List[List[int]] = [[] for _ in jobs]
+    for parent, names_of_children in children.items():
+        p = index.get(parent)
+        if p is None:
+            continue
+        # Sorted names (decisions.md Q40); edges to jobs not in the pkl are dropped (A.5).
+        for child in sorted(set(names_of_children)):
+            c = index.get(child)
+            if c is not None:
+                kids[p].append(c)
+    for p, cs in enumerate(kids):
+        for c in cs:
+            pars[c].append(p)
+    for lst in pars:
+        lst.sort(key=lambda i: names[i])
+    package = [packages.job_to_package.get(name) for name in names]
+    ids = packages.package_to_package_id
+    symbols = packages.package_to_symbol
+    package_id = [ids.get(p) if p is not None else None for p in package]
+    symbol = [symbols.get(p, "dot") if p is not None else "dot" for p in package]
+    per_section: Dict[str, SectionConf] = {}
+    sections = []
+    for i, job in enumerate(jobs):
+        # Keyed by section only, so the first job decides the wrapper qos (B.0.2 quirk).
+        sc = per_section.get(job.section)
+        if sc is None:
+            sc = per_section[job.section] = section_conf(conf, job.section, package[i] is not None)
+        sections.append(sc)
+    last_unit: List[Optional[Tuple[str, int]]] = []
+    for name in names:
+        row = rows.get(name)
+        last_unit.append(runs.get(row.run_id) if row is not None and row.run_id is not None else None)
+    out, err = [], []
+    log_prefix = log_dir.rstrip("/") + "/"
+    for i, name in enumerate(names):
+        final = codes[i] in (COMPLETED, FAILED)
+        o, e = outs.get(name), errs.get(name)
+        out.append(log_prefix + o if final and o else None)
+        err.append(log_prefix + e if final and e else None)
+    table = JobTable(
+        expid=expid, exp_dir=exp_dir, pkl_path=pkl_path, pkl_mtime=pkl_mtime, log_dir=log_dir,
+        jobs=jobs, names=names, index=index, codes=codes, statuses=statuses, children=kids,
+        parents=pars, has_structure=has_structure, packages=packages, package=package,
+        package_id=package_id, symbol=symbol, conf=conf, sections=sections,
+        last_run_unit=last_unit, out=out, err=err, rows=dict(rows),
+        stats={k: tuple(v) for k, v in stats.items()}, built_at=now,
+    )
+    live = set()
+    for i, job in enumerate(jobs):
+        _, is_live = raw_times(job.name, codes[i], rows.get(job.name), table.stats.get(job.name, ()), now)
+        if is_live:
+            live.add(i)
+    if live and packages.package_to_jobs:
+        for i in list(live):
+            if package[i] is not None:
+                live.update(table._members(package[i]))
+    table.live = frozenset(live)
+    all_times = table.compute_times(now)
+    table.times = [all_times[i] for i in range(len(jobs))]
+    return table
