@@ -158,6 +158,11 @@ def path_matches(pattern: Sequence[Token], path: Sequence[Segment]) -> bool:
     return len(pattern) == len(path) and all(map(_token_matches, pattern, path))
 
 
+def path_covers(pattern: Sequence[Token], path: Sequence[Segment]) -> bool:
+    """True when `path` is the place `pattern` names or lies below it."""
+    return len(path) >= len(pattern) and all(map(_token_matches, pattern, path))
+
+
 def format_path(path: Sequence[Segment]) -> str:
     """A concrete path for messages: `jobs[3].name`, `groups_data["a b"]`, `x[name=aa6f]`."""
     out = ""
@@ -292,7 +297,8 @@ class _Exact:
                     return found
             return None
         if kind_e == "list":
-            if any(path_matches(p, path) for p in self.unordered):
+            # "A listed path also covers everything below it": nested lists too.
+            if any(path_covers(p, path) for p in self.unordered):
                 return self._multiset(expected, actual, path)
             for index, (e, a) in enumerate(zip(expected, actual)):
                 found = self.diff(e, a, path + (index,))

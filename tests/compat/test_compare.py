@@ -351,3 +351,12 @@ def test_pruning_pending_drops_passing_rows_and_emptied_route_comments():
     assert "/v3/a" not in pruned and "a1.json" not in pruned and "b1.json" not in pruned
     assert "# /v3/b: served, but\n        # a second comment line\n        \"b2.json\"," in pruned
     assert "second comment" not in prune_source(text, ["a1.json", "b1.json", "b2.json"])
+
+
+def test_lists_below_an_unordered_path_are_unordered_too():
+    unordered = parse_paths("tree[*].children")
+    expected = {"tree": [{"children": [{"children": [1, 2]}]}], "other": [1, 2]}
+    actual = {"tree": [{"children": [{"children": [2, 1]}]}], "other": [1, 2]}
+    assert diff_exact(expected, actual, (), unordered) is None
+    actual["other"] = [2, 1]
+    assert diff_exact(expected, actual, (), unordered).path == "other[0]"
