@@ -1,0 +1,103 @@
+"""Dependency edges: `<structures_dir>/structure_<expid>.db`, table experiment_structure (data.md A.5).
+
+Each row (e_from, e_to) is one edge parent -> child. The file is opened read-only and
+never created (the reference creates the table on read). Edges naming a job that is not in
+the current job list are dropped: Autosubmit rewrites the table only when the workflow
+changes, so stale names occur (aa6f still lists pre-split names). Children and parents are
+sorted by name, so answers do not depend on set order (decisions.md Q40).
+
+Fallbacks when the file (or its table) is missing: the edges an F3 pickle holds itself,
+then the `children` column of the history DB's `last = 1` rows (v17+), else no edges.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Dict, Hashable, Iterable, Optional, Set, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.models import Dependencies, JobList
+from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers.sqlite import connect_ro, has_table
+
+TABLE = "experiment_structure"
+
+
+def build_dependencies(edges: Iterable[Tuple[str, str]], job_list: JobList, source: str) -> Dependencies:
+    """Adjacency over the jobs of `job_list`; every job on an edge has an entry in both maps."""
+    known = job_list.by_name
+    children: Dict[str, Set[str]] = {}
+    parents: Dict[str, Set[str]] = {}
+    for parent, child in edges:
+        # A self-edge is no dependency and would loop the tree and graph walks.
+        if parent == child or parent not in known or child not in known:
+            continue
+        children.setdefault(parent, set()).add(child)
+        parents.setdefault(child, set()).add(parent)
+    nodes = sorted(children.keys() | parents.keys())
+    empty: Tuple[str, ...] = ()
+    return Dependencies(
+        children={name: tuple(sorted(children[name])) if name in children else empty for name in nodes},
+        parents={name: tuple(sorted(parents[name])) if name in parents else empty for name in nodes},
+        source=source,
+    )
+
+
+def _read_edges(path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """The table's rows, or None when the file has no experiment_structure table."""
+    with connect_ro(path) as conn:
+        if not has_table(conn, TABLE):
+            return None
+        return tuple(
+            (e_from, e_to)
+            for e_from, e_to in conn.execute(f"SELECT e_from, e_to FROM {TABLE}")
+            if isinstance(e_from, str) and isinstance(e_to, str)
+        )
+
+
+def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) -> Any:
+    """compute() cached by `key` and this very job list object.
+
+    The entry holds only a weak reference to the job list, so it does not keep an old
+    parse alive; if the id was reused by another object, the result is computed afresh.
+    """
+    ref, value = cache.cached("dependencies", key + (id(job_list),),
+                              lambda: (weakref.ref(job_list), compute()))
+    if ref() is job_list:
+        return value
+    return compute()
+
+
+def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
+    """Parent/child adjacency between the jobs of `job_list`, from the best source available."""
+    path = paths.structure_db(settings, expid)
+    key = cache.file_key(path)
+    if key is not None:
+        def from_db() -> Optional[Dependencies]:
+            edges = _read_edges(path)
+            return None if edges is None else build_dependencies(edges, job_list, "structure_db")
+
+        found = _for_job_list(("structure_db",) + key, job_list, from_db)
+        if found is not None:
+            return found
+    if job_list.pkl_edges:
+        found = _for_job_list(("pkl",), job_list,
+                              lambda: build_dependencies(job_list.pkl_edges, job_list, "pkl"))
+        if found is not None:
+            return found
+    return _from_history(settings, expid, job_list)
+
+
+def _from_history(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
+    # Imported here: job_data is a heavier module only this last fallback needs.
+    from autosubmit_api.readers import job_data
+
+    children = job_data.children_map(settings, expid)
+    if not children:
+        return Dependencies(children={}, parents={}, source="none")
+    history_key = cache.file_key(paths.job_data_db(settings, expid)) or ()
+
+    def compute() -> Dependencies:
+        edges = ((parent, child) for parent, kids in children.items() for child in kids)
+        return build_dependencies(edges, job_list, "job_data")
+
+    return _for_job_list(("job_data",) + tuple(history_key), job_list, compute)
