@@ -1,15 +1,18 @@
-"""v3 run routes: `/runs/<expid>` (api.md 7.1)."""
+"""v3 run routes: `/runs/<expid>` and `/rundetail/<expid>/<runid>` (api.md 7.1, 7.2)."""
 from __future__ import annotations
 
 from flask import Blueprint
 
 from autosubmit_api.auth import gate, settings
 from autosubmit_api.routes.v3._legacy import legacy
+from autosubmit_api.services import rundetail as rundetail_service
 from autosubmit_api.services import runs as service
 
 bp = Blueprint("v3_runs", __name__)
 
 RUNS_DEFAULT = {"runs": []}
+# The error shape has `reference: []` (a list) and `pkl_timestamp: 0` (Q25).
+RUNDETAIL_DEFAULT = {"tree": [], "jobs": [], "total": 0, "reference": [], "pkl_timestamp": 0}
 
 
 @bp.get("/runs/<expid>")
@@ -17,3 +20,10 @@ RUNS_DEFAULT = {"runs": []}
 @legacy(RUNS_DEFAULT)
 def runs(expid):
     return service.v3_runs(settings(), expid)
+
+
+@bp.get("/rundetail/<expid>/<runid>")
+@gate("ALL")
+@legacy(RUNDETAIL_DEFAULT)
+def rundetail(expid, runid):
+    return rundetail_service.run_detail(settings(), expid, runid)
