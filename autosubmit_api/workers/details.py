@@ -1,0 +1,94 @@
+"""Details worker (reference TASK_POPDET, data.md B.14.2): owner, creation time, model,
+branch and platform of every experiment, for the lists and cards.
+
+Reads the `experiment` table, `os.stat(<exp>)` (owner uid -> user name, ctime) and the
+experiment configuration (readers/exp_config: model, branch, HPCARCH); writes only the
+`details` table (autosubmit.db or `public.details`), in one transaction, row by row.
+
+Differences from the reference, on purpose (data.md C):
+
+* the reference deletes every row, VACUUMs and re-inserts; here each experiment's row is
+  inserted or updated in place, so the table is never briefly empty, Autosubmit's database
+  is never VACUUMed under it, and an experiment whose configuration fails to load keeps the
+  row it had;
+* an existing `created` is kept: Autosubmit >= 4.1.15 writes the real creation time there,
+  which the directory's ctime (changed by any chmod or rename) only approximates. New rows
+  get the ctime, formatted as the reference does (`YYYY-MM-DD HH:MM:SS`, local time).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import time
+from typing import Dict, List, Optional, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import APIError
+from autosubmit_api.readers import backend, central_store, exp_config, paths, pg_experiment
+from autosubmit_api.readers.central_store import DetailsRow, ExperimentRef
+
+log = logging.getLogger(__name__)
+
+
+def owner_name(uid: int) -> str:
+    """The user name of a uid (the reference runs `id -nu`); the number when unknown."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _has_job_list(settings: Settings, expid: str) -> bool:
+    if os.path.isfile(paths.job_list_pkl(settings, expid)):
+        return True
+    return backend.is_postgres(settings) and pg_experiment.job_pkl_modified(settings, expid) is not None
+
+
+def details_of(settings: Settings, experiment: ExperimentRef) -> Tuple[Optional[DetailsRow], str]:
+    """The experiment's details row, or (None, why) when its preconditions (B.0.1) fail."""
+    expid = experiment.name
+    if not paths.is_valid_expid(expid):
+        return None, "not a valid experiment id"
+    exp_dir = paths.exp_dir(settings, expid)
+    try:
+        st = os.stat(exp_dir)
+    except OSError:
+        return None, "experiment folder not found"
+    if not _has_job_list(settings, expid):
+        return None, "job list not found"
+    if not os.path.isdir(paths.tmp_dir(settings, expid)):
+        return None, "tmp folder not found"
+    try:
+        config = exp_config.load_config(settings, expid)
+    except (APIError, OSError, ValueError) as exc:
+        return None, f"configuration cannot be loaded: {getattr(exc, 'message', exc)}"
+    created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_ctime))
+    return DetailsRow(experiment.id, owner_name(st.st_uid), created, config.model or "NA",
+                      config.branch or "NA", config.hpcarch or ""), ""
+
+
+def collect(settings: Settings, experiments: List[ExperimentRef]) -> Tuple[List[DetailsRow], Dict[str, str]]:
+    """(rows, {expid: reason skipped}) without writing anything."""
+    rows, skipped = [], {}
+    for experiment in experiments:
+        try:
+            row, why = details_of(settings, experiment)
+        except Exception as exc:  # noqa: BLE001 - one experiment must never stop the others
+            log.exception("details of %s failed", experiment.name)
+            row, why = None, f"{type(exc).__name__}: {exc}"
+        if row is None:
+            skipped[experiment.name] = why
+        else:
+            rows.append(row)
+    return rows, skipped
+
+
+def run(settings: Settings) -> None:
+    experiments = central_store.experiments(settings)
+    rows, skipped = collect(settings, experiments)
+    counts = central_store.upsert_details(settings, rows, keep_created=True)
+    log.info("details: %d inserted, %d updated, %d unchanged, %d skipped (rows kept)",
+             counts["inserted"], counts["updated"], counts["unchanged"], len(skipped))
+    for expid, why in sorted(skipped.items()):
+        log.debug("details of %s not refreshed: %s", expid, why)

@@ -1,0 +1,99 @@
+"""Two scheduler processes against one PostgreSQL site: each job runs once per interval,
+and when the process running the jobs is killed the other one takes over."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+
+import pytest
+
+from autosubmit_api.factory import postgres as pgf
+
+INTERVAL = 2
+RAN = re.compile(r" (\d+) autosubmit_api\.workers INFO background job status ok in [\d.]+ s \(slot (\d+)\)")
+
+
+class Scheduler:
+    """`python -m autosubmit_api.workers` in its own process, its log lines collected."""
+
+    def __init__(self, env):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autosubmit_api.workers", "--log-level", "INFO"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def _runs(schedulers):
+    """slot -> [pid that ran it]"""
+    slots = defaultdict(list)
+    for scheduler in schedulers:
+        for line in list(scheduler.lines):
+            match = RAN.search(line)
+            if match:
+                slots[int(match.group(2))].append(int(match.group(1)))
+    return slots
+
+
+def _wait(predicate, schedulers, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            logs = "\n".join(line for s in schedulers for line in s.lines[-20:])
+            pytest.fail(f"timed out; last log lines:\n{logs}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def pg_site(site, make_experiment, pg_url):
+    make_experiment("a000")
+    make_experiment("a001")
+    pgf.copy_site(site, pg_url)
+    pgf.write_pg_rc(site, pg_url)
+    pgf.remove_sqlite_files(site, ["a000", "a001"])
+    return site
+
+
+def test_each_interval_runs_once_and_a_survivor_takes_over(pg_site):
+    env = dict(os.environ, **pg_site.env(), TZ="UTC", API_WORKER_INTERVAL=str(INTERVAL),
+               API_DETAILS_WORKER_INTERVAL="3600", API_GRAPH_WORKER_INTERVAL="3600",
+               PYTHONPATH=os.getcwd())
+    env.pop("RUN_BACKGROUND_TASKS_ON_START", None)
+    env.pop("DISABLE_BACKGROUND_TASKS", None)
+    schedulers = [Scheduler(env), Scheduler(env)]
+    try:
+        _wait(lambda: len(_runs(schedulers)) >= 4, schedulers)
+        slots = _runs(schedulers)
+        assert all(len(pids) == 1 for pids in slots.values()), slots
+        skipped = sum("background job status skipped" in line for s in schedulers for line in s.lines)
+        assert skipped >= 3  # the other process fired too, and stood back
+        # Kill whoever ran the latest interval, mid-life, without letting it clean up.
+        latest = max(slots)
+        holder = next(s for s in schedulers if s.proc.pid == slots[latest][0])
+        survivor = next(s for s in schedulers if s is not holder)
+        os.kill(holder.proc.pid, signal.SIGKILL)
+        holder.proc.wait(10)
+        _wait(lambda: any(slot > latest + 1 and survivor.proc.pid in pids
+                          for slot, pids in _runs(schedulers).items()), schedulers)
+        final = _runs(schedulers)
+        assert all(len(pids) == 1 for pids in final.values()), final
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
