@@ -110,3 +110,32 @@ def test_every_gated_data_route_refuses_a_get_without_token_under_all(protected_
         checked += 1
     assert checked >= 2, "expected at least /updatedesc under both prefixes"
     assert not problems, "\n".join(problems)
+
+
+def _gated_get_urls(app):
+    adapter = app.url_map.bind("localhost")
+    for rule in _rules(app):
+        view = app.view_functions[rule.endpoint]
+        if "GET" in rule.methods and getattr(view, "gate_threshold", None) == "ALL":
+            values = {name: _dummy(conv) for name, conv in rule._converters.items()}
+            yield rule.endpoint, adapter.build(rule.endpoint, values)
+
+
+def _gate_refusal(response):
+    return response.status_code == 401 and response.get_json() == {"error": True, "error_message": "Unauthorized"}
+
+
+def test_a_valid_token_passes_the_gate_of_every_data_route_under_all(protected_app, token):
+    client = protected_app.test_client()
+    refused = [f"{endpoint} GET {url}" for endpoint, url in _gated_get_urls(protected_app)
+               if _gate_refusal(client.get(url, headers={"Authorization": token()}))]
+    assert not refused, "refused with a valid token:\n" + "\n".join(refused)
+
+
+@pytest.mark.parametrize("level", ["WRITEONLY", "NONE"])
+def test_data_routes_are_open_without_token_below_all(site, level):
+    app = create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET}))
+    client = app.test_client()
+    refused = [f"{endpoint} GET {url}" for endpoint, url in _gated_get_urls(app)
+               if _gate_refusal(client.get(url, headers={"Authorization": "null"}))]
+    assert not refused, f"refused under {level} without a token:\n" + "\n".join(refused)
