@@ -1,0 +1,817 @@
+"""The experiment configuration `<exp>/conf/` (data.md A.8): the API's only config parser.
+
+Layout (anchor rule): `conf/expdef_<expid>.conf` exists -> Autosubmit 3 INI files
+(`autosubmit_`, `expdef_`, `platforms_`, `jobs_` required, `proj_` optional); otherwise
+Autosubmit 4 YAML: every `conf/*.yml|*.yaml`, merged the way Autosubmit's configuration
+parser does (A.8.2: per-file key normalisation, `minimal.yml` only filling gaps,
+`DEFAULT.CUSTOM_CONFIG` PRE/POST files and directories, `%KEY%` placeholders, `FOR:`
+loops, the synthetic ROOTDIR/PROJDIR/site/HPC* keys), so that `raw` matches the
+anchor's `filesystem-config`.
+
+YAML is read with `yaml.SafeLoader` given YAML 1.2 scalar rules (`on`/`yes` stay
+strings, `1:30` stays a string, `012` is 12) and with unknown tags such as `!rrule`
+loaded as their plain value: nothing in a file can make the loader run code.
+
+Results are cached by the identity (path, mtime, size) of every file and directory that
+went into them. Errors: no `conf/` directory -> NotFound; a file that cannot be read or
+parsed -> DataError naming the file (relative to the experiment directory).
+"""
+from __future__ import annotations
+
+import collections.abc
+import configparser
+import copy
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import DataError, NotFound
+from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
+from autosubmit_api.readers import cache, paths
+
+# --- YAML: SafeLoader with YAML 1.2 core-schema scalars and inert unknown tags ----------
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does)."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+_RESOLVERS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
+    ("tag:yaml.org,2002:int", r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0o[0-7_]+
+        |[-+]?[0-9_]+
+        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+)
+for _tag, _regexp, _first in _RESOLVERS:
+    _Loader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    # YAML 1.2: a leading 0 is decimal (1.1 read `012` as octal 10).
+    text = loader.construct_scalar(node).replace("_", "")
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
+        if text.startswith(prefix):
+            return sign * int(text[2:], base)
+    return sign * int(text, 10)
+
+
+def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """Any tag without a safe constructor (`!rrule`, `!!python/object`, ...): plain value."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor(None, _construct_unknown)
+
+
+def load_yaml_text(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+# --- Site keys Autosubmit adds to every experiment's data (its BasicConfig) --------------
+
+_SITE_DEFAULTS = {
+    "LOCAL_TMP_DIR": "tmp",
+    "LOCAL_ASLOG_DIR": "ASLOGS",
+    "LOCAL_PROJ_DIR": "proj",
+    "DEFAULT_OUTPUT_DIR": "/esarchive/autosubmit/as_output/stats",
+    "AS_TIMES_DB": "as_times.db",
+    "AUTOSUBMIT_API_URL": "http://192.168.11.91:8081",
+    "ALLOWED_HOSTS": "",
+    "DENIED_HOSTS": "",
+    "CUSTOM_PLATFORMS_PATH": "",
+    "DEFAULT_JOBS_CONF": "",
+    "DEFAULT_PLATFORMS_CONF": "",
+    "SMTP_SERVER": "",
+    "MAIL_FROM": "",
+    "LOG_RECOVERY_TIMEOUT": 60,
+}
+
+
+def _site_keys(settings: Settings) -> Dict[str, Any]:
+    keys = {
+        "DB_DIR": settings.db_dir,
+        "DB_FILE": settings.db_file,
+        "DB_PATH": settings.db_path,
+        "LOCAL_ROOT_DIR": settings.local_root_dir,
+        "JOBDATA_DIR": settings.jobdata_dir,
+        "STRUCTURES_DIR": settings.structures_dir,
+        "HISTORICAL_LOG_DIR": settings.historical_log_dir,
+        "GLOBAL_LOG_DIR": settings.global_log_dir,
+        "DATABASE_BACKEND": settings.db_backend,
+        "DATABASE_CONN_URL": settings.db_connection_url,
+        "CONFIG_FILE_FOUND": settings.rc_path is not None,
+    }
+    keys.update(_SITE_DEFAULTS)
+    return keys
+
+
+# --- The AS4 merge ----------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(r"%[a-zA-Z0-9_.-]*%")
+_SPECIAL_PLACEHOLDER = re.compile(r"%\^[a-zA-Z0-9_.-]*%")
+_FINAL_STATUSES = ("READY", "DELAYED", "PREPARED", "SKIPPED", "FAILED", "COMPLETED")
+
+
+def _upper_keys(data: Any) -> Dict[str, Any]:
+    """Every mapping key upper-cased, recursively, also inside lists; non-mappings -> {}."""
+    if not isinstance(data, collections.abc.Mapping):
+        return {}
+    out: Dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, collections.abc.Mapping):
+            value = _upper_keys(value)
+        elif isinstance(value, list):
+            value = [_upper_keys(v) if isinstance(v, collections.abc.Mapping) else v for v in value]
+        out[str(key).upper()] = value
+    return out
+
+
+def _lists_to_strings(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, list):
+                value[key] = ",".join(str(v) for v in item)
+            elif isinstance(item, dict):
+                _lists_to_strings(item)
+    return value
+
+
+def _normalize_dependencies(deps: Any) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    if isinstance(deps, str):
+        for dep in deps.upper().split(" "):
+            out[dep] = {}
+    elif isinstance(deps, dict):
+        for dep, data in deps.items():
+            out[str(dep).upper()] = data
+            if isinstance(data, dict) and isinstance(data.get("STATUS"), str) and data["STATUS"]:
+                data["STATUS"] = data["STATUS"].upper()
+                if not data.get("ANY_FINAL_STATUS_IS_VALID", False):
+                    if data["STATUS"].endswith("?"):
+                        data["STATUS"] = data["STATUS"][:-1]
+                        data["ANY_FINAL_STATUS_IS_VALID"] = True
+                    else:
+                        data["ANY_FINAL_STATUS_IS_VALID"] = data["STATUS"] not in _FINAL_STATUSES
+    return out
+
+
+def _normalize(data: Any, must_exist: bool) -> Dict[str, Any]:
+    """Autosubmit's per-file (and final) normalisation, data.md A.8.2 step 2."""
+    data = _upper_keys(data)
+    default = data.get("DEFAULT")
+    if isinstance(default, dict):
+        if isinstance(default.get("HPCARCH"), str):
+            default["HPCARCH"] = default["HPCARCH"].upper()
+        if "CUSTOM_CONFIG" in default:
+            default["CUSTOM_CONFIG"] = _lists_to_strings(default["CUSTOM_CONFIG"])
+    wrappers = data.get("WRAPPERS")
+    if isinstance(wrappers, dict):
+        for wrapper in wrappers.values():
+            if isinstance(wrapper, dict):
+                jobs = wrapper.get("JOBS_IN_WRAPPER", "")
+                if isinstance(jobs, str):
+                    if "[" in jobs:  # a list written as a string
+                        jobs = jobs.strip("[]").replace("'", "").replace(" ", "").replace(",", " ")
+                    wrapper["JOBS_IN_WRAPPER"] = jobs.upper()
+                wrapper["TYPE"] = str(wrapper.get("TYPE", "vertical")).lower()
+    jobs = data.get("JOBS")
+    if isinstance(jobs, dict):
+        for section in jobs.values():
+            if not isinstance(section, dict):
+                continue
+            if "DEPENDENCIES" in section or must_exist:
+                section["DEPENDENCIES"] = _normalize_dependencies(section.get("DEPENDENCIES", {}))
+            if "CUSTOM_DIRECTIVES" in section and isinstance(section["CUSTOM_DIRECTIVES"], list):
+                section["CUSTOM_DIRECTIVES"] = str(section["CUSTOM_DIRECTIVES"])
+            if "FILE" in section or must_exist:
+                files = section.get("FILE", "")
+                if not isinstance(files, list):
+                    files = str(files)
+                    files = files.split(",") if "," in files else files.split(" ") if " " in files else [files]
+                if files:
+                    section["FILE"] = str(files[0]).strip(" ")
+                    if len(files) > 1:
+                        section["ADDITIONAL_FILES"] = [str(f).strip(" ") for f in files[1:]]
+            if "ADDITIONAL_FILES" not in section and must_exist:
+                section["ADDITIONAL_FILES"] = []
+            wallclock = section.get("WALLCLOCK")
+            if isinstance(wallclock, str) and re.match(r"^\d{2}:\d{2}:\d{2}$", wallclock):
+                section["WALLCLOCK"] = wallclock[:5]
+            notify = section.get("NOTIFY_ON")
+            if notify:
+                if isinstance(notify, str):
+                    notify = notify.split(",") if "," in notify else notify.split()
+                if isinstance(notify, list):
+                    section["NOTIFY_ON"] = [str(s).strip(" ").upper() for s in notify]
+    return data
+
+
+def _deep_update(target: Any, new: Mapping[str, Any]) -> Dict[str, Any]:
+    """Merge `new` into `target` in place (Autosubmit's deep_update); returns the result."""
+    if not isinstance(target, dict):
+        target = {}
+    for key, value in new.items():
+        if isinstance(value, collections.abc.Mapping):
+            target[key] = _deep_update(target.get(key, {}), value)
+        else:
+            target[key] = value
+    return target
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = data
+    for part in dotted.split("."):
+        if not isinstance(value, collections.abc.Mapping):
+            return None
+        value = value.get(part.strip("^").upper())
+    return value
+
+
+def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
+    matches = list(_PLACEHOLDER.finditer(text))
+    if special:
+        matches += list(_SPECIAL_PLACEHOLDER.finditer(text))
+    for match in sorted(matches, key=lambda m: m.start(), reverse=True):
+        value = _lookup(data, match.group(0)[1:-1])
+        # Autosubmit turns integers (and booleans) into text first, then substitutes only
+        # truthy values: an unknown or empty key leaves the placeholder as written.
+        if isinstance(value, int):
+            value = str(value)
+        if value:
+            text = text[:match.start()] + str(value) + text[match.end():]
+    return text
+
+
+def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -> Dict[str, Any]:
+    """Replace `%KEY%` / `%A.B.C%` in string values from `data` itself, until stable."""
+
+    def walk(node: Any) -> Tuple[Any, bool]:
+        if isinstance(node, dict):
+            changed = False
+            for key, value in node.items():
+                new, did = walk(value)
+                if did:
+                    node[key] = new
+                    changed = True
+            return node, changed
+        if isinstance(node, list):
+            changed = False
+            for i, value in enumerate(node):
+                new, did = walk(value)
+                if did:
+                    node[i] = new
+                    changed = True
+            return node, changed
+        if isinstance(node, str) and "%" in node:
+            new = _substitute_text(node, data, special)
+            return new, new != node
+        return node, False
+
+    for _ in range(passes):
+        _, changed = walk(data)
+        if not changed:
+            break
+    return data
+
+
+def _expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
+    """`FOR: {NAME: [a, b], K: [..]}` inside a section S -> sections S_A, S_B (A.8.2 step 8)."""
+
+    def visit(parent: Dict[str, Any]) -> None:
+        for key in list(parent):
+            value = parent.get(key)
+            if not isinstance(value, dict):
+                continue
+            loop = value.get("FOR")
+            if isinstance(loop, dict) and loop.get("NAME"):
+                body = {k: v for k, v in value.items() if k != "FOR"}
+                columns: Dict[str, List[Any]] = {}
+                for name, values in loop.items():
+                    if not isinstance(values, list) or (values and not isinstance(values[0], dict)):
+                        values = [v.strip("' ") for v in str(values).strip("[]").split(",")]
+                    columns[name] = values
+                del parent[key]
+                for index, name in enumerate(columns["NAME"]):
+                    new_key = f"{key}_{str(name).upper()}"
+                    if "%" in new_key:
+                        continue
+                    item = copy.deepcopy(body)
+                    item["NAME"] = name
+                    for column, values in columns.items():
+                        if column != "NAME" and index < len(values):
+                            item[column] = values[index]
+                    parent[new_key] = item
+            else:
+                visit(value)
+
+    visit(data)
+    return data
+
+
+def _split_paths(text: str) -> List[str]:
+    return text.split(",") if "," in text else text.split(" ")
+
+
+def _custom_directive(directive: Any) -> Dict[str, List[str]]:
+    files: Dict[str, List[str]] = {"PRE": [], "POST": []}
+    if isinstance(directive, str):
+        if directive:
+            files["PRE"] = _split_paths(directive)
+    elif isinstance(directive, dict):
+        for part in ("PRE", "POST"):
+            value = directive.get(part, "")
+            if isinstance(value, str) and value:
+                files[part] = _split_paths(value)
+    return files
+
+
+def _yaml_files(folder: Path, ignore_minimal: bool = False) -> List[Path]:
+    try:
+        entries = [p.resolve() for p in folder.iterdir()]
+    except OSError:
+        return []
+    return sorted(
+        p for p in entries
+        if p.suffix in (".yml", ".yaml") and p.is_file()
+        and not (ignore_minimal and p.name.endswith(("minimal.yml", "minimal.yaml")))
+    )
+
+
+class _AS4Merge:
+    """One run of the merge; keeps the files read (for the cache) and the loader state."""
+
+    def __init__(self, exp_dir: Path, expid: str, settings: Settings):
+        self.exp_dir = exp_dir
+        self.expid = expid
+        self.settings = settings
+        self.loaded: Dict[str, bool] = {}  # custom-config paths already loaded
+        self.read: Dict[str, None] = {}  # every file or directory read, in order
+        self.misc: List[Path] = []
+        self.starter: Dict[str, Any] = {}
+
+    def _name(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.exp_dir))
+        except ValueError:
+            return path.name
+
+    def parse_file(self, path: Path) -> Dict[str, Any]:
+        self.read[str(path)] = None
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = load_yaml_text(text)
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"{self._name(path)} cannot be parsed: {first}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"{self._name(path)} cannot be read: {type(exc).__name__}") from None
+        return data
+
+    def unify(self, current: Any, new: Mapping[str, Any], special: bool = False) -> Dict[str, Any]:
+        current = _deep_update(current, new)
+        current = _substitute(current, special)
+        return _expand_loops(current)
+
+    def load_file(self, current: Dict[str, Any], path: Path, load_misc: bool = False) -> Dict[str, Any]:
+        data = _normalize(self.parse_file(path), must_exist=False)
+        if data.get("AS_MISC", False) and not load_misc:
+            self.misc.append(path)
+            data = {}
+        return self.unify(current, data)
+
+    def common(self, data: Dict[str, Any]) -> Dict[str, Any]:
+        data["ROOTDIR"] = str(self.exp_dir)
+        project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+        data["PROJDIR"] = os.path.join(str(self.exp_dir), "proj", str(project.get("PROJECT_DESTINATION", "project_files")))
+        return data
+
+    def load_custom(self, current: Dict[str, Any], names: List[str]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+        pre: Dict[str, Any] = {}
+        post: Dict[str, Any] = {}
+        for name in names:
+            name = name.strip(", ")
+            if name.startswith("~"):
+                name = os.path.expanduser(name)
+            # As in Autosubmit, the starter set is updated in place here: this is how
+            # AS_TEMP.FILENAME_TO_LOAD ends up in the result (an observable anchor quirk).
+            aux = self.unify(self.starter, current)
+            self.starter = aux
+            aux["AS_TEMP"] = {"FILENAME_TO_LOAD": name}
+            resolved = _substitute_text(name, aux, special=False)
+            aux["AS_TEMP"]["FILENAME_TO_LOAD"] = resolved
+            path = Path(resolved)
+            if not path.is_absolute():
+                # Relative custom paths are relative to the experiment directory, never to
+                # the server's working directory.
+                path = self.exp_dir / path
+            if not path.exists() or str(path) in self.loaded:
+                continue
+            self.loaded[str(path)] = True
+            self.read[str(path)] = None
+            if path.is_dir():
+                pre, post = self.load_custom(copy.deepcopy(current), [str(p) for p in _yaml_files(path)])
+                current = self.unify(pre, current)
+                current = self.unify(current, post)
+            else:
+                current = self.unify(current, self.load_file(current, path))
+                default = current.get("DEFAULT") if isinstance(current.get("DEFAULT"), dict) else {}
+                level = _custom_directive(default.get("CUSTOM_CONFIG"))
+                if default.get("CUSTOM_CONFIG") is not None:
+                    del default["CUSTOM_CONFIG"]
+                level = {k: [n for n in v if n not in self.loaded] for k, v in level.items()}
+                if level["PRE"]:
+                    pre = self.unify(pre, self.load_section(copy.deepcopy(current), level["PRE"]))
+                else:
+                    pre = current
+                current = self.unify(pre, current)
+                if level["POST"]:
+                    post = self.unify(post, self.unify(current, self.load_section(current, level["POST"])))
+                else:
+                    post = current
+        return pre, post
+
+    def load_section(self, current: Dict[str, Any], names: List[str]) -> Dict[str, Any]:
+        pre, post = self.load_custom(current, names)
+        return self.unify(self.unify(pre, current), post)
+
+    def run(self) -> Dict[str, Any]:
+        conf = self.exp_dir / "conf"
+        starter: Dict[str, Any] = {}
+        for path in _yaml_files(conf):
+            starter = self.unify(starter, self.load_file(starter, path))
+        for key, value in os.environ.items():
+            if key.startswith("AS_ENV"):
+                starter[key] = value
+        starter["AS_ENV_CURRENT_USER"] = os.environ.get("SUDO_USER", os.environ.get("USER"))
+        self.starter = self.common(starter)
+
+        non_minimal: Dict[str, Any] = {}
+        for path in _yaml_files(conf, ignore_minimal=True):
+            non_minimal = self.unify(non_minimal, self.load_file(non_minimal, path))
+        non_minimal = self.common(non_minimal)
+
+        default = self.starter.get("DEFAULT") if isinstance(self.starter.get("DEFAULT"), dict) else {}
+        names = _custom_directive(default.get("CUSTOM_CONFIG"))
+        pre = self.load_section({}, names["PRE"])
+        data = self.load_section(self.unify(pre, non_minimal), names["POST"])
+        data.pop("AS_TEMP", None)
+        _add_missing(data, self.starter)
+        data["ROOTDIR"] = str(self.exp_dir)
+        data["PROJDIR"] = os.path.join(str(self.exp_dir), "proj", _project_destination(data))
+        data.update(_site_keys(self.settings))
+        data = _normalize(data, must_exist=True)
+        data = _substitute(data, special=True)
+        data = _expand_loops(data)
+        data.setdefault("AUTOSUBMIT", {})
+        default = data.get("DEFAULT") if isinstance(data.get("DEFAULT"), dict) else {}
+        hpcarch = default.get("HPCARCH", "LOCAL")
+        platforms = data.get("PLATFORMS") if isinstance(data.get("PLATFORMS"), dict) else {}
+        platform = platforms.get(hpcarch) if isinstance(hpcarch, str) else None
+        if isinstance(platform, dict):
+            for name, value in platform.items():
+                data[f"HPC{name}"] = value
+        data["HPCARCH"] = hpcarch
+        commit = self._workflow_commit(data)
+        if commit and isinstance(data["AUTOSUBMIT"], dict):
+            data["AUTOSUBMIT"]["WORKFLOW_COMMIT"] = commit
+        return data
+
+    def _workflow_commit(self, data: Dict[str, Any]) -> Optional[str]:
+        """HEAD of proj/<dest>/.git when the server user owns the experiment, as Autosubmit
+        adds it; read from the files (no `git` subprocess)."""
+        try:
+            if self.exp_dir.owner() != os.environ.get("USER"):
+                return None
+        except (KeyError, OSError):
+            return None
+        project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+        git = self.exp_dir / "proj" / str(project.get("PROJECT_DESTINATION", "git_project")) / ".git"
+        try:
+            head = (git / "HEAD").read_text().strip()
+            if head.startswith("ref: "):
+                ref = head[5:].strip()
+                ref_file = git / ref
+                if ref_file.is_file():
+                    return ref_file.read_text().strip()
+                for line in (git / "packed-refs").read_text().splitlines():
+                    parts = line.split()
+                    if len(parts) == 2 and parts[1] == ref:
+                        return parts[0]
+                return None
+            return head or None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def _add_missing(data: Dict[str, Any], starter: Mapping[str, Any]) -> Dict[str, Any]:
+    for key, value in starter.items():
+        if key not in data:
+            data[key] = value
+        elif isinstance(value, collections.abc.Mapping) and isinstance(data[key], dict):
+            _add_missing(data[key], value)
+    return data
+
+
+def _project_destination(data: Mapping[str, Any]) -> str:
+    project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+    value = project.get("PROJECT_DESTINATION", "project_files")
+    if not value:
+        kind = str(project.get("PROJECT_TYPE", "")).lower()
+        if kind == "local":
+            value = os.path.split(str(_get(data, "LOCAL", "PROJECT_PATH", default="")))[-1]
+        elif kind == "svn":
+            value = str(_get(data, "SVN", "PROJECT_URL", default="")).split("/")[-1]
+        elif kind == "git":
+            value = str(_get(data, "GIT", "PROJECT_ORIGIN", default="")).split("/")[-1]
+            if "." in value:
+                value = value.split(".")[-2]
+    return str(value or "")
+
+
+# --- AS3 INI ------------------------------------------------------------------------------
+
+AS3_FILES = (("conf", "autosubmit", True), ("exp", "expdef", True), ("platforms", "platforms", True),
+             ("jobs", "jobs", True), ("proj", "proj", False))
+
+
+def _read_ini(path: Path, name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False)
+    parser.optionxform = str  # Autosubmit keeps option case
+    try:
+        with open(path, encoding="utf-8") as handle:
+            parser.read_file(handle)
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        # configparser messages quote the full path; keep only the name (Q39).
+        raise DataError(f"{name} cannot be parsed: {first.replace(str(path), name)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{name} cannot be read: {type(exc).__name__}") from None
+    return parser
+
+
+def _ini_get(parser: configparser.ConfigParser, section: str, option: str) -> str:
+    try:
+        return parser.get(section, option)
+    except configparser.InterpolationError:
+        # A lone `%` breaks the anchor's lookup; we give the raw text instead.
+        return parser.get(section, option, raw=True)
+
+
+def _ini_dict(parser: configparser.ConfigParser) -> Dict[str, Dict[str, str]]:
+    return {s: {o: _ini_get(parser, s, o) for o in parser.options(s)} for s in parser.sections()}
+
+
+def _load_as3(exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
+    conf = exp_dir / "conf"
+    raw: Dict[str, Any] = {}
+    read: List[str] = []
+    for key, stem, required in AS3_FILES:
+        path = conf / f"{stem}_{expid}.conf"
+        name = f"conf/{stem}_{expid}.conf"
+        read.append(str(path))
+        if not path.is_file():
+            if required:
+                raise DataError(f"Required file not found: {name}")
+            raw[key] = None
+            continue
+        raw[key] = _ini_dict(_read_ini(path, name))
+    return raw, read
+
+
+# --- Typed accessors ----------------------------------------------------------------------
+
+
+def _get(data: Any, *keys: str, default: Any = "") -> Any:
+    """Nested lookup where None and empty strings/containers count as missing (get_section)."""
+    value = data
+    for key in keys:
+        if not isinstance(value, collections.abc.Mapping):
+            return default
+        value = value.get(key)
+    if value is None or (not isinstance(value, (int, float)) and hasattr(value, "__len__") and len(value) == 0):
+        return default
+    return value
+
+
+def _as_int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
+    hpcarch = str(_get(raw, "DEFAULT", "HPCARCH", default="")).upper()
+    platforms_raw = raw.get("PLATFORMS") if isinstance(raw.get("PLATFORMS"), dict) else {}
+    platforms = {}
+    for name, body in platforms_raw.items():
+        if not isinstance(body, dict):
+            continue
+        platforms[name] = PlatformConfig(
+            name=name, type=str(_get(body, "TYPE")),
+            queue=_str_or_none(_get(body, "QUEUE", default=None)),
+            serial_queue=_str_or_none(_get(body, "SERIAL_QUEUE", default=None)),
+            max_wallclock=str(_get(body, "MAX_WALLCLOCK")), processors=str(_get(body, "PROCESSORS")),
+            raw=body,
+        )
+    sections = {}
+    jobs = raw.get("JOBS") if isinstance(raw.get("JOBS"), dict) else {}
+    for name, body in jobs.items():
+        if not isinstance(body, dict):
+            continue
+        platform = str(_get(body, "PLATFORM", default=hpcarch)).upper()
+        plat = platforms_raw.get(platform) if isinstance(platforms_raw.get(platform), dict) else {}
+
+        def pick(key: str, default: Any, body=body, plat=plat) -> Any:
+            return body.get(key) or plat.get(key) or default
+
+        exclusive = pick("EXCLUSIVE", False)
+        sections[name] = SectionConfig(
+            name=name, processors=str(pick("PROCESSORS", "1")), platform=platform,
+            queue=str(_get(body, "QUEUE")), wallclock=str(_get(body, "WALLCLOCK")),
+            tasks=str(pick("TASKS", "")), threads=str(_get(body, "THREADS", default="1")),
+            nodes=str(pick("NODES", "")), processors_per_node=str(pick("PROCESSORS_PER_NODE", "")),
+            exclusive=exclusive if isinstance(exclusive, bool) else False,
+        )
+    wrappers = raw.get("WRAPPERS") if isinstance(raw.get("WRAPPERS"), dict) else {}
+    version = _get(raw, "CONFIG", "AUTOSUBMIT_VERSION", default="")
+    return ExperimentConfig(
+        expid=expid, layout="AS4", raw=raw, files=files,
+        autosubmit_version=str(version),
+        hpcarch=hpcarch,
+        chunk_unit=str(_get(raw, "EXPERIMENT", "CHUNKSIZEUNIT")),
+        chunk_size=_as_int(_get(raw, "EXPERIMENT", "CHUNKSIZE", default=1), 1),
+        datelist=_get(raw, "EXPERIMENT", "DATELIST"),
+        members=_get(raw, "EXPERIMENT", "MEMBERS"),
+        num_chunks=_get(raw, "EXPERIMENT", "NUMCHUNKS"),
+        calendar=str(_get(raw, "EXPERIMENT", "CALENDAR")),
+        project_type=str(_get(raw, "PROJECT", "PROJECT_TYPE")).lower(),
+        git_origin=str(_get(raw, "GIT", "PROJECT_ORIGIN")),
+        git_branch=str(_get(raw, "GIT", "PROJECT_BRANCH", default="master")),
+        git_commit=str(_get(raw, "GIT", "PROJECT_COMMIT")),
+        project_destination=_project_destination(raw),
+        svn_url=str(_get(raw, "SVN", "PROJECT_URL")),
+        safety_sleep_time=_as_int(_get(raw, "CONFIG", "SAFETYSLEEPTIME", default=10), 10),
+        wrapper_type=None,  # the anchor's getter always yields None for AS4 (data.md A.8)
+        wrapper_types=tuple(str(w.get("TYPE", "vertical")).lower() for w in wrappers.values() if isinstance(w, dict)),
+        wrapper_queue=str(_get(raw, "WRAPPERS", "QUEUE")),
+        sections=sections, platforms=platforms,
+    )
+
+
+def _str_or_none(value: Any) -> Optional[str]:
+    return None if value is None else str(value)
+
+
+def _as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
+    conf, exp = raw.get("conf") or {}, raw.get("exp") or {}
+
+    def opt(data: Mapping[str, Any], section: str, option: str, default: Any) -> Any:
+        body = data.get(section)
+        return body[option] if isinstance(body, dict) and option in body else default
+
+    hpcarch = str(opt(exp, "experiment", "HPCARCH", opt(exp, "DEFAULT", "HPCARCH", "")))
+    platforms = {}
+    for name, body in (raw.get("platforms") or {}).items():
+        platforms[name] = PlatformConfig(
+            name=name, type=body.get("TYPE", ""), queue=body.get("QUEUE", ""),
+            serial_queue=body.get("SERIAL_QUEUE", ""), max_wallclock=body.get("MAX_WALLCLOCK", ""),
+            processors=body.get("PROCESSORS", ""), raw=body,
+        )
+    sections = {}
+    for name, body in (raw.get("jobs") or {}).items():
+        sections[name] = SectionConfig(
+            name=name, processors=body.get("PROCESSORS", "1"),
+            platform=body.get("PLATFORM", "") or hpcarch, queue=body.get("QUEUE", ""),
+            wallclock=body.get("WALLCLOCK", ""), tasks=body.get("TASKS", ""),
+            threads=body.get("THREADS", "1"), nodes=body.get("NODES", ""),
+            processors_per_node=body.get("PROCESSORS_PER_NODE", ""),
+            exclusive=str(body.get("EXCLUSIVE", "")).lower() == "true",
+        )
+    wrapper_type = str(opt(conf, "wrapper", "TYPE", "none")).lower()
+    return ExperimentConfig(
+        expid=expid, layout="AS3", raw=raw, files=files,
+        autosubmit_version=str(opt(conf, "config", "AUTOSUBMIT_VERSION", "None")),
+        hpcarch=hpcarch,
+        chunk_unit=str(opt(exp, "experiment", "CHUNKSIZEUNIT", "")).lower(),
+        chunk_size=_as_int(opt(exp, "experiment", "CHUNKSIZE", 1) or 1, 1),
+        datelist=opt(exp, "experiment", "DATELIST", ""),
+        members=opt(exp, "experiment", "MEMBERS", ""),
+        num_chunks=opt(exp, "experiment", "NUMCHUNKS", ""),
+        calendar=str(opt(exp, "experiment", "CALENDAR", "")),
+        project_type=str(opt(exp, "project", "PROJECT_TYPE", "na")).lower(),
+        git_origin=str(opt(exp, "git", "PROJECT_ORIGIN", "")),
+        git_branch=str(opt(exp, "git", "PROJECT_BRANCH", "master")),
+        git_commit=str(opt(exp, "git", "PROJECT_COMMIT", "")),
+        project_destination=str(opt(exp, "project", "PROJECT_DESTINATION", "")),
+        svn_url=str(opt(exp, "svn", "PROJECT_URL", "NA")),
+        safety_sleep_time=_as_int(opt(conf, "config", "SAFETYSLEEPTIME", 10), 10),
+        wrapper_type=wrapper_type,
+        wrapper_types=(wrapper_type,) if wrapper_type != "none" else (),
+        wrapper_queue=str(opt(conf, "wrapper", "QUEUE", "")),
+        sections=sections, platforms=platforms,
+    )
+
+
+# --- Loading and caching -------------------------------------------------------------------
+
+_deps_lock = threading.Lock()
+_last_deps: Dict[str, Tuple[str, ...]] = {}  # conf dir -> files read by its last parse
+
+
+def _identity(paths_: Any) -> Tuple[Any, ...]:
+    return tuple((p, cache.file_key(p)) for p in paths_)
+
+
+def _parse(settings: Settings, expid: str, exp_dir: Path) -> ExperimentConfig:
+    conf = exp_dir / "conf"
+    if (conf / f"expdef_{expid}.conf").is_file():
+        raw, read = _load_as3(exp_dir, expid)
+        model = _as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
+    else:
+        merge = _AS4Merge(exp_dir, expid, settings)
+        raw = merge.run()
+        read = list(merge.read)
+        names = []
+        for p in read:
+            rel = os.path.relpath(p, exp_dir)
+            names.append(os.path.basename(p) if rel.startswith("..") else rel)
+        model = _as4_model(expid, raw, tuple(names))
+    with _deps_lock:
+        _last_deps[str(conf)] = tuple(read)
+    return model
+
+
+def load_config(settings: Settings, expid: str) -> ExperimentConfig:
+    """The experiment's configuration (AS3 or AS4), cached by the files it was read from."""
+    exp_dir = Path(paths.exp_dir(settings, expid))
+    conf = exp_dir / "conf"
+    if not conf.is_dir():
+        raise NotFound(f"Experiment {expid} has no conf directory")
+    try:
+        listing = sorted(str(p) for p in conf.iterdir())
+    except OSError as exc:
+        raise DataError(f"conf directory of {expid} cannot be listed: {type(exc).__name__}") from None
+    with _deps_lock:
+        deps = _last_deps.get(str(conf), ())
+    site = (settings.local_root_dir, settings.db_dir, settings.db_file, settings.jobdata_dir,
+            settings.structures_dir, settings.historical_log_dir, settings.global_log_dir,
+            settings.db_backend, settings.db_connection_url, settings.rc_path)
+    base = (str(conf), cache.file_key(str(conf)), _identity(listing))
+    result = cache.cached("exp_config", base + (_identity(deps), site),
+                          lambda: _parse(settings, expid, exp_dir))
+    with _deps_lock:
+        read = _last_deps.get(str(conf), ())
+    if read != deps:
+        # First parse (or the set of custom files changed): file the result under the
+        # identity of the files it actually read, which is what the next call will ask for.
+        cache.cached("exp_config", base + (_identity(read), site), lambda: result)
+    return result
+
+
+def load_metadata_config(settings: Settings, expid: str) -> Optional[Dict[str, Any]]:
+    """`conf/metadata/experiment_data.yml`: the merged configuration Autosubmit >= 4.1 saved
+    at its last run/create (data.md A.8.2), None when absent. Not part of `load_config`,
+    which, like the anchor, ignores subdirectories of conf/."""
+    path = os.path.join(paths.conf_metadata_dir(settings, expid), "experiment_data.yml")
+
+    def parse(p: str) -> Dict[str, Any]:
+        try:
+            with open(p, encoding="utf-8") as handle:
+                data = load_yaml_text(handle.read())
+        except yaml.YAMLError as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DataError(f"conf/metadata/experiment_data.yml cannot be parsed: {first}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DataError(f"conf/metadata/experiment_data.yml cannot be read: {type(exc).__name__}") from None
+        return data if isinstance(data, dict) else {}
+
+    try:
+        return cache.cached_file("exp_config_metadata", path, parse)
+    except FileNotFoundError:
+        return None
