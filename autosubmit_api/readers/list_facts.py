@@ -7,14 +7,18 @@
 
 A list shows up to hundreds of experiments per request, so this reads one row of
 `experiment_run` (columns by name, absent counters read 0) instead of the whole history
-that `readers.job_data` builds, and caches it by the file's (path, mtime, size).
+that `readers.job_data` builds. The counters are cached by the file's (path, mtime, size)
+in their own LRU (a few hundred bytes per experiment), not in `readers.cache`: listing
+thousands of experiments must not evict the big parsed job lists kept there.
 """
 from __future__ import annotations
 
 import logging
 import os
 import sqlite3
-from typing import Dict, Optional
+import threading
+from collections import OrderedDict
+from typing import Dict, Hashable, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
@@ -24,6 +28,38 @@ from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, ta
 log = logging.getLogger(__name__)
 
 COUNTERS = ("completed", "total", "submitted", "queuing", "running", "failed", "suspended")
+MAX_ENTRIES = 20000
+
+_lock = threading.Lock()
+_counters_cache: "OrderedDict[Hashable, Optional[Dict[str, int]]]" = OrderedDict()
+_MISSING = object()
+
+
+def _cached_counters(settings: Settings, path: str) -> Optional[Dict[str, int]]:
+    key = cache.file_key(path)
+    if key is None:
+        return None
+    with _lock:
+        found = _counters_cache.get(key, _MISSING)
+        if found is not _MISSING:
+            _counters_cache.move_to_end(key)
+            return found
+    value = _read_sqlite(settings, path)
+    with _lock:
+        _counters_cache[key] = value
+        while len(_counters_cache) > MAX_ENTRIES:
+            _counters_cache.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _counters_cache.clear()
+
+
+def size() -> int:
+    with _lock:
+        return len(_counters_cache)
 
 
 def _counters(record: Dict[str, object]) -> Dict[str, int]:
@@ -60,9 +96,7 @@ def latest_run_counters(settings: Settings, expid: str) -> Optional[Dict[str, in
             rows = [r for r in rows if r.get("run_id") is not None]
             return _counters(max(rows, key=lambda r: r["run_id"])) if rows else None
         path = paths.job_data_db(settings, expid)
-        return cache.cached_file("latest_run", path, lambda p: _read_sqlite(settings, p))
-    except FileNotFoundError:
-        return None
+        return _cached_counters(settings, path)
     except (APIError, sqlite3.Error) as exc:
         log.info("latest run of %s not read: %s", expid, exc)
         return None

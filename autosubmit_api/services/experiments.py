@@ -111,11 +111,6 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
     }
 
 
-def _config_value(config, name: str):
-    value = getattr(config, name, None)
-    return value() if callable(value) else value
-
-
 def search_item(settings: Settings, row: ExperimentRow, *, running_list: bool = False) -> Dict[str, Any]:
     """One entry of the v3 searches and `/running/` (B.1.2).
 
@@ -126,11 +121,11 @@ def search_item(settings: Settings, row: ExperimentRow, *, running_list: bool = 
     config = _experiment_config(settings, row.name)
     version, wrapper, hpc, modified = "Unknown", None, row.hpc, None
     if config is not None:
-        version = _config_value(config, "autosubmit_version") or "Unknown"
-        wrapper_type = _config_value(config, "wrapper_type")
-        if wrapper_type and str(wrapper_type).upper() != "NONE":
-            wrapper = str(wrapper_type).upper()
-        hpc = _config_value(config, "hpcarch") or row.hpc
+        version = config.autosubmit_version or "Unknown"
+        # The reference's wrapper type: AS3 [wrapper] TYPE / AS4 WRAPPERS.TYPE, not named wrappers.
+        if config.wrapper_type and str(config.wrapper_type).upper() != "NONE":
+            wrapper = str(config.wrapper_type).upper()
+        hpc = config.hpcarch or row.hpc
         mtime = list_facts.pkl_mtime(settings, row.name)
         if mtime is not None:
             modified = datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M:%S")

@@ -125,21 +125,6 @@ PENDING = frozenset(
         "v3__pkltreeinfo__a6zj__0.json",
         "v3__pkltreeinfo__a8qc__0.json",
         "v3__pkltreeinfo__aa6f__0.json",
-        # /v3/search: served; "Internal error" until readers/exp_config exists (ImportError)
-        "root__search__a0.json",
-        "v3__search__A00.json",
-        "v3__search__a.json",
-        "v3__search__a0.json",
-        "v3__search__a__all__all.json",
-        "v3__search__a__experiment__all.json",
-        "v3__search__a__operational__all.json",
-        "v3__search__ltenorio.json",
-        "v3__search__test.json",
-        # /v3/searchowner: served; "Internal error" until readers/exp_config exists (ImportError)
-        "root__searchowner__ltenorio.json",
-        "v3__searchowner__jyun.json",
-        "v3__searchowner__ltenorio.json",
-        "v3__searchowner__ltenorio__all__all.json",
         # /v3/stats: not served yet (404)
         "v3__stats__a003__0__Any.json",
         "v3__stats__a003__0__SIM.json",

@@ -4,7 +4,7 @@ import os
 import pytest
 
 from autosubmit_api.factory import JobDataSpec, RunSpec, add_central_row
-from autosubmit_api.readers import cache
+from autosubmit_api.readers import cache, list_facts
 
 ITEM_KEYS = {
     "id", "name", "description", "user", "hpc", "created", "version", "modified", "status",
@@ -184,10 +184,14 @@ def test_the_list_needs_a_token_under_protection_all(site, env, level, token):
     assert client.get("/v4/experiments", headers={"Authorization": token()}).status_code == 200
 
 
-def test_the_list_reads_the_cache_after_the_first_request(client, make_experiment):
+def test_the_list_keeps_its_counters_out_of_the_shared_file_cache(client, make_experiment):
     make_experiment("a000")
+    make_experiment("a001")
+    list_facts.clear()
+    before = cache.size()
     client.get("/v4/experiments")
-    entries = cache.size()
-    assert entries >= 1
+    # Listing thousands of experiments must not evict the parsed job lists of readers.cache.
+    assert cache.size() == before
+    assert list_facts.size() == 2
     client.get("/v4/experiments")
-    assert cache.size() == entries
+    assert list_facts.size() == 2
