@@ -140,6 +140,7 @@ def cas_v3_login_user(settings: Settings, service: str, ticket: str) -> str:
     user = cas_validate(settings.cas_verify_url, service, ticket)
     if not user:
         raise LoginRefused("Can't verify user.")
+    log.info("CAS login (v3) of %s for %s", user, service)
     return user
 
 
@@ -154,6 +155,7 @@ def cas_v2_login_user(settings: Settings, service: str, ticket: str) -> str:
     user = cas_validate(cas_base(settings.cas_server_url) + "serviceValidate", service, ticket)
     if not user:
         raise LoginRefused("Can't verify user")
+    log.info("CAS login (v4) of %s for %s", user, service)
     return user
 
 
@@ -203,6 +205,7 @@ def github_login_user(settings: Settings, code: str) -> str:
     except requests.RequestException as exc:
         log.warning("GitHub login exchange failed: %s", exc)
         raise Unavailable("GitHub could not be reached") from None
+    log.info("GitHub login of %s", login)
     return login
 
 
