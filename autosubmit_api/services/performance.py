@@ -1,0 +1,198 @@
+"""`/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY and parallelization (data.md B.9).
+
+`compute` is the pure part (B.9.4 steps 1-9 on jobs whose times are known);
+`experiment_performance` gathers its inputs: the job list (readers/job_list.py), the
+configuration (readers/exp_config.py), the history DB and TOTAL_STATS times
+(services/job_times.py, B.0.3).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+
+from autosubmit_api.config import Settings
+from autosubmit_api.models import ExperimentConfig
+from autosubmit_api.readers import job_data
+from autosubmit_api.services import job_table
+from autosubmit_api.services.metrics import (
+    parse_processors, processing_elements, split_outliers, years_per_chunk,
+)
+from autosubmit_api.services.runs import require_experiment
+
+WARN_NO_SIM = "We couldn't find COMPLETED SIM jobs in the experiment."
+WARN_NO_POST = "We couldn't find COMPLETED POST jobs in the experiment. ASYPD can't be calculated."
+WARN_NO_SUPPORT = ("RSYPD | There are no TRANSFER nor CLEAN (COMPLETED) jobs in the experiment, "
+                   "RSYPD cannot be computed.")
+WARN_CLEAN_ONLY = ("RSYPD | There are no TRANSFER (COMPLETED) jobs in the experiment. We will use "
+                   "(COMPLETED) CLEAN jobs to compute RSYPD.")
+
+# The answer when the inputs cannot be gathered (Q31: `PE` added, no `not_considered`).
+ERROR_BODY = {"SYPD": None, "ASYPD": None, "RSYPD": None, "CHSY": None, "JPSY": None,
+              "Parallelization": None, "PE": None, "considered": [], "error": True,
+              "error_message": "", "warnings_job_data": []}
+
+
+@dataclass(frozen=True)
+class TimedJob:
+    """A pickle job of section SIM/POST/TRANSFER/CLEAN with its B.0.3 times."""
+
+    name: str
+    section: str
+    status: str  # status name from the pickle
+    chunk: Optional[int] = None
+    queue: float = 0
+    run: float = 0
+    energy: float = 0
+    start: int = 0
+    finish: int = 0
+    run_id: Optional[int] = None
+    package: Optional[str] = None
+
+
+def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float) -> dict:
+    run, queue = job.run, job.queue
+    return {
+        "name": job.name,
+        "queue": queue,
+        "running": run,
+        "CHSY": round(ncpus * run / yps / 3600, 2) if yps > 0 else 0,
+        "JPSY": round(job.energy / yps, 2) if yps > 0 else 0,
+        "SYPD": round(yps * 86400 / run, 2) if yps > 0 and run > 0 else 0,
+        "ASYPD": round(yps * 86400 / (queue + run + post), 2) if (queue + run + post) > 0 else 0,
+        "energy": job.energy,
+        "yps": yps,
+        "ncpus": ncpus,
+        "chunk": job.chunk,
+    }
+
+
+def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_size,
+            run_yps: Mapping[int, float], extra_warnings: Sequence[str] = ()) -> dict:
+    """B.9.4 on the experiment's jobs in pickle order.
+
+    `run_yps` maps run_id -> years per chunk of that run (its chunk unit and size);
+    `extra_warnings` are the configuration and package warnings, reported last.
+    """
+    by_section: Dict[str, List[TimedJob]] = {"SIM": [], "POST": [], "TRANSFER": [], "CLEAN": []}
+    for job in jobs:
+        if job.section in by_section:
+            by_section[job.section].append(job)
+
+    def completed(section: str) -> List[TimedJob]:
+        return [job for job in by_section[section] if job.status == "COMPLETED"]
+
+    sims, posts = completed("SIM"), completed("POST")
+    transfers, cleans = completed("TRANSFER"), completed("CLEAN")
+    warnings: List[str] = []
+    if not sims:
+        warnings.append(WARN_NO_SIM)
+    if not posts:
+        warnings.append(WARN_NO_POST)
+    if not transfers and not cleans:
+        warnings.append(WARN_NO_SUPPORT)
+    elif not transfers:
+        warnings.append(WARN_CLEAN_ONLY)
+
+    config_yps = years_per_chunk(chunk_unit, chunk_size)
+
+    def yps_of(job: TimedJob) -> float:
+        if job.run_id is not None and run_yps.get(job.run_id, 0) > 0:
+            return run_yps[job.run_id]
+        return config_yps
+
+    post_avg = round(sum(job.queue + job.run for job in posts) / len(posts), 4) if posts else 0.0
+    valid, outliers = split_outliers(sims, lambda job: job.run)
+    outlier_warnings = [
+        f"Considered | Job {job.name} (Package {job.package or 'No Package'}) has no energy "
+        "information and is not going to be considered for energy calculations."
+        for job in outliers
+    ]
+    considered = [_sim_entry(job, pe, yps_of(job), post_avg if post_avg > 0 else 0) for job in valid]
+    not_considered = [_sim_entry(job, pe, yps_of(job), 0) for job in outliers]
+
+    total_run = sum(job.run for job in valid)
+    total_queue = sum(job.queue for job in valid)
+    total_years = sum(entry["yps"] for entry in considered)
+    sypd = round(total_years * 86400 / total_run, 4) if total_run > 0 else 0
+    divisor = total_run + total_queue + post_avg
+    asypd = round(total_years * 86400 / divisor, 4) if valid and divisor > 0 else 0
+    rsypd = 0
+    support = transfers or cleans
+    if valid and support:
+        # "first"/"last" in pickle order: the reference sorts before times are known (B.9.4).
+        span = max(support[-1].finish - valid[0].start, 0)
+        if span > 0:
+            rsypd = round(total_years * 86400 / span, 4)
+    with_energy = [entry for entry, job in zip(considered, valid) if job.energy > 0]
+    jpsy = round(sum(entry["JPSY"] for entry in with_energy) / len(with_energy), 4) if with_energy else 0
+    chsy = round(sum(entry["CHSY"] for entry in considered) / len(considered), 4) if considered else 0
+    return {
+        "SYPD": sypd,
+        "ASYPD": asypd,
+        "RSYPD": rsypd,
+        "CHSY": chsy,
+        "JPSY": jpsy,
+        "Parallelization": pe,
+        "considered": considered,
+        "not_considered": not_considered,
+        "error": False,
+        "error_message": "",
+        "warnings_job_data": outlier_warnings + warnings + list(extra_warnings),
+    }
+
+
+def _int_or_none(value) -> Optional[int]:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def sim_parallelization(conf: ExperimentConfig) -> tuple:
+    """B.9.1: (processing elements of the SIM section, configuration warnings)."""
+    sim = conf.section("SIM")
+    warnings: List[str] = []
+    processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
+    if warning:
+        warnings.append(warning)
+    if conf.layout != "AS4":
+        return processors, warnings
+    platform = conf.platform(sim.platform or conf.hpcarch)
+    raw = platform.raw if platform is not None else {}
+
+    def pick(own, key):
+        value = _int_or_none(own) if own not in (None, "") else None
+        return value if value is not None else _int_or_none(raw.get(key))
+
+    tasks = pick(sim.tasks, "TASKS")
+    nodes = pick(sim.nodes, "NODES")
+    ppn = pick(sim.processors_per_node, "PROCESSORS_PER_NODE")
+    pe, warning = processing_elements(processors, tasks, nodes, ppn, sim.exclusive is True)
+    if warning:
+        warnings.append(warning)
+    return pe, warnings
+
+
+def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
+    """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
+    require_experiment(settings, expid)
+    table = job_table.load_table(settings, expid)
+    now = int(time.time()) if now is None else now
+    times = table.times_at(now)
+    wanted = ("SIM", "POST", "TRANSFER", "CLEAN")
+    jobs = []
+    for i, job in enumerate(table.jobs):
+        if job.section not in wanted:
+            continue
+        t = times[i]
+        jobs.append(TimedJob(
+            name=job.name, section=job.section, status=table.statuses[i], chunk=job.chunk,
+            queue=max(t.queue, 0), run=max(t.run, 0), energy=max(t.energy or 0, 0),
+            start=t.start or 0, finish=t.finish or 0, run_id=t.run_id, package=table.package[i],
+        ))
+    history = job_data.load_history(settings, expid, optional=True)
+    run_yps = {run.run_id: years_per_chunk(run.chunk_unit, run.chunk_size)
+               for run in (history.runs if history is not None else ())}
+    pe, warnings = sim_parallelization(table.conf)
+    return compute(jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings)
