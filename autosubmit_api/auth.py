@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import jwt
 from flask import current_app, g, jsonify, request
@@ -106,6 +106,24 @@ def gate(threshold: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+def startup_warnings(conf: Settings) -> List[str]:
+    """What an operator should hear about at start: weak or risky authentication settings."""
+    found = []
+    if conf.secret_key_generated and conf.protection_level != "NONE":
+        found.append("SECRET_KEY is not set: tokens are signed with a random key made at start; they "
+                     "stop working at restart and are not accepted by other hosts. Set SECRET_KEY.")
+    elif not conf.secret_key_generated and len(conf.secret_key.encode("utf-8")) < 32:
+        found.append("SECRET_KEY is shorter than 32 bytes: tokens signed with it are easier to forge.")
+    if conf.github_client_id and not conf.github_whitelist_organization:
+        found.append("GitHub login is configured without GITHUB_OAUTH_WHITELIST_ORGANIZATION: every "
+                     "GitHub account can log in.")
+    if conf.github_whitelist_team and not conf.github_whitelist_organization:
+        found.append("GITHUB_OAUTH_WHITELIST_TEAM is ignored without GITHUB_OAUTH_WHITELIST_ORGANIZATION.")
+    if not conf.owner_check:
+        found.append("API_OWNER_CHECK=false: any logged-in user can change any experiment's description.")
+    return found
 
 
 def open_route(view: Callable) -> Callable:

@@ -53,3 +53,18 @@ def test_current_user_never_raises():
     for kind, value in make_tokens().items():
         user, problem = current_user(value, TEST_SECRET)
         assert (user is None) == (problem is not None), kind
+
+
+def test_startup_warnings_name_the_risky_settings(site):
+    from autosubmit_api.auth import startup_warnings
+
+    quiet = site.settings({"SECRET_KEY": TEST_SECRET})
+    assert startup_warnings(quiet) == []
+    risky = site.settings({"SECRET_KEY": "short", "GITHUB_OAUTH_CLIENT_ID": "id",
+                           "GITHUB_OAUTH_WHITELIST_TEAM": "t", "API_OWNER_CHECK": "false"})
+    text = "\n".join(startup_warnings(risky))
+    for fragment in ("shorter than 32 bytes", "every GitHub account", "TEAM is ignored", "API_OWNER_CHECK"):
+        assert fragment in text
+    generated = site.settings({"PROTECTION_LEVEL": "ALL"})
+    assert "SECRET_KEY is not set" in startup_warnings(generated)[0]
+    assert startup_warnings(site.settings({"PROTECTION_LEVEL": "NONE"})) == []
