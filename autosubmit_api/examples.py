@@ -29,7 +29,7 @@ from autosubmit_api.config import ConfigError, Settings, load_settings
 log = logging.getLogger(__name__)
 
 # Bump when the set of examples changes, so existing copies are rewritten.
-LAYOUT = 1
+LAYOUT = 2
 MARKER = ".autosubmit_api_examples"
 PARTIAL = ".autosubmit_api_examples.partial"
 OWNER = "demo"
@@ -54,29 +54,31 @@ def is_current(root: Path) -> bool:
 
 def _write(root: Path) -> None:
     """The example site: six experiments in different pickle formats, configs and states."""
-    from autosubmit_api.factory import make_experiment, make_site, workflow
+    from autosubmit_api.factory import conf, make_experiment, make_site, workflow
 
     site = make_site(root)
-    details = {"user": OWNER, "created": "2024-05-02 09:30:00", "model": "NA", "branch": "NA"}
+    # details.hpc as the details worker would write it: the configuration's HPCARCH.
+    hpc = conf.default_as4_config("a000")["DEFAULT"]["HPCARCH"]
+    details = {"user": OWNER, "created": "2024-05-02 09:30:00", "model": "NA", "branch": "NA", "hpc": hpc}
 
     running = workflow.standard_jobs("a000", dates=("20000101", "20000201"), chunks=3)
     make_experiment(site, "a000", running, pkl_format="F4", autosubmit_version="4.1.12",
                     description="Coupled run in progress (Autosubmit 4.1.12 job list)",
-                    details=dict(details, hpc="MN5"), status="RUNNING")
+                    details=details, status="RUNNING")
 
     finished = workflow.standard_jobs("a001", members=("fc0", "fc1"))
     for job in finished:
         job.status = workflow.COMPLETED
     make_experiment(site, "a001", finished, pkl_format="F3", autosubmit_version="4.1.11",
                     description="Finished ensemble (Autosubmit 4.1.0-4.1.11 networkx job list)",
-                    details=dict(details, hpc="MN5", created="2024-03-11 16:02:41"),
+                    details=dict(details, created="2024-03-11 16:02:41"),
                     status="NOT RUNNING", config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.11"}})
 
     failed = workflow.standard_jobs("a002")
     failed[len(failed) // 2].status = workflow.FAILED
     make_experiment(site, "a002", failed, pkl_format="F2", autosubmit_version="4.0.95",
                     description="Stopped on a failed SIM (Autosubmit 4.0 job list)",
-                    details=dict(details, hpc="MN5", created="2024-01-08 14:52:35"),
+                    details=dict(details, created="2024-01-08 14:52:35"),
                     status="NOT RUNNING", config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.0.95"}})
 
     make_experiment(site, "a003", workflow.standard_jobs("a003", chunks=3), pkl_format="F1",
@@ -92,12 +94,12 @@ def _write(root: Path) -> None:
             job.wrapper_type = "vertical"
     make_experiment(site, "a004", wrapped, pkl_format="F4", autosubmit_version="4.1.12",
                     description="Vertical wrapper of the SIM chunks",
-                    details=dict(details, hpc="MN5", created="2024-04-19 13:53:24"),
+                    details=dict(details, created="2024-04-19 13:53:24"),
                     config={"WRAPPERS": {"WRAPPER_V": {"TYPE": "vertical", "JOBS_IN_WRAPPER": "SIM"}}},
                     packages={"a004_ASThread_17128472368642_4_4": sims})
 
     make_experiment(site, "t000", workflow.standard_jobs("t000", chunks=1), pkl_format="F4",
-                    description="Test experiment", details=dict(details, hpc="LOCAL"))
+                    description="Test experiment", details=details)
 
 
 def ensure_examples(root: Path) -> Path:

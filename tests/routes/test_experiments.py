@@ -195,3 +195,20 @@ def test_the_list_keeps_its_counters_out_of_the_shared_file_cache(client, make_e
     assert list_facts.size() == 2
     client.get("/v4/experiments")
     assert list_facts.size() == 2
+
+
+def test_health_is_open_and_follows_the_central_db(site, env):
+    from autosubmit_api.app import create_app
+
+    add_central_row(site, "a000")
+    client = create_app(site.settings(dict(env, PROTECTION_LEVEL="ALL"))).test_client()
+    response = client.get("/v4/health")  # no token, even under ALL
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["central_db"]["reachable"] is True
+    assert set(body) == {"status", "version", "backend", "examples", "central_db", "background_tasks"}
+    site.central_db.unlink()
+    response = client.get("/v4/health")
+    assert response.status_code == 503
+    assert response.get_json()["central_db"] == {
+        "reachable": False, "message": "The central database autosubmit.db does not exist"}
