@@ -16,6 +16,7 @@ this module can be reached from a pickle. Neither `networkx` nor `autosubmit` is
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import logging
@@ -27,12 +28,12 @@ from datetime import date as _date
 from datetime import datetime, time as _time, timedelta
 from dataclasses import MISSING, fields
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList
-from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers import backend, cache, paths
 
 log = logging.getLogger(__name__)
 
@@ -422,6 +423,36 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
     return jobs, edges
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside the block.
+
+    While tens of thousands of dicts and tuples are built, the collector walks the whole
+    growing heap again and again (a third of the parse time of 50,000 jobs), and nothing
+    built here is cyclic. Other threads only lose collection for the same moment.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _jobs_of(top: Any, protocol: int) -> Tuple[List[Job], str, List[Tuple[str, str]]]:
+    """The jobs, the format and the pickle's own edges, by the unpickled top-level type."""
+    if isinstance(top, list):
+        fmt, jobs = _jobs_from_list(top, protocol)
+        return jobs, fmt, []
+    if isinstance(top, dict):
+        return _jobs_from_dict(top), "F4", []
+    if isinstance(top, _DiGraph):
+        jobs, edges = _jobs_from_graph(top)
+        return jobs, "F3", edges
+    raise DataError(f"unknown job list format ({type(top).__name__})")
+
+
 def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "") -> JobList:
     """The JobList held by a pickle's bytes (a file's or a PostgreSQL `job_pkl` blob's).
 
@@ -432,22 +463,10 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "") -
     if not data:
         raise DataError(f"{name} is empty")
     protocol = data[1] if len(data) > 1 and data[0] == 0x80 else 0
-    # The cyclic GC would walk the whole growing heap of state dicts again and again while
-    # they are built (a third of the time for 50,000 jobs); nothing built here is cyclic.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
-        top = _unpickle(data)
-        edges: List[Tuple[str, str]] = []
-        if isinstance(top, list):
-            fmt, jobs = _jobs_from_list(top, protocol)
-        elif isinstance(top, dict):
-            fmt, jobs = "F4", _jobs_from_dict(top)
-        elif isinstance(top, _DiGraph):
-            fmt = "F3"
-            jobs, edges = _jobs_from_graph(top)
-        else:
-            raise DataError(f"unknown job list format ({type(top).__name__})")
+        with paused_gc():
+            top = _unpickle(data)
+            jobs, fmt, edges = _jobs_of(top, protocol)
         top = None  # the raw state dicts can go before the index is built
     except DataError as exc:
         raise DataError(f"{name} cannot be read: {exc.message}") from None
@@ -461,9 +480,6 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "") -
         # Malformed streams surface as TypeError, ValueError, KeyError, IndexError,
         # struct.error, UnicodeDecodeError, MemoryError... from the C unpickler.
         raise DataError(f"{name} cannot be read: {type(exc).__name__}: {_short(exc)}") from None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     by_name: Dict[str, Job] = {}
     for job in jobs:
         by_name.setdefault(job.name, job)
@@ -518,6 +534,10 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
     NotFound "job_list_<expid>.pkl not found" when the file is missing; DataError when it
     cannot be read. The result is shared between requests: treat it as read-only.
     """
+    if backend.is_postgres(settings):  # data.md A.12: the pickle bytes in <expid>.job_pkl
+        from autosubmit_api.readers import pg_experiment
+
+        return pg_experiment.load_job_list(settings, expid)
     path = paths.job_list_pkl(settings, expid)
     parse: Callable[[str], JobList] = lambda p: read_job_list_file(p, expid)  # noqa: E731
     try:

@@ -12,11 +12,12 @@ then the `children` column of the history DB's `last = 1` rows (v17+), else no e
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Dict, Hashable, Iterable, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.models import Dependencies, JobList
-from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers import backend, cache, paths
+from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.readers.sqlite import connect_ro, has_table
 
 TABLE = "experiment_structure"
@@ -24,22 +25,40 @@ TABLE = "experiment_structure"
 
 def build_dependencies(edges: Iterable[Tuple[str, str]], job_list: JobList, source: str) -> Dependencies:
     """Adjacency over the jobs of `job_list`; every job on an edge has an entry in both maps."""
+    with paused_gc():
+        return _build(edges, job_list, source)
+
+
+def _build(edges: Iterable[Tuple[str, str]], job_list: JobList, source: str) -> Dependencies:
     known = job_list.by_name
-    children: Dict[str, Set[str]] = {}
-    parents: Dict[str, Set[str]] = {}
-    for parent, child in edges:
+    children: Dict[str, List[str]] = {}
+    parents: Dict[str, List[str]] = {}
+    for parent, child in set(edges):
         # A self-edge is no dependency and would loop the tree and graph walks.
         if parent == child or parent not in known or child not in known:
             continue
-        children.setdefault(parent, set()).add(child)
-        parents.setdefault(child, set()).add(parent)
-    nodes = sorted(children.keys() | parents.keys())
+        if parent in children:
+            children[parent].append(child)
+        else:
+            children[parent] = [child]
+        if child in parents:
+            parents[child].append(parent)
+        else:
+            parents[child] = [parent]
     empty: Tuple[str, ...] = ()
+    nodes = sorted(children.keys() | parents.keys())
     return Dependencies(
-        children={name: tuple(sorted(children[name])) if name in children else empty for name in nodes},
-        parents={name: tuple(sorted(parents[name])) if name in parents else empty for name in nodes},
+        children={name: _sorted(children.get(name, empty)) for name in nodes},
+        parents={name: _sorted(parents.get(name, empty)) for name in nodes},
         source=source,
     )
+
+
+def _sorted(names) -> Tuple[str, ...]:
+    # Most jobs have one or two neighbours: skip the sort call for those.
+    if len(names) < 2:
+        return tuple(names)
+    return tuple(sorted(names))
 
 
 def _read_edges(path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
@@ -69,6 +88,15 @@ def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) 
 
 def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
     """Parent/child adjacency between the jobs of `job_list`, from the best source available."""
+    if backend.is_postgres(settings):  # data.md A.12: table experiment_structure of schema <expid>
+        from autosubmit_api.readers import pg_experiment
+
+        marker = pg_experiment.structure_marker(settings, expid)
+        if marker is not None:
+            found = _for_job_list(("pg_structure", expid, marker), job_list, lambda: build_dependencies(
+                pg_experiment.structure_edges(settings, expid), job_list, "structure_db"))
+            if found is not None:
+                return found
     path = paths.structure_db(settings, expid)
     key = cache.file_key(path)
     if key is not None:
