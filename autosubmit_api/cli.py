@@ -164,6 +164,9 @@ def start(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"autosubmit_api: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. the examples directory cannot be written
+        print(f"autosubmit_api: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
     options = gunicorn_options(args)
     print(f"Starting with gunicorn options: {options}", flush=True)
     _application(settings, options).run()

@@ -222,3 +222,18 @@ def test_example_settings_honour_an_explicit_protection_level(tmp_path):
     assert settings.protection_level == "ALL" and settings.examples
     assert Path(settings.db_dir) == tmp_path / "data" / "autosubmit_api" / "examples"
     assert examples.examples_dir({"HOME": "/home/u"}) == Path("/home/u/.local/share/autosubmit_api/examples")
+
+
+def test_an_unwritable_examples_directory_is_one_line_and_exit_1(tmp_path):
+    if os.geteuid() == 0:
+        blocker = tmp_path / "data"
+        blocker.write_text("a file where the data directory should be")
+    else:
+        blocker = tmp_path / "data"
+        blocker.mkdir(mode=0o500)
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_cli("start", env=clean_env(HOME=str(home), XDG_DATA_HOME=str(blocker)))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autosubmit_api: ") and "Traceback" not in result.stderr

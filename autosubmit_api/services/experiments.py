@@ -11,7 +11,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
