@@ -7,6 +7,7 @@ from typing import Optional
 from flask import Flask
 from flask_cors import CORS
 
+from autosubmit_api import auth
 from autosubmit_api.config import Settings, load_settings
 from autosubmit_api.errors import register_error_handlers
 from autosubmit_api.routes import blueprints
@@ -39,11 +40,8 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
 
     cache.configure(settings.cache_entries)
 
-    if settings.secret_key_generated and settings.protection_level != "NONE":
-        log.warning(
-            "SECRET_KEY is not set: tokens are signed with a random key made at start; they stop "
-            "working at restart and are not accepted by other hosts. Set SECRET_KEY."
-        )
+    for warning in auth.startup_warnings(settings):
+        log.warning(warning)
     if start_workers is None:
         start_workers = not (settings.testing or settings.disable_background_tasks)
     if start_workers:

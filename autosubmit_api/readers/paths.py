@@ -65,6 +65,10 @@ def job_logs_dir(settings: Settings, expid: str) -> str:
     return os.path.join(tmp_dir(settings, expid), f"LOG_{expid}")
 
 
+def user_metrics_db(settings: Settings, expid: str) -> str:
+    return os.path.join(tmp_dir(settings, expid), f"metrics_{expid}.db")
+
+
 def status_dir(settings: Settings, expid: str) -> str:
     return os.path.join(exp_dir(settings, expid), "status")
 

@@ -1,0 +1,105 @@
+"""One job in detail, its neighbours, and a section's ETA: the v4 job routes the current
+development GUI (autosubmit-gui HEAD) calls and 4.0.1 lacks (gui-contract.md section 8).
+
+Everything comes from the experiment's one cached job table (services/job_table.py), so
+these answers agree with the tree and graph views of the same moment.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Dict, List, Optional
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import BadRequest, NotFound
+from autosubmit_api.readers import job_data
+from autosubmit_api.services.job_table import load_table
+from autosubmit_api.services.job_views import COMPLETED, JobTable
+
+
+def _index(table: JobTable, job_name: str) -> int:
+    i = table.index.get(job_name)
+    if i is None:
+        raise NotFound(f"Job {job_name} not found in experiment {table.expid}")
+    return i
+
+
+def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int] = None) -> Dict[str, Any]:
+    """What the GUI's job panel shows of one job (gui-contract.md section 8)."""
+    table = load_table(settings, expid)
+    i = _index(table, job_name)
+    job = table.jobs[i]
+    times = table.compute_times(int(time.time()) if now is None else int(now), frozenset({i}))[i]
+    submit, start, finish = table.exposed(i, times)
+    unit, size = table.effective_unit(i)
+    section = table.sections[i]
+    history = job_data.load_history(settings, expid, optional=True)
+    latest = history.latest_rows.get(job_name) if history is not None else None
+    return {
+        "name": job.name,
+        "status": table.statuses[i],
+        "status_code": table.codes[i],
+        "section": job.section,
+        "member": job.member,
+        "chunk": job.chunk,
+        "chunk_unit": unit,
+        "chunk_size": size,
+        "date": job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else None,
+        "split": job.split,
+        "splits": job.splits,
+        "platform": section.platform or job.platform,
+        "qos": section.queue,
+        "remote_id": job.id,
+        "processors": section.processors,
+        "wallclock": section.wallclock,
+        "submit": submit,
+        "start": start,
+        "finish": finish,
+        "queue_time": times.queue,
+        "run_time": times.run,
+        "out_path_local": table.out[i],
+        "err_path_local": table.err[i],
+        "last_wrapper": table.package[i],
+        "workflow_commit": latest.workflow_commit if latest is not None else None,
+    }
+
+
+def neighbours(settings: Settings, expid: str, job_name: str, which: str,
+               include_status: bool) -> List[Dict[str, Any]]:
+    """The job's parents or children (sorted by name), with their status when asked."""
+    if which not in ("parents", "children"):
+        raise BadRequest("which must be parents or children")
+    table = load_table(settings, expid)
+    i = _index(table, job_name)
+    indices = table.parents[i] if which == "parents" else table.children[i]
+    out = []
+    for j in sorted(indices, key=lambda k: table.names[k]):
+        item: Dict[str, Any] = {"job_name": table.names[j]}
+        if include_status:
+            item["status"] = table.statuses[j]
+        out.append(item)
+    return out
+
+
+def eta(settings: Settings, expid: str, section: Optional[str], now: Optional[int] = None) -> Dict[str, Any]:
+    """Time left for the chunks of one section: mean run time of its completed chunks
+    times the chunks not completed yet (None when no chunk has completed)."""
+    table = load_table(settings, expid)
+    chunked = [i for i, job in enumerate(table.jobs) if job.chunk is not None]
+    sections = sorted({table.jobs[i].section for i in chunked})
+    if section is None:
+        section = "SIM" if "SIM" in sections else (sections[0] if sections else None)
+    if section is None or section not in sections:
+        raise NotFound(f"Section {section} has no chunked jobs in experiment {expid}")
+    members = [i for i in chunked if table.jobs[i].section == section]
+    times = table.compute_times(int(time.time()) if now is None else int(now), frozenset(members))
+    done = [times[i].run for i in members if table.codes[i] == COMPLETED and times[i].run > 0]
+    remaining = sum(1 for i in members if table.codes[i] != COMPLETED)
+    average = sum(done) / len(done) if done else None
+    return {
+        "section": section,
+        "sections": sections,
+        "chunks_total": len(members),
+        "chunks_remaining": remaining,
+        "avg_runtime_per_chunk_seconds": round(average, 2) if average is not None else None,
+        "eta_seconds": round(average * remaining, 2) if average is not None else None,
+    }
