@@ -357,3 +357,18 @@ class ExperimentConfig:
         if not name:
             return None
         return self.platforms.get(name) or self.platforms.get(str(name).upper())
+
+
+# --- user metrics (readers/user_metrics.py) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserMetric:
+    """One row of `user_metrics`: a value a job reported for one run."""
+
+    id: int
+    run_id: Optional[int]
+    job_name: str
+    metric_name: str
+    metric_value: Any
+    modified: Optional[str]
