@@ -21,6 +21,7 @@ from autosubmit_api.readers import central_db, list_facts, paths
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 12
+MAX_OFFSET = 2**62
 COUNTERS = list_facts.COUNTERS
 
 
@@ -96,7 +97,8 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
         order_by=params.order_by,
         order_desc=params.order_desc,
         limit=page_size,
-        offset=(page - 1) * page_size if paginate else 0,
+        # A page far past the end is just empty; keep the offset inside a 64-bit integer.
+        offset=min((page - 1) * page_size, MAX_OFFSET) if paginate else 0,
     )
     items = [list_item(settings, row) for row in rows]
     return {

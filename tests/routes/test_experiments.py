@@ -115,6 +115,12 @@ def test_pages_below_one_mean_one_and_non_integers_fall_back_to_defaults(client,
         "a000", "a001"]
 
 
+def test_a_huge_page_number_is_an_empty_page_not_an_error(client, many):
+    body = client.get("/v4/experiments?page=99999999999999999999999&page_size=5").get_json()
+    assert body["experiments"] == [] and body["pagination"]["total_items"] == 15
+    assert body["pagination"]["page"] == 99999999999999999999999
+
+
 def test_page_size_above_the_maximum_is_capped(many, site):
     from autosubmit_api.app import create_app
 
