@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
-from autosubmit_api.readers import cache, central_db, job_data, paths
+from autosubmit_api.readers import central_db, job_data, list_facts, paths
 from autosubmit_api.services.job_table import check_experiment, load_config
 from autosubmit_api.services.job_views import fmt_dt
 
@@ -47,8 +47,9 @@ def expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
 
 def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
     directory = check_experiment(settings, expid)
-    pkl_key = cache.file_key(paths.job_list_pkl(settings, expid))
-    if pkl_key is None:
+    # The file's mtime, or job_pkl.modified on a PostgreSQL site (data.md A.12).
+    pkl_mtime = list_facts.pkl_mtime(settings, expid)
+    if pkl_mtime is None:
         raise NotFound(f"Required file job_list_{expid}.pkl not found.")
     if not os.path.isdir(paths.tmp_dir(settings, expid)):
         raise NotFound(f"Required folder {expid}/tmp not found.")
@@ -69,7 +70,7 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
         "version": str(conf.autosubmit_version or ""), "model": conf.model, "branch": conf.branch,
         "hpc": conf.hpcarch, "updateTime": conf.safety_sleep_time,
         "running": bool(row is not None and row.is_running),
-        "pkl_timestamp": int(pkl_key[1] // 1_000_000_000),
+        "pkl_timestamp": int(pkl_mtime),
         "chunk_size": conf.chunk_size, "chunk_unit": conf.chunk_unit,
         "total_jobs": total, "completed_jobs": completed, "db_historic_version": db_version,
         "error": False, "error_message": "",

@@ -57,15 +57,15 @@ def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, x
         "status": status, "status_code": status_code(code), "status_color": status_color(status),
         "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
         "package": package, "wrapper": package, "member": job.member, "date": date,
-        "date_plus": date_plus, "SYPD": job_sypd(unit, size, job.chunk, t.run, code),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code),
+        "date_plus": date_plus, "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
+        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
         "minutes_queue": t.queue, "minutes": t.run, "submit": submit, "start": start,
         "finish": finish, "section": job.section, "queue": sc.queue, "level": level,
         "dashed": package is not None, "shape": table.symbol[i], "processors": sc.processors,
         "wallclock": sc.wallclock, "children": len(table.children[i]),
         "children_list": table.children_names(i), "parents": len(table.parents[i]),
         "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
-        "custom_directives": None, "rm_id": job.id, "x": int(xy[0]), "y": int(xy[1]),
+        "custom_directives": None, "rm_id": table.rm_id(i), "x": int(xy[0]), "y": int(xy[1]),
     }
 
 
@@ -73,8 +73,8 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
     dates = sorted({job.date for job in table.jobs if job.date is not None})
     members = sorted({job.member for job in table.jobs if job.member is not None})
     if not dates or not members:
-        raise DataError(f"This experiment doesn't admit grouping by date and member because there are "
-                        f"{len(dates)} dates and {len(members)} members.")
+        # The reference refuses (with a message); no date-member folders means no groups.
+        return {}
     fmt = date_format(dates)
     prefixes: Dict[str, List[int]] = {}
     names = []

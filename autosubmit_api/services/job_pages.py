@@ -12,8 +12,8 @@ import time
 from typing import Any, Dict, Optional
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import BadRequest
-from autosubmit_api.readers import graph_layout, paths
+from autosubmit_api.errors import BadRequest, NotFound
+from autosubmit_api.readers import central_db, graph_layout, paths
 from autosubmit_api.services import graph as graph_service
 from autosubmit_api.services import job_lists, layout, summary as summary_service, tree as tree_service
 from autosubmit_api.services.job_table import (
@@ -67,6 +67,10 @@ def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[s
 
 
 def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
+    if paths.is_valid_expid(expid) and central_db.get_experiment(settings, expid) is None:
+        # The reference reads the version column of the missing row first; clients see
+        # exactly this message for an unknown experiment (golden v3__tree__zzzz).
+        raise NotFound("'NoneType' object has no attribute 'strip'")
     table = load_table(settings, expid)
     require_history_ready(table.conf)
 

@@ -18,7 +18,7 @@ from typing import Any, Callable, Hashable, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, JobList, Packages
-from autosubmit_api.readers import cache, job_data, job_list, logs, packages, paths, structure
+from autosubmit_api.readers import cache, exp_config, job_data, job_list, logs, packages, paths, structure
 from autosubmit_api.services.job_views import (
     FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, status_name,
 )
@@ -60,8 +60,6 @@ def load_packages(settings: Settings, expid: str) -> Packages:
 
 
 def load_config(settings: Settings, expid: str) -> ExperimentConfig:
-    from autosubmit_api.readers import exp_config
-
     return exp_config.load_config(settings, expid)
 
 
@@ -147,7 +145,7 @@ def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> J
             pkl_mtime=int(jobs.pkl_mtime), log_dir=paths.job_logs_dir(settings, expid),
             jobs=jobs.jobs, children=deps.children, has_structure=bool(deps.children) and deps.source != "none",
             packages=pkgs, conf=conf, rows=rows, runs=_runs(history), stats=dict(stats),
-            outs=outs, errs=errs, now=int(time.time()),
+            outs=outs, errs=errs, now=int(time.time()), pkl_format=jobs.pkl_format,
         )
 
     return cache.cached("job_table", key, build)

@@ -174,16 +174,22 @@ def chunk_range(date: Optional[datetime], chunk: Optional[int], unit: Any, size:
     return begin.strftime("%Y %m %d"), end.strftime("%Y %m %d")
 
 
-def job_sypd(unit: Any, size: Any, chunk: Any, run: int, code: int) -> Optional[float]:
+def _years(unit: Any, size: Any, splits: Any) -> float:
+    # A split job (Autosubmit 4.1.17+) simulates 1/splits of its chunk, as 4.2.0 counts it.
+    ypc = years_per_chunk(unit, size)
+    return ypc / splits if isinstance(splits, int) and splits > 1 else ypc
+
+
+def job_sypd(unit: Any, size: Any, chunk: Any, run: int, code: int, splits: Any = None) -> Optional[float]:
     if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or run <= 0:
         return None
-    return round(years_per_chunk(unit, size) * 86400 / run, 2)
+    return round(_years(unit, size, splits) * 86400 / run, 2)
 
 
-def job_asypd(unit: Any, size: Any, chunk: Any, total: float, code: int) -> Optional[float]:
+def job_asypd(unit: Any, size: Any, chunk: Any, total: float, code: int, splits: Any = None) -> Optional[float]:
     if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or total <= 0:
         return None
-    return round(years_per_chunk(unit, size) * 86400 / total, 2)
+    return round(_years(unit, size, splits) * 86400 / total, 2)
 
 
 def parse_processors(raw: Any) -> int:
@@ -347,7 +353,11 @@ def _blank(value: Any) -> bool:
 def section_conf(conf: ExperimentConfig, section: str, wrapped: bool) -> SectionConf:
     """B.0.2 step 5: platform, qos, processors and wallclock of a section."""
     sec = conf.section(section)
-    platform = sec.platform.upper() if not _blank(sec.platform) else (conf.hpcarch or "")
+    if _blank(sec.platform):
+        platform = conf.hpcarch or ""
+    else:
+        # AS4 upper-cases section platforms; AS3 keeps the INI spelling (a3tb "transfer_node").
+        platform = sec.platform if conf.layout == "AS3" else sec.platform.upper()
     plat = conf.platform(platform)
     raw_proc = sec.processors
     if _blank(raw_proc) and plat is not None and not _blank(plat.processors):
@@ -356,7 +366,14 @@ def section_conf(conf: ExperimentConfig, section: str, wrapped: bool) -> Section
     qos: Any = conf.wrapper_queue if wrapped else sec.queue
     if _blank(qos) and platform != "None":
         serial = plat.serial_queue if plat is not None else None
-        qos = serial if processors == 1 and not _blank(serial) else (plat.queue if plat is not None else None)
+        queue = plat.queue if plat is not None else None
+        if conf.layout == "AS3":
+            # INI getters default to "": a blank serial queue falls back to the queue.
+            qos = serial if processors == 1 and not _blank(serial) else (queue or "")
+        else:
+            # The AS4 getters the reference uses give None for a missing key, and a
+            # one-processor job takes the serial queue even then (a6zj, a8qc: "None").
+            qos = serial if processors == 1 else queue
     wallclock: Any = sec.wallclock
     if _blank(wallclock) and platform != "None":
         wallclock = (plat.max_wallclock if plat is not None else "") or ""
@@ -395,6 +412,7 @@ class JobTable:
     times: List[Times] = field(default_factory=list)
     live: frozenset = frozenset()
     built_at: int = 0
+    pkl_format: str = ""
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -490,6 +508,13 @@ class JobTable:
                   if job.section == "POST" and self.codes[i] == COMPLETED]
         return round(sum(totals) / len(totals), 4) if totals else 0.0
 
+    def rm_id(self, i: int) -> Any:
+        """The pkl job id; 4.1 pickles (F3/F4) keep it as digits text, served as a number."""
+        value = self.jobs[i].id
+        if self.pkl_format in ("F3", "F4") and isinstance(value, str) and value.isdigit():
+            return int(value)
+        return value
+
     def children_names(self, i: int) -> List[str]:
         return [self.names[c] for c in self.children[i]]
 
@@ -512,7 +537,8 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
                 jobs: Sequence[Job], children: Mapping[str, Sequence[str]], has_structure: bool,
                 packages: Packages, conf: ExperimentConfig, rows: Mapping[str, LastRow],
                 runs: Mapping[Any, Tuple[str, int]], stats: Mapping[str, Sequence[str]],
-                outs: Mapping[str, str], errs: Mapping[str, str], now: int) -> JobTable:
+                outs: Mapping[str, str], errs: Mapping[str, str], now: int, pkl_format: str = ""
+                ) -> JobTable:
     """The full loader (B.0.2) on already-read inputs; times evaluated at `now`."""
     jobs = tuple(jobs)
     names = [job.name for job in jobs]
@@ -567,7 +593,7 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
         parents=pars, has_structure=has_structure, packages=packages, package=package,
         package_id=package_id, symbol=symbol, conf=conf, sections=sections,
         last_run_unit=last_unit, out=out, err=err, rows=dict(rows),
-        stats={k: tuple(v) for k, v in stats.items()}, built_at=now,
+        stats={k: tuple(v) for k, v in stats.items()}, built_at=now, pkl_format=pkl_format,
     )
     live = set()
     for i, job in enumerate(jobs):

@@ -10,8 +10,8 @@ import time
 from typing import Optional
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import BadRequest, NotFound
-from autosubmit_api.readers import logs, paths
+from autosubmit_api.errors import APIError, BadRequest, NotFound
+from autosubmit_api.readers import exp_config, logs, paths
 from autosubmit_api.services.timefmt import fmt_dt
 
 # `/logrun`: a run log touched less than this many seconds ago means "running" (B.14.1).
@@ -90,6 +90,17 @@ def log_running(settings: Settings, expid: str, version: Optional[str],
     timediff = int(now - found.mtime)
     return {"is_running": timediff < RUNNING_SECONDS, "timediff": timediff,
             "log_path": found.path, "error": False, "error_message": ""}
+
+
+def experiment_log_running(settings: Settings, expid: str) -> dict:
+    """`/logrun/<expid>` with the Autosubmit version read from the experiment's config."""
+    paths.check_expid(expid)
+    try:
+        version = exp_config.load_config(settings, expid).autosubmit_version
+    except APIError:
+        # An unreadable (or absent) config leaves the version unknown: ASLOGS first.
+        version = None
+    return log_running(settings, expid, version)
 
 
 def parse_tail(raw: Optional[str]) -> int:

@@ -59,15 +59,15 @@ def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: 
         "status": status, "status_code": status_code(code), "status_color": status_color(status),
         "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
         "member": job.member, "title": table.tree_title(i, t), "date": date, "date_plus": date_plus,
-        "SYPD": job_sypd(unit, size, job.chunk, t.run, code),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code),
+        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
+        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
         "minutes": t.run, "submit": submit, "start": start, "finish": finish,
         "section": job.section, "queue": sc.queue, "processors": sc.processors,
         "wallclock": sc.wallclock, "wrapper": table.package[i], "wrapper_code": table.package_id[i],
         "children": len(table.children[i]), "children_list": table.children_names(i),
         "parents": len(table.parents[i]), "parent_list": table.parent_names(i),
         "out": table.out[i], "err": table.err[i], "tree_parents": tree_parents,
-        "custom_directives": None, "rm_id": job.id,
+        "custom_directives": None, "rm_id": table.rm_id(i),
     }
 
 
@@ -151,18 +151,18 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
         in_date = by_date[date]
         codes = {table.codes[i] for i in in_date}
         all_waiting, all_suspended, all_completed = codes == {WAITING}, codes == {SUSPENDED}, codes == {COMPLETED}
-        title = f"{expid}_{fd}"
+        date_title = f"{expid}_{fd}"
         if all_waiting or all_suspended or all_completed:
             state, colour = ("WAITING", "#aaa") if all_waiting else ("SUSPENDED", "orange")
             if all_completed:
                 state, colour = "COMPLETED", "yellow"
             n = len(in_date)
             # The total printed twice is the reference's badge (Q44).
-            title += f" <span class='badge' style='background-color:{colour}'> {n} / {n} {state} </span>"
+            date_title += f" <span class='badge' style='background-color:{colour}'> {n} / {n} {state} </span>"
         uniform = all_waiting or all_suspended or all_completed
         folders.append({
             # The refKey repeats the HTML title (Q24): the GUI keys on it.
-            "title": title, "folder": True, "refKey": title, "data": "Empty",
+            "title": date_title, "folder": True, "refKey": date_title, "data": "Empty",
             "expanded": not (len(dates) > 5 and uniform), "children": member_folders,
         })
     if keys:
@@ -222,9 +222,9 @@ def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str,
     code = table.codes[i]
     status = table.statuses[i]
     submit, start, finish = table.exposed(i, t)
-    sypd = job_sypd(last[0], last[1], job.chunk, t.run, code) if last and last[0] and last[1] else None
+    sypd = job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits) if last and last[0] and last[1] else None
     item = {
-        "name": job.name, "rm_id": job.id, "status_code": status_code(code), "SYPD": sypd,
+        "name": job.name, "rm_id": table.rm_id(i), "status_code": status_code(code), "SYPD": sypd,
         "minutes": t.run, "minutes_queue": t.queue, "submit": submit, "start": start, "finish": finish,
         "running_text": running_text(t.queue, t.run, t.text), "status": status,
         "status_color": status_color(status), "out": table.out[i], "err": table.err[i],
