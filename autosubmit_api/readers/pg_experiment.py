@@ -299,3 +299,19 @@ def load_packages(settings: Settings, expid: str):
     table, rows = fetch_package_rows(settings, expid)
     return cache.cached("pg_packages", (settings.db_connection_url, expid, table, tuple(rows)),
                         lambda: packages.build_packages(table, rows))
+
+
+def structure_marker(settings: Settings, expid: str) -> Optional[str]:
+    """A digest of `<expid>.experiment_structure` (row count + md5 of the sorted edges),
+    computed by the server so the edges are fetched only when they changed; None when
+    the table does not exist."""
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            if not _exists(conn, expid, "experiment_structure"):
+                return None
+            count, digest = conn.execute(text(
+                "SELECT COUNT(*), md5(COALESCE(string_agg(e_from || chr(1) || e_to, chr(2) "
+                f"ORDER BY e_from, e_to), '')) FROM {_table(expid, 'experiment_structure')}")).first()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    return f"{count}:{digest}"
