@@ -14,6 +14,7 @@ bp = Blueprint("v3_logs", __name__)
 
 LOG_DEFAULT = {"logfile": "", "found": False, "lastModified": "", "timeStamp": "",
                "logcontent": [], "error_message": ""}
+LOGRUN_DEFAULT = {"is_running": False, "timediff": 300, "log_path": None}
 
 
 def _refuse_bad_names(view):
@@ -42,3 +43,10 @@ def exprun(expid):
 @_refuse_bad_names
 def joblog(logfile):
     return service.job_log(settings(), logfile)
+
+
+@bp.get("/logrun/<expid>")
+@gate("ALL")
+@legacy(LOGRUN_DEFAULT)
+def logrun(expid):
+    return service.experiment_log_running(settings(), expid)

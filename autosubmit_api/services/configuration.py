@@ -1,0 +1,104 @@
+"""Configuration views (api.md 7.11, 7.12; data.md B.13): the experiment's configuration as
+parsed from `<exp>/conf` now (readers/exp_config.py) and, for `/cconfig`, compared with the
+configuration saved in the newest run of the history DB (`experiment_run.metadata`).
+"""
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any, Dict, List, Mapping
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import APIError
+from autosubmit_api.readers import exp_config, job_data, paths
+from autosubmit_api.services.runs import MIN_RUN_VERSION, contains_nones, parse_metadata, require_experiment
+
+# For Autosubmit 3 experiments only these top-level keys are shown (both sides).
+AS3_KEYS = ("conf", "exp", "jobs", "platforms", "proj")
+
+
+def is_as3(settings: Settings, expid: str) -> bool:
+    """The reference's layout rule: `conf/expdef_<expid>.conf` exists (A.8)."""
+    return os.path.isfile(os.path.join(paths.conf_dir(settings, expid), f"expdef_{expid}.conf"))
+
+
+def _filtered(config: Mapping[str, Any], as3: bool) -> Dict[str, Any]:
+    return {key: value for key, value in config.items() if not as3 or key.lower() in AS3_KEYS}
+
+
+def filesystem_config(settings: Settings, expid: str) -> dict:
+    """`/v4/experiments/<expid>/filesystem-config`: `{"config": {..., "contains_nones"}}`."""
+    require_experiment(settings, expid)
+    raw = exp_config.load_config(settings, expid).raw
+    config = _filtered(copy.deepcopy(dict(raw)), is_as3(settings, expid))
+    config["contains_nones"] = contains_nones(raw)
+    return {"config": config}
+
+
+def _drop_expid_duplicates(config: Dict[str, Any]) -> None:
+    """AS3 `[DEFAULT]` repeats EXPID in every expdef section: keep it only in `experiment`."""
+    exp = config.get("exp")
+    if isinstance(exp, dict):
+        for name, section in exp.items():
+            if name != "experiment" and isinstance(section, dict):
+                section.pop("EXPID", None)
+
+
+def differences(base: Mapping[str, Any], other: Mapping[str, Any]) -> List[str]:
+    """Keys of `base` whose values differ in `other` (one-sided), nested keys dotted.
+
+    A str/int pair is compared as text (`"1"` equals `1`); keys only in `other` are not
+    reported. Sorted, where the reference's order came from a set (Q40).
+    """
+    found = set()
+    for key, value in base.items():
+        theirs = other.get(key)
+        if isinstance(value, dict) and isinstance(theirs, dict):
+            nested = differences(value, theirs)
+            if nested:
+                found.add(key)
+            found.update(f"{key}.{sub}" for sub in nested)
+        elif (isinstance(value, str) and isinstance(theirs, int)) or (isinstance(value, int) and isinstance(theirs, str)):
+            if str(value) != str(theirs):
+                found.add(key)
+        elif value != theirs:
+            found.add(key)
+    return sorted(found)
+
+
+def current_config(settings: Settings, expid: str) -> dict:
+    """`/cconfig/<expid>`: newest run's saved configuration against the files on disk."""
+    answer = {"error": False, "error_message": "", "warning": False, "warning_message": ""}
+    run_config: Dict[str, Any] = {}
+    fs_config: Dict[str, Any] = {}
+    try:
+        require_experiment(settings, expid)
+        as3 = is_as3(settings, expid)
+        history = job_data.load_history(settings, expid, optional=True)
+        run = history.max_run if history is not None and history.user_version >= MIN_RUN_VERSION else None
+        metadata = parse_metadata(run.metadata) if run is not None else {}
+        if metadata:
+            run_config = _filtered(metadata, as3)
+        run_config["contains_nones"] = contains_nones(metadata)
+        try:
+            raw = copy.deepcopy(dict(exp_config.load_config(settings, expid).raw))
+        except APIError as exc:
+            answer["warning"] = True
+            answer["warning_message"] = (
+                f"The filesystem system configuration can't be retrieved because '{exc.message}'")
+            fs_config["contains_nones"] = True
+        else:
+            if raw:
+                fs_config = _filtered(raw, as3)
+            fs_config["contains_nones"] = contains_nones(raw)
+        _drop_expid_duplicates(run_config)
+        _drop_expid_duplicates(fs_config)
+    except APIError as exc:
+        answer["error"] = True
+        answer["error_message"] = exc.message
+        run_config = {"contains_nones": True}
+        fs_config = {"contains_nones": True}
+    diffs = differences(fs_config, run_config)
+    answer.update({"configuration_current_run": run_config, "configuration_filesystem": fs_config,
+                   "are_equal": not diffs, "differences": diffs})
+    return answer
