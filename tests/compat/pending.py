@@ -9,34 +9,12 @@ so remove it from here in the same commit that makes it pass. See which ones pas
 
 PENDING = frozenset(
     {
-        # /v3/cconfig: not served yet (404)
-        "v3__cconfig__a003.json",
-        "v3__cconfig__a007.json",
-        "v3__cconfig__a1ve.json",
-        "v3__cconfig__a1vj.json",
-        "v3__cconfig__a1vx.json",
-        "v3__cconfig__a3tb.json",
-        "v3__cconfig__a6zj.json",
-        "v3__cconfig__a8qc.json",
-        "v3__cconfig__aa6f.json",
-        "v3__cconfig__zzzz.json",
         # /v3/expinfo: not served yet (404)
         # /v3/graph: not served yet (404)
         "v3__graph__a1ve__standard__date-member.json",
         # /v3/joblog: served; the 4.2.0 oracle has lines right-stripped ("#" where the file and
         # 4.0.1's last-character cut give "# ", logcontent[index=42]): an oracle conflict to decide
         "v3__joblog__a8qc_20220630_000_1_CLEAN.20250312185154.err.gz.json",
-        # /v3/logrun: not served yet (404)
-        "v3__logrun__a003.json",
-        "v3__logrun__a007.json",
-        "v3__logrun__a1ve.json",
-        "v3__logrun__a1vj.json",
-        "v3__logrun__a1vx.json",
-        "v3__logrun__a3tb.json",
-        "v3__logrun__a6zj.json",
-        "v3__logrun__a8qc.json",
-        "v3__logrun__aa6f.json",
-        "v3__logrun__zzzz.json",
         # /v3/performance: aa6f differs from the 4.2.0 oracle, which skips the wrapper queue
         # correction for 4.1.17 preview packages and divides per-job SYPD by the splits
         "v3__performance__aa6f.json",
@@ -46,16 +24,6 @@ PENDING = frozenset(
         "v3__summary__aa6f.json",
         # /v3/tree: not served yet (404)
         "v3__tree__aa6f.json",
-        # /v4/experiments/<e>/filesystem-config: not served yet (404)
-        "v4__experiments__a003__filesystem-config.json",
-        "v4__experiments__a007__filesystem-config.json",
-        "v4__experiments__a1ve__filesystem-config.json",
-        "v4__experiments__a1vj__filesystem-config.json",
-        "v4__experiments__a1vx__filesystem-config.json",
-        "v4__experiments__a3tb__filesystem-config.json",
-        "v4__experiments__a6zj__filesystem-config.json",
-        "v4__experiments__a8qc__filesystem-config.json",
-        "v4__experiments__aa6f__filesystem-config.json",
         # /v4/experiments/<e>/jobs: not served yet (404)
         "v4__experiments__a1vx__jobs.json",
     }
