@@ -280,3 +280,11 @@ def test_stamps_and_status_names_of_state_dicts():
     assert job.submit_time == datetime(2024, 1, 1, 12, 0, 0).timestamp()
     assert job.start_time == 1704110500.5 and job.finish_time == 1704111000.0
     assert (job.out_path_local, job.err_path_local, job.out_path_remote) == ("o", "e", "")
+
+
+def test_a_file_still_broken_on_the_second_read_is_a_data_error(tmp_path):
+    path = tmp_path / "job_list_a000.pkl"
+    path.write_bytes(_f4_bytes(tmp_path)[:-10])
+    with pytest.raises(DataError) as caught:
+        read_job_list_file(str(path), "a000", retry_delay=0)
+    assert caught.value.message.startswith("job_list_a000.pkl cannot be read")
