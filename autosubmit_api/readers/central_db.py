@@ -288,6 +288,19 @@ def get_experiment(settings: Settings, expid: str) -> Optional[ExperimentRow]:
     return rows[0] if rows else None
 
 
+def lacks_experiment(settings: Settings, expid: str) -> bool:
+    """True only when the central database answers and has no such experiment.
+
+    When it cannot be read (missing, locked, server down), the experiment's own files
+    decide, so the experiment views keep answering through a central-database outage.
+    """
+    try:
+        return get_experiment(settings, expid) is None
+    except Unavailable as exc:
+        log.info("central database not consulted for %s: %s", expid, exc.message)
+        return False
+
+
 def experiment_names(settings: Settings, expids: Sequence[str]) -> Dict[str, int]:
     """{name: id} for the given names that exist (one query, for callers with many expids)."""
     if not expids:

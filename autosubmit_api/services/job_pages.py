@@ -67,7 +67,7 @@ def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[s
 
 
 def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
-    if paths.is_valid_expid(expid) and central_db.get_experiment(settings, expid) is None:
+    if paths.is_valid_expid(expid) and central_db.lacks_experiment(settings, expid):
         # The reference reads the version column of the missing row first; clients see
         # exactly this message for an unknown experiment (golden v3__tree__zzzz).
         raise NotFound("'NoneType' object has no attribute 'strip'")
@@ -116,5 +116,7 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
         body = graph_service.build_graph(table, layout_name, grouped, coords, from_saved, level)
         return render(body), level, coords
 
-    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped, Ident(saved)), build)
+    # An empty saved layout is a fresh {} per call: key it as "none saved".
+    saved_key = Ident(saved) if saved else None
+    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped, saved_key), build)
     return rendered.body(graph_service.graph_resolver(table, _now(now), level, coords))

@@ -71,7 +71,7 @@ def run_config(settings: Settings, expid: str, run_id: str) -> dict:
 def require_experiment(settings: Settings, expid: str) -> None:
     """NotFound with the reference's text unless the central DB knows the experiment."""
     paths.check_expid(expid)
-    if central_db.get_experiment(settings, expid) is None:
+    if central_db.lacks_experiment(settings, expid):
         raise NotFound(f"Experiment {expid} does not exist")
 
 
