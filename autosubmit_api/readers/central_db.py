@@ -135,7 +135,8 @@ def statuses(settings: Settings) -> Dict[int, str]:
         return {}
     try:
         with backend.status_engine(settings).connect() as conn:
-            if _columns(conn, "experiment_status") is None:
+            present = _columns(conn, "experiment_status")
+            if present is None or not {"exp_id", "status"} <= present:
                 return {}
             rows = conn.execute(select(_status.c.exp_id, _status.c.status)).all()
     except (DBAPIError, SQLAlchemyError) as exc:

@@ -203,3 +203,10 @@ def test_a_locked_central_db_is_unavailable_after_the_timeout(rows, site):
         locker.close()
     ok, _ = central_db.ping(settings)
     assert ok
+
+
+def test_an_as_times_without_experiment_status_means_nobody_is_running(rows, settings):
+    with sqlite3.connect(rows.as_times_db) as conn:
+        conn.executescript("DROP TABLE experiment_status; CREATE TABLE experiment_times(name TEXT);")
+    assert central_db.statuses(settings) == {}
+    assert names(central_db.list_experiments(settings, only_active=True)) == []
