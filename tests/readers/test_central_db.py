@@ -210,3 +210,18 @@ def test_an_as_times_without_experiment_status_means_nobody_is_running(rows, set
         conn.executescript("DROP TABLE experiment_status; CREATE TABLE experiment_times(name TEXT);")
     assert central_db.statuses(settings) == {}
     assert names(central_db.list_experiments(settings, only_active=True)) == []
+
+
+def test_an_autosubmit_3_beta_central_db_without_version_column_reads_null(site, settings):
+    site.central_db.unlink()
+    with sqlite3.connect(site.central_db) as conn:
+        conn.executescript(
+            "CREATE TABLE experiment(id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR NOT NULL,"
+            " description VARCHAR NOT NULL);"
+            "INSERT INTO experiment(name, description) VALUES ('a0b1', 'old one');"
+        )
+    found, total = central_db.list_experiments(settings, autosubmit_version="3.0.0")
+    assert (found, total) == ([], 0)
+    row = central_db.get_experiment(settings, "a0b1")
+    assert (row.description, row.autosubmit_version, row.user) == ("old one", None, None)
+    assert central_db.db_version(settings) is None
