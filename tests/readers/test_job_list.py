@@ -288,3 +288,32 @@ def test_a_file_still_broken_on_the_second_read_is_a_data_error(tmp_path):
     with pytest.raises(DataError) as caught:
         read_job_list_file(str(path), "a000", retry_delay=0)
     assert caught.value.message.startswith("job_list_a000.pkl cannot be read")
+
+
+def test_unknown_autosubmit_names_become_inert_values():
+    # A 4.1.x attribute of a class we do not list (an Enum of a newer release, say).
+    stream = (b"\x80\x02}q\x00X\x08\x00\x00\x00a000_SIMq\x01}q\x02(X\x07\x00\x00\x00_statusq\x03K\x05"
+              b"X\x04\x00\x00\x00typeq\x04cautosubmit.job.job_common\nType\nq\x05K\x02\x85q\x06Rq\x07"
+              b"X\x08\x00\x00\x00_sectionq\x08X\x03\x00\x00\x00SIMq\tus.")
+    parsed = parse_job_list(stream, "a000")
+    assert parsed.pkl_format == "F4"
+    assert (parsed.jobs[0].name, parsed.jobs[0].status, parsed.jobs[0].section) == ("a000_SIM", 5, "SIM")
+
+
+def test_f3_nodes_without_a_job_are_skipped(tmp_path):
+    jobs = workflow.standard_jobs("a000")
+    graph = pickles._graph_of(jobs, "a000", str(tmp_path))
+    graph._node["a000_NOT_A_JOB"] = {}
+    graph._succ["a000_NOT_A_JOB"] = {jobs[0].name: {}}
+    with pickles._STANDIN_LOCK:
+        added = pickles._register_standins()
+        try:
+            data = pickle.dumps(graph, protocol=5)
+        finally:
+            for name in added:
+                sys.modules.pop(name, None)
+
+    parsed = parse_job_list(data, "a000")
+
+    assert [job.name for job in parsed.jobs] == [job.name for job in jobs]
+    assert all("a000_NOT_A_JOB" not in edge for edge in parsed.pkl_edges)
