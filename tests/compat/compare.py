@@ -453,8 +453,10 @@ def key_paths(answer: Any, maps: Iterable[str] = (), opaque: Iterable[str] = ())
         if path and here in opaque:
             return
         if here in maps:
-            own = {"*"} if value else set()
-            objects.append((here, own))
+            # A map's keys are data: an empty map (no date-member groups in an experiment
+            # without dates) constrains nothing, as an empty list does.
+            if value:
+                objects.append((here, {"*"}))
             for element in value.values():
                 sub = _collapse(here + (".*" if here else "*"))
                 keys.add(sub)

@@ -230,12 +230,17 @@ def test_an_empty_list_constrains_nothing_below_it():
     assert diff_shape({"error": False, "tree": []}, TREE_SHAPE) is None
 
 
-def test_a_required_map_key_needs_a_non_empty_map():
-    shape = dict(TREE_SHAPE, required=TREE_SHAPE["required"] + ["groups_data", "groups_data.*"])
+def test_an_empty_map_constrains_nothing_but_its_entries_are_checked():
+    shape = dict(
+        TREE_SHAPE,
+        required=TREE_SHAPE["required"] + ["groups_data", "groups_data.*", "groups_data.*.x"],
+    )
     answer = {"error": False, "tree": [], "groups_data": {}}
-    assert diff_shape(answer, shape).path == "groups_data.*"
+    assert diff_shape(answer, shape) is None
     answer["groups_data"] = {"g": {"x": 1}}
     assert diff_shape(answer, shape) is None
+    answer["groups_data"] = {"g": {}}
+    assert diff_shape(answer, shape).path == "groups_data.*.x"
 
 
 # --- oracle --------------------------------------------------------------------------
