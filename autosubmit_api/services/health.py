@@ -21,7 +21,8 @@ def health(settings: Settings) -> Dict[str, Any]:
         "central_db": {"reachable": reachable, "message": message},
         "background_tasks": {
             "enabled": not (settings.disable_background_tasks or settings.testing),
-            # Outcomes recorded by this process (the gunicorn master runs the scheduler).
-            "jobs": copy.deepcopy(dict(workers.METRICS)),
+            # The scheduler's outcomes: it runs in the gunicorn master, which publishes them
+            # to the workers serving this request (workers.metrics).
+            "jobs": copy.deepcopy(workers.metrics(settings)),
         },
     }

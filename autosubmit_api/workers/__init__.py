@@ -14,8 +14,13 @@ hosts share the site), logs and records the outcome in METRICS, and never raises
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import logging
+import os
+import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -70,6 +75,49 @@ METRICS: Dict[str, dict] = {}
 _metrics_lock = threading.Lock()
 
 
+def metrics_file(settings: Settings) -> str:
+    """Where the scheduler process publishes METRICS for the other processes of the site.
+
+    Under gunicorn the scheduler runs in the master, but requests (the health route) are
+    served by forked workers whose own METRICS stopped at the fork. The file is keyed by
+    the site (central DB and experiments root) and the user, in the temporary directory:
+    never next to Autosubmit's files.
+    """
+    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url,
+                       settings.local_root_dir))
+    digest = hashlib.sha1(site.encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-workers-{os.getuid()}-{digest}.json")
+
+
+def _publish(settings: Settings) -> None:
+    with _metrics_lock:
+        snapshot = json.dumps(METRICS, sort_keys=True)
+    path = metrics_file(settings)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".autosubmit_api-workers-")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(snapshot)
+        os.replace(tmp, path)
+    except OSError as exc:  # metrics are a convenience: never fail a run for them
+        log.warning("cannot publish worker metrics to %s: %s", path, exc)
+
+
+def metrics(settings: Settings) -> Dict[str, dict]:
+    """Each job's latest outcome: this process's METRICS, or the scheduler process's
+    published ones when those are newer (the gunicorn workers' case)."""
+    with _metrics_lock:
+        merged = {name: dict(values) for name, values in METRICS.items()}
+    try:
+        with open(metrics_file(settings)) as handle:
+            published = json.load(handle)
+    except (OSError, ValueError):
+        published = {}
+    for name, values in published.items():
+        if isinstance(values, dict) and values.get("updated", 0) > merged.get(name, {}).get("updated", 0):
+            merged[name] = values
+    return merged
+
+
 def _record(job: WorkerJob, settings: Settings, **changes) -> None:
     with _metrics_lock:
         entry = METRICS.setdefault(job.name, {
@@ -77,7 +125,8 @@ def _record(job: WorkerJob, settings: Settings, **changes) -> None:
             "last_run": None, "duration_seconds": None, "ok": None, "last_error": None,
             "last_error_time": None, "runs": 0, "errors": 0, "skipped": 0, "last_skip_reason": None,
         })
-        entry.update(changes)
+        entry.update(changes, updated=time.time(), pid=os.getpid(), host=socket.gethostname())
+    _publish(settings)
 
 
 def run_job(job: WorkerJob, settings: Settings, *, force: bool = False) -> bool:
@@ -147,8 +196,7 @@ def health(settings: Settings) -> dict:
     from autosubmit_api.workers import lock
 
     enabled = not (settings.testing or settings.disable_background_tasks)
-    with _metrics_lock:
-        local = {name: dict(values) for name, values in METRICS.items()}
+    local = metrics(settings)
     table = {}
     for entry in jobs():
         values = local.get(entry.name, {"runs": 0, "errors": 0, "skipped": 0, "last_run": None,
