@@ -265,6 +265,8 @@ class Harness:
             )
         if row.file.endswith(".txt"):
             return self._judge_text(row, response, body)
+        if response.mimetype != row.content_type:
+            return f"Content-Type {response.mimetype!r}, expected {row.content_type!r}"
         try:
             actual = json.loads(body)
         except ValueError:
