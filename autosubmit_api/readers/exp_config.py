@@ -112,6 +112,15 @@ _SITE_DEFAULTS = {
 }
 
 
+def _without_password(url: str) -> str:
+    """The connection URL with its password masked: Autosubmit puts the URL into every
+    experiment's data, and the config routes serve that data over HTTP."""
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", url or "")
+    if not match:
+        return url
+    return match.group(1) + ":***@" + url[match.end():]
+
+
 def _site_keys(settings: Settings) -> Dict[str, Any]:
     keys = {
         "DB_DIR": settings.db_dir,
@@ -123,7 +132,7 @@ def _site_keys(settings: Settings) -> Dict[str, Any]:
         "HISTORICAL_LOG_DIR": settings.historical_log_dir,
         "GLOBAL_LOG_DIR": settings.global_log_dir,
         "DATABASE_BACKEND": settings.db_backend,
-        "DATABASE_CONN_URL": settings.db_connection_url,
+        "DATABASE_CONN_URL": _without_password(settings.db_connection_url),
         "CONFIG_FILE_FOUND": settings.rc_path is not None,
     }
     keys.update(_SITE_DEFAULTS)

@@ -230,3 +230,12 @@ def test_metadata_experiment_data_is_separate(settings):
     assert exp_config.load_metadata_config(settings, "a000") == {"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.11"}}
     assert exp_config.load_config(settings, "a000").autosubmit_version == "4.1.12"
     assert exp_config.load_metadata_config(settings, "a001") is None
+
+
+def test_site_keys_never_carry_the_database_password(settings):
+    _write(settings)
+    pg = settings.replace(db_backend="postgres", db_connection_url="postgresql://api:s3cret@db:5432/as")
+    raw = exp_config.load_config(pg, "a000").raw
+    assert raw["DATABASE_BACKEND"] == "postgres"
+    assert raw["DATABASE_CONN_URL"] == "postgresql://api:***@db:5432/as"
+    assert exp_config._without_password("postgresql://api@db/as") == "postgresql://api@db/as"
