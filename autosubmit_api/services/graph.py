@@ -2,14 +2,13 @@
 `/pklinfo` (B.5), built from one `JobTable` and a layout (services/layout.py)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest, DataError
 from autosubmit_api.services.job_views import (
     COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range,
-    job_asypd, job_sypd, status_code, status_color,
+    job_asypd, job_sypd, moving_resolver, status_code, status_color, with_holes,
 )
-from autosubmit_api.services.rendered import Live
 from autosubmit_api.services.tree import date_format
 
 LAYOUTS = ("standard", "laplacian")
@@ -22,6 +21,8 @@ STATUS_GROUPS = {"WAITING": {"color": "#aaaaaa"}, "COMPLETED": {"color": "yellow
 # Colour precedence of a date-member group (B.6).
 GROUP_PRECEDENCE = (FAILED, RUNNING, SUSPENDED, SUBMITTED, QUEUING, COMPLETED)
 GROUP_DISTANCE = 250
+GRAPH_MOVING = {"minutes_queue": "minutes_queue", "minutes": "minutes", "submit": "submit",
+                "start": "start", "finish": "finish", "SYPD": "SYPD", "ASYPD": "ASYPD"}
 
 
 def check_arguments(layout: str, grouped: str) -> None:
@@ -120,11 +121,12 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
 
 def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tuple[int, int]],
                 from_saved: bool, level: Sequence[int]) -> Dict[str, Any]:
-    """The `/graph` answer with `Live(("node", i))` holes for jobs whose times move."""
+    """The `/graph` answer, with holes for the moving values of live jobs."""
     times = table.times
-    post_avg = table.post_average(times)
-    nodes = [Live(("node", i)) if i in table.live else graph_node(table, i, times[i], post_avg, level[i], coords[i])
-             for i in range(len(table.jobs))]
+    post_avg = table.post_avg
+    nodes = [graph_node(table, i, times[i], post_avg, level[i], coords[i]) for i in range(len(table.jobs))]
+    for i in table.live:
+        with_holes(nodes[i], i, GRAPH_MOVING)
     names = table.names
     edges = [{"id": f"{names[a]}-{names[b]}", "from": names[a], "to": names[b], "is_wrapper": w,
               "dashed": False} for a, b, w in edge_list(table)]
@@ -150,14 +152,7 @@ def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tup
 
 
 def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequence[Tuple[int, int]]):
-    post_avg = table.post_average(table.times)
-
-    def resolve(keys: List[Hashable]) -> Dict[Hashable, Any]:
-        fresh = table.compute_times(now, table.live)
-        return {key: graph_node(table, key[1], fresh[key[1]], post_avg, level[key[1]], coords[key[1]])
-                for key in keys}
-
-    return resolve
+    return moving_resolver(table, now)
 
 
 def saved_coordinates(table: JobTable, saved: Optional[Dict[str, Tuple[int, int]]]

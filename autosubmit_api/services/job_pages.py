@@ -17,7 +17,7 @@ from autosubmit_api.readers import central_db, graph_layout, paths
 from autosubmit_api.services import graph as graph_service
 from autosubmit_api.services import job_lists, layout, summary as summary_service, tree as tree_service
 from autosubmit_api.services.job_table import (
-    Ident, cached_view, check_experiment, load_jobs, load_packages, load_table, require_history_ready,
+    cached_view, check_experiment, load_jobs, load_packages, load_table, require_history_ready,
 )
 from autosubmit_api.services.rendered import Rendered, render
 
@@ -35,8 +35,8 @@ def quick(settings: Settings, expid: str) -> bytes:
     jobs = load_jobs(settings, expid)
     pkgs = load_packages(settings, expid)
     log_dir = paths.job_logs_dir(settings, expid)
-    rendered = cached_view("view_quick", jobs, (Ident(pkgs), log_dir),
-                           lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)))
+    rendered = cached_view("view_quick", jobs, log_dir,
+                           lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)), also=(pkgs,))
     return rendered.body()
 
 
@@ -56,14 +56,18 @@ def v4_jobs(settings: Settings, expid: str, view: str) -> bytes:
 def wrappers(settings: Settings, expid: str) -> bytes:
     check_experiment(settings, expid)
     pkgs = load_packages(settings, expid)
-    return cached_view("view_wrappers", pkgs, None, lambda: render(job_lists.wrappers(pkgs))).body()
+    return cached_view("view_wrappers", pkgs, paths.packages_db(settings, expid),
+                       lambda: render(job_lists.wrappers(pkgs))).body()
 
 
 def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[str, Any]:
     table = load_table(settings, expid, need_config=False)
+    fixed = cached_view("view_summary", table, None, lambda: summary_service.accumulate(
+        table, table.times, (i for i in range(len(table.names)) if i not in table.live)))
     if not table.live:
-        return cached_view("view_summary", table, None, lambda: summary_service.summary(table, table.times))
-    return summary_service.summary(table, table.times_at(_now(now)))
+        return summary_service.finish(table, fixed)
+    fresh = table.compute_times(_now(now), table.live)
+    return summary_service.finish(table, fixed, summary_service.accumulate(table, fresh, sorted(table.live)))
 
 
 def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
@@ -79,7 +83,7 @@ def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
         return render(built["body"]), built
 
     rendered, built = cached_view("view_tree", table, None, build)
-    return rendered.body(tree_service.tree_resolver(table, built, _now(now)))
+    return rendered.body_at(_now(now), lambda at: tree_service.tree_resolver(table, built, at))
 
 
 def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
@@ -91,7 +95,7 @@ def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
     table = load_table(settings, expid)
     rendered: Rendered = cached_view("view_pkl_info", table, tree_flavour,
                                      lambda: render(tree_service.build_pkl_info(table, tree_flavour)))
-    return rendered.body(tree_service.pkl_info_resolver(table, _now(now), tree_flavour))
+    return rendered.body_at(_now(now), lambda at: tree_service.pkl_info_resolver(table, at, tree_flavour))
 
 
 def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
@@ -117,6 +121,6 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
         return render(body), level, coords
 
     # An empty saved layout is a fresh {} per call: key it as "none saved".
-    saved_key = Ident(saved) if saved else None
-    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped, saved_key), build)
-    return rendered.body(graph_service.graph_resolver(table, _now(now), level, coords))
+    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped), build,
+                                          also=(saved or None,))
+    return rendered.body_at(_now(now), lambda at: graph_service.graph_resolver(table, at, level, coords))

@@ -12,7 +12,9 @@ and one table, and a changed pickle gives a new table on the next request.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import OrderedDict
 from typing import Any, Callable, Hashable, Optional, Tuple
 
 from autosubmit_api.config import Settings
@@ -20,10 +22,15 @@ from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, JobList, Packages
 from autosubmit_api.readers import cache, exp_config, job_data, job_list, logs, packages, paths, structure
 from autosubmit_api.services.job_views import (
-    FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, status_name,
+    FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, gc_paused, status_name,
 )
 
 STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
+# Slots of the view store: (kind, expid, params) combinations kept, least recently used out.
+MAX_VIEWS = 256
+
+_views_lock = threading.Lock()
+_views: "OrderedDict[Hashable, Tuple[Hashable, Any]]" = OrderedDict()
 
 
 class Ident:
@@ -141,19 +148,53 @@ def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> J
 
     def build() -> JobTable:
         return build_table(
-            expid=expid, exp_dir=paths.exp_dir(settings, expid), pkl_path=jobs.pkl_path or paths.job_list_pkl(settings, expid),
+            expid=expid, exp_dir=paths.exp_dir(settings, expid),
+            pkl_path=jobs.pkl_path or paths.job_list_pkl(settings, expid),
             pkl_mtime=int(jobs.pkl_mtime), log_dir=paths.job_logs_dir(settings, expid),
-            jobs=jobs.jobs, children=deps.children, has_structure=bool(deps.children) and deps.source != "none",
+            jobs=jobs.jobs, children=deps.children,
+            has_structure=bool(deps.children) and deps.source != "none",
             packages=pkgs, conf=conf, rows=rows, runs=_runs(history), stats=dict(stats),
             outs=outs, errs=errs, now=int(time.time()), pkl_format=jobs.pkl_format,
         )
 
-    return cache.cached("job_table", key, build)
+    return stored("job_table", paths.exp_dir(settings, expid), need_config, key, build)
 
 
-def cached_view(kind: str, table_or_inputs: Any, params: Hashable, compute: Callable[[], Any]) -> Any:
-    """A computed view of a table (or of other cached inputs), cached under their identity."""
-    return cache.cached(kind, (Ident(table_or_inputs), params), compute)
+def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """`compute()` kept in one slot per (kind, expid, params), valid while `key` is unchanged.
+
+    A view of a 50,000-job experiment weighs tens of megabytes, and a running experiment
+    rewrites its pickle every few minutes: one slot per view means a new version replaces
+    the old one instead of piling up in an entry-counted LRU.
+    """
+    slot = (kind, where, params)
+    with _views_lock:
+        hit = _views.get(slot)
+        if hit is not None and hit[0] == key:
+            _views.move_to_end(slot)
+            return hit[1]
+    with gc_paused():
+        value = compute()
+    with _views_lock:
+        _views[slot] = (key, value)
+        _views.move_to_end(slot)
+        while len(_views) > MAX_VIEWS:
+            _views.popitem(last=False)
+    return value
+
+
+def cached_view(kind: str, inputs: Any, params: Hashable, compute: Callable[[], Any],
+                also: Tuple[Any, ...] = ()) -> Any:
+    """A view computed from `inputs` (a JobTable or JobList, or a reader's cached object
+    with the experiment named in `params`) and the other cached objects `also`."""
+    where = getattr(inputs, "exp_dir", None) or getattr(inputs, "pkl_path", None) or ""
+    key = (Ident(inputs),) + tuple(Ident(o) if o is not None else None for o in also)
+    return stored(kind, where, params, key, compute)
+
+
+def clear_views() -> None:
+    with _views_lock:
+        _views.clear()
 
 
 def history_version(settings: Settings, expid: str) -> Optional[int]:

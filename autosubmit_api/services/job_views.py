@@ -8,12 +8,29 @@ and calls `build_table`; the views (quick, tree, graph, summary, pkl-info) only 
 from __future__ import annotations
 
 import calendar
+import contextlib
+import functools
+import gc
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.models import ExperimentConfig, Job, Packages
+from autosubmit_api.services.rendered import Live
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic GC while building large views: they allocate millions of small
+    objects and no cycles, and the collector's passes cost a third of the build."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
 
 # --- statuses (data.md A.9, api.md 1.8) ------------------------------------------------
 
@@ -109,6 +126,7 @@ def folder_badges(completed: int, failed: int, running: int, queuing: int, held:
 # --- times and units (api.md 1.9, data.md B.0.4, B.0.5) ---------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def fmt_dt(ts: Any) -> Optional[str]:
     """Local `YYYY-MM-DD HH:MM:SS` of epoch seconds > 0, else None."""
     if not ts or ts <= 0:
@@ -120,8 +138,17 @@ def fmt_dt(ts: Any) -> Optional[str]:
 
 
 def td(seconds: Any) -> str:
-    """Python's `str(timedelta(seconds=s))`."""
-    return str(timedelta(seconds=int(seconds)))
+    """Python's `str(timedelta(seconds=s))`, without building a timedelta for s >= 0."""
+    s = int(seconds)
+    if s < 0:
+        return str(timedelta(seconds=s))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02d}:{secs:02d}"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}, {clock}"
+    return clock
 
 
 def years_per_chunk(unit: Any, size: Any) -> float:
@@ -153,6 +180,7 @@ def _shift(d: datetime, amount: int, unit: str) -> datetime:
     return d
 
 
+@functools.lru_cache(maxsize=65536)
 def chunk_range(date: Optional[datetime], chunk: Optional[int], unit: Any, size: Any
                 ) -> Tuple[Optional[str], Optional[str]]:
     """(`date`, `date_plus`) as `YYYY MM DD` (B.0.5)."""
@@ -413,6 +441,7 @@ class JobTable:
     live: frozenset = frozenset()
     built_at: int = 0
     pkl_format: str = ""
+    post_avg: float = 0.0
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -596,8 +625,9 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
         stats={k: tuple(v) for k, v in stats.items()}, built_at=now, pkl_format=pkl_format,
     )
     live = set()
+    raw: Dict[int, Times] = {}
     for i, job in enumerate(jobs):
-        _, is_live = raw_times(job.name, codes[i], rows.get(job.name), table.stats.get(job.name, ()), now)
+        raw[i], is_live = raw_times(job.name, codes[i], rows.get(job.name), table.stats.get(job.name, ()), now)
         if is_live:
             live.add(i)
     if live and packages.package_to_jobs:
@@ -605,6 +635,62 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
             if package[i] is not None:
                 live.update(table._members(package[i]))
     table.live = frozenset(live)
-    all_times = table.compute_times(now)
-    table.times = [all_times[i] for i in range(len(jobs))]
+    table.times = [raw[i] for i in range(len(jobs))]
+    if packages.package_to_jobs:
+        table.times = [t for _, t in sorted(table.compute_times(now).items())]
+    table.post_avg = table.post_average(table.times)
     return table
+
+
+# --- values that move with the clock (services/rendered.py holes) ------------------------
+
+MOVING = ("title", "minutes", "minutes_queue", "submit", "start", "finish", "SYPD", "ASYPD",
+          "running_text", "SYPD_last")
+
+
+def moving_fields(table: JobTable, i: int, t: Times) -> Dict[str, Any]:
+    """Every served value of job `i` that depends on its times `t`."""
+    job = table.jobs[i]
+    unit, size = table.effective_unit(i)
+    code = table.codes[i]
+    submit, start, finish = table.exposed(i, t)
+    last = table.last_run_unit[i]
+    return {
+        "title": table.tree_title(i, t), "minutes": t.run, "minutes_queue": t.queue,
+        "submit": submit, "start": start, "finish": finish,
+        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
+        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + table.post_avg, code, job.splits),
+        "running_text": running_text(t.queue, t.run, t.text),
+        "SYPD_last": (job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits)
+                      if last and last[0] and last[1] else None),
+    }
+
+
+def with_holes(item: Dict[str, Any], i: int, mapping: Mapping[str, str]) -> Dict[str, Any]:
+    """Replace the clock-dependent keys of job `i`'s item by holes (key -> MOVING field)."""
+    for key, name in mapping.items():
+        item[key] = Live((name, i))
+    return item
+
+
+def moving_resolver(table: JobTable, now: int):
+    """Resolve ("now") and (field, job index) holes for a request at `now`."""
+    memo: Dict[int, Dict[str, Any]] = {}
+    fresh: Dict[int, Times] = {}
+
+    def resolve(keys):
+        out = {}
+        for key in keys:
+            if key == "now":
+                out[key] = now
+                continue
+            field_name, i = key
+            values = memo.get(i)
+            if values is None:
+                if not fresh:
+                    fresh.update(table.compute_times(now, table.live))
+                values = memo[i] = moving_fields(table, i, fresh[i])
+            out[key] = values[field_name]
+        return out
+
+    return resolve

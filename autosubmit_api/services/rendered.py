@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from typing import Any, Callable, Dict, Hashable, List, Sequence
+from json.encoder import encode_basestring_ascii
+from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 
 class Live:
@@ -27,18 +28,33 @@ class Live:
 
 
 def dumps(obj: Any) -> str:
+    """JSON of one hole value; scalars without going through the encoder object."""
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    kind = type(obj)
+    if kind is int:
+        return str(obj)
+    if kind is str:
+        return encode_basestring_ascii(obj)
+    if kind is float:
+        return json.dumps(obj)
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 class Rendered:
     """Static byte pieces alternating with Live keys."""
 
-    __slots__ = ("pieces", "keys", "size")
+    __slots__ = ("pieces", "keys", "size", "last")
 
     def __init__(self, pieces: Sequence[bytes], keys: Sequence[Hashable]):
         self.pieces = list(pieces)
         self.keys = list(keys)
         self.size = sum(len(p) for p in self.pieces)
+        self.last: Optional[Tuple[int, bytes]] = None
 
     @property
     def is_static(self) -> bool:
@@ -53,6 +69,18 @@ class Rendered:
             out.append(dumps(values[key]).encode("ascii"))
             out.append(piece)
         return b"".join(out)
+
+    def body_at(self, now: int, resolver: Callable[[int], Callable]) -> bytes:
+        """The body at `now` (whole seconds): every moving value has a one-second
+        resolution, so requests within the same second share one joined body."""
+        if not self.keys:
+            return self.pieces[0]
+        last = self.last
+        if last is not None and last[0] == now:
+            return last[1]
+        body = self.body(resolver(now))
+        self.last = (now, body)
+        return body
 
 
 def render(obj: Any) -> Rendered:

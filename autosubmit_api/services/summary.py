@@ -1,8 +1,12 @@
 """The experiment summary `/summary/<expid>` (data.md B.2): counters and average queue/run
-times over the job-times collection (B.0.3), so statuses are those of the times, not the pkl."""
+times over the job-times collection (B.0.3), so statuses are those of the times, not the pkl.
+
+The sums over jobs whose times are fixed are computed once per table; a request adds the
+few live jobs (running, queuing) at its own "now".
+"""
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Iterable, Mapping, Sequence
 
 from autosubmit_api.services.job_views import JobTable, Times, td
 
@@ -12,49 +16,62 @@ SUMMARY_ERROR = {
     "avg_sim_run_time": "NA", "sim_queue_considered": 0, "sim_run_considered": 0,
     "failed_jobs": [], "error": True, "error_message": "",
 }
+SUMS = ("RUNNING", "SUSPENDED", "QUEUING", "FAILED", "SUBMITTED", "queue", "run", "q_count", "r_count",
+        "sim_q", "sim_r", "sim_q_count", "sim_r_count", "n_sim")
 
 
-def summary(table: JobTable, times: Sequence[Times]) -> Dict[str, Any]:
-    counts = {"FAILED": 0, "SUBMITTED": 0, "QUEUING": 0, "SUSPENDED": 0, "RUNNING": 0}
-    queue_sum = run_sum = q_count = r_count = 0
-    sim_q = sim_r = sim_q_count = sim_r_count = n_sim = 0
+def accumulate(table: JobTable, times: Mapping[int, Times] | Sequence[Times], indices: Iterable[int]) -> Dict[str, Any]:
+    """Partial sums of B.2 over the jobs `indices`; `failed` lists their FAILED indices."""
+    acc: Dict[str, Any] = dict.fromkeys(SUMS, 0)
     failed = []
-    for i, name in enumerate(table.names):
+    names = table.names
+    for i in indices:
         t = times[i]
         text = t.text or "UNKNOWN"
-        if "SIM" in name.split("_"):
-            n_sim += 1
+        if "SIM" in names[i].split("_"):
+            acc["n_sim"] += 1
             if text == "QUEUING":
-                sim_q_count += 1
-                sim_q += t.queue
+                acc["sim_q_count"] += 1
+                acc["sim_q"] += t.queue
             elif text in ("COMPLETED", "RUNNING", "FAILED"):
-                sim_q_count += 1
-                sim_r_count += 1
-                sim_q += t.queue
-                sim_r += t.run
-        if text in counts:
-            counts[text] += 1
+                acc["sim_q_count"] += 1
+                acc["sim_r_count"] += 1
+                acc["sim_q"] += t.queue
+                acc["sim_r"] += t.run
+        if text in ("RUNNING", "SUSPENDED", "QUEUING", "FAILED", "SUBMITTED"):
+            acc[text] += 1
         if text in ("FAILED", "RUNNING", "COMPLETED"):
-            queue_sum += t.queue
-            run_sum += t.run
-            q_count += 1
-            r_count += 1
+            acc["queue"] += t.queue
+            acc["run"] += t.run
+            acc["q_count"] += 1
+            acc["r_count"] += 1
         elif text in ("SUBMITTED", "QUEUING"):
-            queue_sum += t.queue
-            q_count += 1
+            acc["queue"] += t.queue
+            acc["q_count"] += 1
         if text == "FAILED":
-            failed.append(name)
+            failed.append(i)
+    acc["failed"] = failed
+    return acc
+
+
+def finish(table: JobTable, *parts: Mapping[str, Any]) -> Dict[str, Any]:
+    acc = {key: sum(part[key] for part in parts) for key in SUMS}
+    failed = sorted(i for part in parts for i in part["failed"])
 
     def avg(total: int, count: int) -> str:
         return td(int(total / count)) if count else td(0)
 
     return {
-        "n_running": counts["RUNNING"], "n_suspended": counts["SUSPENDED"],
-        "n_queuing": counts["QUEUING"], "n_failed": counts["FAILED"],
-        "n_submitted": counts["SUBMITTED"],
-        "avg_queue_time": avg(queue_sum, q_count), "avg_run_time": avg(run_sum, r_count),
-        "n_sim": n_sim, "avg_sim_queue_time": avg(sim_q, sim_q_count),
-        "avg_sim_run_time": avg(sim_r, sim_r_count),
-        "sim_queue_considered": sim_q_count, "sim_run_considered": sim_r_count,
-        "failed_jobs": failed, "error": False, "error_message": "",
+        "n_running": acc["RUNNING"], "n_suspended": acc["SUSPENDED"], "n_queuing": acc["QUEUING"],
+        "n_failed": acc["FAILED"], "n_submitted": acc["SUBMITTED"],
+        "avg_queue_time": avg(acc["queue"], acc["q_count"]), "avg_run_time": avg(acc["run"], acc["r_count"]),
+        "n_sim": acc["n_sim"], "avg_sim_queue_time": avg(acc["sim_q"], acc["sim_q_count"]),
+        "avg_sim_run_time": avg(acc["sim_r"], acc["sim_r_count"]),
+        "sim_queue_considered": acc["sim_q_count"], "sim_run_considered": acc["sim_r_count"],
+        "failed_jobs": [table.names[i] for i in failed], "error": False, "error_message": "",
     }
+
+
+def summary(table: JobTable, times: Sequence[Times]) -> Dict[str, Any]:
+    """B.2 over every job with the given times."""
+    return finish(table, accumulate(table, times, range(len(table.names))))

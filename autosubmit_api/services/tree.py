@@ -7,13 +7,13 @@ per request, so the rest of the body is serialised once per input change.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, Hashable, List, Sequence
+from typing import Any, Dict, List, Sequence
 
 from autosubmit_api.services.job_views import (
     CHECKMARK, COMPLETED, COMPLETED_TAG, FAILED, FAILED_TAG, HELD, HELD_TAG, QUEUING, QUEUING_TAG,
     RUNNING, RUNNING_TAG, SOURCE_TAG, SUSPENDED, SYNC_TAG, TARGET_TAG, TREE_NORMAL_CODES, WAITING,
-    JobTable, Times, chunk_range, folder_badges, job_asypd, job_sypd, running_text, status_code,
-    status_color, wrapper_tag,
+    JobTable, Times, chunk_range, folder_badges, job_asypd, job_sypd, moving_resolver,
+    running_text, status_code, status_color, with_holes, wrapper_tag,
 )
 from autosubmit_api.services.rendered import Live
 
@@ -45,7 +45,14 @@ def _badges(c: Dict[str, int]) -> str:
     return folder_badges(c["completed"], c["failed"], c["running"], c["queuing"], c["held"], c["total"])
 
 
-def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str]) -> Dict[str, Any]:
+TREE_MOVING = {"title": "title", "minutes": "minutes", "submit": "submit", "start": "start",
+               "finish": "finish", "SYPD": "SYPD", "ASYPD": "ASYPD"}
+PKL_MOVING = {"minutes": "minutes", "minutes_queue": "minutes_queue", "submit": "submit",
+              "start": "start", "finish": "finish", "running_text": "running_text", "SYPD": "SYPD_last"}
+
+
+def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str],
+              title: str = None) -> Dict[str, Any]:
     """One `jobs` entry of the tree (B.4 step 8)."""
     job = table.jobs[i]
     unit, size = table.effective_unit(i)
@@ -58,7 +65,8 @@ def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: 
         "id": job.name, "internal_id": job.name, "label": job.name,
         "status": status, "status_code": status_code(code), "status_color": status_color(status),
         "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
-        "member": job.member, "title": table.tree_title(i, t), "date": date, "date_plus": date_plus,
+        "member": job.member, "title": title if title is not None else table.tree_title(i, t),
+        "date": date, "date_plus": date_plus,
         "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
         "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
         "minutes": t.run, "submit": submit, "start": start, "finish": finish,
@@ -72,14 +80,17 @@ def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: 
 
 
 def build_tree(table: JobTable) -> Dict[str, Any]:
-    """The `/tree` answer with `Live` holes: ("title", i), ("node", i), "now"."""
+    """The `/tree` answer with `Live` holes: (field, i) for the moving values of live jobs
+    (job_views.MOVING) and "now" for `pkl_timestamp`."""
     expid = table.expid
     times = table.times
     live = table.live
     jobs = table.jobs
 
+    titles = [None if i in live else table.tree_title(i, times[i]) for i in range(len(jobs))]
+
     def title(i: int) -> Any:
-        return Live(("title", i)) if i in live else table.tree_title(i, times[i])
+        return Live(("title", i)) if i in live else titles[i]
 
     def leaf(i: int) -> Dict[str, Any]:
         return {"title": title(i), "refKey": table.names[i], "data": "Empty", "children": []}
@@ -189,9 +200,10 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
         "packages": package_names, "chunk_unit": table.conf.chunk_unit,
         "chunk_size": table.conf.chunk_size,
     })
-    post_avg = table.post_average(times)
-    nodes = [Live(("node", i)) if i in live else tree_node(table, i, times[i], post_avg, tree_parents[i])
-             for i in range(len(jobs))]
+    post_avg = table.post_avg
+    nodes = [tree_node(table, i, times[i], post_avg, tree_parents[i], titles[i]) for i in range(len(jobs))]
+    for i in live:
+        with_holes(nodes[i], i, TREE_MOVING)
     body = {"tree": folders, "jobs": nodes, "total": len(jobs), "reference": reference,
             "error": False, "error_message": "", "pkl_timestamp": Live("now")}
     return {"body": body, "tree_parents": tree_parents, "post_avg": post_avg}
@@ -199,20 +211,7 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
 
 def tree_resolver(table: JobTable, built: Dict[str, Any], now: int):
     """Fill the holes of `build_tree` for a request at `now`."""
-    def resolve(keys: List[Hashable]) -> Dict[Hashable, Any]:
-        fresh = table.compute_times(now, table.live) if table.live else {}
-        out: Dict[Hashable, Any] = {}
-        for key in keys:
-            if key == "now":
-                out[key] = now
-            elif key[0] == "title":
-                out[key] = table.tree_title(key[1], fresh[key[1]])
-            elif key[0] == "node":
-                i = key[1]
-                out[key] = tree_node(table, i, fresh[i], built["post_avg"], built["tree_parents"][i])
-        return out
-
-    return resolve
+    return moving_resolver(table, now)
 
 
 def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str, Any]:
@@ -240,9 +239,11 @@ def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str,
 
 
 def build_pkl_info(table: JobTable, tree_flavour: bool) -> Dict[str, Any]:
-    """`/pkltreeinfo` (tree flavour) or `/pklinfo` with `Live(("item", i))` holes."""
-    items = [Live(("item", i)) if i in table.live else pkl_item(table, i, table.times[i], tree_flavour)
-             for i in range(len(table.jobs))]
+    """`/pkltreeinfo` (tree flavour) or `/pklinfo`, with holes for the moving values."""
+    items = [pkl_item(table, i, table.times[i], tree_flavour) for i in range(len(table.jobs))]
+    moving = dict(PKL_MOVING, title="title") if tree_flavour else PKL_MOVING
+    for i in table.live:
+        with_holes(items[i], i, moving)
     body: Dict[str, Any] = {
         "pkl_file_name": table.pkl_path, "pkl_timestamp": table.pkl_mtime, "has_changed": True,
         "packages": {p: list(names) for p, names in table.packages.package_to_jobs.items()},
@@ -255,8 +256,4 @@ def build_pkl_info(table: JobTable, tree_flavour: bool) -> Dict[str, Any]:
 
 
 def pkl_info_resolver(table: JobTable, now: int, tree_flavour: bool):
-    def resolve(keys: List[Hashable]) -> Dict[Hashable, Any]:
-        fresh = table.compute_times(now, table.live)
-        return {key: pkl_item(table, key[1], fresh[key[1]], tree_flavour) for key in keys}
-
-    return resolve
+    return moving_resolver(table, now)

@@ -182,3 +182,37 @@ def test_rendered_bodies_fill_live_holes_per_request():
     assert body == (json.dumps({"a": None, "b": [1, {"k": 1}], "c": "\u00e9"}, sort_keys=True,
                                separators=(",", ":")) + "\n").encode()
     assert render({"a": 1}).body() == b'{"a":1}\n'
+
+
+def test_moving_values_are_those_of_a_table_built_at_request_time():
+    d = datetime(2000, 1, 1)
+    stamp = lambda ts: datetime.fromtimestamp(ts).strftime("%Y%m%d%H%M%S")  # noqa: E731
+    jobs = [job("t000_20000101_fc0_1_SIM", 4, date=d, member="fc0", chunk=1),
+            job("t000_20000101_fc0_2_SIM", 3, date=d, member="fc0", chunk=2),
+            job("t000_20000101_fc0_3_SIM", 0, date=d, member="fc0", chunk=3)]
+    children = {"t000_20000101_fc0_1_SIM": ["t000_20000101_fc0_2_SIM"],
+                "t000_20000101_fc0_2_SIM": ["t000_20000101_fc0_3_SIM"]}
+    stats = {"t000_20000101_fc0_1_SIM": (stamp(NOW - 660), stamp(NOW - 600)),
+             "t000_20000101_fc0_2_SIM": (stamp(NOW - 60),)}
+    old = table_of(jobs, children, stats=stats)
+    assert old.live == frozenset({0, 1})
+    later = NOW + 125
+    fresh = build_table(expid="t000", exp_dir="/x/t000", pkl_path="/x/t000/pkl/job_list_t000.pkl",
+                        pkl_mtime=123, log_dir="/x/t000/tmp/LOG_t000", jobs=jobs, children=children,
+                        has_structure=True, packages=Packages(), conf=CONF, rows={}, runs={}, stats=stats,
+                        outs={}, errs={}, now=later)
+    built = tree.build_tree(old)
+    answer = json.loads(render(built["body"]).body(tree.tree_resolver(old, built, later)))
+    assert answer["pkl_timestamp"] == later
+    for i in range(3):
+        expected = tree.tree_node(fresh, i, fresh.times[i], fresh.post_avg, built["tree_parents"][i])
+        assert answer["jobs"][i] == json.loads(json.dumps(expected))
+    assert answer["jobs"][0]["minutes"] == 600 + 125
+    assert "( 0:03:05 )" in answer["jobs"][1]["title"]
+    level = layout.levels(old)
+    coords = layout.layered_layout(old, level)
+    body = graph.build_graph(old, "standard", "none", coords, False, level)
+    nodes = json.loads(render(body).body(graph.graph_resolver(old, later, level, coords)))["nodes"]
+    assert nodes[1]["minutes_queue"] == 185 and nodes[0]["minutes"] == 725
+    items = json.loads(render(tree.build_pkl_info(old, True)).body(tree.pkl_info_resolver(old, later, True)))
+    assert items["pkl_content"][1]["running_text"] == "( 0:03:05 )"
