@@ -86,3 +86,21 @@ def test_departures_point_at_rows_of_the_index():
     files = {row.file for row in ROWS}
     for name, (decision, other) in DEPARTURES.items():
         assert name in files and other in files and decision.startswith("Q"), name
+
+
+def test_a_changed_golden_value_is_caught_on_a_real_answer(harness):
+    # Guards against a vacuous comparison: the same answer fails once the expectation moves.
+    row = harness.rows["v4__nonexistent-route.json"]
+    site, response = harness.send(row)
+    actual = response.get_json()
+    expected = harness.load(row.file, site)
+    assert compare.diff_exact(expected, actual) is None
+    diff = compare.diff_exact(dict(expected, error_message="Gone"), actual)
+    assert diff is not None and diff.path == "error_message" and diff.expected == "Gone"
+
+    row = harness.rows["v4__experiments__zzzz.json"]
+    site, response = harness.send(row)
+    oracle = harness.load(row.oracle, site)
+    skip = compare.parse_paths(row.oracle_skip)
+    assert compare.diff_oracle(response.get_json(), oracle, skip) is None
+    assert compare.diff_oracle(response.get_json(), dict(oracle, error=False), skip).path == "error"
