@@ -137,6 +137,28 @@ def _ddl(version: int, upgraded: Optional[bool]) -> str:
     return f"{run_sql};\n{job_sql};\nCREATE INDEX ID_JOB_NAME ON job_data(job_name);\n"
 
 
+def _sqlalchemy_type(kind: str) -> str:
+    """The column type SQLAlchemy's DDL gives (fixture a1vj): no AUTOINCREMENT, no defaults."""
+    kind = kind.replace(" PRIMARY KEY AUTOINCREMENT", "")
+    kind = kind.replace(" DEFAULT 0.0", "").replace(" DEFAULT 0", "")
+    return kind.replace("REAL", "FLOAT")
+
+
+def _sqlalchemy_ddl(version: int) -> str:
+    run_types = {name: kind for name, kind, _ in _RUN_COLUMNS}
+    run_cols = run_columns(version, upgraded=False)
+    body = ", \n\t".join(
+        f"{n} {'TEXT' if n == 'modified' else _sqlalchemy_type(run_types[n])}" for n in run_cols)
+    run_sql = f"CREATE TABLE experiment_run (\n\t{body}, \n\tPRIMARY KEY (run_id)\n)"
+    job_types = {name: kind for name, kind, _ in _JOB_DATA_COLUMNS}
+    body = ", \n\t".join(
+        f"{chr(34) + n + chr(34) if n != n.lower() else n} {_sqlalchemy_type(job_types[n])}"
+        for n in job_data_columns(version))
+    job_sql = (f"CREATE TABLE job_data (\n\t{body}, \n\tPRIMARY KEY (id), \n\t"
+               "CONSTRAINT unique_counter_and_job_name UNIQUE (counter, job_name)\n)")
+    return f'{run_sql};\n{job_sql};\nCREATE INDEX "ID_JOB_NAME" ON job_data (job_name);\n'
+
+
 def _run_values(run: RunSpec) -> Dict[str, object]:
     values = dict(vars(run))
     values["created"] = run.created or fmt_dash(run.start)
@@ -161,6 +183,7 @@ def write_job_data(
     *,
     swapped: Union[bool, Collection[int]] = False,
     upgraded: Optional[bool] = None,
+    style: str = "autosubmit",
 ) -> None:
     """Write a history DB with `PRAGMA user_version = version`, replacing any existing file.
 
@@ -168,10 +191,16 @@ def write_job_data(
     `section`, section in `member`): True for every row, or a collection of row indexes
     (0-based positions in `rows`). `upgraded` forces (or suppresses) the ALTER TABLE
     column order of `experiment_run` (default: only for versions 16 and 17).
+    `style="sqlalchemy"` writes the DDL SQLAlchemy emits (Autosubmit 4.1.12+ creating the
+    file through its ORM, fixture a1vj) instead of Autosubmit's hand-written one.
     Rows get ids 1.. in the given order.
     """
     if version not in SUPPORTED_VERSIONS:
         raise ValueError(f"unsupported job_data version {version}")
+    if style not in ("autosubmit", "sqlalchemy"):
+        raise ValueError(f"unknown DDL style {style!r}")
+    if style == "sqlalchemy":
+        upgraded = False
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     if os.path.exists(path):
@@ -180,7 +209,7 @@ def write_job_data(
     job_cols = [c for c in job_data_columns(version) if c != "id"]
     conn = sqlite3.connect(path)
     try:
-        conn.executescript(_ddl(version, upgraded))
+        conn.executescript(_sqlalchemy_ddl(version) if style == "sqlalchemy" else _ddl(version, upgraded))
         conn.executemany(
             f"INSERT INTO experiment_run ({', '.join(run_cols)}) VALUES ({', '.join('?' * len(run_cols))})",
             [tuple(_run_values(r)[c] for c in run_cols) for r in runs],

@@ -172,3 +172,15 @@ def test_large_history_is_read_completely(site, settings):
     assert len(h.rows) == 200_000
     assert h.rows[-1].counter == 199_999
     assert len(h.last_rows) == 997
+
+
+def test_sqlalchemy_ddl_file_reads_the_same(site, settings):
+    runs, rows = history.default_history(_jobs())
+    _write(site, "a000", runs, rows, 18, style="sqlalchemy")
+    _write(site, "a001", runs, rows, 18)
+    conn = sqlite3.connect(site.jobdata_dir / "job_data_a000.db")
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'job_data'").fetchone()[0]
+    conn.close()
+    assert "unique_counter_and_job_name" in ddl and "AUTOINCREMENT" not in ddl
+    a, b = job_data.load_history(settings, "a000"), job_data.load_history(settings, "a001")
+    assert a.rows == b.rows and a.runs == b.runs
