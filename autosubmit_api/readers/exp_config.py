@@ -23,6 +23,7 @@ import configparser
 import copy
 import os
 import re
+import stat
 import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -33,6 +34,8 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
 from autosubmit_api.readers import cache, paths
+
+MAX_FILE_BYTES = 16 * 2**20
 
 # --- YAML: SafeLoader with YAML 1.2 core-schema scalars and inert unknown tags ----------
 
@@ -392,6 +395,13 @@ class _AS4Merge:
     def parse_file(self, path: Path) -> Dict[str, Any]:
         self.read[str(path)] = None
         try:
+            st = path.stat()
+            # CUSTOM_CONFIG may name any path: read only regular files of a sane size (a
+            # device or a huge file would block or exhaust the worker).
+            if not stat.S_ISREG(st.st_mode):
+                raise DataError(f"{self._name(path)} is not a regular file")
+            if st.st_size > MAX_FILE_BYTES:
+                raise DataError(f"{self._name(path)} is larger than {MAX_FILE_BYTES // 2**20} MiB")
             text = path.read_text(encoding="utf-8")
             data = load_yaml_text(text)
         except yaml.YAMLError as exc:
@@ -438,7 +448,7 @@ class _AS4Merge:
                 # Relative custom paths are relative to the experiment directory, never to
                 # the server's working directory.
                 path = self.exp_dir / path
-            if not path.exists() or str(path) in self.loaded:
+            if not (path.is_dir() or path.is_file()) or str(path) in self.loaded:
                 continue
             self.loaded[str(path)] = True
             self.read[str(path)] = None

@@ -239,3 +239,9 @@ def test_site_keys_never_carry_the_database_password(settings):
     assert raw["DATABASE_BACKEND"] == "postgres"
     assert raw["DATABASE_CONN_URL"] == "postgresql://api:***@db:5432/as"
     assert exp_config._without_password("postgresql://api@db/as") == "postgresql://api@db/as"
+
+
+def test_custom_config_skips_devices_and_missing_paths(settings):
+    _write(settings, {"DEFAULT": {"CUSTOM_CONFIG": "/dev/zero,/nonexistent/dir"}})
+    c = exp_config.load_config(settings, "a000")
+    assert c.chunk_size == 1 and "zero" not in c.files
