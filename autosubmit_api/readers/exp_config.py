@@ -91,8 +91,34 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor(None, _construct_unknown)
 
 
+MAX_NODES = 1_000_000
+
+
+def _expanded_size_ok(data: Any, limit: int = MAX_NODES) -> bool:
+    """False when the value, with YAML aliases expanded, has more than `limit` nodes.
+
+    Aliases are shared references after loading, but the merge copies them: a
+    "billion laughs" file would blow up there. The walk stops as soon as `limit` is hit.
+    """
+    budget = limit
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return False
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
+
+
 def load_yaml_text(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    if not _expanded_size_ok(data):
+        raise yaml.YAMLError(f"more than {MAX_NODES} values once aliases are expanded")
+    return data
 
 
 # --- Site keys Autosubmit adds to every experiment's data (its BasicConfig) --------------

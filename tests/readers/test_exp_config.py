@@ -245,3 +245,15 @@ def test_custom_config_skips_devices_and_missing_paths(settings):
     _write(settings, {"DEFAULT": {"CUSTOM_CONFIG": "/dev/zero,/nonexistent/dir"}})
     c = exp_config.load_config(settings, "a000")
     assert c.chunk_size == 1 and "zero" not in c.files
+
+
+def test_alias_bomb_is_a_data_error(settings):
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        levels.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    _write(settings, files={"bomb.yml": "BOMB:\n" + "\n".join("  " + line for line in levels) + "\n"})
+    with pytest.raises(DataError) as info:
+        exp_config.load_config(settings, "a000")
+    assert "conf/bomb.yml" in info.value.message
