@@ -24,5 +24,7 @@ def health(settings: Settings) -> Dict[str, Any]:
             # The scheduler's outcomes: it runs in the gunicorn master, which publishes them
             # to the workers serving this request (workers.metrics).
             "jobs": copy.deepcopy(workers.metrics(settings)),
+            # PostgreSQL: the last run of each job on any host ([] on SQLite).
+            "cluster": workers.health(settings)["cluster"],
         },
     }

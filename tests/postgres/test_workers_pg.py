@@ -2,6 +2,7 @@
 behaviour as on SQLite, with the pickle time read from `<expid>.job_pkl.modified`."""
 from __future__ import annotations
 
+import socket
 import time
 from datetime import datetime
 
@@ -125,3 +126,15 @@ def test_run_job_takes_the_advisory_lock_and_records_the_interval(pg_site):
     assert workers.run_job(workers.job("status"), settings, force=True) is True
     cluster = {row["job"]: row for row in workers.health(settings)["cluster"]}
     assert cluster["status"]["ok"] is True
+
+
+def test_the_health_route_shows_which_host_ran_each_job(pg_site):
+    from autosubmit_api.app import create_app
+
+    settings, _, _ = pg_site
+    assert workers.run_job(workers.job("status"), settings) is True
+    body = create_app(settings).test_client().get("/v4/health").get_json()
+    assert body["backend"] == "postgres" and body["central_db"]["reachable"] is True
+    assert body["background_tasks"]["jobs"]["status"]["ok"] is True
+    cluster = {row["job"]: row for row in body["background_tasks"]["cluster"]}
+    assert cluster["status"]["host"] == socket.gethostname()
