@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.models import ExperimentRow
-from autosubmit_api.readers import backend
+from autosubmit_api.readers import backend, cache
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,24 @@ class _Shape:
         return query.select_from(source)
 
 
+_shapes: Dict[tuple, "_Shape"] = {}
+
+
+def _shape(settings: Settings, conn: Connection) -> "_Shape":
+    """The table layout, inspected once per version of the SQLite file (every time on PostgreSQL)."""
+    if backend.is_postgres(settings):
+        return _Shape(conn)
+    key = cache.file_key(settings.db_path)
+    found = _shapes.get(key) if key is not None else None
+    if found is None:
+        found = _Shape(conn)
+        if key is not None:
+            if len(_shapes) > 16:
+                _shapes.clear()
+            _shapes[key] = found
+    return found
+
+
 def _row(record, statuses: Dict[int, str]) -> ExperimentRow:
     return ExperimentRow(
         id=record.id,
@@ -185,7 +203,7 @@ def _run(settings: Settings, build) -> Tuple[List[ExperimentRow], Optional[int]]
     status_map = statuses(settings)
     try:
         with _central(settings).connect() as conn:
-            shape = _Shape(conn)
+            shape = _shape(settings, conn)
             rows, total = build(conn, shape, status_map)
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The central database cannot be read", exc) from None
