@@ -21,7 +21,7 @@ import os
 import sqlite3
 from dataclasses import replace
 from datetime import datetime
-from typing import Collection, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
 
@@ -229,8 +229,14 @@ def write_job_data(
         conn.close()
 
 
+def package_code(package_name: str) -> int:
+    """The `rowtype` Autosubmit <= 4.1.16 stores for a wrapped job (data.md A.4)."""
+    return int(package_name.split("_")[-3])
+
+
 def default_history(
-    jobs: Sequence[JobSpec], *, t0: int = 1_704_067_200, chunk_unit: str = "month", chunk_size: int = 1
+    jobs: Sequence[JobSpec], *, t0: int = 1_704_067_200, chunk_unit: str = "month", chunk_size: int = 1,
+    packages: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> Tuple[List[RunSpec], List[JobDataSpec]]:
     """A plausible history for `jobs` (deterministic: times start at `t0`).
 
@@ -238,7 +244,12 @@ def default_history(
     COMPLETED job and every job with `fail_count > 0` fail first (once, or fail_count
     times) in run 1 and are retried in run 2; jobs still SUBMITTED/QUEUING/RUNNING/HELD/
     SUSPENDED get their current attempt in run 2, which then has `finish = 0`.
+    Jobs of `packages` ({package name: job names}) get the package code as `rowtype`.
     """
+    codes: Dict[str, int] = {}
+    for package, members in (packages or {}).items():
+        for member in members:
+            codes[member] = package_code(package)
     children: Dict[str, List[str]] = {}
     for job in jobs:
         for parent in job.parents:
@@ -287,7 +298,7 @@ def default_history(
             stamp = _stamp(submit)
             rows.append(JobDataSpec(
                 job_name=job.name, counter=counters[job.name], submit=submit, start=start,
-                finish=finish, status=status, rowtype=2, ncpus=ncpus,
+                finish=finish, status=status, rowtype=codes.get(job.name, 2), ncpus=ncpus,
                 wallclock=job.wallclock or "00:30", qos=job.queue or "debug",
                 energy=(finish - start) * ncpus * 10 if status == "COMPLETED" else 0,
                 date=job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else "",

@@ -184,3 +184,13 @@ def test_sqlalchemy_ddl_file_reads_the_same(site, settings):
     assert "unique_counter_and_job_name" in ddl and "AUTOINCREMENT" not in ddl
     a, b = job_data.load_history(settings, "a000"), job_data.load_history(settings, "a001")
     assert a.rows == b.rows and a.runs == b.runs
+
+
+def test_wrapped_jobs_carry_the_package_code(site, settings):
+    jobs = _jobs()
+    package = "a000_ASThread_17128472368642_1_2"
+    runs, rows = history.default_history(jobs, packages={package: [jobs[2].name, jobs[3].name]})
+    _write(site, "a000", runs, rows, 18)
+    h = job_data.load_history(settings, "a000")
+    assert {r.rowtype for r in h.rows_of(jobs[2].name)} == {17128472368642}
+    assert {r.rowtype for r in h.rows_of(jobs[0].name)} == {2}
