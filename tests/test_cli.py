@@ -237,3 +237,14 @@ def test_an_unwritable_examples_directory_is_one_line_and_exit_1(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("autosubmit_api: ") and "Traceback" not in result.stderr
+
+
+def test_a_missing_autosubmit_configuration_falls_back_and_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    site = make_site(tmp_path / "home")
+    (tmp_path / "home" / ".autosubmitrc").write_text(site.rc_path.read_text())
+    env = {"HOME": str(tmp_path / "home"), "AUTOSUBMIT_CONFIGURATION": str(tmp_path / "missing.rc")}
+    settings = cli.prepare_settings(env)
+    assert settings.rc_path == str(tmp_path / "home" / ".autosubmitrc") and not settings.examples
+    err = capsys.readouterr().err
+    assert "missing.rc does not exist; using" in err and ".autosubmitrc" in err
