@@ -12,6 +12,7 @@ import contextlib
 import functools
 import gc
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
@@ -132,7 +133,7 @@ def fmt_dt(ts: Any) -> Optional[str]:
     if not ts or ts <= 0:
         return None
     try:
-        return datetime.fromtimestamp(int(ts)).strftime("%Y-%m-%d %H:%M:%S")
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(ts)))
     except (OverflowError, OSError, ValueError):
         return None
 

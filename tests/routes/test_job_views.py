@@ -261,3 +261,19 @@ def test_expinfo_reads_the_card(client, make_experiment):
     assert body["error"] is False
     assert body["description"] == "my test" and body["expid"] == E
     assert isinstance(body["pkl_timestamp"], int) and body["pkl_timestamp"] > 0
+
+
+def test_a_precomputed_standard_layout_is_served_as_saved(client, make_experiment, settings):
+    from autosubmit_api.readers.graph_layout import write_layout
+    from autosubmit_api.services.layout import compute_standard_layout
+
+    exp = make_experiment(E)
+    positions = compute_standard_layout(settings, E)
+    assert set(positions) == {job.name for job in exp.jobs}
+    computed = get(client, f"/v3/graph/{E}/standard/none")
+    assert computed["graphviz"] is False
+    write_layout(settings, E, positions)
+    saved = get(client, f"/v3/graph/{E}/standard/none")
+    assert saved["graphviz"] is True
+    assert {n["id"]: (n["x"], n["y"]) for n in saved["nodes"]} == \
+        {n["id"]: (n["x"], n["y"]) for n in computed["nodes"]}
