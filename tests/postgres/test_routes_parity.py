@@ -19,7 +19,7 @@ ROUTES = [
     "/graph/a000/standard/status", "/summary/a000", "/runs/a000", "/rundetail/a000/1",
     "/history/a000/a000_20000101_fc0_1_SIM", "/performance/a000", "/stats/a000/0/Any",
     "/pklinfo/a000/0", "/pkltreeinfo/a000/0", "/ifrun/a000", "/logrun/a000", "/exprun/a000",
-    "/cconfig/a000", "/expinfo/a001", "/tree/a001", "/quick/a001",
+    "/cconfig/a000", "/v4/experiments/a000/filesystem-config", "/expinfo/a001", "/tree/a001", "/quick/a001",
     "/search/a", "/searchowner/tester", "/running/",
     "/v4/experiments", "/v4/experiments?query=a001", "/v4/experiments/a000",
     "/v4/experiments/a000/jobs", "/v4/experiments/a001/wrappers", "/v4/experiments/a000/runs",
@@ -29,6 +29,17 @@ ROUTES = [
 
 # The tree's pkl_timestamp is the time of the request (data.md C), not data.
 CLOCK_FIELDS = {"/tree/a000": "pkl_timestamp", "/tree/a001": "pkl_timestamp"}
+# The configuration views echo the site's own settings (data.md A.8 step 7), which differ
+# between the two sites by construction.
+SITE_KEYS = {"DATABASE_BACKEND", "DATABASE_CONN_URL"}
+
+
+def _without_site_keys(value):
+    if isinstance(value, dict):
+        return {k: _without_site_keys(v) for k, v in value.items() if k not in SITE_KEYS}
+    if isinstance(value, list):
+        return [_without_site_keys(v) for v in value]
+    return value
 
 
 def _answers(settings):
@@ -41,7 +52,7 @@ def _answers(settings):
         body = response.get_json()
         if route in CLOCK_FIELDS and isinstance(body, dict):
             body.pop(CLOCK_FIELDS[route], None)
-        out[route] = (response.status_code, body)
+        out[route] = (response.status_code, _without_site_keys(body))
     return out
 
 
