@@ -106,10 +106,13 @@ def _copy_fixtures(dest: Path) -> bool:
 
 
 def _write_logs(site: Site, expid: str, jobs) -> None:
-    """A run log in ASLOGS and out/err logs for every job that has names for them."""
+    """A run log and two platforms' recovery logs in ASLOGS, and out/err logs of the jobs."""
     tmp = site.exp_dir(expid) / "tmp"
     (tmp / "ASLOGS" / "20240101_000000_run.log").write_text(
         "".join(f"[INFO] e2e run log line {i} of {expid}\n" for i in range(1, 41)))
+    for platform in ("MARENOSTRUM4", "LOCAL"):
+        (tmp / "ASLOGS" / f"20240101_000500_{platform}_log_recovery.log").write_text(
+            "".join(f"[INFO] {platform} recovery line {i}\n" for i in range(1, 11)))
     for job in jobs:
         for name, kind in ((job.out_log, "out"), (job.err_log, "err")):
             if name:

@@ -301,6 +301,20 @@ def test_run_log_shows_the_tail(build, open_page, api_get):
     gui.assert_clean(api_get)
 
 
+def test_head_run_log_recovery_tab(open_page, api_get):
+    """HEAD's "Log Recoveries" tab: one entry per platform, the newest log's last lines."""
+    gui = open_page("head", "/experiment/e2e0/runlog")
+    gui.wait_call(r"^/v3/exprun/e2e0$")
+    gui.page.get_by_text("Log Recoveries").click()
+    body = api_get(gui.wait_call(r"^/v3/exp-recovery-logs/e2e0$"))
+    logs = body["platform_recovery_logs"]
+    assert sorted(log["platform"] for log in logs) == ["LOCAL", "MARENOSTRUM4"]
+    first = logs[0]  # the tab selects the first platform
+    gui.wait_text(first["content"][-1]["content"])
+    assert first["filename"] in gui.text()
+    gui.assert_clean(api_get)
+
+
 @builds
 def test_configuration_compares_filesystem_and_run(build, open_page, api_get):
     gui = open_page(build, "/experiment/e2e0/config")

@@ -1,0 +1,19 @@
+"""v3 `/exp-recovery-logs/<expid>` (API 4.1; the development GUI's "Log Recoveries" tab)."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from autosubmit_api.auth import gate, settings
+from autosubmit_api.routes.v3._legacy import legacy
+from autosubmit_api.services import recovery_logs as service
+
+bp = Blueprint("v3_recovery_logs", __name__)
+
+DEFAULT = {"platform_recovery_logs": []}
+
+
+@bp.get("/exp-recovery-logs/<expid>")
+@gate("ALL")
+@legacy(DEFAULT)
+def exp_recovery_logs(expid):
+    return service.experiment_recovery_logs(settings(), expid)
