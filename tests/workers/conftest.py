@@ -1,3 +1,5 @@
+import tempfile
+
 import pytest
 
 from autosubmit_api.readers import backend
@@ -10,3 +12,13 @@ def _fresh_engines():
     backend.dispose_all()
     yield
     backend.dispose_all()
+
+
+@pytest.fixture(autouse=True)
+def _private_tempdir(tmp_path, monkeypatch):
+    # The scheduler publishes its metrics in the temp dir (workers.metrics_file): keep each
+    # test's file in its own tmp_path, for this process and the processes it starts.
+    directory = tmp_path / "tmp"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    monkeypatch.setenv("TMPDIR", str(directory))
