@@ -314,15 +314,35 @@ def last_total_stats_line(settings: Settings, expid: str, job_name: str) -> Sequ
     return tuple(lines[-1]) if lines else ()
 
 
-def total_stats_files(settings: Settings, expid: str) -> set:
-    """Job names that have a `_TOTAL_STATS` file in `<exp>/tmp` (one directory listing)."""
+def total_stats_snapshot(settings: Settings, expid: str) -> Tuple[Tuple[str, int, int], ...]:
+    """(job name, mtime_ns, size) of every `<job>_TOTAL_STATS` in `<exp>/tmp`, by name.
+
+    One directory listing plus one stat per stats file: the identity of the whole set, so
+    a changed (appended) file gives a new snapshot.
+    """
     suffix = "_TOTAL_STATS"
-    names = set()
+    found = []
     try:
         with os.scandir(paths.tmp_dir(settings, expid)) as entries:
             for entry in entries:
-                if entry.name.endswith(suffix):
-                    names.add(entry.name[: -len(suffix)])
+                name = entry.name
+                if not name.endswith(suffix):
+                    continue
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                found.append((name[: -len(suffix)], st.st_mtime_ns, st.st_size))
     except (FileNotFoundError, NotADirectoryError, PermissionError):
-        pass
-    return names
+        return ()
+    found.sort()
+    return tuple(found)
+
+
+def total_stats_key(settings: Settings, expid: str, job_name: str) -> Optional[Tuple[str, int, int]]:
+    """(job name, mtime_ns, size) of one job's `_TOTAL_STATS` file, None when it is absent."""
+    try:
+        st = os.stat(total_stats_path(settings, expid, job_name))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (job_name, st.st_mtime_ns, st.st_size)

@@ -8,13 +8,12 @@ configuration (readers/exp_config.py), the history DB and TOTAL_STATS times
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import job_data
-from autosubmit_api.services import job_table
+from autosubmit_api.services import job_table, rendered
 from autosubmit_api.services.metrics import (
     parse_processors, processing_elements, split_outliers, years_per_chunk,
 )
@@ -33,9 +32,9 @@ ERROR_BODY = {"SYPD": None, "ASYPD": None, "RSYPD": None, "CHSY": None, "JPSY": 
               "error_message": "", "warnings_job_data": []}
 
 
-@dataclass(frozen=True)
-class TimedJob:
-    """A pickle job of section SIM/POST/TRANSFER/CLEAN with its B.0.3 times."""
+class TimedJob(NamedTuple):
+    """A pickle job of section SIM/POST/TRANSFER/CLEAN with its B.0.3 times (a NamedTuple:
+    one is built per SIM job per computation, 25,000 in a big experiment)."""
 
     name: str
     section: str
@@ -174,25 +173,50 @@ def sim_parallelization(conf: ExperimentConfig) -> tuple:
     return pe, warnings
 
 
-def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
-    """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
-    require_experiment(settings, expid)
-    table = job_table.load_table(settings, expid)
-    now = int(time.time()) if now is None else now
+_SECTIONS = frozenset(("SIM", "POST", "TRANSFER", "CLEAN"))
+
+
+def _relevant(table) -> Tuple[int, ...]:
+    """Indices of the COMPLETED jobs of the four sections: the only ones B.9.4 reads."""
+    return tuple(i for i, job in enumerate(table.jobs)
+                 if table.statuses[i] == "COMPLETED" and job.section in _SECTIONS)
+
+
+def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
     times = table.times_at(now)
-    wanted = ("SIM", "POST", "TRANSFER", "CLEAN")
     jobs = []
-    for i, job in enumerate(table.jobs):
-        if job.section not in wanted:
-            continue
-        t = times[i]
-        jobs.append(TimedJob(
-            name=job.name, section=job.section, status=table.statuses[i], chunk=job.chunk,
-            queue=max(t.queue, 0), run=max(t.run, 0), energy=max(t.energy or 0, 0),
-            start=t.start or 0, finish=t.finish or 0, run_id=t.run_id, package=table.package[i],
-        ))
-    history = job_data.load_history(settings, expid, optional=True)
+    for i in job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
+        job, t = table.jobs[i], times[i]
+        jobs.append(TimedJob(job.name, job.section, "COMPLETED", job.chunk, max(t.queue, 0), max(t.run, 0),
+                             max(t.energy or 0, 0), t.start or 0, t.finish or 0, t.run_id, table.package[i]))
     run_yps = {run.run_id: years_per_chunk(run.chunk_unit, run.chunk_size)
                for run in (history.runs if history is not None else ())}
     pe, warnings = sim_parallelization(table.conf)
     return compute(jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings)
+
+
+def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
+    """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
+    require_experiment(settings, expid)
+    table = job_table.load_table(settings, expid)
+    history = job_data.load_history(settings, expid, optional=True)
+    return _metrics(settings, expid, table, history, int(time.time()) if now is None else now)
+
+
+def performance_body(settings: Settings, expid: str) -> bytes:
+    """The JSON body of `experiment_performance`, serialised once per input change.
+
+    Only COMPLETED jobs are read, whose times do not move with the clock unless one of
+    them is "live" (a wrapper member corrected against a running job): then the answer
+    is computed for this request.
+    """
+    require_experiment(settings, expid)
+    table = job_table.load_table(settings, expid)
+    history = job_data.load_history(settings, expid, optional=True)
+    relevant = job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table))
+    now = int(time.time())
+    if table.live and not table.live.isdisjoint(relevant):
+        return rendered.render(_metrics(settings, expid, table, history, now)).body()
+    return job_table.cached_view(
+        "performance_body", table, job_table.Ident(history),
+        lambda: rendered.render(_metrics(settings, expid, table, history, now))).body()

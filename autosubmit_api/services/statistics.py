@@ -7,13 +7,15 @@ attempt lines come from readers/logs.py. Times are hours (floats).
 from __future__ import annotations
 
 import datetime
+import threading
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
-from autosubmit_api.readers import cache, logs
-from autosubmit_api.services import job_table
-from autosubmit_api.services.job_views import parse_stamp
+from autosubmit_api.readers import cache, logs, paths
+from autosubmit_api.services import job_table, rendered
+from autosubmit_api.services.job_views import QUIET_CODES, parse_stamp
 from autosubmit_api.services.runs import require_experiment
 
 NO_JOBS = ("Autosubmit API couldn't find jobs that match your search critearia (Section: {section}) "
@@ -32,25 +34,113 @@ def parse_period(raw: str) -> int:
         raise BadRequest(f"invalid literal for int() with base 10: {raw!r}") from None
 
 
+_hour_epochs: Dict[str, int] = {}
+_HOUR_EPOCHS_MAX = 200_000
+
+
+def _hour_epoch(prefix: str) -> int:
+    """Epoch of the local time `YYYYMMDDhh`:00:00, memoised (DST moves whole hours here)."""
+    found = _hour_epochs.get(prefix)
+    if found is None:
+        found = int(datetime.datetime(int(prefix[0:4]), int(prefix[4:6]), int(prefix[6:8]),
+                                      int(prefix[8:10])).timestamp())
+        if len(_hour_epochs) >= _HOUR_EPOCHS_MAX:
+            _hour_epochs.clear()
+        _hour_epochs[prefix] = found
+    return found
+
+
+def _stamp(text: str) -> int:
+    """`YYYYMMDDhhmmss` local time as epoch without strptime (a big experiment has hundreds
+    of thousands of these stamps); the other A.10 forms go through parse_stamp."""
+    if len(text) == 14 and text.isdigit():
+        minute, second = int(text[10:12]), int(text[12:14])
+        if minute > 59 or second > 59:
+            return 0
+        try:
+            return _hour_epoch(text[:10]) + minute * 60 + second
+        except (ValueError, OverflowError, OSError):
+            return 0
+    return parse_stamp(text)
+
+
 def _parse_lines(fields_per_line: Sequence[Sequence[str]]) -> Tuple[Line, ...]:
     """A.10 lines; placeholder words (4.1.17 `start`, `end`, `status`) count as missing."""
     out = []
     for fields in fields_per_line:
-        stamps = [parse_stamp(f) if i < 3 else 0 for i, f in enumerate(fields[:3])]
+        stamps = [_stamp(f) for f in fields[:3]]
         stamps += [0] * (3 - len(stamps))
         status = fields[3] if len(fields) >= 4 else ""
         out.append((stamps[0], stamps[1], stamps[2], status, len(fields)))
     return tuple(out)
 
 
-def _stats_lines(settings: Settings, expid: str, name: str) -> Tuple[Line, ...]:
-    """Parsed TOTAL_STATS lines of one job, cached by the file's identity."""
-    path = logs.total_stats_path(settings, expid, name)
-    key = cache.file_key(path)
-    if key is None:
-        return ()
-    return cache.cached("total_stats_lines", key,
-                        lambda: _parse_lines(logs.read_total_stats(settings, expid, name)))
+# Per experiment tmp dir, the last parse of each stats file: a new snapshot re-reads only
+# the files whose (mtime, size) changed. Bounded to a few experiments.
+_previous: "OrderedDict[str, Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]]]" = OrderedDict()
+_previous_lock = threading.Lock()
+_PREVIOUS_MAX = 8
+
+
+def _parse_snapshot(settings: Settings, expid: str, where: str,
+                    snapshot: Tuple[Tuple[str, int, int], ...]) -> Dict[str, Tuple[Line, ...]]:
+    """Parse every file of a snapshot, reusing the last parse of files that did not change."""
+    with _previous_lock:
+        before = _previous.get(where, {})
+    now: Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]] = {}
+    for name, mtime, size in snapshot:
+        old = before.get(name)
+        if old is not None and old[0] == (mtime, size):
+            now[name] = old
+        else:
+            now[name] = ((mtime, size), _parse_lines(logs.read_total_stats(settings, expid, name)))
+    with _previous_lock:
+        _previous[where] = now
+        _previous.move_to_end(where)
+        while len(_previous) > _PREVIOUS_MAX:
+            _previous.popitem(last=False)
+    return {name: entry[1] for name, entry in now.items()}
+
+
+def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Line, ...]]:
+    """job name -> parsed TOTAL_STATS lines, for every stats file of the experiment.
+
+    Autosubmit appends to a job's stats file only while the job is submitted, queuing or
+    running; a job that is COMPLETED, WAITING or READY in the pkl must change status (and
+    so the pkl, and so the job table) before its file changes again. So the whole tmp/
+    directory is listed and stat'ed once per job table, and on later requests only the
+    files of the jobs in the other states are stat'ed again.
+    """
+    where = paths.tmp_dir(settings, expid)
+    snapshot = job_table.cached_view("total_stats_snapshot", table, where,
+                                     lambda: logs.total_stats_snapshot(settings, expid))
+    base = cache.cached("total_stats_all", (where, snapshot),
+                        lambda: _parse_snapshot(settings, expid, where, snapshot))
+
+    def active_names() -> Tuple[Tuple[str, Optional[Tuple[str, int, int]]], ...]:
+        known = {entry[0]: entry for entry in snapshot}
+        return tuple((job.name, known.get(job.name)) for i, job in enumerate(table.jobs)
+                     if table.codes[i] not in QUIET_CODES)
+
+    active = job_table.cached_view("total_stats_active", table, where, active_names)
+    changed = []
+    for name, was in active:
+        key = logs.total_stats_key(settings, expid, name)
+        if key != was:
+            changed.append((name, key))
+    if not changed:
+        return base
+
+    def merged() -> Dict[str, Tuple[Line, ...]]:
+        out = dict(base)
+        for name, key in changed:
+            if key is None:
+                out.pop(name, None)
+            else:
+                out[name] = _parse_lines(logs.read_total_stats(settings, expid, name))
+        return out
+
+    return cache.cached("total_stats_live", (where, job_table.Ident(base), tuple(changed)), merged)
 
 
 def _is_completed(line: Line) -> bool:
@@ -144,6 +234,51 @@ def summarize(entries: Sequence[dict]) -> dict:
     return summary
 
 
+def _entries(table, lines_of: Dict[str, Tuple[Line, ...]], filter_type: str,
+             start_epoch: Optional[float], now: datetime.datetime) -> Optional[List[dict]]:
+    """JobStatistics for the jobs that pass the filters; None when no job passes (B.12 3)."""
+    chosen: List[Tuple[int, Tuple[Line, ...]]] = []
+    for i, job in enumerate(table.jobs):
+        if filter_type != "Any" and job.section != filter_type:
+            continue
+        lines = lines_of.get(job.name, ())
+        if start_epoch is not None and not any(
+                line[1] > start_epoch or line[2] > start_epoch for line in lines):
+            continue
+        chosen.append((i, lines))
+    if not chosen:
+        return None
+
+    def order(item):
+        job = table.jobs[item[0]]
+        # Undated jobs sort by "now", i.e. after every dated one (Q32: any stable order).
+        return (job.date or now, job.member or "", job.section or "", job.chunk or 0)
+
+    entries = []
+    for i, lines in sorted(chosen, key=order):
+        collected = last_retrials(lines)
+        if collected:
+            section = table.sections[i]
+            entries.append(job_statistics(table.jobs[i].name, section.processors, section.wallclock, collected))
+    return entries
+
+
+def _answer(entries: List[dict], start, end) -> dict:
+    return {
+        "error": False,
+        "error_message": "",
+        "Statistics": {"Period": {"From": str(start), "To": end},
+                       "JobStatistics": entries},
+        "summary": summarize(entries),
+    }
+
+
+def _period(hours: int, now: datetime.datetime):
+    end = now.replace(second=0, microsecond=0)
+    start = end - datetime.timedelta(hours=hours) if hours > 0 else None
+    return start, end
+
+
 def experiment_statistics(settings: Settings, expid: str, filter_period: str, filter_type: str,
                           now: Optional[datetime.datetime] = None) -> dict:
     """B.12: statistics of the experiment's jobs, optionally of one section and a period."""
@@ -151,37 +286,37 @@ def experiment_statistics(settings: Settings, expid: str, filter_period: str, fi
     require_experiment(settings, expid)
     table = job_table.load_table(settings, expid)
     now = now or datetime.datetime.now()
-    end = now.replace(second=0, microsecond=0)
-    start = end - datetime.timedelta(hours=hours) if hours > 0 else None
-    start_epoch = start.timestamp() if start is not None else None
-
-    chosen: List[Tuple[int, Tuple[Line, ...]]] = []
-    for i, job in enumerate(table.jobs):
-        if filter_type != "Any" and job.section != filter_type:
-            continue
-        lines = _stats_lines(settings, expid, job.name)
-        if start_epoch is not None and not any(
-                line[1] > start_epoch or line[2] > start_epoch for line in lines):
-            continue
-        chosen.append((i, lines))
-    if not chosen:
+    start, end = _period(hours, now)
+    entries = _entries(table, all_stats_lines(settings, expid, table), filter_type,
+                       start.timestamp() if start is not None else None, now)
+    if entries is None:
         raise NotFound(NO_JOBS.format(section=filter_type, start=str(start), end=str(end)))
+    return _answer(entries, start, end.strftime("%Y-%m-%d %H:%M:%S"))
 
-    def order(item):
-        job = table.jobs[item[0]]
-        return (job.date or now, job.member or "", job.section or "", job.chunk or 0)
 
-    entries = []
-    for i, lines in sorted(chosen, key=order):
-        collected = last_retrials(lines)
-        if not collected:
-            continue
-        section = table.sections[i]
-        entries.append(job_statistics(table.jobs[i].name, section.processors, section.wallclock, collected))
-    return {
-        "error": False,
-        "error_message": "",
-        "Statistics": {"Period": {"From": str(start), "To": end.strftime("%Y-%m-%d %H:%M:%S")},
-                       "JobStatistics": entries},
-        "summary": summarize(entries),
-    }
+def statistics_body(settings: Settings, expid: str, filter_period: str, filter_type: str) -> bytes:
+    """The JSON body of `experiment_statistics`.
+
+    Without a period nothing but `Period.To` moves with the clock, so the body is
+    serialised once per change of the job table or of any stats file, with `To` as a hole.
+    """
+    hours = parse_period(filter_period)
+    if hours > 0:
+        return rendered.render(experiment_statistics(settings, expid, filter_period, filter_type)).body()
+    require_experiment(settings, expid)
+    table = job_table.load_table(settings, expid)
+    lines_of = all_stats_lines(settings, expid, table)
+    now = datetime.datetime.now()
+    start, end = _period(hours, now)
+
+    def build():
+        entries = _entries(table, lines_of, filter_type, None, now)
+        if entries is None:
+            return None
+        return rendered.render(_answer(entries, None, rendered.Live("To")))
+
+    body = job_table.cached_view("statistics_body", table, (job_table.Ident(lines_of), filter_type), build)
+    if body is None:
+        raise NotFound(NO_JOBS.format(section=filter_type, start=str(start), end=str(end)))
+    to = end.strftime("%Y-%m-%d %H:%M:%S")
+    return body.body(lambda keys: {key: to for key in keys})

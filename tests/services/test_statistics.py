@@ -119,3 +119,45 @@ def test_a_recent_period_keeps_jobs_active_in_it(exp, settings):
     now = datetime.datetime(2020, 1, 1, 3, 0)
     with pytest.raises(Exception, match="couldn't find jobs"):
         statistics.experiment_statistics(settings, case.EXPID, "1", "Any", now=now)
+
+
+def test_a_running_jobs_new_attempt_line_is_seen_without_a_pkl_change(exp, client):
+    running = exp.path / "tmp" / f"{case.name('4_SIM')}_TOTAL_STATS"
+    first = client.get(f"/stats/{case.EXPID}/0/Any").get_json()
+    assert case.name("4_SIM") not in [e["name"] for e in first["Statistics"]["JobStatistics"]]
+    running.write_text("20200101010000 20200101010100")
+    second = client.get(f"/stats/{case.EXPID}/0/Any").get_json()
+    entry = next(e for e in second["Statistics"]["JobStatistics"] if e["name"] == case.name("4_SIM"))
+    assert entry["failedCount"] == 1  # an in-progress line counts as failed (B.12)
+
+
+def test_a_completed_jobs_file_is_read_again_after_the_pkl_changes(exp, client):
+    from autosubmit_api.factory import set_statuses
+
+    path = exp.path / "tmp" / f"{case.name('1_POST')}_TOTAL_STATS"
+    assert client.get(f"/stats/{case.EXPID}/0/POST").get_json()["summary"]["runCount"] == 1
+    path.write_text(path.read_text() + "\n20200101004000 20200101004100 20200101004200 COMPLETED")
+    set_statuses(exp, {case.name("1_POST"): 5})
+    assert client.get(f"/stats/{case.EXPID}/0/POST").get_json()["summary"]["runCount"] == 1  # last retrials
+    body = client.get(f"/stats/{case.EXPID}/0/POST").get_json()
+    assert body["Statistics"]["JobStatistics"][0]["completedRunTime"] == pytest.approx(60 / 3600)
+
+
+def test_the_cached_body_equals_a_fresh_serialisation(exp, settings, app):
+    import json
+
+    with app.app_context():
+        body = statistics.statistics_body(settings, case.EXPID, "0", "Any")
+        fresh = statistics.experiment_statistics(settings, case.EXPID, "0", "Any")
+    decoded = json.loads(body)
+    assert decoded["Statistics"]["JobStatistics"] == fresh["Statistics"]["JobStatistics"]
+    assert decoded["summary"] == fresh["summary"]
+    assert body.endswith(b"\n") and b": " not in body
+
+
+@pytest.mark.parametrize("text", ["20200101000000", "20201231235959", "2020", "202001", "20200101",
+                                  "2020-01-01 10:00:00", "status", "20201301000000"])
+def test_the_fast_stamp_parser_agrees_with_the_reference_formats(text):
+    from autosubmit_api.services.job_views import parse_stamp
+
+    assert statistics._stamp(text) == parse_stamp(text)

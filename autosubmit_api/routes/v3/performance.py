@@ -1,7 +1,7 @@
 """v3 `/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY (api.md 7.6)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from autosubmit_api.auth import gate, settings
 from autosubmit_api.routes.v3._legacy import legacy
@@ -18,4 +18,4 @@ PERFORMANCE_DEFAULT = {key: value for key, value in service.ERROR_BODY.items()
 @gate("ALL")
 @legacy(PERFORMANCE_DEFAULT)
 def performance(expid):
-    return service.experiment_performance(settings(), expid)
+    return Response(service.performance_body(settings(), expid), mimetype="application/json")

@@ -1,7 +1,7 @@
 """v3 `/stats/<expid>/<filter_period>/<filter_type>`: job statistics (api.md 7.7)."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response
 
 from autosubmit_api.auth import gate, settings
 from autosubmit_api.routes.v3._legacy import legacy
@@ -16,4 +16,5 @@ STATS_DEFAULT = {"Statistics": None, "summary": None}
 @gate("ALL")
 @legacy(STATS_DEFAULT)
 def stats(expid, filter_period, filter_type):
-    return service.experiment_statistics(settings(), expid, filter_period, filter_type)
+    body = service.statistics_body(settings(), expid, filter_period, filter_type)
+    return Response(body, mimetype="application/json")
