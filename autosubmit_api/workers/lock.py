@@ -86,21 +86,25 @@ def first_fire(now: float, interval: int) -> float:
 
 
 def _ensure_runs_table(conn) -> bool:
+    """True when the runs table exists (created on first use). A failure is retried on the
+    next run (it may be transient) and logged once per process."""
     url = str(conn.engine.url)
-    if url in _table_ready:
-        return _table_ready[url]
+    if _table_ready.get(url):
+        return True
     try:
         with conn.begin():
             # Serialise the first CREATE across hosts: concurrent CREATE ... IF NOT EXISTS races.
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("__setup__")})
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
             conn.execute(text(RUNS_DDL))
-        _table_ready[url] = True
     except (DBAPIError, SQLAlchemyError) as exc:
-        log.warning("cannot create %s (%s): runs are only kept from overlapping, not counted "
-                    "per interval", RUNS_TABLE, getattr(exc, "orig", exc))
+        if url not in _table_ready:
+            log.warning("cannot create %s (%s): runs are only kept from overlapping, not counted "
+                        "per interval", RUNS_TABLE, getattr(exc, "orig", exc))
         _table_ready[url] = False
-    return _table_ready[url]
+        return False
+    _table_ready[url] = True
+    return True
 
 
 @contextlib.contextmanager

@@ -96,3 +96,33 @@ def test_fire_times_are_aligned_after_the_slot_start():
     assert lock.fire_offset(300) == 10.0 and lock.fire_offset(20) == 2.0
     assert lock.first_fire(1201.0, 300) == 1210.0
     assert lock.first_fire(1211.0, 300) == 1510.0
+
+
+def test_without_create_privilege_runs_are_still_never_concurrent(site, pg_url):
+    import psycopg
+
+    from tests.postgres.fixtures import url_of
+
+    # A database user that may connect but not create schemas (a locked-down site).
+    dbname = pg_url.rsplit("/", 1)[1]
+    role = "limited_" + dbname[-8:]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'REVOKE CREATE ON DATABASE "{dbname}" FROM PUBLIC')
+    try:
+        limited = url_of(dbname).replace("//root@", f"//{role}@").replace("//postgres@", f"//{role}@")
+        settings = _settings(site, limited)
+        with lock.claim(settings, "status", 60, now=1000.0) as first:
+            assert first.acquired
+            with lock.claim(settings, "status", 60, now=1000.0, force=True) as second:
+                assert not second.acquired
+        with lock.claim(settings, "status", 60, now=1001.0) as again:
+            assert again.acquired  # not counted per interval, but never concurrent
+        assert lock.cluster_runs(settings) == []
+    finally:
+        from autosubmit_api.readers import backend
+
+        backend.dispose_all()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
