@@ -94,3 +94,17 @@ def test_details_worker_writes_only_the_details_table(site, settings, make_exper
     assert {p: p.read_bytes() for p in watched} == before
     with sqlite3.connect(site.central_db) as conn:
         assert conn.execute("SELECT * FROM experiment").fetchall() == experiment_before
+
+
+def test_without_a_details_table_the_job_fails_and_creates_nothing(site, settings, make_experiment):
+    from autosubmit_api import workers
+
+    make_experiment("a000")
+    with sqlite3.connect(site.central_db) as conn:
+        conn.execute("DROP TABLE details")
+    workers.METRICS.pop("details", None)
+    assert workers.run_job(workers.job("details"), settings) is False
+    assert "no such table: details" in workers.METRICS["details"]["last_error"]
+    with sqlite3.connect(site.central_db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "details" not in tables
