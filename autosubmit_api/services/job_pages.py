@@ -124,3 +124,15 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
     rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped), build,
                                           also=(saved or None,))
     return rendered.body_at(_now(now), lambda at: graph_service.graph_resolver(table, at, level, coords))
+
+
+def warm(settings: Settings, expid: str) -> None:
+    """Build the views the GUI opens first (quick, tree, standard graph, both monitors,
+    summary), so a background worker can pay the cold cost after a pickle change instead
+    of the next visitor. Errors propagate (the caller logs them)."""
+    quick(settings, expid)
+    summary(settings, expid)
+    tree(settings, expid)
+    pkl_info(settings, expid, "0", tree_flavour=True)
+    pkl_info(settings, expid, "0", tree_flavour=False)
+    graph(settings, expid, "standard", "none")

@@ -277,3 +277,14 @@ def test_a_precomputed_standard_layout_is_served_as_saved(client, make_experimen
     assert saved["graphviz"] is True
     assert {n["id"]: (n["x"], n["y"]) for n in saved["nodes"]} == \
         {n["id"]: (n["x"], n["y"]) for n in computed["nodes"]}
+
+
+@pytest.mark.parametrize("path", ["/v3/quick/{e}", "/v3/tree/{e}", "/v3/graph/{e}/standard/none",
+                                  "/v3/graph/{e}/laplacian/date-member", "/v3/pklinfo/{e}/0",
+                                  "/v3/pkltreeinfo/{e}/0", "/v3/summary/{e}", "/v3/expinfo/{e}"])
+def test_views_answer_without_history_structure_or_jobs(client, make_experiment, path):
+    make_experiment(E, job_data_version=0, structure=False)
+    make_experiment("a001", jobs=[], job_data_version=0, structure=False)
+    for expid in (E, "a001"):
+        body = get(client, path.format(e=expid))
+        assert body["error"] is False, (expid, body.get("error_message"))

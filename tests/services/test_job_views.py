@@ -216,3 +216,15 @@ def test_moving_values_are_those_of_a_table_built_at_request_time():
     assert nodes[1]["minutes_queue"] == 185 and nodes[0]["minutes"] == 725
     items = json.loads(render(tree.build_pkl_info(old, True)).body(tree.pkl_info_resolver(old, later, True)))
     assert items["pkl_content"][1]["running_text"] == "( 0:03:05 )"
+
+
+def test_warm_builds_the_views_once(make_experiment, settings):
+    from autosubmit_api.services import job_pages, job_table
+
+    make_experiment("t001")
+    job_pages.warm(settings, "t001")
+    table = job_table.load_table(settings, "t001")
+    assert job_table.load_table(settings, "t001") is table
+    calls = []
+    job_table.cached_view("view_tree", table, None, lambda: calls.append(1))
+    assert calls == []  # the tree built by warm() is reused
