@@ -96,6 +96,19 @@ def status_engine(settings: Settings, write: bool = False) -> Engine:
     return _cached(("sqlite", path, write), lambda: _sqlite_engine(path, write, settings.sqlite_timeout))
 
 
+def _after_fork_in_child() -> None:
+    """A forked process (a gunicorn worker of the preloaded app) must not use the parent's
+    pooled PostgreSQL connections: drop them without closing them (they stay the parent's)
+    and start with fresh ones. The registry lock may have been held by a parent thread."""
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def dispose_all() -> None:
     with _lock:
         for engine in _engines.values():

@@ -75,6 +75,16 @@ METRICS: Dict[str, dict] = {}
 _metrics_lock = threading.Lock()
 
 
+def _after_fork_in_child() -> None:
+    # The scheduler thread of the parent may have held the lock at the fork; it does not
+    # exist in the child, so the child starts with a free lock.
+    global _metrics_lock
+    _metrics_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def metrics_file(settings: Settings) -> str:
     """Where the scheduler process publishes METRICS for the other processes of the site.
 
