@@ -13,6 +13,7 @@ Paths use the README notation: `a.b[*].c`, a bare `*` segment for any key of an 
 `["key"]` for keys outside `[A-Za-z0-9_-]+`, and `[name=aa6f]` to select list elements by
 a field (only in `defect_paths`). A listed path also covers everything below it.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Session fixtures of the compatibility suite: one served fixture copy, one app per level."""
+
 from __future__ import annotations
 
 import pytest

@@ -8,6 +8,7 @@ the row's request and returns None or a one-paragraph failure message.
 
 Used by tests/compat/test_golden.py (pytest) and tests/compat/report.py (command line).
 """
+
 from __future__ import annotations
 
 import csv
@@ -85,7 +86,9 @@ class Row:
 
     def describe(self) -> str:
         extra = f" [{self.request_extra}]" if self.request_extra else ""
-        level = f" PROTECTION_LEVEL={self.protection_level}" if self.protection_level != "NONE" else ""
+        level = (
+            f" PROTECTION_LEVEL={self.protection_level}" if self.protection_level != "NONE" else ""
+        )
         return f"{self.method} {self.path}{extra}{level}"
 
 
@@ -141,7 +144,9 @@ def mint_tokens(now: Optional[int] = None) -> Dict[str, str]:
     return {
         "valid": jwt.encode(claims, REFERENCE_SECRET, algorithm="HS256"),
         "expired": jwt.encode(
-            dict(claims, iat=EXPIRED_AT - 86400, exp=EXPIRED_AT), REFERENCE_SECRET, algorithm="HS256"
+            dict(claims, iat=EXPIRED_AT - 86400, exp=EXPIRED_AT),
+            REFERENCE_SECRET,
+            algorithm="HS256",
         ),
         "wrongkey": jwt.encode(claims, WRONG_SECRET, algorithm="HS256"),
         "nouser": jwt.encode(
@@ -160,7 +165,9 @@ def serve_fixtures(fixtures: Path, dest: Path) -> Path:
     # File-time fields (pkl_timestamp, modified, ...) then match the capture.
     for root, dirs, files in os.walk(dest):
         for name in dirs + files:
-            os.utime(os.path.join(root, name), (FIXTURE_MTIME, FIXTURE_MTIME), follow_symlinks=False)
+            os.utime(
+                os.path.join(root, name), (FIXTURE_MTIME, FIXTURE_MTIME), follow_symlinks=False
+            )
     os.utime(dest, (FIXTURE_MTIME, FIXTURE_MTIME))
     return dest
 
@@ -279,12 +286,16 @@ class Harness:
             problem = self._defect(row, site, actual)
         if problem and isinstance(actual, dict) and actual.get("error") is True:
             # The v3 error body hides the status; its message is what the route owner needs.
-            problem += f"; the answer says error_message={compare.short(actual.get('error_message'))}"
+            problem += (
+                f"; the answer says error_message={compare.short(actual.get('error_message'))}"
+            )
         return problem
 
     def _judge_text(self, row: Row, response, body: bytes) -> Optional[str]:
         if "location" in row.extra:
-            expected = row.extra["location"].replace("%2F%2F{HOST}", "%2F%2F" + quote(HOST, safe=""))
+            expected = row.extra["location"].replace(
+                "%2F%2F{HOST}", "%2F%2F" + quote(HOST, safe="")
+            )
             expected = expected.replace("{HOST}", HOST)
             got = response.headers.get("Location")
             if got != expected:
@@ -316,10 +327,11 @@ class Harness:
             if actual["error"] is not False:
                 return f"top-level error is {compare.short(actual['error'])}, expected false"
             if "error_message" in actual and actual["error_message"] != "":
-                return f"error_message is {compare.short(actual['error_message'])}, expected \"\""
+                return f'error_message is {compare.short(actual["error_message"])}, expected ""'
         if row.expect_status == 404:
             if actual.get("error") is not True:
-                return f"top-level error is {compare.short(actual.get('error', compare.MISSING))}, expected true"
+                got = compare.short(actual.get("error", compare.MISSING))
+                return f"top-level error is {got}, expected true"
             if not isinstance(actual.get("error_message"), str):
                 return "error_message must be a string"
         if row.oracle:

@@ -6,7 +6,6 @@ so remove it from here in the same commit that makes it pass. See which ones pas
 `/work/venv/bin/python -m tests.compat.report`.
 """
 
-
 PENDING = frozenset(
     {
         # Routes exist; these rows differ from the 4.2.0 value oracle (run

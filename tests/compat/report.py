@@ -7,6 +7,7 @@ row and also lists rows outside PENDING that fail (regressions). `--write-pendin
 pending.py from the rows failing now, `--prune` only removes the PENDING rows that pass now
 (both edit tests/compat/pending.py in place; review the diff before committing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -107,7 +108,11 @@ def prune_source(text: str, passing: List[str]) -> str:
             continue
         # A route comment and its continuation lines, dropped when no row follows them.
         end = index + 1
-        while end < len(kept) and kept[end].strip().startswith("#") and not kept[end].strip().startswith("# /"):
+        while (
+            end < len(kept)
+            and kept[end].strip().startswith("#")
+            and not kept[end].strip().startswith("# /")
+        ):
             end += 1
         following = kept[end].strip() if end < len(kept) else ""
         if not (following.startswith("# /") or following == "}"):
@@ -151,14 +156,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         PENDING_FILE.write_text(pending_source([(r, p) for r, p in results if p]), "utf-8")
         print(f"wrote {PENDING_FILE} with {sum(1 for _, p in results if p)} rows")
         return 0
-    _print_groups("PENDING rows that PASS now (remove them from pending.py)",
-                  [(r, None) for r, p in pending if p is None], False)
+    _print_groups(
+        "PENDING rows that PASS now (remove them from pending.py)",
+        [(r, None) for r, p in pending if p is None],
+        False,
+    )
     _print_groups("PENDING rows still failing", [(r, p) for r, p in pending if p], args.verbose)
     if args.all:
         bad = [(r, p) for r, p in others if p]
         _print_groups("rows NOT in PENDING that FAIL (regressions)", bad, args.verbose)
         print(f"== rows not in PENDING that pass: {len(others) - len(bad)}")
-    summary: Dict[str, int] = {"replayed": len(results), "passing": sum(1 for _, p in results if not p)}
+    summary: Dict[str, int] = {
+        "replayed": len(results),
+        "passing": sum(1 for _, p in results if not p),
+    }
     print(f"== {summary['passing']} of {summary['replayed']} replayed rows pass")
     return 0
 

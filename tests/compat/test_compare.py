@@ -1,4 +1,5 @@
 """The comparison rules (tests/compat/compare.py) on small hand-made answers."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,7 +45,9 @@ def test_malformed_paths_are_rejected(bad):
 def test_concrete_paths_are_printed_in_the_same_notation():
     assert format_path(("jobs", 3, "name")) == "jobs[3].name"
     assert format_path(("conf", "a b")) == 'conf["a b"]'
-    assert format_path(("experiment", ("sel", "name", "aa6f"), "hpc")) == "experiment[name=aa6f].hpc"
+    assert (
+        format_path(("experiment", ("sel", "name", "aa6f"), "hpc")) == "experiment[name=aa6f].hpc"
+    )
 
 
 def test_parent_of_a_key_path():
@@ -57,7 +60,10 @@ def test_parent_of_a_key_path():
 
 
 def test_equal_documents_match_with_int_float_mix_and_float_tolerance():
-    assert diff_exact({"a": 0, "b": 1.0000001, "c": [1, "x"]}, {"a": 0.0, "b": 1.0, "c": [1, "x"]}) is None
+    assert (
+        diff_exact({"a": 0, "b": 1.0000001, "c": [1, "x"]}, {"a": 0.0, "b": 1.0, "c": [1, "x"]})
+        is None
+    )
     assert diff_exact({"x": 1e-12}, {"x": 0}) is None
 
 
@@ -138,8 +144,15 @@ def test_failure_message_names_the_path_and_both_values():
 
 
 def test_defect_paths_replace_the_selected_element_only():
-    items = parse_defect_paths('experiment[name=aa6f].hpc="LOCAL",experiment[name=aa6f].version="4.1.17"')
-    doc = {"experiment": [{"name": "a003", "hpc": "MN4"}, {"name": "aa6f", "hpc": None, "version": "Unknown"}]}
+    items = parse_defect_paths(
+        'experiment[name=aa6f].hpc="LOCAL",experiment[name=aa6f].version="4.1.17"'
+    )
+    doc = {
+        "experiment": [
+            {"name": "a003", "hpc": "MN4"},
+            {"name": "aa6f", "hpc": None, "version": "Unknown"},
+        ]
+    }
     fixed = apply_defect_paths(doc, items)
     assert fixed["experiment"][1] == {"name": "aa6f", "hpc": "LOCAL", "version": "4.1.17"}
     assert fixed["experiment"][0] == {"name": "a003", "hpc": "MN4"}
@@ -221,7 +234,10 @@ def test_shape_rejects_an_object_without_a_required_key():
 
 
 def test_shape_checks_required_keys_in_deep_children_too():
-    answer = {"error": False, "tree": [{"title": "t", "children": [{"children": [{"title": "x"}], "title": "y"}]}]}
+    answer = {
+        "error": False,
+        "tree": [{"title": "t", "children": [{"children": [{"title": "x"}], "title": "y"}]}],
+    }
     diff = diff_shape(answer, TREE_SHAPE)
     assert diff is not None and diff.path == "tree[*].children[*].children"
 
@@ -247,8 +263,18 @@ def test_an_empty_map_constrains_nothing_but_its_entries_are_checked():
 
 
 def test_oracle_compares_only_shared_keys_and_normalizes_dates_and_rounding():
-    oracle = {"start": "2024-01-12T15:39:06+00:00", "SYPD": 1.23456, "extra": 1, "when": "2024-01-12T15:39:06Z"}
-    answer = {"start": "2024-01-12 15:39:06", "SYPD": 1.23, "ours": 2, "when": "2024-01-12 15:39:06"}
+    oracle = {
+        "start": "2024-01-12T15:39:06+00:00",
+        "SYPD": 1.23456,
+        "extra": 1,
+        "when": "2024-01-12T15:39:06Z",
+    }
+    answer = {
+        "start": "2024-01-12 15:39:06",
+        "SYPD": 1.23,
+        "ours": 2,
+        "when": "2024-01-12 15:39:06",
+    }
     assert diff_oracle(answer, oracle) is None
 
 
@@ -294,7 +320,10 @@ def test_oracle_lists_without_identity_are_multisets_of_shared_keys():
 
 
 def test_oracle_scalar_lists_are_multisets_of_canonical_values():
-    assert diff_oracle({"l": [1.001, "2024-01-01 00:00:00"]}, {"l": ["2024-01-01T00:00:00", 1.0]}) is None
+    assert (
+        diff_oracle({"l": [1.001, "2024-01-01 00:00:00"]}, {"l": ["2024-01-01T00:00:00", 1.0]})
+        is None
+    )
     assert diff_oracle({"l": [1, 1]}, {"l": [1, 2]}) is not None
 
 
@@ -347,14 +376,15 @@ def test_pruning_pending_drops_passing_rows_and_emptied_route_comments():
     from tests.compat.report import prune_source
 
     text = (
-        'PENDING = frozenset(\n    {\n'
+        "PENDING = frozenset(\n    {\n"
         '        # /v3/a: not served yet\n        "a1.json",\n'
-        '        # /v3/b: served, but\n        # a second comment line\n        "b1.json",\n        "b2.json",\n'
+        '        # /v3/b: served, but\n        # a second comment line\n'
+        '        "b1.json",\n        "b2.json",\n'
         "    }\n)\n"
     )
     pruned = prune_source(text, ["a1.json", "b1.json"])
     assert "/v3/a" not in pruned and "a1.json" not in pruned and "b1.json" not in pruned
-    assert "# /v3/b: served, but\n        # a second comment line\n        \"b2.json\"," in pruned
+    assert '# /v3/b: served, but\n        # a second comment line\n        "b2.json",' in pruned
     assert "second comment" not in prune_source(text, ["a1.json", "b1.json", "b2.json"])
 
 

@@ -3,6 +3,7 @@
 Rows listed in tests/compat/pending.py are strict xfails: they must fail until their route
 exists, and fail the suite once they pass (then remove them from PENDING).
 """
+
 from __future__ import annotations
 
 import json
