@@ -81,3 +81,20 @@ def test_init_bg_tasks_runs_each_job_once_before_serving(site, env, make_experim
         assert nxt["status"] % settings.worker_interval_seconds == pytest.approx(10.0)
     finally:
         scheduler.shutdown(wait=False)
+
+
+@pytest.mark.parametrize("module,job", [("populate_running_experiments", "status"),
+                                        ("populate_details_db", "details"),
+                                        ("populate_graph", "graph_layouts")])
+def test_the_reference_standalone_entry_points_run_one_job(site, make_experiment, module, job):
+    import os
+    import subprocess
+    import sys
+
+    make_experiment("a000", status="RUNNING")
+    env = dict(os.environ, **site.env(), TZ="UTC", PYTHONPATH=os.getcwd())
+    done = subprocess.run([sys.executable, "-m", f"autosubmit_api.workers.{module}"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"background job {job} ok" in done.stderr
+    assert "background job" not in done.stderr.replace(f"background job {job}", "")
