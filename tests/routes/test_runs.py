@@ -59,3 +59,21 @@ def test_routes_are_gated(exp, site, env, token):
     for url in (f"/runs/{case.EXPID}", f"/v3/history/{case.EXPID}/x", f"/v4/experiments/{case.EXPID}/runs"):
         assert client.get(url).status_code == 401
         assert client.get(url, headers={"Authorization": token()}).status_code == 200
+
+
+def test_experiment_without_history_db(make_experiment, client):
+    """Autosubmit 3 experiments may have no job_data DB: the reference's answers, no crash."""
+    make_experiment("a002", case.jobs(), job_data_version=0)
+    body = client.get("/runs/a002").get_json()
+    assert body["error"] is True and body["runs"] == []
+    assert client.get("/v4/experiments/a002/runs").status_code == 404
+    assert client.get("/v4/experiments/a002/runs/1/config").get_json() == {
+        "run_id": None, "config": {"contains_nones": True}}
+    body = client.get("/rundetail/a002/1").get_json()
+    assert body["error"] is True and body["reference"] == []
+    assert client.get("/history/a002/x").get_json()["history"] is None
+
+
+def test_v3_routes_with_a_malformed_expid_keep_the_legacy_shape(site, client):
+    body = client.get("/runs/a..b").get_json()
+    assert body["error"] is True and body["runs"] == []

@@ -3,9 +3,6 @@ import json
 import os
 import time
 
-import pytest
-
-from autosubmit_api.factory import RunSpec
 from autosubmit_api.services import configuration, logs
 from tests.services import history_case as case
 
