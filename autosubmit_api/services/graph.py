@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from autosubmit_api.errors import BadRequest, DataError
+from autosubmit_api.errors import BadRequest
 from autosubmit_api.services.job_views import (
     COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range,
     job_asypd, job_sypd, moving_resolver, status_code, status_color, with_holes,
@@ -95,9 +95,9 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
     for name, date, member in names:
         jobs = prefixes[name]
         if not jobs:
-            raise DataError(f"You have configured date {date.strftime(fmt)} and member {member} in your "
-                            f"experiment but there are no jobs that use these settings. Review your "
-                            f"configuration, something might be wrong.")
+            # The reference fails the whole view when one date x member pair has no jobs
+            # (members that differ per date); that pair simply has no group.
+            continue
         codes = {table.codes[i] for i in jobs}
         colour = "#aaaaaa"
         for code in GROUP_PRECEDENCE:

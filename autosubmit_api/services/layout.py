@@ -89,7 +89,7 @@ def _normalise(v: List[float]) -> float:
 
 
 def laplacian_layout(table: JobTable, edges: Sequence[Tuple[int, int, bool]],
-                     max_work: int = 3_000_000) -> List[Tuple[int, int]]:
+                     max_work: int = 1_500_000) -> List[Tuple[int, int]]:
     """Second and third eigenvectors of L = I - D^-1/2 A D^-1/2, scaled as B.6 says.
 
     `edges` are (from, to, is_wrapper); wrapper edges weigh 3. A disconnected graph has a
@@ -123,7 +123,7 @@ def laplacian_layout(table: JobTable, edges: Sequence[Tuple[int, int, bool]],
     rng = random.Random(n * 7919 + len(edges))
     block = [[rng.uniform(-1, 1) for _ in range(n)] for _ in range(3)]
     work = n + 2 * len(edges) + 1
-    iterations = max(5, min(300, max_work // (3 * work)))
+    iterations = max(3, min(300, max_work // (3 * work)))
     for _ in range(iterations):
         block = [apply_m(v) for v in block]
         for k in range(3):

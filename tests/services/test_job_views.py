@@ -228,3 +228,15 @@ def test_warm_builds_the_views_once(make_experiment, settings):
     calls = []
     job_table.cached_view("view_tree", table, None, lambda: calls.append(1))
     assert calls == []  # the tree built by warm() is reused
+
+
+def test_date_member_groups_skip_pairs_without_jobs():
+    d1, d2 = datetime(2000, 1, 1), datetime(2001, 1, 1)
+    jobs = [job("t000_20000101_fc0_1_SIM", 5, date=d1, member="fc0", chunk=1),
+            job("t000_20000101_fc1_1_SIM", -1, date=d1, member="fc1", chunk=1),
+            job("t000_20010101_fc0_1_SIM", 0, date=d2, member="fc0", chunk=1)]
+    t = table_of(jobs)
+    groups = graph.date_member_groups(t, [(0, 0), (1000, 0), (0, 1000)])
+    assert set(groups) == {"t000_20000101_fc0_", "t000_20000101_fc1_", "t000_20010101_fc0_"}
+    assert groups["t000_20000101_fc1_"]["color"] == "red"
+    assert groups["t000_20000101_fc0_"]["color"] == "yellow"
