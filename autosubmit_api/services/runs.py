@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentHistory, ExperimentRun
-from autosubmit_api.readers import central_db, job_data, job_list, paths
+from autosubmit_api.readers import central_db, exp_config, job_data, job_list, paths
 from autosubmit_api.services.history import qpkg, row_groups, run_time_of
 from autosubmit_api.services.metrics import split_outliers, years_per_chunk
 from autosubmit_api.services.timefmt import fmt_dt, fmt_utc_iso
@@ -107,11 +107,12 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
 def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
     """B.8.1: every run, newest first, with the counters stored on the run row.
 
-    Preconditions as the reference: the experiment's job list must be readable and the
-    history DB must exist. The reference's attempt to back-fill (and write) missing SIM
+    Preconditions as the reference: the experiment's configuration and job list must be
+    readable and the history DB must exist. The reference's attempt to back-fill (and write) missing SIM
     finish times from the pkl is not reproduced (Q29).
     """
     require_experiment(settings, expid)
+    exp_config.load_config(settings, expid)
     job_list.load_job_list(settings, expid)
     history = job_data.load_history(settings, expid, optional=True)
     if history is None:

@@ -108,3 +108,11 @@ def test_run_config_failures_are_the_empty_answer(make_experiment, settings, run
     saved[1].total = 0
     case.make(make_experiment, runs=saved)
     assert runs.run_config(settings, case.EXPID, run_id) == {"run_id": None, "config": {"contains_nones": True}}
+
+
+def test_v3_runs_need_a_readable_configuration(exp, settings):
+    from autosubmit_api.errors import APIError
+
+    (exp.path / "conf" / "broken.yml").write_text("A: [unclosed\n")
+    with pytest.raises(APIError):
+        runs.v3_runs(settings, case.EXPID)
