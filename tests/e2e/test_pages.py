@@ -17,8 +17,9 @@ from tests.e2e.conftest import GUI_BUILDS
 pytestmark = pytest.mark.e2e
 
 builds = pytest.mark.parametrize("build", GUI_BUILDS)
-# Fixture experiments (need ../shared/fixtures) and the factory's own.
-SMALL = ["a003", "a6zj", "e2e0"]
+# Fixture experiments (need ../shared/fixtures) and the factory's own: a6zj has a wrapper,
+# a1ve the newest pickle format (the reference cannot read it), e2e0 a wrapper and history.
+SMALL = ["a003", "a6zj", "a1ve", "e2e0"]
 
 
 @pytest.fixture
@@ -40,6 +41,15 @@ def _titles(api_tree):
         if not node.get("folder") and node.get("refKey"):
             out.append(node["refKey"])
     return out
+
+
+# True once any cytoscape canvas layer has painted a pixel.
+DRAWN = """() => [...document.querySelectorAll('canvas')].some(c => {
+  if (!c.width || !c.height) return false;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < d.length; i += 4 * 97) if (d[i] > 0) return true;
+  return false;
+})"""
 
 
 def _first_leaf(config, path=()):
@@ -107,7 +117,7 @@ def test_quick_view_lists_the_jobs(build, expid, open_page, api_get, expid_of):
     assert not missing, f"jobs not shown: {missing}"
     assert f"COMPLETED ({api['completed']})" in text
     info = api_get(f"/v3/expinfo/{expid}")
-    assert info["description"] in text
+    gui.wait_text(info["description"])  # expinfo is a call of its own, answered in parallel
     gui.assert_clean(api_get)
 
 
@@ -125,6 +135,21 @@ def test_head_quick_view_job_panel(open_page, api_get):
     assert detail["status"] in text and detail["section"] in text
     for child in children["children"]:
         assert child["job_name"] in text
+    gui.assert_clean(api_get)
+
+
+@builds
+@pytest.mark.parametrize("token", ["valid", "junk"])
+def test_pages_with_a_token_pass_the_cors_preflight(build, token, open_page, api_get):
+    """A stored token makes every call carry `Authorization`, so the browser preflights it."""
+    from autosubmit_api.auth import issue_token
+    from tests.e2e.conftest import TEST_SECRET
+
+    value = issue_token("e2e-bob", TEST_SECRET, 3600) if token == "valid" else "not-a-jwt"
+    gui = open_page(build, "/experiment/e2e0/quick", token=value)
+    api = api_get(gui.wait_call(r"^/v3/quick/e2e0$"))
+    gui.wait_text(api["tree_view"][0]["refKey"])
+    assert gui.page.evaluate("() => localStorage.getItem('token')") == value
     gui.assert_clean(api_get)
 
 
@@ -270,6 +295,21 @@ def test_big_experiment_pages(build, view, open_page, api_get):
         assert api["total_jobs"] == 10_000 and len(api["nodes"]) == 10_000
         gui.wait_text("Total #Jobs: 10000", timeout=90_000)
     gui.assert_clean()
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "the standard layout of e2eb is 6 rows 1.57 million px wide (levels are shortest-path "
+    "depths, so the 50 chained SIM chunks share a row); fitted to the viewport every node is "
+    "far below a pixel and the canvas stays blank"))
+def test_big_experiment_graph_is_visible(open_page, api_get):
+    gui = open_page("v4.0.1", "/experiment/e2eb/graph")
+    graph = api_get(gui.wait_call(r"^/v3/graph/e2eb/standard/none$", timeout=90))
+    gui.wait_text("Total #Jobs: 10000", timeout=90_000)
+    width = max(n["x"] for n in graph["nodes"]) - min(n["x"] for n in graph["nodes"])
+    height = max(n["y"] for n in graph["nodes"]) - min(n["y"] for n in graph["nodes"])
+    # Something is drawn: a cytoscape canvas layer holds painted pixels.
+    drawn = gui.page.wait_for_function(DRAWN, timeout=20_000) if width < 200_000 else None
+    assert drawn, f"layout {width} x {height} px for 10,000 nodes: nothing visible"
 
 
 # --- table, run log, configuration, statistics, performance ------------------------------------
