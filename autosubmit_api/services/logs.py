@@ -61,7 +61,10 @@ def job_log(settings: Settings, logfile: str) -> dict:
     logs.check_log_name(logfile)
     expid = logfile.split("_", 1)[0]
     if not paths.is_valid_expid(expid):
-        raise BadRequest("Invalid log file name")
+        # No experiment can have that name, so there is nothing to look at; the name
+        # holds no separator, so the path shown stays under the experiments root.
+        shown = os.path.join(settings.local_root_dir, expid, "tmp", f"LOG_{expid}", logfile)
+        return _log_answer(shown)
     shown, path = logs.job_log_path(settings, expid, logfile)
     answer = _log_answer(shown)
     if path is None:

@@ -175,3 +175,11 @@ def test_log_routes_are_gated(site, protected_client, token):
     assert protected_client.get("/joblog/a000_x.out").status_code == 401
     assert protected_client.get("/v4/experiments/a000/logs/x.out").status_code == 401
     assert protected_client.get("/exprun/a000", headers={"Authorization": token()}).status_code == 200
+
+
+def test_joblog_of_a_name_that_names_no_experiment_is_not_found(site, client):
+    resp = client.get("/joblog/a3tb.out")
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["found"] is False and body["error"] is False
+    assert body["logfile"].endswith("/a3tb.out/tmp/LOG_a3tb.out/a3tb.out")
