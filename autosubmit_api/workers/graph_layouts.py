@@ -44,12 +44,15 @@ def refresh(settings: Settings, expid: str) -> Optional[str]:
     Returns "stored" or "reused"; None when the experiment cannot be read (logged).
     """
     try:
+        # The job names decide; the full table (history, logs, configuration) is built
+        # only when the layout must be computed.
+        names = [job.name for job in job_table.load_jobs(settings, expid).jobs]
+        if covers(graph_layout.load_layout(settings, expid), names):
+            return "reused"
         table = job_table.load_table(settings, expid, need_config=False)
     except APIError as exc:
         log.info("layout of %s not computed: %s", expid, exc.message)
         return None
-    if covers(graph_layout.load_layout(settings, expid), table.names):
-        return "reused"
     graph_layout.write_layout(settings, expid, positions(table))
     return "stored"
 
