@@ -14,6 +14,7 @@ from autosubmit_api.factory import postgres as pgf
 from autosubmit_api.factory import workflow
 from autosubmit_api.readers import backend, cache
 
+JOB_LOG = "a000_20000101_fc0_1_SIM.20240101000000.out"
 ROUTES = [
     "/expinfo/a000", "/expcount/a000", "/quick/a000", "/tree/a000", "/graph/a000/standard/none",
     "/graph/a000/standard/status", "/summary/a000", "/runs/a000", "/rundetail/a000/1",
@@ -24,11 +25,13 @@ ROUTES = [
     "/v4/experiments", "/v4/experiments?query=a001", "/v4/experiments/a000",
     "/v4/experiments/a000/jobs", "/v4/experiments/a001/wrappers", "/v4/experiments/a000/runs",
     "/v4/experiments/a000/runs/1/config", "/v4/experiments/zz99",
+    f"/joblog/{JOB_LOG}", f"/v4/experiments/a000/logs/{JOB_LOG}",
 ]
 
 
 # The tree's pkl_timestamp is the time of the request (data.md C), not data.
-CLOCK_FIELDS = {"/tree/a000": "pkl_timestamp", "/tree/a001": "pkl_timestamp"}
+# /logrun's timediff is now minus the log's mtime.
+CLOCK_FIELDS = {"/tree/a000": "pkl_timestamp", "/tree/a001": "pkl_timestamp", "/logrun/a000": "timediff"}
 # The configuration views echo the site's own settings (data.md A.8 step 7), which differ
 # between the two sites by construction.
 SITE_KEYS = {"DATABASE_BACKEND", "DATABASE_CONN_URL"}
@@ -69,6 +72,9 @@ def answers(site, env, make_experiment, pg_url):
     exp = make_experiment("a000", _settled_jobs("a000"), job_data_version=19, status="RUNNING",
                           details={"user": "tester", "hpc": "MN5"})
     names = [job.name for job in exp.jobs]
+    # Logs stay on the file system on a PostgreSQL site too.
+    (exp.path / "tmp" / "ASLOGS" / "20240101_000000_run.log").write_text("line 1\nline 2\n")
+    (exp.path / "tmp" / "LOG_a000" / JOB_LOG).write_text("sim output\n")
     make_experiment("a001", _settled_jobs("a001"), job_data_version=21,
                     packages={"a001_ASThread_17128472368642_1_2": [n.replace("a000", "a001") for n in names[3:5]]})
     sqlite_answers = _answers(site.settings(env))
@@ -97,6 +103,8 @@ def test_a_postgres_only_site_answers_every_route_the_same(answers):
     # Guard: the comparison means something only if the SQLite site answers with data.
     assert sqlite_answers["/tree/a000"][1]["error"] is False
     assert sqlite_answers["/v4/experiments/a000/runs"][0] == 200
+    assert "sim output" in str(sqlite_answers[f"/joblog/{JOB_LOG}"][1])
+    assert "line 2" in str(sqlite_answers["/exprun/a000"][1])
     different = {route: (pg_answers[route], sqlite_answers[route])
                  for route in ROUTES if pg_answers[route] != sqlite_answers[route]}
     assert not different, "\n".join(
