@@ -14,7 +14,6 @@ hosts share the site), logs and records the outcome in METRICS, and never raises
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -93,10 +92,10 @@ def metrics_file(settings: Settings) -> str:
     the site (central DB and experiments root) and the user, in the temporary directory:
     never next to Autosubmit's files.
     """
-    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url,
-                       settings.local_root_dir))
-    digest = hashlib.sha1(site.encode()).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-workers-{os.getuid()}-{digest}.json")
+    from autosubmit_api.workers import lock
+
+    return os.path.join(tempfile.gettempdir(),
+                        f"autosubmit_api-workers-{os.getuid()}-{lock.site_key(settings)}.json")
 
 
 def _publish(settings: Settings) -> None:

@@ -10,22 +10,26 @@ A lock alone would let two hosts run one job twice per interval (one after the o
 the runs are also counted in time slots: slot = floor(now / interval), the schedulers fire
 just after each slot starts (`first_fire`), and the holder records the slot it ran in
 `autosubmit_api.worker_runs` (an API-owned schema and table in the same database; nothing of
-Autosubmit's). A process that gets the lock for a slot already recorded skips it. If that
+Autosubmit's). A process that gets the lock for a slot already recorded skips it. Only a
+successful run closes its slot: after a failure the next process to fire may retry. If that
 table cannot be created (no CREATE privilege), the lock alone still prevents concurrent
 runs, and the reason is logged once.
 
-SQLite (one machine): the scheduler runs once per deployment (gunicorn preload), so a
-process-local lock is enough to keep a run from overlapping a `--init-bg-tasks` run.
+SQLite (one machine): the same on one host with an exclusive `flock` on a file of the
+temporary directory named after the site and the job, which also holds the last slot run;
+the kernel drops the lock when its holder dies. So two API processes serving one SQLite site
+on one machine also run each job once per interval.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import math
 import os
 import socket
-import threading
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional
@@ -47,8 +51,6 @@ RUNS_DDL = (
 )
 HOST = socket.gethostname()
 
-_local_locks: Dict[str, threading.Lock] = {}
-_local_guard = threading.Lock()
 _table_ready: Dict[str, bool] = {}
 
 
@@ -119,15 +121,53 @@ def claim(settings: Settings, job_name: str, interval: int, *, force: bool = Fal
         with _pg_claim(settings, job_name, interval, force, now) as result:
             yield result
     else:
-        with _local_guard:
-            lock = _local_locks.setdefault(job_name, threading.Lock())
-        if not lock.acquire(blocking=False):
-            yield Claim(False, "already running in this process")
-            return
+        with _file_claim(settings, job_name, interval, force, now) as result:
+            yield result
+
+
+def site_key(settings: Settings) -> str:
+    """A short digest naming the site (backend, central DB, experiments root)."""
+    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url,
+                       settings.local_root_dir))
+    return hashlib.sha1(site.encode()).hexdigest()[:16]
+
+
+def lock_file(settings: Settings, job_name: str) -> str:
+    return os.path.join(tempfile.gettempdir(),
+                        f"autosubmit_api-lock-{os.getuid()}-{site_key(settings)}-{job_name}")
+
+
+@contextlib.contextmanager
+def _file_claim(settings: Settings, job_name: str, interval: int, force: bool,
+                now: Optional[float]) -> Iterator[Claim]:
+    """SQLite sites: an exclusive `flock` on a file of the temporary directory, holding the
+    last slot run, does for the processes of one host what the advisory lock and the runs
+    table do across hosts. The kernel drops the lock when its holder dies."""
+    fd = os.open(lock_file(settings, job_name), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
         try:
-            yield Claim(True)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield Claim(False, "another process holds the lock")
+            return
+        started = time.time() if now is None else now
+        slot = slot_of(started, interval)
+        try:
+            done = int(os.pread(fd, 32, 0).decode() or -1)
+        except ValueError:
+            done = -1
+        if done >= slot and not force:
+            yield Claim(False, "already run in this interval", slot=slot)
+            return
+        result = Claim(True, slot=slot)
+        try:
+            yield result
         finally:
-            lock.release()
+            if result.ok:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(slot).encode(), 0)
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -172,14 +212,16 @@ def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool,
 
 
 def _record(conn, job_name: str, slot: int, started: float, result: Claim) -> None:
-    params = {"j": job_name, "s": slot, "h": HOST, "p": os.getpid(), "st": started,
+    params = {"j": job_name, "s": slot if result.ok else -1, "h": HOST, "p": os.getpid(), "st": started,
               "f": time.time(), "ok": result.ok, "e": result.error}
     try:
         with conn.begin():
             conn.execute(text(
                 f"INSERT INTO {RUNS_TABLE}(job, slot, host, pid, started, finished, ok, error) "
                 "VALUES (:j, :s, :h, :p, :st, :f, :ok, :e) ON CONFLICT (job) DO UPDATE SET "
-                "slot = EXCLUDED.slot, host = EXCLUDED.host, pid = EXCLUDED.pid, "
+                # A failed run leaves its interval open: another host (or this one) may retry.
+                f"slot = CASE WHEN EXCLUDED.ok THEN EXCLUDED.slot ELSE {RUNS_TABLE}.slot END, "
+                "host = EXCLUDED.host, pid = EXCLUDED.pid, "
                 "started = EXCLUDED.started, finished = EXCLUDED.finished, ok = EXCLUDED.ok, "
                 "error = EXCLUDED.error"), params)
     except (DBAPIError, SQLAlchemyError) as exc:

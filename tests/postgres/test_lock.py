@@ -126,3 +126,16 @@ def test_without_create_privilege_runs_are_still_never_concurrent(site, pg_url):
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{role}"')
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_failed_run_leaves_its_interval_open(site, pg_url):
+    settings = _settings(site, pg_url)
+    with lock.claim(settings, "status", 60, now=1000.0) as first:
+        assert first.acquired
+        first.ok, first.error = False, "Unavailable: locked"
+    runs = {row["job"]: row for row in lock.cluster_runs(settings)}
+    assert runs["status"]["ok"] is False and runs["status"]["error"] == "Unavailable: locked"
+    with lock.claim(settings, "status", 60, now=1001.0) as retry:
+        assert retry.acquired
+    with lock.claim(settings, "status", 60, now=1002.0) as after_success:
+        assert not after_success.acquired
