@@ -15,9 +15,9 @@ successful run closes its slot: after a failure the next process to fire may ret
 table cannot be created (no CREATE privilege), the lock alone still prevents concurrent
 runs, and the reason is logged once.
 
-SQLite (one machine): the same on one host with an exclusive `flock` on a file of the
-temporary directory named after the site and the job, which also holds the last slot run;
-the kernel drops the lock when its holder dies. So two API processes serving one SQLite site
+SQLite (one machine): the same on one host with an exclusive lock (`lockf`) on a file of
+the temporary directory named after the site and the job, which also holds the last slot
+run; the kernel drops the lock when its holder dies. So two API processes serving one SQLite site
 on one machine also run each job once per interval.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ import math
 import os
 import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional
@@ -52,6 +53,18 @@ RUNS_DDL = (
 HOST = socket.gethostname()
 
 _table_ready: Dict[str, bool] = {}
+_local_locks: Dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A run of the parent's scheduler thread may hold these; that thread is not in the child.
+    global _local_guard
+    _local_guard = threading.Lock()
+    _local_locks.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass
@@ -140,34 +153,48 @@ def lock_file(settings: Settings, job_name: str) -> str:
 @contextlib.contextmanager
 def _file_claim(settings: Settings, job_name: str, interval: int, force: bool,
                 now: Optional[float]) -> Iterator[Claim]:
-    """SQLite sites: an exclusive `flock` on a file of the temporary directory, holding the
+    """SQLite sites: an exclusive lock on a file of the temporary directory, holding the
     last slot run, does for the processes of one host what the advisory lock and the runs
-    table do across hosts. The kernel drops the lock when its holder dies."""
-    fd = os.open(lock_file(settings, job_name), os.O_RDWR | os.O_CREAT, 0o600)
+    table do across hosts.
+
+    The lock is a POSIX record lock (`lockf`): it belongs to the process, so a gunicorn
+    worker forked during a run does not inherit it (an inherited `flock` would keep it held
+    for the worker's life), and the kernel drops it when the holder dies. POSIX locks do not
+    exclude threads of one process, hence the thread lock in front of it.
+    """
+    with _local_guard:
+        local = _local_locks.setdefault(job_name, threading.Lock())
+    if not local.acquire(blocking=False):
+        yield Claim(False, "another process holds the lock")
+        return
     try:
+        fd = os.open(lock_file(settings, job_name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield Claim(False, "another process holds the lock")
-            return
-        started = time.time() if now is None else now
-        slot = slot_of(started, interval)
-        try:
-            done = int(os.pread(fd, 32, 0).decode() or -1)
-        except ValueError:
-            done = -1
-        if done >= slot and not force:
-            yield Claim(False, "already run in this interval", slot=slot)
-            return
-        result = Claim(True, slot=slot)
-        try:
-            yield result
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield Claim(False, "another process holds the lock")
+                return
+            started = time.time() if now is None else now
+            slot = slot_of(started, interval)
+            try:
+                done = int(os.pread(fd, 32, 0).decode() or -1)
+            except ValueError:
+                done = -1
+            if done >= slot and not force:
+                yield Claim(False, "already run in this interval", slot=slot)
+                return
+            result = Claim(True, slot=slot)
+            try:
+                yield result
+            finally:
+                if result.ok:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, str(slot).encode(), 0)
         finally:
-            if result.ok:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, str(slot).encode(), 0)
+            os.close(fd)  # releases the record lock
     finally:
-        os.close(fd)
+        local.release()
 
 
 @contextlib.contextmanager

@@ -50,3 +50,31 @@ def test_two_schedulers_on_one_sqlite_site_share_the_intervals(site, make_experi
     finally:
         for scheduler in schedulers:
             scheduler.stop()
+
+
+def test_a_process_forked_during_a_run_does_not_keep_the_lock(site, settings, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    probe = (
+        "import sys\n"
+        "from autosubmit_api.config import load_settings\n"
+        "from autosubmit_api.workers import lock\n"
+        "s = load_settings(dotenv=False, testing=True)\n"
+        "with lock.claim(s, 'status', 60, force=True) as c:\n"
+        "    sys.exit(0 if c.acquired else 3)\n"
+    )
+    env = dict(os.environ, **site.env(), PYTHONPATH=os.getcwd())
+    with lock.claim(settings, "status", 60) as held:
+        assert held.acquired
+        child = os.fork()
+        if child == 0:  # like a gunicorn worker forked while the master runs a job
+            time.sleep(5)
+            os._exit(0)
+        assert subprocess.run([sys.executable, "-c", probe], env=env, timeout=60).returncode == 3
+    try:
+        # The run is over; the forked child is still alive and must not hold the lock.
+        assert subprocess.run([sys.executable, "-c", probe], env=env, timeout=60).returncode == 0
+    finally:
+        os.waitpid(child, 0)
