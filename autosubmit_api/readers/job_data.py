@@ -18,7 +18,6 @@ Two steps, kept apart so another storage can feed the same models:
 from __future__ import annotations
 
 import contextlib
-import gc
 import operator
 import os
 import sqlite3
@@ -28,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound, Unavailable
 from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow
-from autosubmit_api.readers import backend, cache, paths
+from autosubmit_api.readers import backend, cache, job_list, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
 
 
@@ -209,14 +208,10 @@ def _no_gc():
     """Pause the cyclic garbage collector while hundreds of thousands of row tuples are
     created: each allocation burst would otherwise trigger full collections that walk
     every row built so far (measured: the build takes 2-3x longer). Rows hold no cycles,
-    so nothing is left for the collector when it resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    so nothing is left for the collector when it resumes (and `paused_gc` moves them past
+    the young generations, so it does not traverse them either)."""
+    with job_list.paused_gc():
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_history(

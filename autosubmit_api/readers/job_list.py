@@ -437,7 +437,23 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _skip_young_collection()
             gc.enable()
+
+
+def _skip_young_collection() -> None:
+    """Move every object allocated while the collector was paused straight to the oldest
+    generation, as if it had survived two collections.
+
+    With the collector paused, the millions of objects just built all sit in the youngest
+    generation, and the first allocation after `gc.enable()` collects it: one traversal of
+    the whole new heap (about 1 s of a cold 50,000-job tree, measured). They are long-lived
+    (the cached parse) and acyclic, so that traversal finds nothing; `freeze()` +
+    `unfreeze()` splices them into the oldest generation in constant time instead. Any
+    cyclic garbage other threads made meanwhile is still found by the next full collection.
+    """
+    gc.freeze()
+    gc.unfreeze()
 
 
 def _jobs_of(top: Any, protocol: int) -> Tuple[List[Job], str, List[Tuple[str, str]]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import calendar
 import contextlib
 import functools
-import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,19 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.models import ExperimentConfig, Job, Packages
+from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.services.rendered import Live
 
 @contextlib.contextmanager
 def gc_paused():
     """Pause the cyclic GC while building large views: they allocate millions of small
     objects and no cycles, and the collector's passes cost a third of the build."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # --- statuses (data.md A.9, api.md 1.8) ------------------------------------------------
