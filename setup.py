@@ -30,6 +30,7 @@ setup(
         "gunicorn>=21",
         "PyYAML>=6.0",
         "python-dotenv>=1.0",
+        "orjson>=3.9",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],

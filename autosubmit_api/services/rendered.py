@@ -12,10 +12,14 @@ ASCII, one trailing newline).
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
+
+try:
+    import orjson
+except ImportError:  # the json module alone gives the same bytes, only slower
+    orjson = None
 
 
 class Live:
@@ -83,6 +87,40 @@ class Rendered:
         return body
 
 
+# orjson bytes that may differ from json.dumps: floats under 1e-4, which orjson writes
+# without exponent ("0.00001" vs repr's "1e-05") or with a shorter one ("2.5e-7" vs
+# "2.5e-07"; every other finite float has the same text, checked on 300,000 random
+# doubles), and DEL, which orjson leaves raw and json escapes as \u007f. Plain substring
+# tests (about 50 ms each on 57 MB, where a regular expression takes seconds); a string
+# holding such text only costs a fallback, never a wrong byte.
+_MAY_DIFFER = (b"0.0000", b"e-", b"\x7f")
+# Types json.dumps does not know go to `default` (which refuses all but Live), as with json.
+_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_SUBCLASS) if orjson is not None else 0
+
+
+def _fast_dumps(obj: Any, default: Callable[[Any], Any]) -> Optional[bytes]:
+    """The body as json.dumps(sort_keys, compact, ensure_ascii) + newline writes it, by
+    orjson (5x faster on the 57 MB tree of 50,000 jobs), or None when orjson's bytes might
+    differ: non-ASCII text (json escapes it as \\uXXXX), the forms above, integers
+    beyond 64 bits, non-string keys, subclasses of str/int/list/dict/tuple (orjson leaves
+    them to `default`, which refuses them, and json then writes them as their base type).
+
+    orjson sorts keys by their UTF-8 bytes, which is code point order, as sort_keys; it
+    writes NaN and infinities as null where json writes NaN/Infinity, which the views
+    never produce (their floats are ratios of finite times and sizes).
+    """
+    if orjson is None:
+        return None
+    try:
+        data = orjson.dumps(obj, default=default, option=_OPTIONS)
+    except TypeError:
+        return None
+    if not data.isascii() or any(needle in data for needle in _MAY_DIFFER):
+        return None
+    return data + b"\n"
+
+
 def render(obj: Any) -> Rendered:
     """Serialise `obj`; every `Live` inside becomes a hole."""
     nonce = secrets.token_hex(6)
@@ -94,18 +132,22 @@ def render(obj: Any) -> Rendered:
             return f"\x00{nonce}:{len(keys) - 1}\x00"
         raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
-    # The C encoder is a third faster without ASCII escaping; for an all-ASCII result (job
-    # names, badges: the usual case) the two outputs are the same bytes.
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=default) + "\n"
-    if not text.isascii():
+    data = _fast_dumps(obj, default)
+    if data is None:
         keys.clear()
-        text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                          default=default) + "\n"
+        data = (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                           default=default) + "\n").encode("ascii")
     if not keys:
-        return Rendered([text.encode("ascii")], [])
-    marker = re.compile(r'"\\u0000' + nonce + r':(\d+)\\u0000"')
-    parts = marker.split(text)
-    pieces = [p.encode("ascii") for p in parts[0::2]]
-    order = [keys[int(n)] for n in parts[1::2]]
+        return Rendered([data], [])
+    # bytes.split on the literal marker head, then the hole number before its tail: one
+    # pass over the body (a regular expression split of a 57 MB str took 0.9 s).
+    head = b'"\\u0000' + nonce.encode("ascii") + b":"
+    tail = b'\\u0000"'
+    parts = data.split(head)
+    pieces = [parts[0]]
+    order = []
+    for part in parts[1:]:
+        end = part.index(tail)
+        order.append(keys[int(part[:end])])
+        pieces.append(part[end + len(tail):])
     return Rendered(pieces, order)
