@@ -230,6 +230,28 @@ def test_tree_runs_and_run_detail(build, open_page, api_get):
     gui.assert_clean(api_get)
 
 
+ISO_CREATED = pytest.mark.xfail(strict=False, reason=(
+    "aa6f (Autosubmit 4.1.17) stores run `created` as ISO with an offset "
+    "('2026-06-10T16:30:24+0200'); /v3/runs `created` and /v3/history `run_created` pass it "
+    "through and GUI v4.0.1 splits it as YYYY-MM-DD-HH:MM:SS and crashes to /404"))
+
+
+@pytest.mark.parametrize("build", [pytest.param("v4.0.1", marks=ISO_CREATED), "head"])
+def test_tree_runs_and_history_of_a_4_1_17_experiment(build, open_page, api_get, e2e_site):
+    e2e_site.need_fixtures()
+    gui = open_page(build, "/experiment/aa6f/tree")
+    tree = api_get(gui.wait_call(r"^/v3/tree/aa6f$"))
+    gui.wait_text(f"Total #Jobs: {tree['total']}")
+    gui.page.get_by_text("Run: Latest").click()
+    runs = api_get(gui.wait_call(r"^/v3/runs/aa6f$"))["runs"]
+    gui.page.wait_for_timeout(500)
+    assert not gui.record.page_errors and "/404" not in gui.page.url, gui.record.console_errors
+    dialog = gui.page.locator("[role=dialog]").last
+    dialog.locator("tbody tr").first.wait_for()
+    assert dialog.locator("tbody tr").count() == len(runs) > 0
+    gui.assert_clean(api_get)
+
+
 @builds
 def test_tree_monitor_polls_and_leave_says_so(build, open_page, api_get):
     gui = open_page(build, "/experiment/e2e0/tree")
