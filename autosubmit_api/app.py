@@ -38,7 +38,7 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
 
     from autosubmit_api.readers import cache
 
-    cache.configure(settings.cache_entries)
+    cache.configure(settings.cache_entries, settings.cache_small_entries)
 
     for warning in auth.startup_warnings(settings):
         log.warning(warning)

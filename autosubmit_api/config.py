@@ -100,6 +100,7 @@ class Settings:
     owner_check: bool = True
     max_page_size: int = 1000
     cache_entries: int = 64
+    cache_small_entries: int = 1024
     sqlite_timeout: float = 2.0
     jwt_lifetime_seconds: int = 420000
     worker_interval_seconds: int = 300
@@ -140,7 +141,10 @@ OPTIONS = {
     "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
     "owner_check": ("API_OWNER_CHECK", "true", "false lets any logged-in user change any description"),
     "max_page_size": ("API_MAX_PAGE_SIZE", "1000", "largest page_size a list answers; larger is capped"),
-    "cache_entries": ("API_CACHE_ENTRIES", "64", "parsed files kept in memory per process (LRU)"),
+    "cache_entries": ("API_CACHE_ENTRIES", "64", "large parsed files (job lists, histories, dependencies, "
+                      "layouts) kept in memory per process (LRU); rendered job views: 4 per entry"),
+    "cache_small_entries": ("API_CACHE_SMALL_ENTRIES", "1024", "small parsed files (configurations, "
+                            "metrics) kept per process, in their own LRU"),
     "sqlite_timeout": ("API_SQLITE_TIMEOUT", "2.0", "seconds a read waits for a locked SQLite file"),
     "worker_interval_seconds": ("API_WORKER_INTERVAL", "300", "seconds between background runs"),
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
@@ -328,6 +332,7 @@ def load_settings(
     values["owner_check"] = env.get("API_OWNER_CHECK", "true").lower() not in ("false", "0", "no", "off")
     values["max_page_size"] = _positive_int(env, "API_MAX_PAGE_SIZE", Settings.max_page_size)
     values["cache_entries"] = _positive_int(env, "API_CACHE_ENTRIES", Settings.cache_entries)
+    values["cache_small_entries"] = _positive_int(env, "API_CACHE_SMALL_ENTRIES", Settings.cache_small_entries)
     values["sqlite_timeout"] = _float(env, "API_SQLITE_TIMEOUT", Settings.sqlite_timeout)
     values["worker_interval_seconds"] = _positive_int(
         env, "API_WORKER_INTERVAL", Settings.worker_interval_seconds

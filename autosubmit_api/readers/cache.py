@@ -1,8 +1,16 @@
-"""A bounded, process-wide LRU of parsed files, keyed by (path, mtime_ns, size).
+"""Bounded, process-wide LRUs of parsed files, keyed by (path, mtime_ns, size).
 
 A changed file has a new key, so a stale parse is never served; old entries fall off the
 end. Several gunicorn workers each keep their own cache, which stays correct because the
 key is the file's identity on disk.
+
+Two bounds, because the kinds differ by four orders of magnitude: a parsed 50,000-job
+pickle or history weighs hundreds of megabytes, a configuration or a layout a few
+kilobytes. With one entry count shared by both, a v3 search over 40 experiments (two
+configuration entries each) evicted every parsed job list. Kinds listed in SMALL_KINDS go
+to the small LRU (`API_CACHE_SMALL_ENTRIES`, default 1024); every other kind, including
+any new one, counts against the large bound (`API_CACHE_ENTRIES`, default 64), so an
+unclassified kind can never pile up big values.
 """
 from __future__ import annotations
 
@@ -11,22 +19,52 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable, Hashable, Optional, Tuple
 
+# Kinds whose values stay small whatever the experiment's size: a configuration and its
+# metadata, user metrics, the names and last lines of the TOTAL_STATS files of the few
+# live jobs. Saved layouts, packages and log listings hold one item per job: large.
+SMALL_KINDS = frozenset({
+    "exp_config", "exp_config_metadata", "user_metrics", "stats_names", "total_stats",
+})
+
+
+class _Lru:
+    """One entry-counted LRU; both share the module lock."""
+
+    __slots__ = ("entries", "bound")
+
+    def __init__(self, bound: int):
+        self.entries: "OrderedDict[Hashable, Any]" = OrderedDict()
+        self.bound = bound
+
+    def trim(self) -> None:
+        while len(self.entries) > self.bound:
+            self.entries.popitem(last=False)
+
+
 _lock = threading.Lock()
-_entries: "OrderedDict[Hashable, Any]" = OrderedDict()
-_max_entries = 64
+_large = _Lru(64)
+_small = _Lru(1024)
 
 
-def configure(max_entries: int) -> None:
-    global _max_entries
+def configure(max_entries: int, max_small_entries: Optional[int] = None) -> None:
+    """Entry bounds of the large kinds and (when given) of the small ones."""
     with _lock:
-        _max_entries = max(1, int(max_entries))
-        while len(_entries) > _max_entries:
-            _entries.popitem(last=False)
+        _large.bound = max(1, int(max_entries))
+        if max_small_entries is not None:
+            _small.bound = max(1, int(max_small_entries))
+        _large.trim()
+        _small.trim()
+
+
+def large_bound() -> int:
+    """The large kinds' entry bound (other stores of big values scale with it)."""
+    return _large.bound
 
 
 def clear() -> None:
     with _lock:
-        _entries.clear()
+        _large.entries.clear()
+        _small.entries.clear()
 
 
 def file_key(path: str) -> Optional[Tuple[str, int, int]]:
@@ -41,16 +79,17 @@ def file_key(path: str) -> Optional[Tuple[str, int, int]]:
 def cached(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
     """`compute()` once per (kind, key); the result is shared, so treat it as read-only."""
     full = (kind, key)
+    lru = _small if kind in SMALL_KINDS else _large
+    entries = lru.entries
     with _lock:
-        if full in _entries:
-            _entries.move_to_end(full)
-            return _entries[full]
+        if full in entries:
+            entries.move_to_end(full)
+            return entries[full]
     value = compute()
     with _lock:
-        _entries[full] = value
-        _entries.move_to_end(full)
-        while len(_entries) > _max_entries:
-            _entries.popitem(last=False)
+        entries[full] = value
+        entries.move_to_end(full)
+        lru.trim()
     return value
 
 
@@ -64,4 +103,10 @@ def cached_file(kind: str, path: str, parse: Callable[[str], Any], *extra: Hasha
 
 def size() -> int:
     with _lock:
-        return len(_entries)
+        return len(_large.entries) + len(_small.entries)
+
+
+def sizes() -> Tuple[int, int]:
+    """(large entries, small entries) held now."""
+    with _lock:
+        return len(_large.entries), len(_small.entries)

@@ -26,8 +26,11 @@ from autosubmit_api.services.job_views import (
 )
 
 STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
-# Slots of the view store: (kind, expid, params) combinations kept, least recently used out.
-MAX_VIEWS = 256
+# Slots of the view store per large-cache entry (readers.cache.large_bound(),
+# API_CACHE_ENTRIES): (kind, expid, params) combinations kept, least recently used out.
+# An experiment opened in the GUI fills about four (job table, tree, graph, quick), each
+# as big as its parsed pickle.
+VIEWS_PER_ENTRY = 4
 
 _views_lock = threading.Lock()
 _views: "OrderedDict[Hashable, Tuple[Hashable, Any]]" = OrderedDict()
@@ -178,7 +181,8 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
     with _views_lock:
         _views[slot] = (key, value)
         _views.move_to_end(slot)
-        while len(_views) > MAX_VIEWS:
+        bound = VIEWS_PER_ENTRY * cache.large_bound()
+        while len(_views) > bound:
             _views.popitem(last=False)
     return value
 
