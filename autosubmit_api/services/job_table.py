@@ -136,7 +136,9 @@ def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> J
     jobs = load_jobs(settings, expid)
     deps = _dependencies(settings, expid, jobs)
     pkgs = load_packages(settings, expid)
-    history = job_data.load_history(settings, expid, optional=True)
+    # Only each job's current row (and the runs) feed the table: the `last = 1` rows are a
+    # quarter of a long history (50,000 of 200,000 rows, measured 0.9 s -> 0.25 s cold).
+    history = job_data.load_history(settings, expid, optional=True, last_only=True)
     try:
         conf = load_config(settings, expid)
     except APIError:
@@ -202,7 +204,7 @@ def clear_views() -> None:
 
 
 def history_version(settings: Settings, expid: str) -> Optional[int]:
-    history = job_data.load_history(settings, expid, optional=True)
+    history = job_data.load_history(settings, expid, optional=True, last_only=True)
     return history.user_version if history is not None else None
 
 
