@@ -29,8 +29,8 @@ class Job:
     splits: Optional[int] = None
     out_path_local: str = ""
     err_path_local: str = ""
-    out_path_remote: str = ""
-    err_path_remote: str = ""
+    out_path_remote: Optional[str] = ""  # None: the pickle holds no remote logs (4.1.12+)
+    err_path_remote: Optional[str] = ""
     wrapper_type: Optional[str] = None
     platform: Optional[str] = None
     queue: Optional[str] = None

@@ -339,6 +339,9 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
         out_local, err_local = _log_pair(local_logs)
     if remote_logs.__class__ is tuple and remote_logs == ("", ""):
         out_remote = err_remote = ""
+    elif remote_logs is None:
+        # 4.1.12+ stores None until the job has run remotely: there is no remote log name.
+        out_remote = err_remote = None
     else:
         out_remote, err_remote = _log_pair(remote_logs)
     if not finish:

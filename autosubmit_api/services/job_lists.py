@@ -61,7 +61,7 @@ def v4_jobs(jobs: Sequence[Job], view: str) -> Dict[str, Any]:
                 "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
                 "member": job.member, "chunk": job.chunk,
                 "out_path_local": job.out_path_local or "", "err_path_local": job.err_path_local or "",
-                "out_path_remote": job.out_path_remote or "", "err_path_remote": job.err_path_remote or "",
+                "out_path_remote": job.out_path_remote, "err_path_remote": job.err_path_remote,
             })
         out.append(item)
     return {"jobs": out}

@@ -21,7 +21,5 @@ PENDING = frozenset(
         # /v3/tree: aa6f jobs[id=aa6f_20000101_fc0_INI].children 0 where the oracle has 1
         # (aa6f's structure DB names unsplit SIM jobs that do not exist)
         "v3__tree__aa6f.json",
-        # /v4/experiments/<e>/jobs: a1vx err_path_remote "" where the oracle has null
-        "v4__experiments__a1vx__jobs.json",
     }
 )

@@ -157,7 +157,7 @@ def test_a1vj_and_a1vx_f4_details(fixture_settings):
     assert (transfer.id, transfer.prev_status, transfer.platform) == ("1955593", 2, "LOCAL")
     assert transfer.start_time == pytest.approx(1743687116.0176291)
     assert transfer.finish_time == 1743687128.0  # from end_time_timestamp
-    assert transfer.out_path_remote == ""  # _remote_logs is None in 4.1.13
+    assert transfer.out_path_remote is None  # _remote_logs is None in 4.1.13: no remote log
 
 
 def test_aa6f_f4_with_template_enum_and_stale_structure(fixture_settings):

@@ -279,7 +279,8 @@ def test_stamps_and_status_names_of_state_dicts():
     assert job.status == 4 and job.split is None and job.splits is None
     assert job.submit_time == datetime(2024, 1, 1, 12, 0, 0).timestamp()
     assert job.start_time == 1704110500.5 and job.finish_time == 1704111000.0
-    assert (job.out_path_local, job.err_path_local, job.out_path_remote) == ("o", "e", "")
+    # `_remote_logs = None` (4.1.12+, not run remotely yet) means no remote log names at all.
+    assert (job.out_path_local, job.err_path_local, job.out_path_remote) == ("o", "e", None)
 
 
 def test_a_file_still_broken_on_the_second_read_is_a_data_error(tmp_path):
