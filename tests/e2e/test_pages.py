@@ -428,9 +428,18 @@ def test_performance_metrics(build, expid, open_page, api_get, expid_of):
     gui.assert_clean(api_get)
 
 
-def test_head_user_metrics_page(open_page, api_get):
-    gui = open_page("head", "/experiment/e2e0/user-metrics")
-    runs = api_get(gui.wait_call(r"^/v4/experiments/e2e0/user-metrics-runs$"))
-    assert isinstance(runs["runs"], list)
-    gui.settle()
+def test_head_user_metrics_page(open_page, api_get, e2e_site):
+    """a6zj holds a metrics DB: the first run is selected and its metrics are listed."""
+    e2e_site.need_fixtures()
+    gui = open_page("head", "/experiment/a6zj/user-metrics")
+    runs = api_get(gui.wait_call(r"^/v4/experiments/a6zj/user-metrics-runs$"))["runs"]
+    assert runs
+    first = runs[0]["run_id"]
+    metrics = api_get(gui.wait_call(rf"^/v4/experiments/a6zj/runs/{first}/user-metrics$"))["metrics"]
+    assert metrics
+    gui.wait_text(metrics[0]["metric_name"])
+    text = gui.text()
+    for metric in metrics:
+        assert metric["metric_name"] in text and str(metric["metric_value"]) in text
+        assert metric["job_name"] in text
     gui.assert_clean(api_get)
