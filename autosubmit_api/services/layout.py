@@ -38,15 +38,46 @@ def levels(table: JobTable) -> List[int]:
     return level
 
 
-def layered_layout(table: JobTable, level: Sequence[int]) -> List[Tuple[int, int]]:
-    """Barycentric layered layout: x = order in the layer x 320, y = level x 150.
+def longest_path_rows(table: JobTable, level: Sequence[int]) -> List[int]:
+    """Row of each job for drawing: 1 for roots, else one below its lowest parent.
 
-    Each layer is sorted by the mean order of the jobs' parents, so children sit under
-    their parents; the jobs of one wrapper package are kept together in a layer. Jobs that
-    no root reaches (level 0, only in cyclic structures) form their own top layer.
+    Unlike the depth-first `levels` (which the graph view reports), a job always sits below
+    every parent, so a chain of chunks fans out downwards instead of sharing one very wide
+    row. Jobs on a dependency cycle keep their `level`.
+    """
+    n = len(table.jobs)
+    parents, children = table.parents, table.children
+    pending = [len(parents[i]) for i in range(n)]
+    row = [0] * n
+    ready = [i for i in range(n) if pending[i] == 0]
+    for i in ready:
+        row[i] = 1
+    while ready:
+        j = ready.pop()
+        below = row[j] + 1
+        for c in children[j]:
+            if row[c] < below:
+                row[c] = below
+            pending[c] -= 1
+            if pending[c] == 0:
+                ready.append(c)
+    for i in range(n):
+        if pending[i] > 0:
+            row[i] = level[i]
+    return row
+
+
+def layered_layout(table: JobTable, level: Sequence[int]) -> List[Tuple[int, int]]:
+    """Barycentric layered layout: x = order in the row x 320, y = row x 150.
+
+    Rows come from `longest_path_rows`. Each row is sorted by the mean order of the jobs'
+    parents, so children sit under their parents; the jobs of one wrapper package are kept
+    together in a row. Jobs that no root reaches (only in cyclic structures) keep their
+    `level`, 0 for the unreachable ones, and so form their own top row.
     """
     n = len(table.jobs)
     order = [1] * n
+    level = longest_path_rows(table, level)
     layers: Dict[int, List[int]] = {}
     for i in range(n):
         layers.setdefault(level[i], []).append(i)

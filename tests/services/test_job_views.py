@@ -146,6 +146,25 @@ def test_levels_and_layered_layout_keep_children_below_parents():
     assert coords[1][0] != coords[2][0]
 
 
+def test_layered_layout_puts_every_job_below_all_its_parents():
+    # a -> s1 -> s2 -> s3 and a -> s3: depth-first levels put s3 on level 2, next to s1.
+    jobs = [job(f"t000_{k}", 0) for k in ("a", "s1", "s2", "s3")]
+    children = {"t000_a": ["t000_s1", "t000_s3"], "t000_s1": ["t000_s2"], "t000_s2": ["t000_s3"]}
+    t = table_of(jobs, children)
+    coords = layout.layered_layout(t, layout.levels(t))
+    ys = [y for _, y in coords]
+    assert ys == sorted(ys) and len(set(ys)) == 4
+
+
+def test_layered_layout_keeps_jobs_of_a_cycle_on_their_level():
+    jobs = [job(f"t000_{k}", 0) for k in "abc"]
+    children = {"t000_a": ["t000_b"], "t000_b": ["t000_c"], "t000_c": ["t000_b"]}
+    t = table_of(jobs, children)
+    level = layout.levels(t)
+    rows = layout.longest_path_rows(t, level)
+    assert rows[0] == 1 and rows[1] == level[1] and rows[2] == level[2]
+
+
 def test_laplacian_layout_is_finite_even_without_edges():
     t = table_of([job(f"t000_{k}", 0) for k in "abc"])
     coords = layout.laplacian_layout(t, graph.edge_list(t))
