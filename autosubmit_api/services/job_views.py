@@ -574,20 +574,26 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
     statuses = [status_name(c) for c in codes]
     kids: List[List[int]] = [[] for _ in jobs]
     pars: List[List[int]] = [[] for _ in jobs]
+    get = index.get
     for parent, names_of_children in children.items():
-        p = index.get(parent)
+        p = get(parent)
         if p is None:
             continue
         # Sorted names (decisions.md Q40); edges to jobs not in the pkl are dropped (A.5).
-        for child in sorted(set(names_of_children)):
-            c = index.get(child)
+        # Most jobs have one child: no set or sort for those.
+        ordered = names_of_children if len(names_of_children) < 2 else sorted(set(names_of_children))
+        mine = kids[p]
+        for child in ordered:
+            c = get(child)
             if c is not None:
-                kids[p].append(c)
+                mine.append(c)
     for p, cs in enumerate(kids):
         for c in cs:
             pars[c].append(p)
+    by_name = names.__getitem__
     for lst in pars:
-        lst.sort(key=lambda i: names[i])
+        if len(lst) > 1:
+            lst.sort(key=by_name)
     package = [packages.job_to_package.get(name) for name in names]
     ids = packages.package_to_package_id
     symbols = packages.package_to_symbol
