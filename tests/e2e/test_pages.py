@@ -32,17 +32,6 @@ def expid_of(e2e_site):
     return pick
 
 
-def _titles(api_tree):
-    """refKeys of every job node in a fancytree list (folders have no job refKey)."""
-    out = []
-    for node in api_tree:
-        if node.get("children"):
-            out += _titles(node["children"])
-        if not node.get("folder") and node.get("refKey"):
-            out.append(node["refKey"])
-    return out
-
-
 # True once any cytoscape canvas layer has painted a pixel.
 DRAWN = """() => [...document.querySelectorAll('canvas')].some(c => {
   if (!c.width || !c.height) return false;
@@ -130,7 +119,7 @@ def test_head_quick_view_job_panel(open_page, api_get):
     detail = api_get(gui.wait_call(rf"^/v4/experiments/e2e0/jobs/{job}$"))
     gui.wait_call(rf"^/v4/experiments/e2e0/jobs/{job}/parents")
     children = api_get(gui.wait_call(rf"^/v4/experiments/e2e0/jobs/{job}/children"))
-    gui.wait_text(f"Remote ID")
+    gui.wait_text("Remote ID")
     text = gui.text()
     assert detail["status"] in text and detail["section"] in text
     for child in children["children"]:
@@ -186,12 +175,12 @@ def test_tree_job_detail_history_and_log(build, open_page, api_get):
     gui.page.locator(".fancytree-title", has_text=job).first.click()
     gui.wait_text("Job History")
     text = gui.text()
-    assert f"Remote ID: {record['rm_id']}" in text and f"Wrapper:" in text
+    assert f"Remote ID: {record['rm_id']}" in text and "Wrapper:" in text
     # History modal: one row per attempt the API lists.
     gui.page.get_by_text("Job History").click()
     history = api_get(gui.wait_call(rf"^/v3/history/e2e0/{job}$"))
     dialog = gui.page.locator("[role=dialog]").last
-    dialog.get_by_text(f"History of Job:").wait_for()
+    dialog.get_by_text("History of Job:").wait_for()
     rows = dialog.locator("tbody tr")
     rows.first.wait_for()
     assert rows.count() == len(history["history"]) > 0
@@ -322,19 +311,18 @@ def test_big_experiment_pages(build, view, open_page, api_get):
     gui.assert_clean()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "the standard layout of e2eb is 6 rows 1.57 million px wide (levels are shortest-path "
-    "depths, so the 50 chained SIM chunks share a row); fitted to the viewport every node is "
-    "far below a pixel and the canvas stays blank"))
 def test_big_experiment_graph_is_visible(open_page, api_get):
+    """The 10,000-job graph is not just counted: nodes are painted on the canvas."""
     gui = open_page("v4.0.1", "/experiment/e2eb/graph")
     graph = api_get(gui.wait_call(r"^/v3/graph/e2eb/standard/none$", timeout=90))
     gui.wait_text("Total #Jobs: 10000", timeout=90_000)
     width = max(n["x"] for n in graph["nodes"]) - min(n["x"] for n in graph["nodes"])
     height = max(n["y"] for n in graph["nodes"]) - min(n["y"] for n in graph["nodes"])
+    # Fitted into a ~1,000 px canvas, a layout much wider than this leaves every node far
+    # below a pixel (the shortest-path rows once made it 1.57 million px wide).
+    assert width < 200_000, f"layout {width} x {height} px for 10,000 nodes"
     # Something is drawn: a cytoscape canvas layer holds painted pixels.
-    drawn = gui.page.wait_for_function(DRAWN, timeout=20_000) if width < 200_000 else None
-    assert drawn, f"layout {width} x {height} px for 10,000 nodes: nothing visible"
+    gui.page.wait_for_function(DRAWN, timeout=60_000)
 
 
 # --- table, run log, configuration, statistics, performance ------------------------------------
