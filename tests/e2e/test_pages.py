@@ -75,6 +75,22 @@ def test_home_lists_the_experiments(build, open_page, api_get):
 
 
 @builds
+def test_home_default_shows_only_active_experiments(build, open_page, api_get):
+    """`/` as a person first sees it: only_active=true (nothing runs here, so likely none)."""
+    gui = open_page(build, "/")
+    url = gui.wait_call(r"^/v4/experiments\?")
+    assert "only_active=true" in url
+    names = [e["name"] for e in api_get(url)["experiments"]]
+    if names:
+        gui.page.locator(f'a[href="/experiment/{names[0]}/quick"]').first.wait_for()
+    else:
+        gui.wait_text("No experiments found")
+    cards = gui.page.locator('a[href^="/experiment/"][href$="/quick"]')
+    assert cards.count() == len(names)
+    gui.assert_clean(api_get)
+
+
+@builds
 def test_home_search_finds_one_experiment(build, open_page, api_get):
     gui = open_page(build, "/?only_active=false")
     gui.wait_call(r"^/v4/experiments\?")
