@@ -32,6 +32,7 @@ import pytest
 from autosubmit_api.factory import Site, make_experiment, make_site, workflow
 from tests.auth.standins import CASStandIn
 from tests.conftest import shared_dir
+from tests.fixture_site import copy_fixture_tree, fixtures_available
 
 PLACEHOLDER = "http://gui-check-api-placeholder.invalid:1"
 GUI_BUILDS = ("v4.0.1", "head")
@@ -92,19 +93,6 @@ def e2e_prerequisites():
 # --- the site ----------------------------------------------------------------------------
 
 
-def _copy_fixtures(dest: Path) -> bool:
-    shared = shared_dir() / "fixtures"
-    if not shared.is_dir():
-        return False
-    shutil.copytree(shared, dest, dirs_exist_ok=True)
-    for path in (dest / "logs", dest / "metadata" / "logs"):
-        path.mkdir(parents=True, exist_ok=True)
-    for root, dirs, files in os.walk(dest):
-        for name in dirs + files:
-            os.chmod(os.path.join(root, name), 0o755 if name in dirs else 0o644)
-    return True
-
-
 def _write_logs(site: Site, expid: str, jobs) -> None:
     """A run log and two platforms' recovery logs in ASLOGS, and out/err logs of the jobs."""
     tmp = site.exp_dir(expid) / "tmp"
@@ -135,7 +123,9 @@ class E2ESite:
 @pytest.fixture(scope="session")
 def e2e_site(e2e_prerequisites, tmp_path_factory) -> E2ESite:
     root = tmp_path_factory.mktemp("e2e-site")
-    fixtures = _copy_fixtures(root)
+    fixtures = fixtures_available()
+    if fixtures:
+        copy_fixture_tree(root)
     site = make_site(root)
     jobs = workflow.standard_jobs("e2e0", dates=("20000101", "20000201"), members=("fc0", "fc1"),
                                   chunks=3)

@@ -9,7 +9,7 @@ import pytest
 
 from autosubmit_api.readers import exp_config, graph_layout, job_data, packages
 from tests.conftest import shared_dir
-from tests.readers._fixture_site import EXPIDS, copy_fixtures, settings_for
+from tests.fixture_site import EXPIDS, copy_fixtures, settings_for
 
 # expid -> (user_version, runs, rows), fixtures README table
 HISTORY = {

@@ -6,19 +6,15 @@ mtime of the copy.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
-from autosubmit_api.config import load_settings
 from autosubmit_api.readers import cache
 from autosubmit_api.readers.job_list import load_job_list
 from autosubmit_api.readers.structure import load_dependencies
-from tests.conftest import shared_dir
+from tests.fixture_site import copy_fixture_tree, settings_for, snapshot
 
 WAITING, READY, QUEUING, RUNNING, COMPLETED, SUSPENDED = 0, 1, 3, 4, 5, -3
 
@@ -35,57 +31,14 @@ EXPECTED = {
     "aa6f": ("F4", 10, {COMPLETED: 10}),
 }
 
-RC = """[database]
-path = {d}
-filename = autosubmit.db
-backend = sqlite
-[local]
-path = {d}
-[globallogs]
-path = {d}/logs
-[historicdb]
-path = {d}/metadata/data
-[structures]
-path = {d}/metadata/structures
-[historiclog]
-path = {d}/metadata/logs
-[graph]
-path = {d}/metadata/graph
-"""
-
-
 @pytest.fixture(scope="module")
 def fixture_copy(tmp_path_factory):
-    source = shared_dir() / "fixtures"
-    if not (source / "a003" / "pkl").is_dir():
-        pytest.skip("shared fixtures are not available")
-    root = tmp_path_factory.mktemp("fixtures") / "site"
-    shutil.copytree(source, root)
-    for sub in ("logs", "metadata/logs"):
-        os.makedirs(root / sub, exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.chmod(os.path.join(dirpath, name), 0o755 if name in dirnames else 0o644)
-    (root / ".autosubmitrc").write_text(RC.format(d=root))
-    return root
+    return copy_fixture_tree(tmp_path_factory.mktemp("fixtures") / "site")
 
 
 @pytest.fixture
 def fixture_settings(fixture_copy):
-    env = {"AUTOSUBMIT_CONFIGURATION": str(fixture_copy / ".autosubmitrc"), "HOME": str(fixture_copy)}
-    return load_settings(env, dotenv=False, testing=True)
-
-
-def _snapshot(root):
-    state = {}
-    for dirpath, _dirnames, filenames in os.walk(root):
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            st = os.stat(path)
-            with open(path, "rb") as handle:
-                digest = hashlib.sha1(handle.read()).hexdigest()
-            state[path] = (st.st_mtime_ns, st.st_size, digest)
-    return state
+    return settings_for(fixture_copy)
 
 
 @pytest.mark.parametrize("expid", sorted(EXPECTED))
@@ -182,9 +135,9 @@ def test_fixture_structure_edges(fixture_settings):
 
 
 def test_reading_changes_no_file(fixture_copy, fixture_settings):
-    before = _snapshot(fixture_copy)
+    before = snapshot(fixture_copy)
     for expid in sorted(EXPECTED):
         cache.clear()
         parsed = load_job_list(fixture_settings, expid)
         load_dependencies(fixture_settings, expid, parsed)
-    assert _snapshot(fixture_copy) == before
+    assert snapshot(fixture_copy) == before

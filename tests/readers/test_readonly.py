@@ -9,7 +9,7 @@ import pytest
 
 from autosubmit_api.errors import DataError, Unavailable
 from autosubmit_api.readers import cache, exp_config, graph_layout, job_data, packages, paths
-from tests.readers._fixture_site import EXPIDS, copy_fixtures, settings_for, snapshot
+from tests.fixture_site import EXPIDS, copy_fixtures, settings_for, snapshot
 
 
 @pytest.fixture

@@ -3,48 +3,18 @@ handled, and no file Autosubmit owns changes."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 
 import pytest
 
-from autosubmit_api.config import load_settings
 from autosubmit_api.readers import central_store
 from autosubmit_api.workers import details, graph_layouts, status
-from tests.conftest import shared_dir
-
-RC = """[database]
-path = {d}
-filename = autosubmit.db
-backend = sqlite
-[local]
-path = {d}
-[globallogs]
-path = {d}/logs
-[historicdb]
-path = {d}/metadata/data
-[structures]
-path = {d}/metadata/structures
-[historiclog]
-path = {d}/metadata/logs
-[graph]
-path = {d}/metadata/graph
-"""
-
+from tests.fixture_site import copy_fixture_tree, settings_for
 
 @pytest.fixture
 def fixture_site(tmp_path):
-    source = shared_dir() / "fixtures"
-    if not (source / "autosubmit.db").is_file():
-        pytest.skip(f"fixture tree not found at {source}")
-    root = tmp_path / "fixtures"
-    shutil.copytree(source, root, symlinks=True)
-    for empty in ("logs", "metadata/logs"):
-        (root / empty).mkdir(parents=True, exist_ok=True)
-    (root / ".autosubmitrc").write_text(RC.format(d=root))
-    settings = load_settings({"AUTOSUBMIT_CONFIGURATION": str(root / ".autosubmitrc"), "HOME": str(tmp_path)},
-                             dotenv=False, testing=True)
-    return root, settings
+    root = copy_fixture_tree(tmp_path / "fixtures")
+    return root, settings_for(root)
 
 
 def _digests(root):
