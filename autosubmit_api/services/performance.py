@@ -199,7 +199,9 @@ def experiment_performance(settings: Settings, expid: str, now: Optional[int] = 
     """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
     require_experiment(settings, expid)
     table = job_table.load_table(settings, expid)
-    history = job_data.load_history(settings, expid, optional=True)
+    # Only the runs are read (each run's chunk size); the `last = 1` read, which the job
+    # table has just parsed, carries every run, so the 200,000-row history is not parsed.
+    history = job_data.load_history(settings, expid, optional=True, last_only=True)
     return _metrics(settings, expid, table, history, int(time.time()) if now is None else now)
 
 
@@ -212,7 +214,9 @@ def performance_body(settings: Settings, expid: str) -> bytes:
     """
     require_experiment(settings, expid)
     table = job_table.load_table(settings, expid)
-    history = job_data.load_history(settings, expid, optional=True)
+    # Only the runs are read (each run's chunk size); the `last = 1` read, which the job
+    # table has just parsed, carries every run, so the 200,000-row history is not parsed.
+    history = job_data.load_history(settings, expid, optional=True, last_only=True)
     relevant = job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table))
     now = int(time.time())
     if table.live and not table.live.isdisjoint(relevant):
