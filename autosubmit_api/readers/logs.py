@@ -298,14 +298,40 @@ def read_total_stats(settings: Settings, expid: str, job_name: str) -> List[List
 
     A missing or unreadable file gives []; the last line may be partial (A.10).
     """
-    path = total_stats_path(settings, expid, job_name)
+    return _total_stats_lines(total_stats_path(settings, expid, job_name))
+
+
+def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]
+                        ) -> List[List[List[str]]]:
+    """`read_total_stats` of many jobs, in order: the tmp dir is resolved once (a big
+    experiment has tens of thousands of stats files)."""
+    where = paths.tmp_dir(settings, expid)
+    return [_total_stats_lines(os.path.join(where, check_log_name(name + "_TOTAL_STATS")))
+            for name in job_names]
+
+
+def _total_stats_lines(path: str) -> List[List[str]]:
+    # os.open/os.read: a third of the cost of open() on small files, same bytes read.
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_TAIL_BYTES)
+        fd = os.open(path, os.O_RDONLY)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
         return []
-    text = raw.decode("utf-8", errors="replace")
-    return [line.split() for line in text.splitlines() if line.strip()]
+    try:
+        chunks = []
+        left = MAX_TAIL_BYTES
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except IsADirectoryError:
+        return []
+    finally:
+        os.close(fd)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    # A line is dropped when it has no field (line.split() is empty iff line.strip() is).
+    return [fields for fields in map(str.split, text.splitlines()) if fields]
 
 
 def last_total_stats_line(settings: Settings, expid: str, job_name: str) -> Sequence[str]:

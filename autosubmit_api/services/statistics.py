@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import cache, logs, paths
+from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.services import job_table, rendered
 from autosubmit_api.services.job_views import QUIET_CODES, parse_stamp
 from autosubmit_api.services.runs import require_experiment
@@ -34,44 +35,61 @@ def parse_period(raw: str) -> int:
         raise BadRequest(f"invalid literal for int() with base 10: {raw!r}") from None
 
 
-_hour_epochs: Dict[str, int] = {}
+_hour_epochs: Dict[str, Optional[int]] = {}
 _HOUR_EPOCHS_MAX = 200_000
+_UNKNOWN = -0.5  # not an epoch: "this hour was not probed yet"
 
 
-def _hour_epoch(prefix: str) -> int:
-    """Epoch of the local time `YYYYMMDDhh`:00:00, memoised (DST moves whole hours here)."""
-    found = _hour_epochs.get(prefix)
-    if found is None:
-        found = int(datetime.datetime(int(prefix[0:4]), int(prefix[4:6]), int(prefix[6:8]),
-                                      int(prefix[8:10])).timestamp())
-        if len(_hour_epochs) >= _HOUR_EPOCHS_MAX:
-            _hour_epochs.clear()
-        _hour_epochs[prefix] = found
+def _hour_epoch(prefix: str) -> Optional[int]:
+    """Epoch of the local time `YYYYMMDDhh`:00:00, memoised; None when the hour is not
+    linear (an offset change inside it, e.g. a half-hour DST zone, or an invalid or
+    unrepresentable date): its stamps then go through parse_stamp one by one."""
+    try:
+        y, m, d, h = int(prefix[0:4]), int(prefix[4:6]), int(prefix[6:8]), int(prefix[8:10])
+        first = int(datetime.datetime(y, m, d, h).timestamp())
+        last = int(datetime.datetime(y, m, d, h, 59, 59).timestamp())
+        # Naive-local semantics (fold=0) are piecewise linear with one offset change at
+        # most in an hour: equal ends 3599 s apart mean one offset for the whole hour.
+        found: Optional[int] = first if last - first == 3599 else None
+    except (ValueError, OverflowError, OSError):
+        found = None
+    if len(_hour_epochs) >= _HOUR_EPOCHS_MAX:
+        _hour_epochs.clear()
+    _hour_epochs[prefix] = found
     return found
 
 
 def _stamp(text: str) -> int:
     """`YYYYMMDDhhmmss` local time as epoch without strptime (a big experiment has hundreds
-    of thousands of these stamps); the other A.10 forms go through parse_stamp."""
-    if len(text) == 14 and text.isdigit():
-        minute, second = int(text[10:12]), int(text[12:14])
-        if minute > 59 or second > 59:
-            return 0
-        try:
-            return _hour_epoch(text[:10]) + minute * 60 + second
-        except (ValueError, OverflowError, OSError):
-            return 0
+    of thousands of these stamps), equal to parse_stamp's `strptime(...).timestamp()`; the
+    other A.10 forms go through parse_stamp."""
+    if len(text) == 14 and text.isascii() and text.isdigit():
+        base = _hour_epochs.get(text[:10], _UNKNOWN)
+        if base == _UNKNOWN:
+            base = _hour_epoch(text[:10])
+        if base is not None:
+            minute, second = divmod(int(text[10:]), 100)
+            # strptime's %M/%S take 00-59 here (60 and 61 fail in datetime()): 0.
+            return base + minute * 60 + second if minute < 60 and second < 60 else 0
     return parse_stamp(text)
 
 
 def _parse_lines(fields_per_line: Sequence[Sequence[str]]) -> Tuple[Line, ...]:
     """A.10 lines; placeholder words (4.1.17 `start`, `end`, `status`) count as missing."""
+    stamp = _stamp
     out = []
     for fields in fields_per_line:
-        stamps = [_stamp(f) for f in fields[:3]]
-        stamps += [0] * (3 - len(stamps))
-        status = fields[3] if len(fields) >= 4 else ""
-        out.append((stamps[0], stamps[1], stamps[2], status, len(fields)))
+        count = len(fields)
+        if count >= 4:
+            out.append((stamp(fields[0]), stamp(fields[1]), stamp(fields[2]), fields[3], count))
+        elif count == 3:
+            out.append((stamp(fields[0]), stamp(fields[1]), stamp(fields[2]), "", 3))
+        elif count == 2:
+            out.append((stamp(fields[0]), stamp(fields[1]), 0, "", 2))
+        elif count == 1:
+            out.append((stamp(fields[0]), 0, 0, "", 1))
+        else:
+            out.append((0, 0, 0, "", 0))
     return tuple(out)
 
 
@@ -88,12 +106,21 @@ def _parse_snapshot(settings: Settings, expid: str, where: str,
     with _previous_lock:
         before = _previous.get(where, {})
     now: Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]] = {}
+    changed = []
     for name, mtime, size in snapshot:
         old = before.get(name)
         if old is not None and old[0] == (mtime, size):
             now[name] = old
         else:
-            now[name] = ((mtime, size), _parse_lines(logs.read_total_stats(settings, expid, name)))
+            now[name] = old  # placeholder keeps the snapshot's (sorted) order
+            changed.append((name, mtime, size))
+    # Hundreds of thousands of acyclic lists and tuples: without the pause the collector
+    # walks the growing heap (the job table included) again and again.
+    with paused_gc():
+        read = logs.read_total_stats_of(settings, expid, (name for name, _, _ in changed))
+        for (name, mtime, size), fields in zip(changed, read):
+            now[name] = ((mtime, size), _parse_lines(fields))
+        del read
     with _previous_lock:
         _previous[where] = now
         _previous.move_to_end(where)
@@ -162,9 +189,10 @@ def last_retrials(lines: Sequence[Line]) -> List[Line]:
 
 
 def _hours(seconds: float) -> float:
-    # timedelta semantics: days * 24 + seconds / 3600, microseconds ignored.
-    delta = datetime.timedelta(seconds=int(seconds))
-    return delta.days * 24 + delta.seconds / 3600
+    # timedelta semantics (days * 24 + seconds / 3600 of timedelta(seconds=int(x)), whose
+    # normalisation is this floor divmod) without building a timedelta.
+    days, rest = divmod(int(seconds), 86400)
+    return days * 24 + rest / 3600
 
 
 def wallclock_hours(text: str) -> float:
@@ -310,10 +338,11 @@ def statistics_body(settings: Settings, expid: str, filter_period: str, filter_t
     start, end = _period(hours, now)
 
     def build():
-        entries = _entries(table, lines_of, filter_type, None, now)
-        if entries is None:
-            return None
-        return rendered.render(_answer(entries, None, rendered.Live("To")))
+        with paused_gc():  # 25,000 acyclic entry dicts and their serialisation
+            entries = _entries(table, lines_of, filter_type, None, now)
+            if entries is None:
+                return None
+            return rendered.render(_answer(entries, None, rendered.Live("To")))
 
     body = job_table.cached_view("statistics_body", table, (job_table.Ident(lines_of), filter_type), build)
     if body is None:
