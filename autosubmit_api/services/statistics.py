@@ -215,16 +215,25 @@ def job_statistics(name: str, processors: int, wallclock: str, lines: Sequence[L
     for submit, start, finish, _status, count in lines:
         if count == 4 and _status == "COMPLETED":
             completed += 1
-            queue += max(start - submit, 0) if submit and start else 0
-            run += max(finish - start, 0) if start and finish else 0
+            # `x if x > 0 else 0`: max(x, 0) without a call per line (ints: same value).
+            if submit and start:
+                delta = start - submit
+                queue += delta if delta > 0 else 0
+            if start and finish:
+                delta = finish - start
+                run += delta if delta > 0 else 0
         else:
             # FAILED lines and partial in-progress lines both count as failed (B.12).
             failed += 1
             if start and finish:
-                failed_run += max(finish - start, 0)
+                delta = finish - start
+                failed_run += delta if delta > 0 else 0
             if submit and start:
-                failed_queue += max(start - submit, 0)
+                delta = start - submit
+                failed_queue += delta if delta > 0 else 0
     wall = wallclock_hours(wallclock)
+    failed_run_hours = _hours(failed_run)
+    failed_cpu_hours = _hours(processors * failed_run)
     return {
         "name": name,
         "processors": processors,
@@ -232,12 +241,12 @@ def job_statistics(name: str, processors: int, wallclock: str, lines: Sequence[L
         "completedQueueTime": _hours(queue),
         "completedRunTime": _hours(run),
         "failedQueueTime": _hours(failed_queue),
-        "failedRunTime": _hours(failed_run),
-        "cpuConsumption": _hours(processors * run) + _hours(processors * failed_run),
-        "failedCpuConsumption": _hours(processors * failed_run),
+        "failedRunTime": failed_run_hours,
+        "cpuConsumption": _hours(processors * run) + failed_cpu_hours,
+        "failedCpuConsumption": failed_cpu_hours,
         "expectedCpuConsumption": wall * processors,
         "realConsumption": _hours(failed_run + run),
-        "failedRealConsumption": _hours(failed_run),
+        "failedRealConsumption": failed_run_hours,
         "expectedConsumption": wall,
         "retrialCount": len(lines),
         "submittedCount": len(lines),
