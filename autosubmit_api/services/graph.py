@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest
 from autosubmit_api.services.job_views import (
-    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range, fmt_dt,
+    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range,
     job_asypd, job_sypd, moving_resolver, status_code, status_color, with_holes,
 )
 from autosubmit_api.services.tree import date_format
@@ -70,97 +70,6 @@ def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, x
     }
 
 
-GRAPH_NODE_KEYS = (
-    "id", "internal_id", "label", "status", "status_code", "status_color", "platform_name", "chunk",
-    "chunk_size", "chunk_unit", "package", "wrapper", "member", "date", "date_plus", "SYPD", "ASYPD",
-    "minutes_queue", "minutes", "submit", "start", "finish", "section", "queue", "level", "dashed",
-    "shape", "processors", "wallclock", "children", "children_list", "parents", "parent_list", "out",
-    "err", "custom_directives", "rm_id", "x", "y",
-)
-
-
-def graph_nodes(table: JobTable, times: Sequence[Times], post_avg: float, level: Sequence[int],
-                coords: Sequence[Tuple[int, int]]) -> List[Dict[str, Any]]:
-    """Every node, as `graph_node` gives them, in one loop over the table's columns: the
-    per-job method calls are hoisted and jobs that are not COMPLETED skip the SYPD/ASYPD
-    calls (always None for them)."""
-    conf_unit = (table.conf.chunk_unit, table.conf.chunk_size)
-    names, codes, statuses, sections = table.names, table.codes, table.statuses, table.sections
-    kids, pars, last_units = table.children, table.parents, table.last_run_unit
-    packages, symbols, outs, errs = table.package, table.symbol, table.out, table.err
-    digits_ids = table.pkl_format in ("F3", "F4")
-    served_code = {c: status_code(c) for c in set(codes)}
-    colours = {s: status_color(s) for s in set(statuses)}
-    submit_codes = (COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED)
-    start_codes = (COMPLETED, FAILED, RUNNING)
-    finish_codes = (COMPLETED, FAILED)
-    # Every node is a copy of one dict holding all keys in graph_node's order: a copy takes
-    # the key table as a block, where a literal grows and rehashes it per node.
-    template = dict.fromkeys(GRAPH_NODE_KEYS).copy
-    nodes: List[Dict[str, Any]] = []
-    append = nodes.append
-    for i, job in enumerate(table.jobs):
-        t = times[i]
-        last = last_units[i]
-        unit, size = last if last and last[0] and last[1] else conf_unit
-        chunk = job.chunk
-        date, date_plus = chunk_range(job.date, chunk, unit, size)
-        code = codes[i]
-        status = statuses[i]
-        sc = sections[i]
-        run = t.run
-        if code == COMPLETED:
-            sypd = job_sypd(unit, size, chunk, run, code, job.splits)
-            asypd = job_asypd(unit, size, chunk, t.queue + run + post_avg, code, job.splits)
-        else:
-            sypd = asypd = None
-        rm_id = job.id
-        if digits_ids and isinstance(rm_id, str) and rm_id.isdigit():
-            rm_id = int(rm_id)
-        name = job.name
-        package = packages[i]
-        children, parents = kids[i], pars[i]
-        xy = coords[i]
-        node = template()
-        node["id"] = node["internal_id"] = node["label"] = name
-        node["status"] = status
-        node["status_code"] = served_code[code]
-        node["status_color"] = colours[status]
-        node["platform_name"] = sc.platform
-        node["chunk"] = chunk
-        node["chunk_size"] = size
-        node["chunk_unit"] = unit
-        node["package"] = node["wrapper"] = package
-        node["member"] = job.member
-        node["date"] = date
-        node["date_plus"] = date_plus
-        node["SYPD"] = sypd
-        node["ASYPD"] = asypd
-        node["minutes_queue"] = t.queue
-        node["minutes"] = run
-        node["submit"] = fmt_dt(t.submit) if code in submit_codes else None
-        node["start"] = fmt_dt(t.start) if code in start_codes else None
-        node["finish"] = fmt_dt(t.finish) if code in finish_codes else None
-        node["section"] = job.section
-        node["queue"] = sc.queue
-        node["level"] = level[i]
-        node["dashed"] = package is not None
-        node["shape"] = symbols[i]
-        node["processors"] = sc.processors
-        node["wallclock"] = sc.wallclock
-        node["children"] = len(children)
-        node["children_list"] = [names[c] for c in children]
-        node["parents"] = len(parents)
-        node["parent_list"] = [names[p] for p in parents]
-        node["out"] = outs[i]
-        node["err"] = errs[i]
-        node["rm_id"] = rm_id
-        node["x"] = int(xy[0])
-        node["y"] = int(xy[1])
-        append(node)
-    return nodes
-
-
 def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Dict[str, Dict[str, Any]]:
     dates = sorted({job.date for job in table.jobs if job.date is not None})
     members = sorted({job.member for job in table.jobs if job.member is not None})
@@ -215,7 +124,7 @@ def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tup
     """The `/graph` answer, with holes for the moving values of live jobs."""
     times = table.times
     post_avg = table.post_avg
-    nodes = graph_nodes(table, times, post_avg, level, coords)
+    nodes = [graph_node(table, i, times[i], post_avg, level[i], coords[i]) for i in range(len(table.jobs))]
     for i in table.live:
         with_holes(nodes[i], i, GRAPH_MOVING)
     names = table.names

@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Sequence
 
 from autosubmit_api.services.job_views import (
     CHECKMARK, COMPLETED, COMPLETED_TAG, FAILED, FAILED_TAG, HELD, HELD_TAG, QUEUING, QUEUING_TAG,
-    RUNNING, RUNNING_TAG, SOURCE_TAG, SUBMITTED, SUSPENDED, SYNC_TAG, TARGET_TAG, TREE_NORMAL_CODES,
-    WAITING, JobTable, Times, chunk_range, fmt_dt, folder_badges, job_asypd, job_sypd, moving_resolver,
+    RUNNING, RUNNING_TAG, SOURCE_TAG, SUSPENDED, SYNC_TAG, TARGET_TAG, TREE_NORMAL_CODES, WAITING,
+    JobTable, Times, chunk_range, folder_badges, job_asypd, job_sypd, moving_resolver,
     running_text, status_code, status_color, with_holes, wrapper_tag,
 )
 from autosubmit_api.services.rendered import Live
@@ -77,96 +77,6 @@ def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: 
         "out": table.out[i], "err": table.err[i], "tree_parents": tree_parents,
         "custom_directives": None, "rm_id": table.rm_id(i),
     }
-
-
-TREE_NODE_KEYS = (
-    "id", "internal_id", "label", "status", "status_code", "status_color", "platform_name", "chunk",
-    "chunk_size", "chunk_unit", "member", "title", "date", "date_plus", "SYPD", "ASYPD", "minutes",
-    "submit", "start", "finish", "section", "queue", "processors", "wallclock", "wrapper",
-    "wrapper_code", "children", "children_list", "parents", "parent_list", "out", "err",
-    "tree_parents", "custom_directives", "rm_id",
-)
-
-
-def tree_nodes(table: JobTable, times: Sequence[Times], post_avg: float,
-               tree_parents: List[List[str]], titles: List[Any]) -> List[Dict[str, Any]]:
-    """Every `jobs` entry, as `tree_node` gives them, in one loop over the columns.
-
-    50,000 nodes of 33 keys are most of a cold tree: the per-job method calls, attribute
-    look-ups and the SYPD/ASYPD calls of jobs that are not COMPLETED (always None) are
-    hoisted out of the loop; the values are the same as `tree_node`'s.
-    """
-    conf_unit = (table.conf.chunk_unit, table.conf.chunk_size)
-    names, codes, statuses, sections = table.names, table.codes, table.statuses, table.sections
-    kids, pars, last_units = table.children, table.parents, table.last_run_unit
-    packages, package_ids, outs, errs = table.package, table.package_id, table.out, table.err
-    digits_ids = table.pkl_format in ("F3", "F4")
-    served_code = {c: status_code(c) for c in set(codes)}
-    colours = {s: status_color(s) for s in set(statuses)}
-    submit_codes = (COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED)
-    start_codes = (COMPLETED, FAILED, RUNNING)
-    finish_codes = (COMPLETED, FAILED)
-    # Every node is a copy of one dict holding all 33 keys (in tree_node's order): a copy
-    # takes the key table as a block, where a literal grows and rehashes it per node.
-    template = dict.fromkeys(TREE_NODE_KEYS).copy
-    nodes: List[Dict[str, Any]] = []
-    append = nodes.append
-    for i, job in enumerate(table.jobs):
-        t = times[i]
-        last = last_units[i]
-        unit, size = last if last and last[0] and last[1] else conf_unit
-        chunk = job.chunk
-        date, date_plus = chunk_range(job.date, chunk, unit, size)
-        code = codes[i]
-        status = statuses[i]
-        sc = sections[i]
-        run = t.run
-        if code == COMPLETED:
-            sypd = job_sypd(unit, size, chunk, run, code, job.splits)
-            asypd = job_asypd(unit, size, chunk, t.queue + run + post_avg, code, job.splits)
-        else:
-            sypd = asypd = None
-        rm_id = job.id
-        if digits_ids and isinstance(rm_id, str) and rm_id.isdigit():
-            rm_id = int(rm_id)
-        title = titles[i]
-        name = job.name
-        children, parents = kids[i], pars[i]
-        node = template()
-        node["id"] = node["internal_id"] = node["label"] = name
-        node["status"] = status
-        node["status_code"] = served_code[code]
-        node["status_color"] = colours[status]
-        node["platform_name"] = sc.platform
-        node["chunk"] = chunk
-        node["chunk_size"] = size
-        node["chunk_unit"] = unit
-        node["member"] = job.member
-        node["title"] = title if title is not None else table.tree_title(i, t)
-        node["date"] = date
-        node["date_plus"] = date_plus
-        node["SYPD"] = sypd
-        node["ASYPD"] = asypd
-        node["minutes"] = run
-        node["submit"] = fmt_dt(t.submit) if code in submit_codes else None
-        node["start"] = fmt_dt(t.start) if code in start_codes else None
-        node["finish"] = fmt_dt(t.finish) if code in finish_codes else None
-        node["section"] = job.section
-        node["queue"] = sc.queue
-        node["processors"] = sc.processors
-        node["wallclock"] = sc.wallclock
-        node["wrapper"] = packages[i]
-        node["wrapper_code"] = package_ids[i]
-        node["children"] = len(children)
-        node["children_list"] = [names[c] for c in children]
-        node["parents"] = len(parents)
-        node["parent_list"] = [names[p] for p in parents]
-        node["out"] = outs[i]
-        node["err"] = errs[i]
-        node["tree_parents"] = tree_parents[i]
-        node["rm_id"] = rm_id
-        append(node)
-    return nodes
 
 
 def build_tree(table: JobTable) -> Dict[str, Any]:
@@ -291,7 +201,7 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
         "chunk_size": table.conf.chunk_size,
     })
     post_avg = table.post_avg
-    nodes = tree_nodes(table, times, post_avg, tree_parents, titles)
+    nodes = [tree_node(table, i, times[i], post_avg, tree_parents[i], titles[i]) for i in range(len(jobs))]
     for i in live:
         with_holes(nodes[i], i, TREE_MOVING)
     body = {"tree": folders, "jobs": nodes, "total": len(jobs), "reference": reference,
