@@ -25,6 +25,7 @@ import jwt
 
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
+from autosubmit_api.factory import RC_TEMPLATE
 from tests.compat import compare
 from tests.compat.departures import DEPARTURES
 
@@ -38,24 +39,6 @@ HOST = "127.0.0.1:8070"
 BASE_URL = f"http://{HOST}"
 TEN_YEARS = 10 * 365 * 24 * 3600
 EXPIRED_AT = 978307200  # 2001-01-01 00:00:00 UTC
-
-RC_TEMPLATE = """[database]
-path = {d}
-filename = autosubmit.db
-backend = sqlite
-[local]
-path = {d}
-[globallogs]
-path = {d}/logs
-[historicdb]
-path = {d}/metadata/data
-[structures]
-path = {d}/metadata/structures
-[historiclog]
-path = {d}/metadata/logs
-[graph]
-path = {d}/metadata/graph
-"""
 
 
 @dataclass(frozen=True)
@@ -161,7 +144,7 @@ def serve_fixtures(fixtures: Path, dest: Path) -> Path:
     dest = dest.resolve()
     (dest / "logs").mkdir(exist_ok=True)
     (dest / "metadata" / "logs").mkdir(parents=True, exist_ok=True)
-    (dest / ".autosubmitrc").write_text(RC_TEMPLATE.format(d=dest), encoding="utf-8")
+    (dest / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=dest), encoding="utf-8")
     # File-time fields (pkl_timestamp, modified, ...) then match the capture.
     for root, dirs, files in os.walk(dest):
         for name in dirs + files:
