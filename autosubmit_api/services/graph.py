@@ -6,8 +6,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest
 from autosubmit_api.services.job_views import (
-    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, chunk_range,
-    job_asypd, job_sypd, moving_resolver, status_code, status_color, with_holes,
+    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, job_record,
+    moving_resolver, status_color, with_holes,
 )
 from autosubmit_api.services.tree import date_format
 
@@ -45,29 +45,14 @@ def edge_list(table: JobTable) -> List[Tuple[int, int, bool]]:
 
 def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, xy: Tuple[int, int]
                ) -> Dict[str, Any]:
-    job = table.jobs[i]
-    unit, size = table.effective_unit(i)
-    date, date_plus = chunk_range(job.date, job.chunk, unit, size)
-    submit, start, finish = table.exposed(i, t)
-    sc = table.sections[i]
-    code = table.codes[i]
-    status = table.statuses[i]
     package = table.package[i]
-    return {
-        "id": job.name, "internal_id": job.name, "label": job.name,
-        "status": status, "status_code": status_code(code), "status_color": status_color(status),
-        "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
-        "package": package, "wrapper": package, "member": job.member, "date": date,
-        "date_plus": date_plus, "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
-        "minutes_queue": t.queue, "minutes": t.run, "submit": submit, "start": start,
-        "finish": finish, "section": job.section, "queue": sc.queue, "level": level,
-        "dashed": package is not None, "shape": table.symbol[i], "processors": sc.processors,
-        "wallclock": sc.wallclock, "children": len(table.children[i]),
-        "children_list": table.children_names(i), "parents": len(table.parents[i]),
-        "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
-        "custom_directives": None, "rm_id": table.rm_id(i), "x": int(xy[0]), "y": int(xy[1]),
-    }
+    node = job_record(table, i, t, post_avg)
+    node.update({
+        "package": package, "wrapper": package, "dashed": package is not None,
+        "minutes_queue": t.queue, "level": level, "shape": table.symbol[i],
+        "x": int(xy[0]), "y": int(xy[1]),
+    })
+    return node
 
 
 def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Dict[str, Dict[str, Any]]:

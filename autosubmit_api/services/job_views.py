@@ -644,6 +644,32 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
     return table
 
 
+def job_record(table: JobTable, i: int, t: Times, post_avg: float) -> Dict[str, Any]:
+    """The fields a tree `jobs` entry and a graph node share (B.4 step 8, B.6): the job
+    detail panel of the GUI reads the same ones from either."""
+    job = table.jobs[i]
+    unit, size = table.effective_unit(i)
+    date, date_plus = chunk_range(job.date, job.chunk, unit, size)
+    submit, start, finish = table.exposed(i, t)
+    sc = table.sections[i]
+    code = table.codes[i]
+    status = table.statuses[i]
+    return {
+        "id": job.name, "internal_id": job.name, "label": job.name,
+        "status": status, "status_code": status_code(code), "status_color": status_color(status),
+        "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
+        "member": job.member, "date": date, "date_plus": date_plus,
+        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
+        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
+        "minutes": t.run, "submit": submit, "start": start, "finish": finish,
+        "section": job.section, "queue": sc.queue, "processors": sc.processors,
+        "wallclock": sc.wallclock, "children": len(table.children[i]),
+        "children_list": table.children_names(i), "parents": len(table.parents[i]),
+        "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
+        "custom_directives": None, "rm_id": table.rm_id(i),
+    }
+
+
 # --- values that move with the clock (services/rendered.py holes) ------------------------
 
 MOVING = ("title", "minutes", "minutes_queue", "submit", "start", "finish", "SYPD", "ASYPD",

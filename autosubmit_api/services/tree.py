@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Sequence
 from autosubmit_api.services.job_views import (
     CHECKMARK, COMPLETED, COMPLETED_TAG, FAILED, FAILED_TAG, HELD, HELD_TAG, QUEUING, QUEUING_TAG,
     RUNNING, RUNNING_TAG, SOURCE_TAG, SUSPENDED, SYNC_TAG, TARGET_TAG, TREE_NORMAL_CODES, WAITING,
-    JobTable, Times, chunk_range, folder_badges, job_asypd, job_sypd, moving_resolver,
+    JobTable, Times, job_record, folder_badges, job_sypd, moving_resolver,
     running_text, status_code, status_color, with_holes, wrapper_tag,
 )
 from autosubmit_api.services.rendered import Live
@@ -53,30 +53,14 @@ PKL_MOVING = {"minutes": "minutes", "minutes_queue": "minutes_queue", "submit": 
 
 def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str],
               title: str = None) -> Dict[str, Any]:
-    """One `jobs` entry of the tree (B.4 step 8)."""
-    job = table.jobs[i]
-    unit, size = table.effective_unit(i)
-    date, date_plus = chunk_range(job.date, job.chunk, unit, size)
-    submit, start, finish = table.exposed(i, t)
-    sc = table.sections[i]
-    code = table.codes[i]
-    status = table.statuses[i]
-    return {
-        "id": job.name, "internal_id": job.name, "label": job.name,
-        "status": status, "status_code": status_code(code), "status_color": status_color(status),
-        "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
-        "member": job.member, "title": title if title is not None else table.tree_title(i, t),
-        "date": date, "date_plus": date_plus,
-        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
-        "minutes": t.run, "submit": submit, "start": start, "finish": finish,
-        "section": job.section, "queue": sc.queue, "processors": sc.processors,
-        "wallclock": sc.wallclock, "wrapper": table.package[i], "wrapper_code": table.package_id[i],
-        "children": len(table.children[i]), "children_list": table.children_names(i),
-        "parents": len(table.parents[i]), "parent_list": table.parent_names(i),
-        "out": table.out[i], "err": table.err[i], "tree_parents": tree_parents,
-        "custom_directives": None, "rm_id": table.rm_id(i),
-    }
+    """One `jobs` entry of the tree (B.4 step 8); 4.0.1 sends no `minutes_queue` here."""
+    node = job_record(table, i, t, post_avg)
+    node.update({
+        "title": title if title is not None else table.tree_title(i, t),
+        "wrapper": table.package[i], "wrapper_code": table.package_id[i],
+        "tree_parents": tree_parents,
+    })
+    return node
 
 
 def build_tree(table: JobTable) -> Dict[str, Any]:
