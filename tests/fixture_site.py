@@ -18,21 +18,26 @@ from autosubmit_api.factory import RC_TEMPLATE
 from tests.conftest import shared_dir
 
 EXPIDS = ("a003", "a007", "a1ve", "a1vj", "a1vx", "a3tb", "a6zj", "a8qc", "aa6f")
+# Every file's time in the golden capture (fixtures README). A checkout or a copy of shared/
+# gives fresh times, which would make every experiment look just written (RUNNING).
+FIXTURE_MTIME = 1784634124
 
 
 def fixtures_available() -> bool:
     return (shared_dir() / "fixtures" / "autosubmit.db").is_file()
 
 
-def copy_fixture_tree(root: Path, *, mtime: Optional[int] = None) -> Path:
+def copy_fixture_tree(root: Path, *, source: Optional[Path] = None,
+                      mtime: int = FIXTURE_MTIME) -> Path:
     """Copy the fixtures into `root` (created or merged into) and write its `.autosubmitrc`.
 
-    Skips the calling test when the fixtures are not available. `mtime` sets every file's
-    and directory's times, as the golden capture had them.
+    Skips the calling test when the fixtures are not available. Every file's and directory's
+    times are set to `mtime`, the capture's by default, whatever times the source tree has.
     """
-    source = shared_dir() / "fixtures"
-    if not fixtures_available():
-        pytest.skip(f"shared fixtures are not available at {source}")
+    if source is None:
+        source = shared_dir() / "fixtures"
+        if not fixtures_available():
+            pytest.skip(f"shared fixtures are not available at {source}")
     shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
     for sub in ("logs", "metadata/logs"):
         os.makedirs(root / sub, exist_ok=True)
@@ -41,12 +46,11 @@ def copy_fixture_tree(root: Path, *, mtime: Optional[int] = None) -> Path:
             os.chmod(os.path.join(dirpath, name), 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)
-    (root / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=root))
-    if mtime is not None:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
-                os.utime(os.path.join(dirpath, name), (mtime, mtime), follow_symlinks=False)
-        os.utime(root, (mtime, mtime))
+    (root / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=root), encoding="utf-8")
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.utime(os.path.join(dirpath, name), (mtime, mtime), follow_symlinks=False)
+    os.utime(root, (mtime, mtime))
     return root
 
 

@@ -28,13 +28,13 @@ from autosubmit_api.config import load_settings
 from autosubmit_api.factory import RC_TEMPLATE
 from tests.compat import compare
 from tests.compat.departures import DEPARTURES
+from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree
 
 # The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
 # the suite passes it explicitly, as a test key only, so tokens match the capture's.
 REFERENCE_SECRET = "M87;Z$,o5?MSC(/@#-LbzgE3PH-5ki.ZvS}N.s09v>I#v8I'00THrA-:ykh3HX?"
 WRONG_SECRET = "another-key-that-is-not-the-reference-default-secret-0123456789"
 GOLDEN_USER = "golden_user"
-FIXTURE_MTIME = 1784634124
 HOST = "127.0.0.1:8070"
 BASE_URL = f"http://{HOST}"
 TEN_YEARS = 10 * 365 * 24 * 3600
@@ -139,20 +139,9 @@ def mint_tokens(now: Optional[int] = None) -> Dict[str, str]:
 
 
 def serve_fixtures(fixtures: Path, dest: Path) -> Path:
-    """Copy the fixture tree to `dest` and prepare it as the capture did; returns `dest`."""
-    shutil.copytree(fixtures, dest, symlinks=True)
-    dest = dest.resolve()
-    (dest / "logs").mkdir(exist_ok=True)
-    (dest / "metadata" / "logs").mkdir(parents=True, exist_ok=True)
-    (dest / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=dest), encoding="utf-8")
-    # File-time fields (pkl_timestamp, modified, ...) then match the capture.
-    for root, dirs, files in os.walk(dest):
-        for name in dirs + files:
-            os.utime(
-                os.path.join(root, name), (FIXTURE_MTIME, FIXTURE_MTIME), follow_symlinks=False
-            )
-    os.utime(dest, (FIXTURE_MTIME, FIXTURE_MTIME))
-    return dest
+    """Copy the fixture tree to `dest` and prepare it as the capture did (file times too, so
+    pkl_timestamp, modified... match); returns `dest`."""
+    return copy_fixture_tree(dest.resolve(), source=fixtures)
 
 
 def make_client(site: Path, level: str):
