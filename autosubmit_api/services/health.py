@@ -1,7 +1,6 @@
 """The health report of `/v4/health`: version, central database reachability, workers' metrics."""
 from __future__ import annotations
 
-import copy
 from typing import Any, Dict
 
 from autosubmit_api import __version__
@@ -19,12 +18,8 @@ def health(settings: Settings) -> Dict[str, Any]:
         "backend": settings.db_backend,
         "examples": settings.examples,
         "central_db": {"reachable": reachable, "message": message},
-        "background_tasks": {
-            "enabled": not (settings.disable_background_tasks or settings.testing),
-            # The scheduler's outcomes: it runs in the gunicorn master, which publishes them
-            # to the workers serving this request (workers.metrics).
-            "jobs": copy.deepcopy(workers.metrics(settings)),
-            # PostgreSQL: the last run of each job on any host ([] on SQLite).
-            "cluster": workers.health(settings)["cluster"],
-        },
+        # Every background job, listed before its first run too (runs 0); under gunicorn the
+        # scheduler runs in the master, which publishes its outcomes to the workers serving
+        # this request. On PostgreSQL `cluster` holds the last run of each job on any host.
+        "background_tasks": workers.health(settings),
     }

@@ -204,8 +204,10 @@ def test_the_list_keeps_its_counters_out_of_the_shared_file_cache(client, make_e
 
 
 def test_health_is_open_and_follows_the_central_db(site, env):
+    from autosubmit_api import workers
     from autosubmit_api.app import create_app
 
+    workers.METRICS.clear()  # no job has run in this process yet
     add_central_row(site, "a000")
     client = create_app(site.settings(dict(env, PROTECTION_LEVEL="ALL"))).test_client()
     response = client.get("/v4/health")  # no token, even under ALL
@@ -213,6 +215,12 @@ def test_health_is_open_and_follows_the_central_db(site, env):
     body = response.get_json()
     assert body["status"] == "ok" and body["central_db"]["reachable"] is True
     assert set(body) == {"status", "version", "backend", "examples", "central_db", "background_tasks"}
+    # Every background job is listed before its first run, with its interval.
+    tasks = body["background_tasks"]
+    assert tasks["enabled"] is False and tasks["cluster"] == []
+    assert set(tasks["jobs"]) == {"status", "details", "graph_layouts"}
+    assert all(job["runs"] == 0 and job["last_run"] is None and job["interval_seconds"] > 0
+               for job in tasks["jobs"].values())
     site.central_db.unlink()
     response = client.get("/v4/health")
     assert response.status_code == 503
