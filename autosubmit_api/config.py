@@ -90,6 +90,10 @@ class Settings:
     github_client_secret: str = ""
     github_whitelist_organization: str = ""
     github_whitelist_team: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_token_url: str = ""
+    oidc_userinfo_url: str = ""
     run_background_tasks_on_start: bool = False
     disable_background_tasks: bool = False
 
@@ -136,6 +140,10 @@ OPTIONS = {
     "github_whitelist_team": ("GITHUB_OAUTH_WHITELIST_TEAM", "", "only active members of this team of the org"),
     "github_api_url": ("GITHUB_API_URL", "https://api.github.com", "GitHub API base (GitHub Enterprise, tests)"),
     "github_oauth_url": ("GITHUB_OAUTH_URL", "https://github.com", "GitHub OAuth base for the code exchange"),
+    "oidc_client_id": ("OIDC_CLIENT_ID", "", "OpenID Connect client id (the GUI's `oidc` login)"),
+    "oidc_client_secret": ("OIDC_CLIENT_SECRET", "", "OpenID Connect client secret"),
+    "oidc_token_url": ("OIDC_TOKEN_URL", "", "the provider's token endpoint (code exchange)"),
+    "oidc_userinfo_url": ("OIDC_USERINFO_URL", "", "the provider's userinfo endpoint; its `sub` is the user"),
     "run_background_tasks_on_start": ("RUN_BACKGROUND_TASKS_ON_START", "false", "run every worker once at start"),
     "disable_background_tasks": ("DISABLE_BACKGROUND_TASKS", "false", "start no background scheduler"),
     "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
@@ -326,6 +334,10 @@ def load_settings(
     values["github_whitelist_team"] = env.get("GITHUB_OAUTH_WHITELIST_TEAM", "")
     values["github_api_url"] = env.get("GITHUB_API_URL", Settings.github_api_url).rstrip("/")
     values["github_oauth_url"] = env.get("GITHUB_OAUTH_URL", Settings.github_oauth_url).rstrip("/")
+    values["oidc_client_id"] = env.get("OIDC_CLIENT_ID", "")
+    values["oidc_client_secret"] = env.get("OIDC_CLIENT_SECRET", "")
+    values["oidc_token_url"] = env.get("OIDC_TOKEN_URL", "")
+    values["oidc_userinfo_url"] = env.get("OIDC_USERINFO_URL", "")
     values["run_background_tasks_on_start"] = _truth(env.get("RUN_BACKGROUND_TASKS_ON_START"))
     values["disable_background_tasks"] = _truth(env.get("DISABLE_BACKGROUND_TASKS"))
     values["admin_users"] = _csv(env.get("API_ADMIN_USERS"))

@@ -1,4 +1,5 @@
-"""The login exchanges with CAS and GitHub (api.md 3.3, 3.4, 4.5 to 4.7), as plain functions.
+"""The login exchanges with CAS, GitHub and an OpenID Connect provider (api.md 3.3, 3.4, 4.5
+to 4.7; gui-contract.md 8 for OIDC), as plain functions.
 
 Nothing here knows about Flask: the routes pass the request's values in and shape the
 answer. Each exchange calls the remote server with `requests` and a timeout; a server
@@ -162,7 +163,8 @@ def cas_v2_login_user(settings: Settings, service: str, ticket: str) -> str:
 # --- GitHub ---------------------------------------------------------------------------
 
 
-def _github_json(response: requests.Response) -> dict:
+def _json_object(response: requests.Response) -> dict:
+    """The JSON object of an answer, {} when it is not one."""
     try:
         body = response.json()
     except ValueError:
@@ -189,7 +191,7 @@ def github_login_user(settings: Settings, code: str) -> str:
             headers={"Accept": "application/json"},
             timeout=TIMEOUT_SECONDS,
         )
-        access_token = _github_json(exchange).get("access_token")
+        access_token = _json_object(exchange).get("access_token")
         if not access_token:
             # A refused code; the reference then asks /user with no token and finds no login.
             raise LoginRefused("Couldn't find user on GitHub")
@@ -197,7 +199,7 @@ def github_login_user(settings: Settings, code: str) -> str:
         user_answer = requests.get(
             f"{settings.github_api_url}/user", headers=headers, timeout=TIMEOUT_SECONDS
         )
-        login = _github_json(user_answer).get("login")
+        login = _json_object(user_answer).get("login")
         if not isinstance(login, str) or not login:
             raise LoginRefused("Couldn't find user on GitHub")
         if not _github_member(settings, login, headers):
@@ -217,7 +219,7 @@ def _github_member(settings: Settings, login: str, headers: dict) -> bool:
             f"{settings.github_api_url}/orgs/{org}/teams/{team}/memberships/{login}",
             headers=headers, timeout=TIMEOUT_SECONDS,
         )
-        return answer.status_code == 200 and _github_json(answer).get("state") == "active"
+        return answer.status_code == 200 and _json_object(answer).get("state") == "active"
     if org:
         answer = requests.get(
             f"{settings.github_api_url}/orgs/{org}/members/{login}",
@@ -226,6 +228,54 @@ def _github_member(settings: Settings, login: str, headers: dict) -> bool:
         return answer.status_code == 204
     log.info("GitHub login of %s admitted without a whitelist (GITHUB_OAUTH_WHITELIST_* unset)", login)
     return True
+
+
+# --- OpenID Connect -------------------------------------------------------------------
+
+
+def oidc_login_user(settings: Settings, code: str, redirect_uri: str) -> str:
+    """Exchange an authorization `code` at the provider's token endpoint (the client's id
+    and secret, `grant_type=authorization_code`, the `redirect_uri` the browser was sent
+    back to), then read the user's `sub` from the userinfo endpoint with the access token.
+
+    This is what the current GUI's `oidc` login calls; API 4.0.1 has no such route. Any
+    provider following the OIDC core spec works (Keycloak, Google, Microsoft Entra...).
+    LoginRefused when the provider refuses the code or names no user; Unavailable when OIDC
+    is not configured or the provider cannot be reached.
+    """
+    if not code:
+        raise LoginRefused("Can't verify user")
+    if not (settings.oidc_token_url and settings.oidc_userinfo_url):
+        raise Unavailable("OpenID Connect is not configured on this server")
+    try:
+        exchange = requests.post(
+            settings.oidc_token_url,
+            data={
+                "client_id": settings.oidc_client_id,
+                "client_secret": settings.oidc_client_secret,
+                "code": code,
+                "grant_type": "authorization_code",
+                "redirect_uri": redirect_uri,
+            },
+            headers={"Accept": "application/json"},
+            timeout=TIMEOUT_SECONDS,
+        )
+        access_token = _json_object(exchange).get("access_token") if exchange.ok else None
+        if not isinstance(access_token, str) or not access_token:
+            raise LoginRefused("Couldn't find user on OpenID Connect provider")
+        answer = requests.get(
+            settings.oidc_userinfo_url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            timeout=TIMEOUT_SECONDS,
+        )
+        user = _json_object(answer).get("sub") if answer.ok else None
+    except requests.RequestException as exc:
+        log.warning("OpenID Connect login exchange failed: %s", exc)
+        raise Unavailable("The OpenID Connect provider could not be reached") from None
+    if not isinstance(user, str) or not user.strip():
+        raise LoginRefused("Couldn't find user on OpenID Connect provider")
+    log.info("OpenID Connect login of %s", user)
+    return user.strip()
 
 
 def login_answer(user: Optional[str] = None, token: Optional[str] = None, message: str = "") -> dict:

@@ -1,4 +1,4 @@
-"""Fixtures for the authentication tests: the CAS and GitHub stand-ins, a site whose
+"""Fixtures for the authentication tests: the CAS, GitHub and OIDC stand-ins, a site whose
 `.autosubmitrc` names allowed clients, and every kind of token the gate must judge."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from autosubmit_api.factory import make_site
-from tests.auth.standins import CASStandIn, GitHubStandIn
+from tests.auth.standins import CASStandIn, GitHubStandIn, OIDCStandIn
 from tests.conftest import TEST_SECRET
 
 GUI = "http://gui.example"
@@ -33,6 +33,13 @@ def cas():
 @pytest.fixture
 def github():
     server = GitHubStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def oidc():
+    server = OIDCStandIn().start()
     yield server
     server.stop()
 

@@ -1,4 +1,5 @@
-"""Stand-ins for a CAS server and for GitHub, as real HTTP servers on 127.0.0.1.
+"""Stand-ins for a CAS server, GitHub and an OpenID Connect provider, as real HTTP servers
+on 127.0.0.1.
 
 Each runs `http.server` in a thread; the API under test reaches them with `requests`, exactly
 as it reaches the real services. Their state (tickets, codes, users, memberships) is plain
@@ -182,3 +183,51 @@ class GitHubStandIn(_Server):
                 return self._json(404, {"message": "Not Found"})
             return self._json(200, {"state": state, "role": "member"})
         return self._json(404, {"message": "Not Found"})
+
+
+@dataclass
+class OIDCState:
+    client_id: str = "oidc-client"
+    client_secret: str = "oidc-secret"
+    codes: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # code -> (redirect_uri, sub)
+    userinfo_without_sub: bool = False
+
+
+class OIDCStandIn(_Server):
+    """An OpenID Connect provider's token endpoint (`/token`) and `/userinfo`, answering as
+    the OAuth 2.0 and OIDC core specs say: a refused code or client is a 400/401 with an
+    `error`; `/userinfo` without a valid Bearer token is 401. A code is single use and bound
+    to the redirect URI it was issued for."""
+
+    def __init__(self):
+        super().__init__()
+        self.state = OIDCState()
+        self.tokens: Dict[str, str] = {}  # access token -> sub
+
+    def _json(self, status, body):
+        return status, "application/json", json.dumps(body)
+
+    def handle(self, rec):
+        st = self.state
+        if rec.method == "POST" and rec.path == "/token":
+            form = {k: v[0] for k, v in parse_qs(rec.body.decode()).items()}
+            if form.get("client_id") != st.client_id or form.get("client_secret") != st.client_secret:
+                return self._json(401, {"error": "invalid_client"})
+            if form.get("grant_type") != "authorization_code":
+                return self._json(400, {"error": "unsupported_grant_type"})
+            issued = st.codes.pop(form.get("code", ""), None)
+            if issued is None or issued[0] != form.get("redirect_uri"):
+                return self._json(400, {"error": "invalid_grant"})
+            token = f"at_{issued[1]}_{len(self.tokens)}"
+            self.tokens[token] = issued[1]
+            return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                    "id_token": "not-read-by-the-api"})
+        if rec.method == "GET" and rec.path == "/userinfo":
+            auth = rec.headers.get("Authorization", "")
+            sub = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
+            if sub is None:
+                return self._json(401, {"error": "invalid_token"})
+            if st.userinfo_without_sub:
+                return self._json(200, {"preferred_username": sub})
+            return self._json(200, {"sub": sub, "preferred_username": sub, "email": f"{sub}@example.org"})
+        return self._json(404, {"error": "not_found"})
