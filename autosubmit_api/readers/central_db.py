@@ -194,6 +194,20 @@ def _owner_filter(shape: _Shape, owner: str) -> list:
     return [user == owner]
 
 
+def _hpc_filter(shape: _Shape, hpc: str) -> list:
+    """The current GUI's HPC filter: `details.hpc` matched case-insensitively, `*` any run of
+    characters, a leading `!` negates (experiments without a known HPC then match); `%`, `_`
+    and `\\` are literal."""
+    col = shape.details["hpc"]
+    negate = hpc.startswith("!")
+    pattern = hpc[1:] if negate else hpc
+    pattern = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%")
+    if col is None:
+        return [] if negate else [false()]
+    matches = col.ilike(pattern, escape="\\")
+    return [or_(col.is_(None), not_(matches))] if negate else [matches]
+
+
 def _running_filter(status_map: Dict[int, str]) -> list:
     ids = sorted(exp_id for exp_id, status in status_map.items() if status == RUNNING)
     return [_experiment.c.id.in_(bindparam("running_ids", ids, expanding=True))]
@@ -217,6 +231,7 @@ def list_experiments(
     owner: Optional[str] = None,
     exp_type: Optional[str] = None,
     autosubmit_version: Optional[str] = None,
+    hpc: Optional[str] = None,
     only_active: bool = False,
     order_by: Optional[str] = None,
     order_desc: bool = False,
@@ -241,6 +256,8 @@ def list_experiments(
         conditions += _type_filter(exp_type, operational=True)
         if autosubmit_version:
             conditions.append(shape.version == autosubmit_version)
+        if hpc:
+            conditions += _hpc_filter(shape, hpc)
         base = shape.select().where(*conditions)
         total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         ordering = []

@@ -34,6 +34,7 @@ class ListQuery:
     owner: Optional[str] = None
     exp_type: Optional[str] = None
     autosubmit_version: Optional[str] = None
+    hpc: Optional[str] = None  # the current GUI's filter; 4.0.1 ignores it
     order_by: Optional[str] = None
     order_desc: bool = False
     page: int = 1
@@ -93,6 +94,7 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
         owner=params.owner,
         exp_type=params.exp_type,
         autosubmit_version=params.autosubmit_version,
+        hpc=params.hpc,
         only_active=params.only_active,
         order_by=params.order_by,
         order_desc=params.order_desc,

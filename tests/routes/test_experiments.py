@@ -146,6 +146,33 @@ def test_filters_and_ordering(client, many):
     assert len(names(client.get("/v4/experiments?exp_type=bogus&order_by=bogus&page_size=-1"))) == 15
 
 
+def test_hpc_filter_of_the_current_gui(client, site):
+    for expid, hpc in (("a000", "MARENOSTRUM5"), ("a001", "marenostrum4"), ("a002", "LUMI"),
+                       ("a003", "MN_5"), ("a004", "MN%5"), ("a005", None)):
+        add_central_row(site, expid, details={"user": "u", "hpc": hpc} if hpc else None)
+
+    def hpc(value):
+        return names(client.get("/v4/experiments", query_string={"hpc": value, "page_size": -1}))
+
+    assert hpc("lumi") == ["a002"]  # case-insensitive, whole value
+    assert hpc("MARENOSTRUM") == []
+    assert hpc("marenostrum*") == ["a000", "a001"]
+    assert hpc("*5") == ["a000", "a003", "a004"]
+    assert hpc("MN_5") == ["a003"] and hpc("MN%5") == ["a004"]  # LIKE metacharacters are literal
+    assert hpc("!marenostrum*") == ["a002", "a003", "a004", "a005"]  # unknown HPC is not excluded
+    assert len(hpc("")) == 6  # empty: no filter
+
+
+def test_hpc_filter_without_a_details_table_matches_nothing(client, site):
+    import sqlite3
+
+    add_central_row(site, "a000")
+    with sqlite3.connect(site.central_db) as conn:
+        conn.execute("DROP TABLE IF EXISTS details")
+    assert names(client.get("/v4/experiments?hpc=LUMI")) == []
+    assert names(client.get("/v4/experiments?hpc=!LUMI")) == ["a000"]
+
+
 def test_injection_text_is_matched_literally(client, many):
     body = client.get("/v4/experiments", query_string={"query": "zzz') OR 1=1 OR (name LIKE '"}).get_json()
     assert body["experiments"] == [] and body["pagination"]["total_items"] == 0

@@ -19,6 +19,9 @@ PATHS = [
     "/v4/experiments?owner=alice&page=2&page_size=1",
     "/v4/experiments?only_active=true",
     "/v4/experiments?exp_type=test&order_by=description",
+    "/v4/experiments?hpc=local",
+    "/v4/experiments?hpc=!LO*AL",
+    "/v4/experiments?hpc=LO_AL",
     "/v4/experiments/a001",
     "/v4/experiments/zzzz",
     "/v3/search/a",
@@ -50,6 +53,9 @@ def test_postgres_answers_equal_sqlite_answers(clients):
     for path in PATHS:
         response = pg_client.get(path)
         assert (response.status_code, response.get_json()) == expected[path], path
+    # The HPC filter (ILIKE with `*`, `!` and literal `_`) behaves alike on both dialects.
+    assert expected["/v4/experiments?hpc=local"][1]["pagination"]["total_items"] == 3
+    assert expected["/v4/experiments?hpc=LO_AL"][1]["pagination"]["total_items"] == 0
     item = pg_client.get("/v4/experiments").get_json()["experiments"][0]
     assert (item["completed"], item["total"], item["failed"]) == (3, 6, 1)
     assert item["modified"] == "2026-07-21T11:42:04"

@@ -33,6 +33,7 @@ def list_experiments():
         owner=args.get("owner") or None,
         exp_type=args.get("exp_type") or None,
         autosubmit_version=args.get("autosubmit_version") or None,
+        hpc=args.get("hpc") or None,
         order_by=args.get("order_by") or None,
         order_desc=args.get("order_desc") == "true",
         page=_int_arg("page", 1),
