@@ -1,7 +1,8 @@
 """End-to-end harness: our real server (`autosubmit_api start`), the real GUI builds served on
 loopback and pointed at it, and headless Chromium (Debian's package) driven by Playwright.
 
-One server, one CAS stand-in, two GUI file servers and one browser per session. The site holds
+One server, one CAS and one OpenID Connect stand-in, three GUI file servers (the two builds,
+and the head build set to the `oidc` login provider) and one browser per session. The site holds
 a copy of the shared fixture experiments (when ../shared is present) plus experiments written
 by the project's factory: `e2e0` (two dates, two members, a vertical wrapper of the SIM chunks,
 history, a run log and job logs) and `e2eb` (10,000 jobs). Screenshots of every page go to
@@ -30,12 +31,15 @@ from typing import Dict, List, Optional
 import pytest
 
 from autosubmit_api.factory import Site, make_experiment, make_site, workflow
-from tests.auth.standins import CASStandIn
+from tests.auth.standins import CASStandIn, OIDCStandIn
 from tests.conftest import shared_dir
 from tests.fixture_site import copy_fixture_tree, fixtures_available
 
 PLACEHOLDER = "http://gui-check-api-placeholder.invalid:1"
 GUI_BUILDS = ("v4.0.1", "head")
+# The head build with its login provider (a build-time setting, REACT_APP_AUTH_PROVIDER) set to
+# `oidc` instead of its default `cas`: served beside the others for the OIDC login test.
+OIDC_BUILD = "head-oidc"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -177,12 +181,31 @@ def point_build(src: Path, dest: Path, api: str) -> int:
     return count
 
 
+# The head bundle's provider constant: `<name>="cas",<name>=void 0,` (the provider, then the
+# CAS third-party login URL, both inlined by Vite from the build's environment).
+_PROVIDER = re.compile(r'(?<=[,;\s])([\w$]+)="cas"(?=,[\w$]+=void 0,)')
+
+
+def set_login_provider(dest: Path, provider: str) -> None:
+    """Set the login provider a head build was made with, as a rebuild with
+    REACT_APP_AUTH_PROVIDER=<provider> would; fails when the bundle does not have it once."""
+    found = []
+    for path in dest.rglob("*.js"):
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        matches = _PROVIDER.findall(text)
+        if matches:
+            found += matches
+            path.write_text(_PROVIDER.sub(lambda m: f'{m.group(1)}="{provider}"', text),
+                            encoding="utf-8", errors="surrogateescape")
+    assert len(found) == 1, f"the head build's login provider constant was found {len(found)} times"
+
+
 @pytest.fixture(scope="session")
 def gui_servers(e2e_prerequisites, tmp_path_factory):
     """Bound before the API starts, so their origins can be the API's allowed CAS clients."""
     root = tmp_path_factory.mktemp("gui")
     servers = {}
-    for build in GUI_BUILDS:
+    for build in GUI_BUILDS + (OIDC_BUILD,):
         handler = functools.partial(_SPAHandler, directory=str(root / build))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
@@ -201,7 +224,14 @@ def cas_server(e2e_prerequisites):
 
 
 @pytest.fixture(scope="session")
-def api_url(e2e_site, gui_servers, cas_server, tmp_path_factory):
+def oidc_server(e2e_prerequisites):
+    server = OIDCStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(e2e_site, gui_servers, cas_server, oidc_server, tmp_path_factory):
     site = e2e_site.site
     with open(site.rc_path, "a", encoding="utf-8") as rc:
         rc.write("[clients]\nauthorized = " + " ".join(u for _, _, u in gui_servers.values()) + "\n")
@@ -210,7 +240,10 @@ def api_url(e2e_site, gui_servers, cas_server, tmp_path_factory):
         port = sock.getsockname()[1]
     env = dict(os.environ)
     env.update(site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=TEST_SECRET, TZ="UTC",
-                        CAS_SERVER_URL=cas_server.base))
+                        CAS_SERVER_URL=cas_server.base, OIDC_CLIENT_ID=oidc_server.state.client_id,
+                        OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
+                        OIDC_TOKEN_URL=oidc_server.url + "/token",
+                        OIDC_USERINFO_URL=oidc_server.url + "/userinfo"))
     log_path = tmp_path_factory.mktemp("e2e-logs") / "server.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
@@ -238,8 +271,10 @@ def api_url(e2e_site, gui_servers, cas_server, tmp_path_factory):
 def gui_urls(api_url, gui_servers):
     urls = {}
     for build, (server, dest, url) in gui_servers.items():
-        replaced = point_build(shared_dir() / "gui" / build, dest, api_url)
+        replaced = point_build(shared_dir() / "gui" / ("head" if build == OIDC_BUILD else build), dest, api_url)
         assert replaced > 0, f"no placeholder address found in the {build} build"
+        if build == OIDC_BUILD:
+            set_login_provider(dest, "oidc")
         threading.Thread(target=server.serve_forever, daemon=True).start()
         urls[build] = url
     return urls

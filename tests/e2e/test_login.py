@@ -1,7 +1,9 @@
-"""The login flow of the GUI against our API and the loopback CAS stand-in (contract section 2).
+"""The login flows of the GUI against our API and the loopback CAS and OpenID Connect stand-ins
+(contract sections 2 and 8).
 
 Our server runs with CAS_SERVER_URL pointing at the stand-in and both GUI origins as allowed
-clients. The GUI builds were made without REACT_APP_AUTH_PROVIDER: HEAD defaults to `cas`,
+clients, and OIDC_* pointing at the OIDC stand-in. The GUI builds were made without
+REACT_APP_AUTH_PROVIDER: HEAD defaults to `cas` (the `head-oidc` copy is set to `oidc`),
 v4.0.1 upper-cases the unset value and its Login page cannot render at all (a GUI defect that
 no API answer can fix; the test pins it so a rebuilt GUI shows up here).
 """
@@ -9,12 +11,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jwt
 import pytest
 
-from tests.e2e.conftest import TEST_SECRET
+from tests.e2e.conftest import OIDC_BUILD, TEST_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -67,3 +69,30 @@ def test_v401_login_page_cannot_render_without_a_provider(open_page, api_url):
     assert not gui.record.failed, gui.record.failed
     assert [s for m, u, s in gui.record.calls] == [401]
     assert any("toUpperCase" in e for e in gui.record.console_errors)
+
+
+def test_head_oidc_login_stores_our_token(open_page, gui_urls, oidc_server, api_url):
+    redirect = gui_urls[OIDC_BUILD] + "/login"
+    oidc_server.state.codes["OIDC-E2E-1"] = (redirect, "e2e-bob")
+    # The provider sends the browser back to the GUI's login page with the code.
+    gui = open_page(OIDC_BUILD, "/login?code=OIDC-E2E-1&state=s1")
+    login = gui.wait_call(r"^/v4/auth/oidc/login\?")
+    assert parse_qs(urlsplit(login).query) == {"code": ["OIDC-E2E-1"], "redirect_uri": [redirect]}
+    gui.page.wait_for_url(gui_urls[OIDC_BUILD] + "/", timeout=30_000)
+    token = gui.page.evaluate("() => localStorage.getItem('token')")
+    claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"])
+    assert claims["user_id"] == claims["sub"] == "e2e-bob"
+    exchange = [r for r in oidc_server.requests if r.path == "/token"][-1]
+    assert parse_qs(exchange.body.decode())["redirect_uri"] == [redirect]
+    gui.wait_call(r"^/v4/experiments\?")
+    gui.assert_clean(allow=(VERIFY,))
+    assert [u for m, u, s in gui.record.calls if s >= 400] == [api_url + VERIFY]
+
+
+def test_head_oidc_login_with_a_refused_code_says_unauthorized(open_page, api_url):
+    gui = open_page(OIDC_BUILD, "/login?code=NOT-ISSUED&state=s2")
+    login = gui.wait_call(r"^/v4/auth/oidc/login\?")
+    assert [s for m, u, s in gui.record.calls if u == login] == [401]
+    gui.wait_text("You may be unauthorized")
+    assert gui.page.evaluate("() => localStorage.getItem('token')") is None
+    assert not gui.record.failed and not gui.record.page_errors
