@@ -130,8 +130,14 @@ def set_job_pkl(url: str, expid: str, data: bytes, modified: Optional[datetime] 
         engine.dispose()
 
 
+def user_metrics_db(site: Site, expid: str) -> Path:
+    """`<exp>/tmp/metrics_<expid>.db`, where Autosubmit on SQLite keeps the user metrics."""
+    return site.exp_dir(expid) / "tmp" / f"metrics_{expid}.db"
+
+
 def copy_experiment(conn: Connection, site: Site, expid: str) -> None:
-    """The experiment's schema: job_pkl, history, structure, wrappers (whatever exists on disk)."""
+    """The experiment's schema: job_pkl, history, structure, wrappers and user metrics
+    (whatever exists on disk)."""
     conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_ident(expid)}"))
     pkl = site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl"
     if pkl.is_file():
@@ -139,6 +145,7 @@ def copy_experiment(conn: Connection, site: Site, expid: str) -> None:
     copy_sqlite_tables(conn, expid, site.jobdata_dir / f"job_data_{expid}.db")
     copy_sqlite_tables(conn, expid, site.structures_dir / f"structure_{expid}.db", only=["experiment_structure"])
     copy_sqlite_tables(conn, expid, site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db")
+    copy_sqlite_tables(conn, expid, user_metrics_db(site, expid), only=["user_metrics"])
 
 
 def copy_central(conn: Connection, site: Site) -> List[Tuple[int, str]]:
@@ -190,7 +197,8 @@ def remove_sqlite_files(site: Site, expids: Iterable[str]) -> None:
         for path in (site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl",
                      site.jobdata_dir / f"job_data_{expid}.db",
                      site.structures_dir / f"structure_{expid}.db",
-                     site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db"):
+                     site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db",
+                     user_metrics_db(site, expid)):
             if path.exists():
                 path.unlink()
 

@@ -301,6 +301,37 @@ def load_packages(settings: Settings, expid: str):
                         lambda: packages.build_packages(table, rows))
 
 
+def fetch_user_metrics(settings: Settings, expid: str, columns: Sequence[str],
+                       run_id: Optional[int] = None) -> List[Tuple[Any, ...]]:
+    """Rows of `<expid>.user_metrics` as tuples of `columns` (None for a column the table
+    lacks), of every run or of `run_id` only, ordered by run then `user_metric_id` as the
+    SQLite reader orders them (rows without a run first, as SQLite sorts NULL). NotFound
+    when the schema or the table is missing."""
+    paths.check_expid(expid)
+    try:
+        with backend.central_engine(settings).connect() as conn:
+            if not _exists(conn, expid, "user_metrics"):
+                raise NotFound(f"user_metrics of {expid} not found")
+            present = {r[0] for r in conn.execute(text(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = :s AND table_name = :t"), {"s": expid, "t": "user_metrics"})}
+            select = ", ".join(_ident(c) if c in present else "NULL" for c in columns)
+            sql = f"SELECT {select} FROM {_table(expid, 'user_metrics')}"
+            params: Dict[str, Any] = {}
+            if run_id is not None:
+                if "run_id" not in present:
+                    return []
+                sql += " WHERE run_id = :r"
+                params["r"] = int(run_id)
+            order = [f"{_ident(c)} NULLS FIRST" for c in ("run_id", "user_metric_id") if c in present]
+            if order:
+                sql += f" ORDER BY {', '.join(order)}"
+            rows = conn.execute(text(sql), params).all()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable(exc) from None
+    return [tuple(r) for r in rows]
+
+
 def structure_marker(settings: Settings, expid: str) -> Optional[str]:
     """A digest of `<expid>.experiment_structure` (row count + md5 of the sorted edges),
     computed by the server so the edges are fetched only when they changed; None when

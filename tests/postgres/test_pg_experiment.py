@@ -6,10 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from autosubmit_api.errors import NotFound
+from autosubmit_api.errors import NotFound, Unavailable
 from autosubmit_api.factory import postgres as pgf
 from autosubmit_api.factory import set_statuses
-from autosubmit_api.readers import job_data, packages, pg_experiment
+from autosubmit_api.readers import job_data, packages, pg_experiment, user_metrics
+from tests.postgres.fixtures import write_user_metrics
 
 
 @pytest.fixture
@@ -18,6 +19,12 @@ def pair(site, env, make_experiment, pg_url):
     names = [job.name for job in exp.jobs]
     make_experiment("a001", job_data_version=19, packages={"a001_ASThread_17128472368642_1_2": names[:2]})
     make_experiment("a002", job_data_version=0)
+    # Out of run order, so the readers' ordering (run, then id) shows.
+    write_user_metrics(pgf.user_metrics_db(site, "a000"), [
+        (2, names[3], "SYPD", "9.0", "2024-01-02 00:00:00"),
+        (1, names[3], "SYPD", "12.5", "2024-01-01 00:00:00"),
+        (1, names[5], "CHSY", "1500", "2024-01-01 01:00:00"),
+    ])
     pgf.copy_site(site, pg_url)
     return site.settings(env), site.settings(env, db_backend="postgres", db_connection_url=pg_url), exp
 
@@ -43,6 +50,35 @@ def test_packages_match_the_sqlite_file(pair):
     assert pg == packages.load_packages(sqlite_settings, "a001")
     assert pg.table == "job_package" and len(pg.job_to_package) == 2
     assert packages.load_packages(pg_settings, "a000") == packages.load_packages(sqlite_settings, "a000")
+
+
+def test_user_metrics_match_the_sqlite_file(pair):
+    sqlite_settings, pg_settings, exp = pair
+    pg = user_metrics.load_metrics(pg_settings, "a000")
+    assert pg == user_metrics.load_metrics(sqlite_settings, "a000")
+    assert [(m.run_id, m.metric_value) for m in pg] == [(1, "12.5"), (1, "1500"), (2, "9.0")]
+    for run_id in (1, 2, 3):
+        assert (user_metrics.load_metrics(pg_settings, "a000", run_id)
+                == user_metrics.load_metrics(sqlite_settings, "a000", run_id))
+    assert [m.job_name for m in user_metrics.load_metrics(pg_settings, "a000", 1)] == [exp.jobs[3].name,
+                                                                                    exp.jobs[5].name]
+
+
+def test_an_experiment_without_user_metrics_has_none(pair, pg_url):
+    _, pg_settings, _ = pair
+    assert user_metrics.load_metrics(pg_settings, "a001") == []  # schema without the table
+    with pytest.raises(NotFound):
+        pg_experiment.fetch_user_metrics(pg_settings, "a001", user_metrics.COLUMNS)
+    pgf.drop_schemas(pg_url, ["a002"])
+    assert user_metrics.load_metrics(pg_settings, "a002", 1) == []  # no schema at all
+
+
+def test_user_metrics_of_an_unreachable_server_are_unavailable(site, env):
+    # An outage must not read as "no metrics".
+    settings = site.settings(env, db_backend="postgres",
+                             db_connection_url="postgresql://nobody@127.0.0.1:1/none", sqlite_timeout=1)
+    with pytest.raises(Unavailable):
+        user_metrics.load_metrics(settings, "a000")
 
 
 def test_the_job_list_comes_from_job_pkl(pair):
