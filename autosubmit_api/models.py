@@ -372,3 +372,17 @@ class UserMetric:
     metric_name: str
     metric_value: Any
     modified: Optional[str]
+
+
+# --- experiment directory (readers/exp_files.py) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class DirFacts:
+    """What `stat` says of an experiment directory: its owner and times (epoch seconds)."""
+
+    uid: int
+    owner: str  # the uid's user name, or the number as text when it has none
+    atime: float
+    mtime: float
+    ctime: float

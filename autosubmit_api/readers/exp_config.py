@@ -33,7 +33,7 @@ import yaml
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
-from autosubmit_api.readers import cache, paths
+from autosubmit_api.readers import cache, exp_files, paths
 
 MAX_FILE_BYTES = 16 * 2**20
 
@@ -795,7 +795,7 @@ def _identity(paths_: Any) -> Tuple[Any, ...]:
 
 def _parse(settings: Settings, expid: str, exp_dir: Path) -> ExperimentConfig:
     conf = exp_dir / "conf"
-    if (conf / f"expdef_{expid}.conf").is_file():
+    if exp_files.is_as3_layout(settings, expid):
         raw, read = _load_as3(exp_dir, expid)
         model = _as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
     else:

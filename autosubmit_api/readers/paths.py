@@ -45,6 +45,11 @@ def conf_dir(settings: Settings, expid: str) -> str:
     return os.path.join(exp_dir(settings, expid), "conf")
 
 
+def as3_expdef(settings: Settings, expid: str) -> str:
+    """`conf/expdef_<expid>.conf`: its presence marks an Autosubmit 3 experiment (A.8)."""
+    return os.path.join(conf_dir(settings, expid), f"expdef_{expid}.conf")
+
+
 def conf_metadata_dir(settings: Settings, expid: str) -> str:
     return os.path.join(conf_dir(settings, expid), "metadata")
 

@@ -5,12 +5,11 @@ configuration saved in the newest run of the history DB (`experiment_run.metadat
 from __future__ import annotations
 
 import copy
-import os
 from typing import Any, Dict, List, Mapping
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import exp_config, job_data, paths
+from autosubmit_api.readers import exp_config, exp_files, job_data
 from autosubmit_api.services.runs import MIN_RUN_VERSION, contains_nones, parse_metadata, require_experiment
 
 # For Autosubmit 3 experiments only these top-level keys are shown (both sides).
@@ -19,7 +18,7 @@ AS3_KEYS = ("conf", "exp", "jobs", "platforms", "proj")
 
 def is_as3(settings: Settings, expid: str) -> bool:
     """The reference's layout rule: `conf/expdef_<expid>.conf` exists (A.8)."""
-    return os.path.isfile(os.path.join(paths.conf_dir(settings, expid), f"expdef_{expid}.conf"))
+    return exp_files.is_as3_layout(settings, expid)
 
 
 def _filtered(config: Mapping[str, Any], as3: bool) -> Dict[str, Any]:

@@ -12,26 +12,17 @@ A user may change the description when they own the experiment, are listed in
 """
 from __future__ import annotations
 
-import os
-import pwd
 from typing import Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Forbidden, NotFound
-from autosubmit_api.readers import central_db, central_store, paths
+from autosubmit_api.readers import central_db, central_store, exp_files, paths
 
 
 def directory_owner(settings: Settings, expid: str) -> Optional[str]:
     """The user name owning the experiment directory, or None when it is missing."""
-    try:
-        uid = os.stat(paths.exp_dir(settings, expid)).st_uid
-    except OSError:
-        return None
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        # A uid without a passwd entry (a container, a deleted account): keep the number.
-        return str(uid)
+    facts = exp_files.exp_dir_facts(settings, expid)
+    return facts.owner if facts is not None else None
 
 
 def experiment_owner(settings: Settings, expid: str) -> Optional[str]:

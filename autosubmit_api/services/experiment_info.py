@@ -3,14 +3,12 @@
 experiment directory's owner and times."""
 from __future__ import annotations
 
-import os
-import pwd
 import time
 from typing import Any, Dict
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
-from autosubmit_api.readers import central_db, job_data, list_facts, paths
+from autosubmit_api.readers import central_db, exp_files, job_data, list_facts, paths
 from autosubmit_api.services.job_table import check_experiment, load_config
 from autosubmit_api.services.job_views import fmt_dt
 
@@ -21,13 +19,6 @@ EXPINFO_ERROR: Dict[str, Any] = {
     "total_jobs": 0, "completed_jobs": 0, "db_historic_version": "NA", "error": True,
     "error_message": "",
 }
-
-
-def _owner_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
 
 
 def expinfo_error(expid: str, message: str) -> Dict[str, Any]:
@@ -51,11 +42,13 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
     pkl_mtime = list_facts.pkl_mtime(settings, expid)
     if pkl_mtime is None:
         raise NotFound(f"Required file job_list_{expid}.pkl not found.")
-    if not os.path.isdir(paths.tmp_dir(settings, expid)):
+    if not exp_files.has_tmp_dir(settings, expid):
         raise NotFound(f"Required folder {expid}/tmp not found.")
     conf = load_config(settings, expid)
     row = central_db.get_experiment(settings, expid)
-    st = os.stat(directory)
+    st = exp_files.exp_dir_facts(settings, expid)
+    if st is None:
+        raise NotFound(f"Experiment {expid} does not exist")
     history = job_data.load_history(settings, expid, optional=True)
     total = completed = 0
     db_version: Any = "NA"
@@ -64,8 +57,8 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
         total, completed = last.total, last.completed
         db_version = history.user_version
     return {
-        "expid": expid, "path": directory, "owner_id": st.st_uid, "owner": _owner_name(st.st_uid),
-        "time_last_access": fmt_dt(st.st_atime) or "", "time_last_mod": fmt_dt(st.st_mtime) or "",
+        "expid": expid, "path": directory, "owner_id": st.uid, "owner": st.owner,
+        "time_last_access": fmt_dt(st.atime) or "", "time_last_mod": fmt_dt(st.mtime) or "",
         "description": row.description if row is not None else "NA",
         "version": str(conf.autosubmit_version or ""), "model": conf.model, "branch": conf.branch,
         "hpc": conf.hpcarch, "updateTime": conf.safety_sleep_time,

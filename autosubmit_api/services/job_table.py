@@ -11,7 +11,6 @@ and one table, and a changed pickle gives a new table on the next request.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +19,9 @@ from typing import Any, Callable, Hashable, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, JobList, Packages
-from autosubmit_api.readers import cache, exp_config, job_data, job_list, logs, packages, paths, structure
+from autosubmit_api.readers import (
+    cache, exp_config, exp_files, job_data, job_list, logs, packages, paths, structure,
+)
 from autosubmit_api.services.job_views import (
     FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, gc_paused, status_name,
 )
@@ -54,7 +55,7 @@ class Ident:
 def check_experiment(settings: Settings, expid: str) -> str:
     """The experiment directory, or NotFound naming the experiment."""
     directory = paths.exp_dir(settings, expid)
-    if not os.path.isdir(directory):
+    if not exp_files.has_exp_dir(settings, expid):
         raise NotFound(f"Experiment {expid} does not exist")
     return directory
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, BadRequest, NotFound
-from autosubmit_api.readers import exp_config, logs, paths
+from autosubmit_api.readers import exp_config, exp_files, logs, paths
 from autosubmit_api.services.timefmt import fmt_dt
 
 # `/logrun`: a run log touched less than this many seconds ago means "running" (B.14.1).
@@ -122,7 +122,7 @@ def parse_tail(raw: Optional[str]) -> int:
 def experiment_log_tail(settings: Settings, expid: str, logfile: str, n: int) -> dict:
     """v4: the last `n` lines of a log in `LOG_<expid>/` or `ASLOGS/` (404 when absent)."""
     paths.check_expid(expid)
-    if not os.path.isdir(paths.exp_dir(settings, expid)):
+    if not exp_files.has_exp_dir(settings, expid):
         raise NotFound(f"Experiment {expid} not found")
     path = logs.find_experiment_log(settings, expid, logfile)
     if path is None:

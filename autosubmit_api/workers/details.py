@@ -1,7 +1,7 @@
 """Details worker (reference TASK_POPDET, data.md B.14.2): owner, creation time, model,
 branch and platform of every experiment, for the lists and cards.
 
-Reads the `experiment` table, `os.stat(<exp>)` (owner uid -> user name, ctime) and the
+Reads the `experiment` table, the directory's owner and ctime (readers/exp_files) and the
 experiment configuration (readers/exp_config: model, branch, HPCARCH); writes only the
 `details` table (autosubmit.db or `public.details`), in one transaction, row by row.
 
@@ -18,29 +18,19 @@ Differences from the reference, on purpose (data.md C):
 from __future__ import annotations
 
 import logging
-import os
-import pwd
 import time
 from typing import Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, central_store, exp_config, paths, pg_experiment
+from autosubmit_api.readers import backend, central_store, exp_config, exp_files, paths, pg_experiment
 from autosubmit_api.readers.central_store import DetailsRow, ExperimentRef
 
 log = logging.getLogger(__name__)
 
 
-def owner_name(uid: int) -> str:
-    """The user name of a uid (the reference runs `id -nu`); the number when unknown."""
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
 def _has_job_list(settings: Settings, expid: str) -> bool:
-    if os.path.isfile(paths.job_list_pkl(settings, expid)):
+    if exp_files.has_job_list_file(settings, expid):
         return True
     return backend.is_postgres(settings) and pg_experiment.job_pkl_modified(settings, expid) is not None
 
@@ -50,21 +40,19 @@ def details_of(settings: Settings, experiment: ExperimentRef) -> Tuple[Optional[
     expid = experiment.name
     if not paths.is_valid_expid(expid):
         return None, "not a valid experiment id"
-    exp_dir = paths.exp_dir(settings, expid)
-    try:
-        st = os.stat(exp_dir)
-    except OSError:
+    st = exp_files.exp_dir_facts(settings, expid)
+    if st is None:
         return None, "experiment folder not found"
     if not _has_job_list(settings, expid):
         return None, "job list not found"
-    if not os.path.isdir(paths.tmp_dir(settings, expid)):
+    if not exp_files.has_tmp_dir(settings, expid):
         return None, "tmp folder not found"
     try:
         config = exp_config.load_config(settings, expid)
     except (APIError, OSError, ValueError) as exc:
         return None, f"configuration cannot be loaded: {getattr(exc, 'message', exc)}"
-    created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_ctime))
-    return DetailsRow(experiment.id, owner_name(st.st_uid), created, config.model or "NA",
+    created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.ctime))
+    return DetailsRow(experiment.id, st.owner, created, config.model or "NA",
                       config.branch or "NA", config.hpcarch or ""), ""
 
 

@@ -18,13 +18,12 @@ run log.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import List, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, central_store, logs, paths, pg_experiment
+from autosubmit_api.readers import backend, central_store, exp_files, logs, paths, pg_experiment
 from autosubmit_api.readers.central_store import ExperimentRef, StatusRow
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,7 @@ def pkl_time(settings: Settings, expid: str) -> Optional[float]:
         modified = pg_experiment.job_pkl_modified(settings, expid)
         if modified is not None:
             return float(modified)
-    try:
-        return os.stat(paths.job_list_pkl(settings, expid)).st_mtime
-    except OSError:
-        return None
+    return exp_files.job_list_file_mtime(settings, expid)
 
 
 def log_is_recent(settings: Settings, expid: str, version: Optional[str], now: float) -> bool:
