@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,10 +23,9 @@ import jwt
 
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
-from autosubmit_api.factory import RC_TEMPLATE
 from tests.compat import compare
 from tests.compat.departures import DEPARTURES
-from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree
+from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree  # noqa: F401 - FIXTURE_MTIME re-exported
 
 # The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
 # the suite passes it explicitly, as a test key only, so tokens match the capture's.
