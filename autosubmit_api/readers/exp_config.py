@@ -843,7 +843,7 @@ def load_metadata_config(settings: Settings, expid: str) -> Optional[Dict[str, A
     """`conf/metadata/experiment_data.yml`: the merged configuration Autosubmit >= 4.1 saved
     at its last run/create (data.md A.8.2), None when absent. Not part of `load_config`,
     which, like the anchor, ignores subdirectories of conf/."""
-    path = os.path.join(paths.conf_metadata_dir(settings, expid), "experiment_data.yml")
+    path = paths.experiment_data_yml(settings, expid)
 
     def parse(p: str) -> Dict[str, Any]:
         try:

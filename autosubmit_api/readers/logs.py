@@ -125,7 +125,7 @@ def newest(files: Iterable[LogFile]) -> Optional[LogFile]:
     return best
 
 
-def newest_run_log(settings: Settings, expid: str, pattern: str = "run.log",
+def newest_run_log(settings: Settings, expid: str, pattern: str = paths.RUN_LOG,
                    tmp_first: bool = False) -> Optional[LogFile]:
     """The newest file whose name contains `pattern` in the first of ASLOGS / tmp that has one.
 
@@ -289,8 +289,8 @@ def tail(path: str, n: int = DEFAULT_TAIL, *, max_bytes: int = MAX_TAIL_BYTES) -
 
 
 def total_stats_path(settings: Settings, expid: str, job_name: str) -> str:
-    check_log_name(job_name + "_TOTAL_STATS")
-    return os.path.join(paths.tmp_dir(settings, expid), f"{job_name}_TOTAL_STATS")
+    name = check_log_name(paths.total_stats_name(job_name))
+    return os.path.join(paths.tmp_dir(settings, expid), name)
 
 
 def read_total_stats(settings: Settings, expid: str, job_name: str) -> List[List[str]]:
@@ -306,7 +306,7 @@ def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]
     """`read_total_stats` of many jobs, in order: the tmp dir is resolved once (a big
     experiment has tens of thousands of stats files)."""
     where = paths.tmp_dir(settings, expid)
-    return [_total_stats_lines(os.path.join(where, check_log_name(name + "_TOTAL_STATS")))
+    return [_total_stats_lines(os.path.join(where, check_log_name(paths.total_stats_name(name))))
             for name in job_names]
 
 
@@ -346,7 +346,7 @@ def total_stats_snapshot(settings: Settings, expid: str) -> Tuple[Tuple[str, int
     One directory listing plus one stat per stats file: the identity of the whole set, so
     a changed (appended) file gives a new snapshot.
     """
-    suffix = "_TOTAL_STATS"
+    suffix = paths.TOTAL_STATS_SUFFIX
     found = []
     try:
         with os.scandir(paths.tmp_dir(settings, expid)) as entries:

@@ -13,6 +13,12 @@ from autosubmit_api.errors import BadRequest
 
 EXPID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
+# Names inside an experiment's tmp/ directory (data.md A.10).
+TOTAL_STATS_SUFFIX = "_TOTAL_STATS"  # tmp/<job>_TOTAL_STATS: one line per attempt
+RUN_LOG = "run.log"  # a name containing it is a run log (`/exprun`)
+AS_RUN_LOG = "_run.log"  # Autosubmit's own `<date>_<time>_run.log` (`/logrun`, status worker)
+RECOVERY_LOG_RE = re.compile(r"^(\d{8})_(\d{6})_(.*?)_log_recovery\.log(\.xz|\.gz)?$")
+
 
 def check_expid(expid: str) -> str:
     """The expid unchanged, or BadRequest when it could not name an experiment directory."""
@@ -68,6 +74,15 @@ def aslogs_dir(settings: Settings, expid: str) -> str:
 
 def job_logs_dir(settings: Settings, expid: str) -> str:
     return os.path.join(tmp_dir(settings, expid), f"LOG_{expid}")
+
+
+def total_stats_name(job_name: str) -> str:
+    return job_name + TOTAL_STATS_SUFFIX
+
+
+def experiment_data_yml(settings: Settings, expid: str) -> str:
+    """`conf/metadata/experiment_data.yml`: the merged configuration Autosubmit >= 4.1 saves."""
+    return os.path.join(conf_metadata_dir(settings, expid), "experiment_data.yml")
 
 
 def user_metrics_db(settings: Settings, expid: str) -> str:

@@ -7,7 +7,6 @@ end and with the same byte bounds as every other log tail (`readers.logs.tail`).
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Tuple
@@ -16,7 +15,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound
 from autosubmit_api.readers import logs, paths
 
-NAME = re.compile(r"^(\d{8})_(\d{6})_(.*?)_log_recovery\.log(\.xz|\.gz)?$")
+NAME = paths.RECOVERY_LOG_RE
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def experiment_run_log(settings: Settings, expid: str) -> dict:
     """`/exprun/<expid>`: the last 150 lines of the newest `*run.log` (B.10)."""
     paths.check_expid(expid)
     answer = _log_answer("")
-    found = logs.newest_run_log(settings, expid, "run.log")
+    found = logs.newest_run_log(settings, expid, paths.RUN_LOG)
     if found is None:
         return answer
     answer["logfile"] = found.name
@@ -85,7 +85,7 @@ def log_running(settings: Settings, expid: str, version: Optional[str],
     """
     paths.check_expid(expid)
     tmp_first = bool(version) and str(version).startswith(TMP_FIRST_VERSIONS)
-    found = logs.newest_run_log(settings, expid, "_run.log", tmp_first=tmp_first)
+    found = logs.newest_run_log(settings, expid, paths.AS_RUN_LOG, tmp_first=tmp_first)
     if found is None:
         return {"is_running": False, "timediff": 0, "log_path": None,
                 "error": False, "error_message": ""}

@@ -47,7 +47,7 @@ def pkl_time(settings: Settings, expid: str) -> Optional[float]:
 
 def log_is_recent(settings: Settings, expid: str, version: Optional[str], now: float) -> bool:
     tmp_first = bool(version) and str(version).startswith(TMP_FIRST_VERSIONS)
-    newest = logs.newest_run_log(settings, expid, "_run.log", tmp_first=tmp_first)
+    newest = logs.newest_run_log(settings, expid, paths.AS_RUN_LOG, tmp_first=tmp_first)
     return newest is not None and int(now - newest.mtime) < LOG_RECENT_SECONDS
 
 
