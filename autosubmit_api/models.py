@@ -1,14 +1,16 @@
 """Frozen dataclasses shared by readers and services.
 
 Readers build them from Autosubmit's files; services compute on them; routes shape them
-into the reference's JSON. Each group below is owned by the reader that fills it.
+into the reference's JSON. Each group below is owned by the reader that fills it. One
+exception to "dataclass": JobDataRow is a NamedTuple, because a history holds hundreds of
+thousands of them and tuples build several times faster and smaller.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 # --- job list (readers/job_list.py, data.md A.6) -------------------------------------
 
@@ -386,3 +388,91 @@ class DirFacts:
     atime: float
     mtime: float
     ctime: float
+
+
+# --- central store (readers/central_store.py: what the workers read and write) ------------
+
+
+@dataclass(frozen=True)
+class DetailsRow:
+    """One `details` row as the details worker computed it."""
+
+    exp_id: int
+    user: str
+    created: str
+    model: str
+    branch: str
+    hpc: str
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One `experiment_status` row as the status worker computed it."""
+
+    exp_id: int
+    name: str
+    status: str
+    modified: str
+    seconds_diff: int = 0
+
+
+@dataclass(frozen=True)
+class ExperimentRef:
+    """One `experiment` row as the workers walk them."""
+
+    id: int
+    name: str
+    autosubmit_version: Optional[str]
+
+
+# --- raw history (readers/job_data.py, before interpretation) ------------------------------
+
+
+@dataclass(frozen=True)
+class RawTable:
+    columns: Tuple[str, ...]
+    rows: Sequence[tuple]
+
+
+@dataclass(frozen=True)
+class RawHistory:
+    """What a storage holds, before any interpretation: the seam for other sources."""
+
+    user_version: int
+    job_data: Optional[RawTable]
+    experiment_run: Optional[RawTable]
+    source: str
+    last_only: bool = False  # job_data holds only the `last = 1` rows
+
+
+# --- logs (readers/logs.py, readers/recovery_logs.py, data.md A.10) ---------------------------
+
+
+@dataclass(frozen=True)
+class LogFile:
+    """A log file found on disk: its name, absolute path and mtime (epoch seconds, float)."""
+
+    name: str
+    path: str
+    mtime: float
+    size: int
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The last lines of a log, each still ending in its newline (the last may have none)."""
+
+    lines: Tuple[str, ...]
+    truncated: bool  # the byte bound was reached before enough lines were found
+
+
+@dataclass(frozen=True)
+class RecoveryLog:
+    """The tail of a platform's newest log recovery file (`/v3/exp-recovery-logs`)."""
+
+    platform: str
+    filename: str
+    path: str
+    stamp: datetime  # from the file name
+    mtime: float
+    lines: Tuple[str, ...]  # the tail, each line without its terminator

@@ -19,7 +19,6 @@ Failures to reach a database raise `errors.Unavailable` with a one-line message.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional
 
 from sqlalchemy import text
@@ -28,34 +27,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Unavailable
+from autosubmit_api.models import DetailsRow, ExperimentRef, StatusRow
 from autosubmit_api.readers import backend
 
 log = logging.getLogger(__name__)
 
 DETAILS_COLUMNS = ("user", "created", "model", "branch", "hpc")
-
-
-@dataclass(frozen=True)
-class DetailsRow:
-    """One `details` row as the details worker computed it."""
-
-    exp_id: int
-    user: str
-    created: str
-    model: str
-    branch: str
-    hpc: str
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    """One `experiment_status` row as the status worker computed it."""
-
-    exp_id: int
-    name: str
-    status: str
-    modified: str
-    seconds_diff: int = 0
 
 
 def _unavailable(what: str, exc: Exception) -> Unavailable:
@@ -86,13 +63,6 @@ def update_description(settings: Settings, expid: str, description: str) -> bool
 
 
 # --- the experiment list the workers walk ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExperimentRef:
-    id: int
-    name: str
-    autosubmit_version: Optional[str]
 
 
 def experiments(settings: Settings) -> List[ExperimentRef]:

@@ -21,35 +21,17 @@ import contextlib
 import operator
 import os
 import sqlite3
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound, Unavailable
-from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow
+from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow, RawHistory, RawTable
 from autosubmit_api.readers import backend, cache, job_list, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
 
 
 class HistoryNotFound(NotFound):
     """The experiment has no history DB (normal for Autosubmit 3 experiments)."""
-
-
-@dataclass(frozen=True)
-class RawTable:
-    columns: Tuple[str, ...]
-    rows: Sequence[tuple]
-
-
-@dataclass(frozen=True)
-class RawHistory:
-    """What a storage holds, before any interpretation: the seam for other sources."""
-
-    user_version: int
-    job_data: Optional[RawTable]
-    experiment_run: Optional[RawTable]
-    source: str
-    last_only: bool = False  # job_data holds only the `last = 1` rows
 
 
 # Model field -> (DB column, default when the column does not exist), in JobDataRow order

@@ -20,11 +20,11 @@ import gzip
 import io
 import lzma
 import os
-from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
+from autosubmit_api.models import LogFile, Tail
 from autosubmit_api.readers import paths
 
 # The reference's `tail -150` (api.md 7.9, 7.10).
@@ -39,24 +39,6 @@ MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 _BLOCK = 64 * 1024
 
 _OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
-
-
-@dataclass(frozen=True)
-class LogFile:
-    """A log file found on disk: its name, absolute path and mtime (epoch seconds, float)."""
-
-    name: str
-    path: str
-    mtime: float
-    size: int
-
-
-@dataclass(frozen=True)
-class Tail:
-    """The last lines of a log, each still ending in its newline (the last may have none)."""
-
-    lines: Tuple[str, ...]
-    truncated: bool  # the byte bound was reached before enough lines were found
 
 
 # --- names and directories -------------------------------------------------------------

@@ -230,7 +230,7 @@ def history_user_version(columns: Sequence[str]) -> int:
 
 
 def fetch_history(settings: Settings, expid: str, *, last_only: bool = False):
-    """`job_data` and `experiment_run` of the schema as a job_data.RawHistory."""
+    """`job_data` and `experiment_run` of the schema as a models.RawHistory."""
     from autosubmit_api.readers.job_data import HistoryNotFound, RawHistory, RawTable
 
     tables = {}

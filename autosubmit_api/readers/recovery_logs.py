@@ -7,25 +7,15 @@ end and with the same byte bounds as every other log tail (`readers.logs.tail`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, List, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound
+from autosubmit_api.models import RecoveryLog
 from autosubmit_api.readers import logs, paths
 
 NAME = paths.RECOVERY_LOG_RE
-
-
-@dataclass(frozen=True)
-class RecoveryLog:
-    platform: str
-    filename: str
-    path: str
-    stamp: datetime  # from the file name
-    mtime: float
-    lines: Tuple[str, ...]  # the tail, each line without its terminator
 
 
 def newest_per_platform(settings: Settings, expid: str, n: int = logs.DEFAULT_TAIL) -> List[RecoveryLog]:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from autosubmit_api.factory import add_central_row
 from autosubmit_api.factory import postgres as pgf
 from autosubmit_api.readers import backend, central_db, central_store
-from autosubmit_api.readers.central_store import DetailsRow, StatusRow
+from autosubmit_api.models import DetailsRow, StatusRow
 
 
 @pytest.fixture

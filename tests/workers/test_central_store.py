@@ -9,7 +9,7 @@ import pytest
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.factory import add_central_row
 from autosubmit_api.readers import backend, central_store
-from autosubmit_api.readers.central_store import DetailsRow, StatusRow
+from autosubmit_api.models import DetailsRow, StatusRow
 
 
 @pytest.fixture(autouse=True)
