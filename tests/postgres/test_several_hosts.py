@@ -1,14 +1,18 @@
-"""Two scheduler processes against one PostgreSQL site: each job runs once per interval,
-and when the process running the jobs is killed the other one takes over."""
+"""Two scheduler processes, and two API servers (`autosubmit_api start`), against one
+PostgreSQL site: each job runs once per interval, and when the process (or the whole host)
+running the jobs is killed the other one takes over."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 
 import pytest
@@ -97,3 +101,87 @@ def test_each_interval_runs_once_and_a_survivor_takes_over(pg_site):
     finally:
         for scheduler in schedulers:
             scheduler.stop()
+
+
+GUNICORN_RAN = re.compile(r"\[(\d+)\] \[INFO\] background job (status|details) ok in [\d.]+ s \(slot (\d+)\)")
+
+
+class Server(Scheduler):
+    """`autosubmit_api start` (gunicorn, preload: the jobs run in its master) in its own session,
+    so the whole host (master and workers) can be killed at once."""
+
+    def __init__(self, env, port):
+        self.port = port
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", "1",
+             "--log-level", "info"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def health(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v4/health", timeout=5) as answer:
+            return json.load(answer)
+
+    def kill_host(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+
+def _server_runs(servers, job):
+    """slot -> [master pid that ran `job` in it]"""
+    slots = defaultdict(list)
+    for server in servers:
+        for line in list(server.lines):
+            match = GUNICORN_RAN.search(line)
+            if match and match.group(2) == job:
+                slots[int(match.group(3))].append(int(match.group(1)))
+    return slots
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
+    env = dict(os.environ, **pg_site.env(), TZ="UTC", PROTECTION_LEVEL="NONE", SECRET_KEY="s" * 40,
+               API_WORKER_INTERVAL=str(INTERVAL), API_DETAILS_WORKER_INTERVAL=str(INTERVAL),
+               API_GRAPH_WORKER_INTERVAL="3600", PYTHONPATH=os.getcwd())
+    for name in ("RUN_BACKGROUND_TASKS_ON_START", "DISABLE_BACKGROUND_TASKS", "GUNICORN_CMD_ARGS"):
+        env.pop(name, None)
+    servers = [Server(env, _free_port()), Server(env, _free_port())]
+    try:
+        _wait(lambda: len(_server_runs(servers, "status")) >= 4 and len(_server_runs(servers, "details")) >= 4,
+              servers)
+        for job in ("status", "details"):
+            slots = _server_runs(servers, job)
+            assert all(len(pids) == 1 for pids in slots.values()), (job, slots)
+        masters = {s.proc.pid for s in servers}
+        assert set(pid for pids in _server_runs(servers, "status").values() for pid in pids) <= masters
+        # Either host's health route shows the cluster's last runs, wherever they ran.
+        for server in servers:
+            cluster = {row["job"]: row for row in server.health()["background_tasks"]["cluster"]}
+            assert {"status", "details"} <= set(cluster)
+        slots = _server_runs(servers, "status")
+        latest = max(slots)
+        holder = next(s for s in servers if s.proc.pid == slots[latest][0])
+        survivor = next(s for s in servers if s is not holder)
+        holder.kill_host()
+        _wait(lambda: any(slot > latest + 1 and survivor.proc.pid in pids
+                          for slot, pids in _server_runs(servers, "status").items()), servers)
+        for job in ("status", "details"):
+            final = _server_runs(servers, job)
+            assert all(len(pids) == 1 for pids in final.values()), (job, final)
+        assert survivor.health()["status"] == "ok"
+    finally:
+        for server in servers:
+            server.stop()
