@@ -1,12 +1,14 @@
 """readers.central_db on factory-made central databases (autosubmit.db, as_times.db)."""
 import sqlite3
 import threading
+import time
 
 import pytest
 
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.factory import add_central_row
 from autosubmit_api.readers import central_db
+from tests.readers import running_autosubmit
 
 INJECTION = "zzz') OR 1=1 OR (name LIKE '"
 
@@ -180,6 +182,9 @@ def test_reads_never_write_the_central_db(rows, settings):
 
 def test_a_locked_central_db_is_unavailable_after_the_timeout(rows, site):
     settings = site.settings({"API_SQLITE_TIMEOUT": "0.2"})
+    # The read gives up after the 0.2 s busy timeout; 2 s more is a generous margin for a loaded
+    # machine, and far below what a read hanging on the lock would take.
+    bound = settings.sqlite_timeout + 2.0
     locker = sqlite3.connect(rows.central_db, isolation_level=None, check_same_thread=False)
     locker.execute("BEGIN EXCLUSIVE")
     try:
@@ -192,10 +197,13 @@ def test_a_locked_central_db_is_unavailable_after_the_timeout(rows, site):
             except Unavailable as exc:
                 outcome["result"] = exc.message
 
-        worker = threading.Thread(target=read)
+        worker = threading.Thread(target=read, daemon=True)
+        started = time.monotonic()
         worker.start()
-        worker.join(30)
-        assert not worker.is_alive()
+        worker.join(bound)
+        elapsed = time.monotonic() - started
+        assert not worker.is_alive(), "the read hung on the lock"
+        assert elapsed < bound, f"the read took {elapsed:.1f} s with a 0.2 s busy timeout"
         assert "locked" in outcome["result"]
         assert "/" not in outcome["result"]  # no server path in the message
     finally:
@@ -203,6 +211,62 @@ def test_a_locked_central_db_is_unavailable_after_the_timeout(rows, site):
         locker.close()
     ok, _ = central_db.ping(settings)
     assert ok
+
+
+# What a running Autosubmit's open write transaction must not make a reader wait for: a read
+# that waited for the lock would take this whole busy timeout (and then fail).
+LOCK_WAIT = 10.0
+
+
+def _everything(settings):
+    return (central_db.list_experiments(settings), central_db.list_experiments(settings, only_active=True),
+            central_db.search(settings, text="a"), central_db.running(settings),
+            central_db.get_experiment(settings, "a000"), central_db.get_experiment(settings, "a999"),
+            central_db.experiment_names(settings, ["a000", "a999"]), central_db.db_version(settings),
+            central_db.statuses(settings), central_db.ping(settings))
+
+
+def test_readers_see_the_committed_central_db_while_autosubmit_writes_it(rows, site):
+    settings = site.settings({"API_SQLITE_TIMEOUT": str(LOCK_WAIT)})
+    before = _everything(settings)
+    # What `autosubmit expid` and the details update do: a new experiment, rows changed.
+    with running_autosubmit.writing(
+        rows.central_db,
+        "INSERT INTO experiment(name, description, autosubmit_version) VALUES ('a999', 'new', '4.1.16')",
+        "UPDATE experiment SET description = 'uncommitted' WHERE name = 'a000'",
+        "UPDATE details SET user = 'mallory'",
+    ) as writer:
+        started = time.monotonic()
+        during = _everything(settings)
+        elapsed = time.monotonic() - started
+        writer["end"] = "COMMIT"
+    assert writer["changed"] == 1 + 1 + 4
+    assert during == before
+    assert elapsed < LOCK_WAIT, f"the reads took {elapsed:.1f} s: they waited for the writer's lock"
+    # The change was real: once committed, the readers see it.
+    assert central_db.get_experiment(settings, "a999").description == "new"
+    assert central_db.get_experiment(settings, "a000").user == "mallory"
+
+
+def test_statuses_are_the_committed_ones_while_autosubmit_writes_as_times(rows, site):
+    settings = site.settings({"API_SQLITE_TIMEOUT": str(LOCK_WAIT)})
+    before = _everything(settings)
+    assert names(central_db.running(settings)) == ["o000", "a000"]
+    # What the status updates do while experiments start and stop.
+    with running_autosubmit.writing(
+        rows.as_times_db,
+        "UPDATE experiment_status SET status = 'NOT RUNNING' WHERE name = 'o000'",
+        "INSERT OR REPLACE INTO experiment_status(exp_id, name, status, seconds_diff, modified)"
+        " VALUES (2, 'a001', 'RUNNING', 0, '2024-06-01-00:00:00')",
+    ) as writer:
+        started = time.monotonic()
+        during = _everything(settings)
+        elapsed = time.monotonic() - started
+        writer["end"] = "COMMIT"
+    assert writer["changed"] == 2
+    assert during == before
+    assert elapsed < LOCK_WAIT, f"the reads took {elapsed:.1f} s: they waited for the writer's lock"
+    assert names(central_db.running(settings)) == ["a001", "a000"]
 
 
 def test_an_as_times_without_experiment_status_means_nobody_is_running(rows, settings):
