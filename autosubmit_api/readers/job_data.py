@@ -20,11 +20,10 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
-import sqlite3
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import DataError, NotFound, Unavailable
+from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow, RawHistory, RawTable
 from autosubmit_api.readers import backend, cache, job_list, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
@@ -56,11 +55,6 @@ _MEMBER_POS = 16
 _NAME_POS = 2
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
 def fetch_sqlite(path: str, timeout: float, what: Optional[str] = None, *,
                  last_only: bool = False) -> RawHistory:
     """Read both tables of a history file as they are; NotFound/DataError/Unavailable.
@@ -69,25 +63,21 @@ def fetch_sqlite(path: str, timeout: float, what: Optional[str] = None, *,
     job), which is all the times/tree/graph views need and a fraction of a long history.
     """
     name = what or os.path.basename(path)
+    # A lock held past `timeout` is Unavailable (connect_ro), never a half-read history.
     with connect_ro(path, timeout=timeout, what=name) as conn:
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {}
-            for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
-                if not has_table(conn, table):
-                    tables[table] = None
-                    continue
-                cols = tuple(table_columns(conn, table))
-                order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
-                where = " WHERE last = 1" if last_only and table == "job_data" and "last" in cols else ""
-                select = ", ".join(quote_ident(c) for c in cols)
-                rows = conn.execute(
-                    f"SELECT {select} FROM {quote_ident(table)}{where}{order_by}").fetchall()
-                tables[table] = RawTable(cols, rows)
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise Unavailable(f"{name} is locked by another process; try again") from None
-            raise
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {}
+        for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
+            if not has_table(conn, table):
+                tables[table] = None
+                continue
+            cols = tuple(table_columns(conn, table))
+            order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
+            where = " WHERE last = 1" if last_only and table == "job_data" and "last" in cols else ""
+            select = ", ".join(quote_ident(c) for c in cols)
+            rows = conn.execute(
+                f"SELECT {select} FROM {quote_ident(table)}{where}{order_by}").fetchall()
+            tables[table] = RawTable(cols, rows)
     if tables["job_data"] is None:
         raise DataError(f"{name} has no job_data table")
     return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], name,

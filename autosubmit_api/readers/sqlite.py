@@ -12,7 +12,7 @@ import sqlite3
 from typing import Iterator
 from urllib.parse import quote
 
-from autosubmit_api.errors import DataError, NotFound
+from autosubmit_api.errors import DataError, NotFound, Unavailable
 
 
 def _uri(path: str) -> str:
@@ -20,8 +20,17 @@ def _uri(path: str) -> str:
 
 
 @contextlib.contextmanager
-def connect_ro(path: str, timeout: float = 2.0, *, what: str | None = None) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to `path`; NotFound when missing, DataError when unreadable."""
+def is_busy(exc: sqlite3.Error) -> bool:
+    """The file is locked by a writer (past the busy timeout), not broken."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+@contextlib.contextmanager
+def connect_ro(path: str, timeout: float, *, what: str | None = None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to `path` that waits at most `timeout` seconds for a writer's
+    lock (the site's `API_SQLITE_TIMEOUT`); NotFound when missing, Unavailable when still
+    locked after the timeout (a running Autosubmit: try again), DataError when unreadable."""
     name = what or os.path.basename(path)
     if not os.path.isfile(path):
         raise NotFound(f"{name} not found")
@@ -33,6 +42,8 @@ def connect_ro(path: str, timeout: float = 2.0, *, what: str | None = None) -> I
         conn.execute("PRAGMA query_only = ON")
         yield conn
     except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+            raise Unavailable(f"{name} is locked by another process; try again") from None
         raise DataError(f"{name} cannot be read: {exc}") from None
     finally:
         conn.close()

@@ -12,15 +12,19 @@ then the `children` column of the history DB's `last = 1` rows (v17+), else no e
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
 import weakref
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
+from autosubmit_api.errors import DataError, Unavailable
 from autosubmit_api.models import Dependencies, JobList
 from autosubmit_api.readers import backend, cache, paths
 from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.readers.sqlite import connect_ro, has_table
+
+log = logging.getLogger(__name__)
 
 TABLE = "experiment_structure"
 
@@ -103,9 +107,9 @@ def _sorted(names) -> Tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _read_edges(path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+def _read_edges(path: str, timeout: float) -> Optional[Tuple[Tuple[str, str], ...]]:
     """The table's rows, or None when the file has no experiment_structure table."""
-    with connect_ro(path) as conn:
+    with connect_ro(path, timeout) as conn:
         if not has_table(conn, TABLE):
             return None
         # Only text cells are names. Sorted by SQLite (BINARY: UTF-8 bytes, i.e. code
@@ -145,10 +149,16 @@ def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Depe
     key = cache.file_key(path)
     if key is not None:
         def from_db() -> Optional[Dependencies]:
-            edges = _read_edges(path)
+            edges = _read_edges(path, settings.sqlite_timeout)
             return None if edges is None else build_dependencies(edges, job_list, "structure_db")
 
-        found = _for_job_list(("structure_db",) + key, job_list, from_db)
+        try:
+            found = _for_job_list(("structure_db",) + key, job_list, from_db)
+        except (Unavailable, DataError) as exc:
+            # Locked past the timeout by a running Autosubmit, or unreadable: the next best
+            # source answers now; nothing is cached for the file, so the next request retries.
+            log.warning("structure DB of %s not used: %s", expid, exc.message)
+            found = None
         if found is not None:
             return found
     if job_list.pkl_edges:

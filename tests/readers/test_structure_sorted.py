@@ -44,6 +44,6 @@ def test_the_structure_db_edges_come_back_sorted_and_text_only(tmp_path):
                      "UNIQUE(e_from, e_to))")
         conn.executemany("INSERT INTO experiment_structure VALUES (?, ?)",
                          [("b", "a"), ("a", "c"), ("a", "b"), ("é", "a"), ("Z", "a"), ("x", b"blob")])
-    edges = structure._read_edges(str(path))
+    edges = structure._read_edges(str(path), 2.0)
     assert edges == (("Z", "a"), ("a", "b"), ("a", "c"), ("b", "a"), ("é", "a"))
     assert structure._strictly_sorted(edges)
