@@ -78,3 +78,15 @@ GOOD_KINDS = ("valid", "bearer")
 def headers(kind, user="tester"):
     value = make_tokens(user)[kind]
     return {} if value is None else {"Authorization": value}
+
+
+def assert_login_token(response, user):
+    """A login route's success: 200, the login body naming `user`, and a token of ours for it.
+    Returns the token."""
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["authenticated"] is True and body["user"] == user
+    assert body["message"] == "Token generated"
+    claims = jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"])
+    assert claims["user_id"] == claims["sub"] == user
+    return body["token"]

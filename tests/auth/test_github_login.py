@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-import jwt
 import pytest
 
 from autosubmit_api.app import create_app
+from tests.auth.conftest import assert_login_token
 from tests.conftest import TEST_SECRET
 
 
@@ -34,13 +34,7 @@ def test_no_code_cannot_verify(make_client):
 
 def test_good_code_without_whitelist_answers_a_token(make_client, github):
     github.state.codes["c1"] = "octocat"
-    response = _login(make_client(), "c1")
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["authenticated"] is True and body["user"] == "octocat"
-    assert body["message"] == "Token generated"
-    claims = jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"])
-    assert claims["user_id"] == claims["sub"] == "octocat"
+    assert_login_token(_login(make_client(), "c1"), "octocat")
     exchange = github.requests[0]
     assert exchange.method == "POST" and exchange.path == "/login/oauth/access_token"
     assert parse_qs(exchange.body.decode()) == {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-import jwt
 import pytest
 
 from autosubmit_api.app import create_app
+from tests.auth.conftest import assert_login_token
 from tests.conftest import TEST_SECRET
 
 GUI_LOGIN = "http://gui.example/login"
@@ -37,13 +37,7 @@ def _login(client, code, redirect_uri=GUI_LOGIN):
 def test_a_good_code_answers_a_token_for_the_userinfo_sub(make_client, oidc):
     oidc.state.codes["c1"] = (GUI_LOGIN, "jdoe")
     client = make_client()
-    response = _login(client, "c1")
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["authenticated"] is True and body["user"] == "jdoe"
-    assert body["message"] == "Token generated"
-    claims = jwt.decode(body["token"], TEST_SECRET, algorithms=["HS256"])
-    assert claims["user_id"] == claims["sub"] == "jdoe"
+    token = assert_login_token(_login(client, "c1"), "jdoe")
     exchange, userinfo = oidc.requests
     assert exchange.method == "POST" and exchange.path == "/token"
     assert parse_qs(exchange.body.decode()) == {
@@ -52,7 +46,7 @@ def test_a_good_code_answers_a_token_for_the_userinfo_sub(make_client, oidc):
     assert userinfo.method == "GET" and userinfo.path == "/userinfo"
     assert userinfo.headers["Authorization"] == "Bearer at_jdoe_0"
     # The token works on a gated route, as the GUI then uses it.
-    verified = client.get("/v4/auth/verify-token", headers={"Authorization": body["token"]})
+    verified = client.get("/v4/auth/verify-token", headers={"Authorization": token})
     assert verified.status_code == 200 and verified.get_json() == {"authenticated": True, "user": "jdoe"}
 
 
