@@ -129,6 +129,11 @@ def _application(settings: Settings, options: Dict[str, object]):
 
         def load_config(self):
             env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+            # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told
+            # not to: a directory in the user's home that 4.0.1 never made, and two API servers
+            # of one user would take each other's socket. Off unless GUNICORN_CMD_ARGS names one.
+            if "control_socket_disable" in self.cfg.settings and getattr(env_args, "control_socket", None) is None:
+                self.cfg.set("control_socket_disable", True)
             for key, value in vars(env_args).items():
                 if value is not None and key != "args" and key in self.cfg.settings:
                     self.cfg.set(key, value)

@@ -170,6 +170,25 @@ def test_start_serves_a_site_over_http(tmp_path):
         out, err = server.stop()
     assert out.splitlines()[0].startswith("Starting autosubmit_api with args:")
     assert "Starting with gunicorn options:" in out and "'preload_app': True" in out
+    # No gunicorn control socket (a directory in the user's home) unless asked for.
+    assert not (tmp_path / ".gunicorn").exists() and "Control socket" not in err
+
+
+def test_a_control_socket_is_opened_only_when_gunicorn_cmd_args_asks(tmp_path):
+    gunicorn = pytest.importorskip("gunicorn.config")
+    if not hasattr(gunicorn, "ControlSocket"):
+        pytest.skip("this gunicorn has no control socket")
+    site = make_site(tmp_path / "site")
+    make_experiment(site, "a000")
+    socket_path = tmp_path / "ctl" / "api.ctl"
+    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
+                    SECRET_KEY="cli-test", GUNICORN_CMD_ARGS=f"--control-socket {socket_path}")
+    server = Server(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path)
+    try:
+        server.wait()
+        assert socket_path.exists()
+    finally:
+        server.stop()
 
 
 def test_start_without_any_rc_serves_the_examples(tmp_path):
