@@ -175,11 +175,15 @@ def _json_object(response: requests.Response) -> dict:
 def github_login_user(settings: Settings, code: str) -> str:
     """Exchange an OAuth `code` for the GitHub login, applying the org/team whitelist.
 
-    LoginRefused with the reference's messages; Unavailable when GitHub cannot be reached.
-    Without a whitelist every GitHub account is admitted (api.md Q14, kept).
+    LoginRefused with the reference's messages; Unavailable when no GitHub OAuth app is
+    configured (GITHUB_OAUTH_CLIENT_ID) or GitHub cannot be reached. Without a whitelist every
+    GitHub account is admitted (api.md Q14, kept).
     """
     if not code:
         raise LoginRefused("Can't verify user")
+    if not settings.github_client_id:
+        # 4.0.1 sent the code with client_id None and answered GitHub's refusal as a 401.
+        raise Unavailable("GitHub login is not configured on this server")
     try:
         exchange = requests.post(
             f"{settings.github_oauth_url}/login/oauth/access_token",

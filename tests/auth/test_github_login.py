@@ -87,10 +87,19 @@ def test_team_alone_without_org_admits_everyone(make_client, github):
     assert response.status_code == 200
 
 
+def test_not_configured_is_503_and_asks_github_nothing(site, github):
+    env = {"SECRET_KEY": TEST_SECRET, "GITHUB_API_URL": github.url, "GITHUB_OAUTH_URL": github.url}
+    response = _login(create_app(site.settings(env)).test_client(), "c")
+    assert response.status_code == 503
+    assert response.get_json()["message"] == "GitHub login is not configured on this server"
+    assert github.requests == []
+
+
 def test_github_unreachable_is_503_not_500(site, github):
     url = github.url
     github.stop()
-    env = {"SECRET_KEY": TEST_SECRET, "GITHUB_API_URL": url, "GITHUB_OAUTH_URL": url}
+    env = {"SECRET_KEY": TEST_SECRET, "GITHUB_API_URL": url, "GITHUB_OAUTH_URL": url,
+           "GITHUB_OAUTH_CLIENT_ID": "gh-client"}
     response = _login(create_app(site.settings(env)).test_client(), "c")
     assert response.status_code == 503
     assert response.get_json()["authenticated"] is False
