@@ -44,3 +44,24 @@ def test_every_operation_has_a_summary_and_responses():
             if method in ("get", "post"):
                 assert op.get("summary"), f"{method} {path} has no summary"
                 assert op.get("responses"), f"{method} {path} has no responses"
+
+
+def test_v4_experiment_routes_document_their_error_statuses(client, make_experiment):
+    """A v4 route under /v4/experiments/{expid} documents what a malformed or unknown id
+    gives (400, 404), unreadable data (422) and a locked or missing database (503), and the
+    statuses it really answers for the first two are among them. The run configuration keeps
+    4.0.1's 200 with nulls for any run it cannot find (api.md Q2, golden
+    v4__experiments__zzzz__runs__1__config)."""
+    make_experiment("a000")
+    for path, ops in _doc()["paths"].items():
+        if not path.startswith("/v4/experiments/{expid}") or path.endswith("/runs/{run_id}/config"):
+            continue
+        for method, op in ops.items():
+            assert {"400", "404", "422", "503"} <= set(op["responses"]), f"{method} {path}"
+            if method != "get":
+                continue
+            concrete = path.replace("{run_id}", "1")
+            concrete = re.sub(r"\{(?!expid)[A-Za-z_]+\}", "x", concrete)
+            for expid, status in (("bad-id!", 400), ("zzzz", 404)):
+                answered = client.get(concrete.replace("{expid}", expid)).status_code
+                assert answered == status, f"GET {path} with {expid}: {answered}"
