@@ -1,8 +1,9 @@
 """End-to-end harness: our real server (`autosubmit_api start`), the real GUI builds served on
 loopback and pointed at it, and headless Chromium (Debian's package) driven by Playwright.
 
-One server, one CAS and one OpenID Connect stand-in, three GUI file servers (the two builds,
-and the head build set to the `oidc` login provider) and one browser per session. The site holds
+One server, one CAS and one OpenID Connect stand-in, four GUI file servers (the two builds,
+and copies of them with their login provider set: head with `oidc`, v4.0.1 with `cas`) and
+one browser per session. The site holds
 a copy of the shared fixture experiments (when ../shared is present) plus experiments written
 by the project's factory: `e2e0` (two dates, two members, a vertical wrapper of the SIM chunks,
 history, a run log and job logs) and `e2eb` (10,000 jobs). Screenshots of every page go to
@@ -37,9 +38,13 @@ from tests.fixture_site import copy_fixture_tree, fixtures_available
 
 PLACEHOLDER = "http://gui-check-api-placeholder.invalid:1"
 GUI_BUILDS = ("v4.0.1", "head")
-# The head build with its login provider (a build-time setting, REACT_APP_AUTH_PROVIDER) set to
-# `oidc` instead of its default `cas`: served beside the others for the OIDC login test.
+# Copies of a build with its login provider (a build-time setting, REACT_APP_AUTH_PROVIDER)
+# set, as a rebuild would: the head build with `oidc` instead of its default `cas`, and v4.0.1
+# (built without any, so its Login page cannot render) with `cas`. Served beside the others
+# for the login tests: name -> (build copied, provider).
 OIDC_BUILD = "head-oidc"
+V401_CAS_BUILD = "v4.0.1-cas"
+PROVIDER_BUILDS = {OIDC_BUILD: ("head", "oidc"), V401_CAS_BUILD: ("v4.0.1", "cas")}
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -181,23 +186,27 @@ def point_build(src: Path, dest: Path, api: str) -> int:
     return count
 
 
-# The head bundle's provider constant: `<name>="cas",<name>=void 0,` (the provider, then the
-# CAS third-party login URL, both inlined by Vite from the build's environment).
-_PROVIDER = re.compile(r'(?<=[,;\s])([\w$]+)="cas"(?=,[\w$]+=void 0,)')
+# Where each bundle keeps the provider. Head (Vite) inlines it as a constant:
+# `<name>="cas",<name>=void 0,` (the provider, then the CAS third-party login URL). v4.0.1 (Create
+# React App) reads it from the inlined environment object, which has no such key:
+# `{...,REACT_APP_AUTOSUBMIT_API_SOURCE:"<api>"}.REACT_APP_AUTH_PROVIDER`.
+_PROVIDER_CONSTANT = re.compile(r'(?<=[,;\s])([\w$]+)="cas"(?=,[\w$]+=void 0,)')
+_PROVIDER_FROM_ENV = re.compile(r'(REACT_APP_AUTOSUBMIT_API_SOURCE:"[^"]*")\}\.REACT_APP_AUTH_PROVIDER\b')
 
 
 def set_login_provider(dest: Path, provider: str) -> None:
-    """Set the login provider a head build was made with, as a rebuild with
-    REACT_APP_AUTH_PROVIDER=<provider> would; fails when the bundle does not have it once."""
-    found = []
+    """Set the login provider of a GUI build copy, as a rebuild with
+    REACT_APP_AUTH_PROVIDER=<provider> would; fails unless the bundle has it exactly once."""
+    found = 0
     for path in dest.rglob("*.js"):
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        matches = _PROVIDER.findall(text)
-        if matches:
-            found += matches
-            path.write_text(_PROVIDER.sub(lambda m: f'{m.group(1)}="{provider}"', text),
-                            encoding="utf-8", errors="surrogateescape")
-    assert len(found) == 1, f"the head build's login provider constant was found {len(found)} times"
+        text, constants = _PROVIDER_CONSTANT.subn(lambda m: f'{m.group(1)}="{provider}"', text)
+        text, from_env = _PROVIDER_FROM_ENV.subn(
+            lambda m: f'{m.group(1)},REACT_APP_AUTH_PROVIDER:"{provider}"}}.REACT_APP_AUTH_PROVIDER', text)
+        if constants or from_env:
+            found += constants + from_env
+            path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    assert found == 1, f"the build's login provider setting was found {found} times"
 
 
 @pytest.fixture(scope="session")
@@ -205,7 +214,7 @@ def gui_servers(e2e_prerequisites, tmp_path_factory):
     """Bound before the API starts, so their origins can be the API's allowed CAS clients."""
     root = tmp_path_factory.mktemp("gui")
     servers = {}
-    for build in GUI_BUILDS + (OIDC_BUILD,):
+    for build in GUI_BUILDS + tuple(PROVIDER_BUILDS):
         handler = functools.partial(_SPAHandler, directory=str(root / build))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
@@ -271,10 +280,11 @@ def api_url(e2e_site, gui_servers, cas_server, oidc_server, tmp_path_factory):
 def gui_urls(api_url, gui_servers):
     urls = {}
     for build, (server, dest, url) in gui_servers.items():
-        replaced = point_build(shared_dir() / "gui" / ("head" if build == OIDC_BUILD else build), dest, api_url)
+        source, provider = PROVIDER_BUILDS.get(build, (build, None))
+        replaced = point_build(shared_dir() / "gui" / source, dest, api_url)
         assert replaced > 0, f"no placeholder address found in the {build} build"
-        if build == OIDC_BUILD:
-            set_login_provider(dest, "oidc")
+        if provider:
+            set_login_provider(dest, provider)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         urls[build] = url
     return urls
