@@ -106,6 +106,22 @@ def test_home_search_finds_one_experiment(build, open_page, api_get):
     gui.assert_clean(api_get)
 
 
+def test_head_home_hpc_filter(open_page, api_get):
+    """HEAD's HPC filter (the `hpc` query of the home page, sent to /v4/experiments)."""
+    everything = api_get("/v4/experiments?page_size=-1")["experiments"]
+    local = sorted(e["name"] for e in everything if (e["hpc"] or "").lower().startswith("loc"))
+    assert 0 < len(local) <= 12 and len(local) < len(everything), "the site needs a page of LOCAL and others"
+    gui = open_page("head", "/?only_active=false&hpc=loc*")
+    url = gui.wait_call(r"^/v4/experiments\?.*hpc=loc")
+    api = api_get(url)
+    assert sorted(e["name"] for e in api["experiments"]) == local
+    gui.page.locator(f'a[href="/experiment/{local[-1]}/quick"]').first.wait_for()
+    shown = gui.page.locator('a[href^="/experiment/"][href$="/quick"]').evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))")
+    assert sorted({re.match(r"/experiment/(\w+)/quick", h).group(1) for h in shown}) == local
+    gui.assert_clean(api_get)
+
+
 # --- quick view ------------------------------------------------------------------------------
 
 
