@@ -2,18 +2,11 @@
 
 The server is found at $API_TEST_POSTGRES (default postgresql://root@127.0.0.1:5432/test,
 trust auth). When none answers, the tests that need it skip with a message saying so.
-
-`write_user_metrics` writes the one SQLite file the factory does not (the user metrics DB),
-so the copy into PostgreSQL can be checked for it too.
 """
 from __future__ import annotations
 
 import os
-import sqlite3
 import uuid
-from contextlib import closing
-from pathlib import Path
-from typing import Iterable, Optional, Tuple
 
 import pytest
 
@@ -36,17 +29,6 @@ def reachable() -> bool:
         except Exception:  # noqa: BLE001 - any failure means "no server to test against"
             _reachable = False
     return _reachable
-
-
-def write_user_metrics(path: Path, rows: Iterable[Tuple[Optional[int], str, str, str, str]]) -> None:
-    """`<exp>/tmp/metrics_<expid>.db` as Autosubmit 4.x writes it (data.md A.10): rows of
-    (run_id, job_name, metric_name, metric_value, modified), ids given in row order."""
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute("CREATE TABLE user_metrics (user_metric_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                     "run_id INTEGER, job_name TEXT, metric_name TEXT, metric_value TEXT, modified TEXT)")
-        conn.executemany("INSERT INTO user_metrics(run_id, job_name, metric_name, metric_value, modified) "
-                         "VALUES (?, ?, ?, ?, ?)", list(rows))
-        conn.commit()
 
 
 def url_of(dbname: str) -> str:

@@ -10,7 +10,7 @@ from autosubmit_api.errors import NotFound, Unavailable
 from autosubmit_api.factory import postgres as pgf
 from autosubmit_api.factory import set_statuses
 from autosubmit_api.readers import job_data, packages, pg_experiment, user_metrics
-from tests.postgres.fixtures import write_user_metrics
+from autosubmit_api.factory.metrics import write_user_metrics
 
 
 @pytest.fixture

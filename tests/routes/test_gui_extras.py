@@ -1,10 +1,10 @@
 """The v4 routes the development GUI calls that 4.0.1 lacks: job detail, neighbours, ETA,
 user metrics and the runner configuration (gui-contract.md section 8)."""
-import sqlite3
 
 import pytest
 
 from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
+from autosubmit_api.factory.metrics import write_user_metrics
 
 WAITING, RUNNING, COMPLETED, FAILED = 0, 4, 5, -1
 T0 = 1_700_000_000
@@ -101,18 +101,8 @@ def test_eta_without_completed_chunks_is_unknown(client, make_experiment):
     assert body["eta_seconds"] is None and body["chunks_remaining"] == 1
 
 
-def _write_metrics(path, rows):
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE user_metrics (user_metric_id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                 "run_id INTEGER, job_name TEXT, metric_name TEXT, metric_value TEXT, modified TEXT)")
-    conn.executemany("INSERT INTO user_metrics(run_id, job_name, metric_name, metric_value, modified) "
-                     "VALUES (?, ?, ?, ?, ?)", rows)
-    conn.commit()
-    conn.close()
-
-
 def test_user_metrics_per_run(client, exp):
-    _write_metrics(exp.path / "tmp" / "metrics_a001.db", [
+    write_user_metrics(exp.path / "tmp" / "metrics_a001.db", [
         (1, "a001_20000101_fc0_1_SIM", "sypd", "12.5", "2024-01-01T00:00:00Z"),
         (1, "a001_20000101_fc0_2_SIM", "sypd", "13.0", "2024-01-01T01:00:00Z"),
         (2, "a001_20000101_fc0_1_SIM", "sypd", "9.0", "2024-01-02T00:00:00Z"),
