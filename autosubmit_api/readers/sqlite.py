@@ -19,7 +19,6 @@ def _uri(path: str) -> str:
     return "file:" + quote(os.path.abspath(path)) + "?mode=ro"
 
 
-@contextlib.contextmanager
 def is_busy(exc: sqlite3.Error) -> bool:
     """The file is locked by a writer (past the busy timeout), not broken."""
     text = str(exc).lower()
