@@ -23,8 +23,8 @@ from typing import Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, central_store, exp_config, exp_files, paths, pg_experiment
 from autosubmit_api.models import DetailsRow, ExperimentRef
+from autosubmit_api.readers import backend, central_store, exp_config, exp_files, paths, pg_experiment
 
 log = logging.getLogger(__name__)
 

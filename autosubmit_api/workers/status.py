@@ -23,8 +23,8 @@ from typing import List, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, central_store, exp_files, logs, paths, pg_experiment
 from autosubmit_api.models import ExperimentRef, StatusRow
+from autosubmit_api.readers import backend, central_store, exp_files, logs, paths, pg_experiment
 
 log = logging.getLogger(__name__)
 
