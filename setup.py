@@ -39,6 +39,7 @@ setup(
             "pytest-cov>=4",
             "psycopg[binary]>=3.1",
             "playwright>=1.40",
+            "openapi-spec-validator>=0.7",
         ],
     },
     entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},

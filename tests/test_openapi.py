@@ -65,3 +65,11 @@ def test_v4_experiment_routes_document_their_error_statuses(client, make_experim
             for expid, status in (("bad-id!", 400), ("zzzz", 404)):
                 answered = client.get(concrete.replace("{expid}", expid)).status_code
                 assert answered == status, f"GET {path} with {expid}: {answered}"
+
+
+def test_the_served_description_is_valid_openapi(client):
+    from openapi_spec_validator import validate
+
+    served = client.get("/openapi.json")
+    assert served.status_code == 200
+    validate(served.get_json())  # raises, naming the place, on an invalid document
