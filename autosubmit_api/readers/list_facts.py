@@ -14,7 +14,6 @@ thousands of experiments must not evict the big parsed job lists kept there.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -22,7 +21,7 @@ from typing import Dict, Hashable, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, cache, paths
+from autosubmit_api.readers import backend, cache, exp_files, paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,5 @@ def pkl_mtime(settings: Settings, expid: str) -> Optional[int]:
         except APIError as exc:
             log.info("job_pkl of %s not read: %s", expid, exc)
             return None
-    try:
-        return int(os.stat(paths.job_list_pkl(settings, expid)).st_mtime)
-    except OSError:
-        return None
+    mtime = exp_files.job_list_file_mtime(settings, expid)
+    return None if mtime is None else int(mtime)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound, Unavailable
+from autosubmit_api.models import RawHistory, RawTable
 from autosubmit_api.readers import backend, paths
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def history_user_version(columns: Sequence[str]) -> int:
 
 def fetch_history(settings: Settings, expid: str, *, last_only: bool = False):
     """`job_data` and `experiment_run` of the schema as a models.RawHistory."""
-    from autosubmit_api.readers.job_data import HistoryNotFound, RawHistory, RawTable
+    from autosubmit_api.readers.job_data import HistoryNotFound
 
     tables = {}
     try:
