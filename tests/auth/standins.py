@@ -92,6 +92,12 @@ class _Server:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    JSON_TYPE = "application/json"
+
+    def _json(self, status: int, body) -> Tuple[int, str, str]:
+        """An answer of `body` as JSON, with this server's content type."""
+        return status, self.JSON_TYPE, json.dumps(body)
+
     def handle(self, rec: Recorded) -> Tuple[int, str, str]:  # pragma: no cover - overridden
         raise NotImplementedError
 
@@ -149,8 +155,7 @@ class GitHubStandIn(_Server):
         self.state = GitHubState()
         self.tokens: Dict[str, str] = {}  # access token -> login
 
-    def _json(self, status, body):
-        return status, "application/json; charset=utf-8", json.dumps(body)
+    JSON_TYPE = "application/json; charset=utf-8"  # as GitHub labels its answers
 
     def _login(self, rec):
         auth = rec.headers.get("Authorization", "")
@@ -203,9 +208,6 @@ class OIDCStandIn(_Server):
         super().__init__()
         self.state = OIDCState()
         self.tokens: Dict[str, str] = {}  # access token -> sub
-
-    def _json(self, status, body):
-        return status, "application/json", json.dumps(body)
 
     def handle(self, rec):
         st = self.state
