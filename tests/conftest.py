@@ -6,6 +6,7 @@ own code is mocked.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -23,6 +24,13 @@ time.tzset()
 
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def shared_dir() -> Path:

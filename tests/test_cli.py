@@ -1,7 +1,6 @@
 """The `autosubmit_api` console script: options, errors, and a real gunicorn server on loopback."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from autosubmit_api import cli, examples
 from autosubmit_api.factory import make_experiment, make_site
+from tests.conftest import free_port
 
 PYTHON = sys.executable
 
@@ -29,11 +29,6 @@ def clean_env(**extra):
     env.update(extra)
     return env
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url):

@@ -8,7 +8,6 @@ CAS stand-in, then checks the token from many parallel connections; gunicorn's a
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,19 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from tests.conftest import free_port
 
 STARTUP_DEADLINE = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture
 def server(site, cas, tmp_path):
-    port = _free_port()
+    port = free_port()
     access_log = tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PROTECTION_LEVEL")}
     env.update(site.env(CAS_SERVER_URL=cas.base, PROTECTION_LEVEL="ALL",

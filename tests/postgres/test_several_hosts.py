@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from collections import defaultdict
 import pytest
 
 from autosubmit_api.factory import postgres as pgf
+from tests.conftest import free_port
 
 INTERVAL = 2
 RAN = re.compile(r" (\d+) autosubmit_api\.workers INFO background job status ok in [\d.]+ s \(slot (\d+)\)")
@@ -146,11 +146,6 @@ def _server_runs(servers, job):
     return slots
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
     env = dict(os.environ, **pg_site.env(), TZ="UTC", PROTECTION_LEVEL="NONE", SECRET_KEY="s" * 40,
@@ -158,7 +153,7 @@ def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
                API_GRAPH_WORKER_INTERVAL="3600", PYTHONPATH=os.getcwd())
     for name in ("RUN_BACKGROUND_TASKS_ON_START", "DISABLE_BACKGROUND_TASKS", "GUNICORN_CMD_ARGS"):
         env.pop(name, None)
-    servers = [Server(env, _free_port()), Server(env, _free_port())]
+    servers = [Server(env, free_port()), Server(env, free_port())]
     try:
         _wait(lambda: len(_server_runs(servers, "status")) >= 4 and len(_server_runs(servers, "details")) >= 4,
               servers)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from tests.conftest import free_port
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _health(port):
@@ -24,7 +19,7 @@ def _health(port):
 
 def test_the_scheduler_runs_in_the_master_only(site, make_experiment):
     make_experiment("a000")
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, **site.env(), TZ="UTC", PROTECTION_LEVEL="NONE", SECRET_KEY="x",
                API_WORKER_INTERVAL="1", API_DETAILS_WORKER_INTERVAL="3600",
                API_GRAPH_WORKER_INTERVAL="3600", PYTHONPATH=os.getcwd())
