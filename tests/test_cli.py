@@ -181,6 +181,11 @@ def test_a_control_socket_is_opened_only_when_gunicorn_cmd_args_asks(tmp_path):
     server = Server(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path)
     try:
         server.wait()
+        # gunicorn's arbiter opens the socket on its own schedule, after the workers may already
+        # answer: wait for it (bounded), then assert.
+        end = time.monotonic() + 30
+        while not socket_path.exists() and time.monotonic() < end and server.proc.poll() is None:
+            time.sleep(0.1)
         assert socket_path.exists()
     finally:
         server.stop()
