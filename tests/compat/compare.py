@@ -1,4 +1,4 @@
-"""The comparison rules of /work/shared/golden/README.md, as plain functions.
+"""The comparison rules of golden/README.md of the compatibility data (CONTRIBUTING.md, "The compatibility suite"), as plain functions.
 
 Nothing here knows about Flask or pytest: every function takes decoded JSON values and
 returns None when they match, or a `Diff` naming the JSON path of the first difference and

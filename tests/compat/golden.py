@@ -1,4 +1,4 @@
-"""Replaying /work/shared/golden/index.tsv against our app over a copy of /work/shared/fixtures.
+"""Replaying golden/index.tsv of the compatibility data against our app over a copy of its fixtures.
 
 `Harness` serves the fixtures as golden/README.md "Serving the fixtures the same way" says
 (copy, `logs/` and `metadata/logs/`, `.autosubmitrc`, mtime 1784634124, the reference's

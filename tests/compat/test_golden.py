@@ -1,4 +1,4 @@
-"""Every row of /work/shared/golden/index.tsv, replayed against our app (issue 3).
+"""Every row of golden/index.tsv of the compatibility data, replayed against our app (issue 3).
 
 Rows listed in tests/compat/pending.py are strict xfails: they must fail until their route
 exists, and fail the suite once they pass (then remove them from PENDING).
