@@ -112,6 +112,11 @@ class Settings:
     details_worker_interval_seconds: int = 14400
     examples: bool = False
     testing: bool = False
+    # Hostile files (docs/security.md): extra readable roots and the bounds of a log read.
+    extra_roots: Tuple[str, ...] = ()
+    log_max_decompressed_bytes: int = 64 * 1024 * 1024
+    log_max_kept_bytes: int = 2 * 1024 * 1024
+    log_max_line_bytes: int = 64 * 1024
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -158,6 +163,12 @@ OPTIONS = {
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
     "details_worker_interval_seconds": ("API_DETAILS_WORKER_INTERVAL", "14400",
                                         "seconds between runs of the details worker"),
+    "extra_roots": ("API_EXTRA_ROOTS", "", "more directories (os.pathsep-separated) an experiment's "
+                    "files may resolve into, e.g. the scratch filesystem LOG_<expid> links to"),
+    "log_max_decompressed_bytes": ("API_LOG_MAX_DECOMPRESSED_BYTES", "67108864",
+                                   "bytes a log read decompresses (or reads) at most"),
+    "log_max_kept_bytes": ("API_LOG_MAX_KEPT_BYTES", "2097152", "bytes of lines a log tail keeps at most"),
+    "log_max_line_bytes": ("API_LOG_MAX_LINE_BYTES", "65536", "longer log lines are cut, with a marker"),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
 
@@ -355,6 +366,12 @@ def load_settings(
     values["details_worker_interval_seconds"] = _positive_int(
         env, "API_DETAILS_WORKER_INTERVAL", Settings.details_worker_interval_seconds
     )
+    values["extra_roots"] = tuple(
+        os.path.expanduser(item.strip()) for item in env.get("API_EXTRA_ROOTS", "").split(os.pathsep)
+        if item.strip()
+    )
+    for name in ("log_max_decompressed_bytes", "log_max_kept_bytes", "log_max_line_bytes"):
+        values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:

@@ -6,11 +6,14 @@
   v4 log route, and the listing that associates jobs with their newest log (B.0.2 step 7);
 * `<job>_TOTAL_STATS`: one line per attempt (`SUBMIT START FINISH STATUS`).
 
-Tails are read from the end of the file with a bounded number of bytes, so a 1 GB log
-costs the same as a small one; compressed logs are streamed through the decompressor
-keeping only the last lines. File names that come from a URL go through
-`resolve_log_name`, which refuses separators, NUL bytes, `.`/`..` and symlinks that
-leave the directory before anything is opened.
+Every file is opened through readers/confined.py (inside the site's roots, a regular file,
+checked on the opened descriptor). Tails are read from the end of the file with a bounded
+number of bytes, so a 1 GB log costs the same as a small one; compressed logs are streamed
+through the decompressor keeping only the last lines; both within the site's bounds
+(`API_LOG_MAX_DECOMPRESSED_BYTES` read, `API_LOG_MAX_KEPT_BYTES` kept,
+`API_LOG_MAX_LINE_BYTES` per line, a longer line cut with a marker; docs/security.md).
+File names that come from a URL go through `resolve_log_name`, which refuses separators,
+NUL bytes, `.`/`..` and symlinks that leave the directory before anything is opened.
 """
 from __future__ import annotations
 
@@ -20,22 +23,17 @@ import gzip
 import io
 import lzma
 import os
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Iterable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.models import LogFile, Tail
-from autosubmit_api.readers import paths
+from autosubmit_api.readers import confined, paths
 
 # The reference's `tail -150` (api.md 7.9, 7.10).
 DEFAULT_TAIL = 150
 # Largest tail the v4 route answers; larger requests are refused with 400.
 MAX_TAIL = 10000
-# Bytes read backwards from the end of a plain log at most; a longer final stretch without
-# newlines (a sparse or binary file) is cut to this many bytes instead of read whole.
-MAX_TAIL_BYTES = 2 * 1024 * 1024
-# Decompressed bytes streamed at most from a compressed log (a decompression bomb stops here).
-MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
 _BLOCK = 64 * 1024
 
 _OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
@@ -79,23 +77,9 @@ def resolve_log_name(directory: str, name: str) -> Optional[str]:
     return candidate
 
 
-def _scan(directory: str, contains: str) -> List[LogFile]:
-    found = []
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if contains not in entry.name:
-                    continue
-                try:
-                    if not entry.is_file():
-                        continue
-                    st = entry.stat()
-                except OSError:
-                    continue
-                found.append(LogFile(entry.name, entry.path, st.st_mtime, st.st_size))
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return []
-    return found
+def _scan(settings: Settings, directory: str, contains: str) -> List[LogFile]:
+    return [LogFile(name, os.path.join(directory, name), st.st_mtime, st.st_size)
+            for name, st in confined.list_files(settings, directory, lambda name: contains in name)]
 
 
 def newest(files: Iterable[LogFile]) -> Optional[LogFile]:
@@ -118,15 +102,10 @@ def newest_run_log(settings: Settings, expid: str, pattern: str = paths.RUN_LOG,
     if tmp_first:
         dirs.reverse()
     for directory in dirs:
-        found = newest(_scan(directory, pattern))
+        found = newest(_scan(settings, directory, pattern))
         if found is not None:
             return found
     return None
-
-
-def stat_log(path: str) -> LogFile:
-    st = os.stat(path)
-    return LogFile(os.path.basename(path), path, st.st_mtime, st.st_size)
 
 
 def job_log_path(settings: Settings, expid: str, name: str) -> Tuple[str, Optional[str]]:
@@ -154,52 +133,78 @@ def newest_job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
     outs: dict = {}
     errs: dict = {}
     try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if name.endswith(".out"):
-                    target = outs
-                elif name.endswith(".err"):
-                    target = errs
-                else:
-                    continue
-                key = name.split(".", 1)[0]
-                if key not in target or name > target[key]:
-                    target[key] = name
-    except (FileNotFoundError, NotADirectoryError):
+        names = confined.list_names(settings, directory)
+    except FileNotFoundError:
         raise NotFound("The experiment's log directory was not found") from None
+    for name in names:
+        if name.endswith(".out"):
+            target = outs
+        elif name.endswith(".err"):
+            target = errs
+        else:
+            continue
+        key = name.split(".", 1)[0]
+        if key not in target or name > target[key]:
+            target[key] = name
     return outs, errs
 
 
-# --- tails -------------------------------------------------------------------------------
+# --- tails ---------------------------------------------------------------------------------
 
 
-def _tail_plain(path: str, n: int, max_bytes: int) -> Tuple[bytes, bool]:
-    """The bytes of the last `n` lines (a final line without newline counts as a line)."""
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        end = handle.tell()
-        if end == 0 or n <= 0:
-            return b"", False
-        pos = end
-        chunks: List[bytes] = []
-        newlines = 0
-        # A trailing newline terminates the last line; it does not start another one.
-        handle.seek(end - 1)
-        needed = n + (1 if handle.read(1) == b"\n" else 0)
-        read = 0
-        while pos > 0 and read < max_bytes:
-            size = min(_BLOCK, pos, max_bytes - read)
-            pos -= size
-            handle.seek(pos)
-            chunk = handle.read(size)
-            read += size
-            chunks.append(chunk)
-            newlines += chunk.count(b"\n")
-            if newlines >= needed:
-                break
-        data = b"".join(reversed(chunks))
-        truncated = pos > 0 and newlines < needed
+class Limits:
+    """The bounds of one log read (Settings: API_LOG_MAX_*; docs/security.md)."""
+
+    __slots__ = ("read", "kept", "line")
+
+    def __init__(self, read: int, kept: int, line: int):
+        self.read, self.kept, self.line = read, kept, line
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        return cls(settings.log_max_decompressed_bytes, settings.log_max_kept_bytes,
+                   settings.log_max_line_bytes)
+
+
+def cut_marker(limit: int) -> bytes:
+    """What ends a line cut at `limit` bytes (so a reader sees that it was cut)."""
+    return f" [... line cut by the API: longer than {limit} bytes]".encode()
+
+
+def _cap(line: bytes, limit: int) -> bytes:
+    """`line` (with or without its newline) cut to `limit` bytes plus the marker."""
+    body = line[:-1] if line.endswith(b"\n") else line
+    if len(body) <= limit:
+        return line
+    return body[:limit] + cut_marker(limit) + line[len(body):]
+
+
+def _tail_plain(handle: BinaryIO, size: int, n: int, limits: Limits) -> Tuple[bytes, bool]:
+    """The bytes of the last `n` lines (a final line without newline counts as a line),
+    reading backwards at most `limits.kept` bytes."""
+    max_bytes = limits.kept
+    end = size
+    if end == 0 or n <= 0:
+        return b"", False
+    pos = end
+    chunks: List[bytes] = []
+    newlines = 0
+    # A trailing newline terminates the last line; it does not start another one.
+    handle.seek(end - 1)
+    needed = n + (1 if handle.read(1) == b"\n" else 0)
+    read = 0
+    while pos > 0 and read < max_bytes:
+        size = min(_BLOCK, pos, max_bytes - read)
+        pos -= size
+        handle.seek(pos)
+        chunk = handle.read(size)
+        read += size
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+        if newlines >= needed:
+            break
+    data = b"".join(reversed(chunks))
+    truncated = pos > 0 and newlines < needed
     if newlines >= needed:
         # Keep exactly the bytes after the needed-th newline from the end.
         cut = len(data)
@@ -209,30 +214,71 @@ def _tail_plain(path: str, n: int, max_bytes: int) -> Tuple[bytes, bool]:
     return data, truncated
 
 
-def _tail_stream(stream: io.BufferedIOBase, n: int, max_bytes: int) -> Tuple[bytes, bool]:
-    """The last `n` lines of a stream read front to back, keeping only those lines."""
-    lines: "collections.deque[bytes]" = collections.deque(maxlen=max(n, 1))
-    pending = b""
+def _tail_stream(stream, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
+    """The last `n` lines of a stream read front to back, in bounded memory: at most
+    `limits.read` bytes are read, lines are cut at `limits.line` bytes as they arrive (the
+    rest of a long line is never kept) and the kept lines never exceed `limits.kept` bytes
+    (older ones are dropped first). Lines are whole and capped; truncated when the read
+    stopped early or lines were dropped for their size."""
+    lines: "collections.deque[bytes]" = collections.deque()
+    kept = 0
+    current = bytearray()  # the line being read, at most limits.line bytes of it
+    current_len = 0  # its real length
     total = 0
     truncated = False
+    n = max(n, 1)
     while True:
-        chunk = stream.read(_BLOCK)
+        want = min(_BLOCK, limits.read - total)
+        if want <= 0:
+            truncated = True
+            break
+        chunk = stream.read(want)
         if not chunk:
             break
         total += len(chunk)
-        parts = (pending + chunk).split(b"\n")
-        pending = parts.pop()
-        lines.extend(part + b"\n" for part in parts)
-        if len(pending) > MAX_TAIL_BYTES:
-            pending = pending[-MAX_TAIL_BYTES:]
-        if total >= max_bytes:
+        parts = chunk.split(b"\n")
+        last = parts.pop()
+        if not parts:  # no newline in this chunk: the current line only grows
+            if len(current) < limits.line:
+                current += last[: limits.line - len(current)]
+            current_len += len(last)
+            continue
+        first = parts[0]
+        if len(current) < limits.line:
+            current += first[: limits.line - len(current)]
+        current_len += len(first)
+        done = [_finish(current, current_len, limits.line)]
+        done += [part + b"\n" if len(part) <= limits.line else _cap(part + b"\n", limits.line)
+                 for part in parts[1:]]
+        current = bytearray(last[: limits.line])
+        current_len = len(last)
+        if len(done) >= n:
+            truncated = truncated or bool(lines)
+            lines.clear()
+            kept = 0
+            done = done[-n:]
+        lines.extend(done)
+        kept += sum(map(len, done))
+        while len(lines) > n:
+            kept -= len(lines.popleft())
+        while kept > limits.kept and len(lines) > 1:
+            kept -= len(lines.popleft())
             truncated = True
-            break
-    if pending:
-        lines.append(pending)
-    if n <= 0:
-        return b"", truncated
-    return b"".join(list(lines)[-n:]), truncated
+    if current_len:
+        line = bytes(current)
+        if current_len > limits.line:
+            line += cut_marker(limits.line)
+        lines.append(line)
+        if len(lines) > n:
+            lines.popleft()
+    return list(lines), truncated
+
+
+def _finish(current: bytearray, real_len: int, limit: int) -> bytes:
+    line = bytes(current)
+    if real_len > limit:
+        line += cut_marker(limit)
+    return line + b"\n"
 
 
 def _split_lines(text: str) -> List[str]:
@@ -240,31 +286,49 @@ def _split_lines(text: str) -> List[str]:
     return io.StringIO(text, newline=None).readlines()
 
 
-def tail(path: str, n: int = DEFAULT_TAIL, *, max_bytes: int = MAX_TAIL_BYTES) -> Tail:
-    """The last `n` lines of `path`, decompressing `.gz`/`.xz`/`.bz2` logs.
+def _decode(data: bytes) -> List[str]:
+    return _split_lines(data.decode("utf-8", errors="replace"))
 
-    Lines keep their terminator (callers shape them); bytes that are not UTF-8 are replaced
-    rather than failing the whole answer. OSError when the file cannot be read.
-    """
-    opener = _OPENERS.get(os.path.splitext(path)[1].lower())
-    if opener is None:
-        data, truncated = _tail_plain(path, n, max_bytes)
-    else:
+
+def _tail_handle(handle: BinaryIO, size: int, name: str, n: int, limits: Limits) -> Tail:
+    opener = _OPENERS.get(os.path.splitext(name)[1].lower())
+    if opener is not None:
         try:
-            with opener(path, "rb") as stream:
-                data, truncated = _tail_stream(stream, n, MAX_DECOMPRESSED_BYTES)
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+            with opener(handle, "rb") as stream:
+                raw, truncated = _tail_stream(stream, n, limits)
+            lines = _decode(b"".join(raw))
+            return Tail(tuple(lines[-n:] if n > 0 else ()), truncated)
+        except (OSError, EOFError, lzma.LZMAError):
             # Not actually compressed (or damaged): fall back to the raw bytes.
-            if isinstance(exc, FileNotFoundError):
-                raise
-            data, truncated = _tail_plain(path, n, max_bytes)
-    lines = _split_lines(data.decode("utf-8", errors="replace"))
+            pass
+    data, truncated = _tail_plain(handle, size, n, limits)
+    data = b"".join(_cap(line, limits.line) for line in data.splitlines(keepends=True))
+    lines = _decode(data)
     if truncated and len(lines) > 1:
         # The first line was cut by the byte bound: it is not a line of the file.
         lines = lines[1:]
     if len(lines) > n:
         lines = lines[-n:]
     return Tail(tuple(lines), truncated)
+
+
+def read_tail(settings: Settings, path: str, n: int = DEFAULT_TAIL) -> Tuple[LogFile, Tail]:
+    """(the log as opened, its last `n` lines), decompressing `.gz`/`.xz`/`.bz2` logs.
+
+    The file is opened through readers/confined.py (Refused outside the site's roots) and
+    read within the site's log bounds; the LogFile's times and size are those of the file
+    actually read. Lines keep their terminator (callers shape them); bytes that are not
+    UTF-8 are replaced. OSError when the file cannot be opened or read.
+    """
+    with confined.open_binary(settings, path) as handle:
+        st = os.fstat(handle.fileno())
+        found = LogFile(os.path.basename(path), path, st.st_mtime, st.st_size)
+        return found, _tail_handle(handle, st.st_size, path, n, Limits.of(settings))
+
+
+def tail(settings: Settings, path: str, n: int = DEFAULT_TAIL) -> Tail:
+    """The last `n` lines of `path` (`read_tail` without the file facts)."""
+    return read_tail(settings, path, n)[1]
 
 
 # --- TOTAL_STATS -------------------------------------------------------------------------
@@ -278,9 +342,10 @@ def total_stats_path(settings: Settings, expid: str, job_name: str) -> str:
 def read_total_stats(settings: Settings, expid: str, job_name: str) -> List[List[str]]:
     """Every line of `<job>_TOTAL_STATS` split on whitespace (empty lines dropped).
 
-    A missing or unreadable file gives []; the last line may be partial (A.10).
+    A missing or unreadable file gives [], and so does one resolving outside the site's
+    roots; the last line may be partial (A.10).
     """
-    return _total_stats_lines(total_stats_path(settings, expid, job_name))
+    return _total_stats_lines(settings, total_stats_path(settings, expid, job_name))
 
 
 def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]
@@ -288,30 +353,16 @@ def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]
     """`read_total_stats` of many jobs, in order: the tmp dir is resolved once (a big
     experiment has tens of thousands of stats files)."""
     where = paths.tmp_dir(settings, expid)
-    return [_total_stats_lines(os.path.join(where, check_log_name(paths.total_stats_name(name))))
+    return [_total_stats_lines(settings, os.path.join(where, check_log_name(paths.total_stats_name(name))))
             for name in job_names]
 
 
-def _total_stats_lines(path: str) -> List[List[str]]:
-    # os.open/os.read: a third of the cost of open() on small files, same bytes read.
+def _total_stats_lines(settings: Settings, path: str) -> List[List[str]]:
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        data, _ = confined.read_bytes(settings, path, settings.log_max_kept_bytes)
+    except (OSError, confined.Refused):
         return []
-    try:
-        chunks = []
-        left = MAX_TAIL_BYTES
-        while left > 0:
-            chunk = os.read(fd, left)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except IsADirectoryError:
-        return []
-    finally:
-        os.close(fd)
-    text = b"".join(chunks).decode("utf-8", errors="replace")
+    text = data.decode("utf-8", errors="replace")
     # A line is dropped when it has no field (line.split() is empty iff line.strip() is).
     return [fields for fields in map(str.split, text.splitlines()) if fields]
 

@@ -2,7 +2,8 @@
 
 Autosubmit 4.1 writes one such file per platform and recovery session; only the newest of
 each platform (by the date in its name, as the reference 4.1 route picks it) is read, from the
-end and with the same byte bounds as every other log tail (`readers.logs.tail`).
+end and with the same bounds as every other log tail (`readers.logs.read_tail`), through
+readers/confined.py.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Dict, List, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound
 from autosubmit_api.models import RecoveryLog
-from autosubmit_api.readers import logs, paths
+from autosubmit_api.readers import confined, logs, paths
 
 NAME = paths.RECOVERY_LOG_RE
 
@@ -27,32 +28,24 @@ def newest_per_platform(settings: Settings, expid: str, n: int = logs.DEFAULT_TA
     if not os.path.isdir(paths.exp_dir(settings, expid)):
         raise NotFound(f"Experiment {expid} not found")
     directory = paths.aslogs_dir(settings, expid)
-    best: Dict[str, Tuple[datetime, os.DirEntry]] = {}
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                match = NAME.match(entry.name)
-                if not match:
-                    continue
-                try:
-                    stamp = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
-                    if not entry.is_file():
-                        continue
-                except (ValueError, OSError):
-                    continue
-                platform = match.group(3)
-                if platform not in best or stamp > best[platform][0]:
-                    best[platform] = (stamp, entry)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
-        return []
+    best: Dict[str, Tuple[datetime, str]] = {}
+    for name, _ in confined.list_files(settings, directory, NAME.match):
+        match = NAME.match(name)
+        try:
+            stamp = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
+        except ValueError:
+            continue
+        platform = match.group(3)
+        if platform not in best or stamp > best[platform][0]:
+            best[platform] = (stamp, name)
     found = []
     for platform in sorted(best):
-        stamp, entry = best[platform]
+        stamp, name = best[platform]
+        path = os.path.join(directory, name)
         try:
-            mtime = entry.stat().st_mtime
-            tail = logs.tail(entry.path, n)
+            log, tail = logs.read_tail(settings, path, n)
         except OSError:
             continue  # removed or unreadable since the listing: as if it were not there
         lines = tuple(line.rstrip("\r\n") for line in tail.lines)
-        found.append(RecoveryLog(platform, entry.name, entry.path, stamp, mtime, lines))
+        found.append(RecoveryLog(platform, name, path, stamp, log.mtime, lines))
     return found

@@ -25,16 +25,22 @@ def _log_answer(logfile: str) -> dict:
             "error": False, "error_message": "", "logcontent": []}
 
 
-def _fill(answer: dict, found: logs.LogFile, n: int = logs.DEFAULT_TAIL) -> dict:
-    answer["found"] = True
-    answer["lastModified"] = fmt_dt(found.mtime) or ""
-    answer["timeStamp"] = int(found.mtime)
+def _fill(settings: Settings, answer: dict, path: str, n: int = logs.DEFAULT_TAIL) -> dict:
+    """The answer with the tail of `path`; as not found when the file vanished. A file
+    outside the site's roots raises Forbidden (the route's error body, nothing read)."""
     try:
-        lines = logs.tail(found.path, n).lines
+        found, result = logs.read_tail(settings, path, n)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return answer
     except OSError:
+        answer["found"] = True
         answer["error"] = True
         answer["error_message"] = "The log file could not be read"
         return answer
+    lines = result.lines
+    answer["found"] = True
+    answer["lastModified"] = fmt_dt(found.mtime) or ""
+    answer["timeStamp"] = int(found.mtime)
     # The reference cuts the last character of every line, expecting the newline; a final
     # line without one loses a real character (kept for compatibility, api.md 7.9).
     answer["logcontent"] = [{"index": i, "content": line[:-1]} for i, line in enumerate(lines)]
@@ -49,7 +55,7 @@ def experiment_run_log(settings: Settings, expid: str) -> dict:
     if found is None:
         return answer
     answer["logfile"] = found.name
-    return _fill(answer, found)
+    return _fill(settings, answer, found.path)
 
 
 def job_log(settings: Settings, logfile: str) -> dict:
@@ -69,11 +75,7 @@ def job_log(settings: Settings, logfile: str) -> dict:
     answer = _log_answer(shown)
     if path is None:
         return answer
-    try:
-        found = logs.stat_log(path)
-    except OSError:
-        return answer
-    return _fill(answer, found)
+    return _fill(settings, answer, path)
 
 
 def log_running(settings: Settings, expid: str, version: Optional[str],
@@ -128,8 +130,7 @@ def experiment_log_tail(settings: Settings, expid: str, logfile: str, n: int) ->
     if path is None:
         raise NotFound(f"Log {logfile} not found")
     try:
-        found = logs.stat_log(path)
-        result = logs.tail(path, n)
+        found, result = logs.read_tail(settings, path, n)
     except OSError:
         raise NotFound(f"Log {logfile} not found") from None
     return {

@@ -6,8 +6,14 @@ import os
 
 import pytest
 
+from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import logs
+
+
+def _site_of(root):
+    """Settings whose experiments root is `root`: every file a test writes there is readable."""
+    return Settings(local_root_dir=str(root))
 
 
 def _lines(n, prefix="line"):
@@ -17,7 +23,7 @@ def _lines(n, prefix="line"):
 def test_tail_returns_the_last_lines_with_their_newlines(tmp_path):
     path = tmp_path / "a.log"
     path.write_text(_lines(300))
-    result = logs.tail(str(path), 3)
+    result = logs.tail(_site_of(tmp_path), str(path), 3)
     assert result.lines == ("line297\n", "line298\n", "line299\n")
     assert not result.truncated
 
@@ -25,28 +31,28 @@ def test_tail_returns_the_last_lines_with_their_newlines(tmp_path):
 def test_a_final_line_without_newline_counts_as_a_line(tmp_path):
     path = tmp_path / "a.log"
     path.write_text("x\ny\nlast")
-    assert logs.tail(str(path), 2).lines == ("y\n", "last")
+    assert logs.tail(_site_of(tmp_path), str(path), 2).lines == ("y\n", "last")
 
 
 def test_a_short_file_is_returned_whole(tmp_path):
     path = tmp_path / "a.log"
     path.write_text("only\n")
-    assert logs.tail(str(path), 150).lines == ("only\n",)
+    assert logs.tail(_site_of(tmp_path), str(path), 150).lines == ("only\n",)
     empty = tmp_path / "empty.log"
     empty.write_text("")
-    assert logs.tail(str(empty), 150).lines == ()
+    assert logs.tail(_site_of(tmp_path), str(empty), 150).lines == ()
 
 
 def test_carriage_returns_split_lines_like_a_text_mode_read(tmp_path):
     path = tmp_path / "a.log"
     path.write_bytes(b"one\r\ntwo\rthree\n")
-    assert logs.tail(str(path), 10).lines == ("one\n", "two\n", "three\n")
+    assert logs.tail(_site_of(tmp_path), str(path), 10).lines == ("one\n", "two\n", "three\n")
 
 
 def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
     path = tmp_path / "a.log"
     path.write_bytes(b"ok\n\xff\xfebad\n")
-    assert logs.tail(str(path), 10).lines == ("ok\n", "\ufffd\ufffdbad\n")
+    assert logs.tail(_site_of(tmp_path), str(path), 10).lines == ("ok\n", "\ufffd\ufffdbad\n")
 
 
 @pytest.mark.parametrize("suffix,opener", [(".gz", gzip.open), (".xz", lzma.open), (".bz2", bz2.open)])
@@ -54,13 +60,13 @@ def test_compressed_logs_are_decompressed(tmp_path, suffix, opener):
     path = tmp_path / ("job.out" + suffix)
     with opener(path, "wt") as handle:
         handle.write(_lines(500))
-    assert logs.tail(str(path), 2).lines == ("line498\n", "line499\n")
+    assert logs.tail(_site_of(tmp_path), str(path), 2).lines == ("line498\n", "line499\n")
 
 
 def test_a_file_named_gz_that_is_not_compressed_is_read_raw(tmp_path):
     path = tmp_path / "job.out.gz"
     path.write_text("plain\ntext\n")
-    assert logs.tail(str(path), 5).lines == ("plain\n", "text\n")
+    assert logs.tail(_site_of(tmp_path), str(path), 5).lines == ("plain\n", "text\n")
 
 
 def test_a_sparse_1gb_log_is_read_from_its_end(tmp_path):
@@ -70,7 +76,7 @@ def test_a_sparse_1gb_log_is_read_from_its_end(tmp_path):
         handle.seek(1 << 30)
         handle.write(b"\nend one\nend two\n")
     assert os.path.getsize(path) > 1 << 30
-    result = logs.tail(str(path), 150)
+    result = logs.tail(_site_of(tmp_path), str(path), 150)
     # The NUL stretch before the last lines has no newline: it is cut at the byte bound
     # and not returned as a line; the file's start is never reached.
     assert result.truncated

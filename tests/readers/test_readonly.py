@@ -78,13 +78,13 @@ def _read_everything(settings):
         for pattern, tmp_first in (("run.log", False), ("_run.log", True)):
             run_log = logs.newest_run_log(settings, expid, pattern, tmp_first=tmp_first)
             if run_log is not None:
-                found["run log lines"] += len(logs.tail(run_log.path).lines)
+                found["run log lines"] += len(logs.tail(settings, run_log.path).lines)
         try:
             outs, errs = logs.newest_job_logs(settings, expid)
         except NotFound:
             outs, errs = {}, {}
         for name in sorted({*outs.values(), *errs.values()}):
-            found["job logs"] += len(logs.tail(logs.find_experiment_log(settings, expid, name)).lines) > 0
+            found["job logs"] += len(logs.tail(settings, logs.find_experiment_log(settings, expid, name)).lines) > 0
         found["recovery logs"] += len(recovery_logs.newest_per_platform(settings, expid))
         found["user metrics"] += len(user_metrics.load_metrics(settings, expid))
     return found

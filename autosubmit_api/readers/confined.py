@@ -1,0 +1,207 @@
+"""The one way to open an experiment's file: inside the site's roots, a regular file, no window.
+
+An experiment directory is writable by its owner, and the API reads it as a service account
+that can read much more (docs/security.md). So every log, stats file, configuration, pickle
+and database an experiment names is opened here, and is read only when
+
+* its real location (every symlink of every path component resolved) is inside one of the
+  roots the site configures: the experiments root (`[local] path`), the `.autosubmitrc`
+  database, history, structures, graph, log and status directories, and the extra roots of
+  `API_EXTRA_ROOTS` (a scratch filesystem that `LOG_<expid>` links to);
+* it is a regular file (not a directory, FIFO or device);
+* and those facts hold for the file actually opened: the file is opened first (with
+  `O_NONBLOCK`, so a FIFO cannot block the open) and the *opened descriptor* is checked
+  (`fstat`, and its real path read back from `/proc/self/fd`). A symlink swapped in between
+  a check and the open cannot redirect the read: there is no check before the open.
+
+A file outside the roots raises `Refused` (a 403 without any path in its message).
+
+SQLite files cannot be handed an open descriptor: `real_path` resolves and checks the path
+and the caller opens the real path it returns (read-only URI). What remains is documented
+in docs/security.md.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import stat
+from typing import BinaryIO, Optional, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import Forbidden
+
+_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+_PROC_FD = "/proc/self/fd"
+
+
+class Refused(Forbidden):
+    """The file resolves outside the site's roots, or is not a regular file."""
+
+    default_message = "This file is outside the experiment's directories"
+
+
+def site_roots(settings: Settings) -> Tuple[str, ...]:
+    """The real paths of every directory the site lets the API read, longest first."""
+    return _real_roots((settings.local_root_dir, settings.db_dir, settings.jobdata_dir,
+                        settings.structures_dir, settings.graph_dir, settings.historical_log_dir,
+                        settings.global_log_dir, settings.statusdb_path) + tuple(settings.extra_roots))
+
+
+@functools.lru_cache(maxsize=16)
+def _real_roots(dirs: Tuple[str, ...]) -> Tuple[str, ...]:
+    found = {os.path.realpath(os.path.expanduser(d)) for d in dirs if d}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def is_inside(real: str, roots: Tuple[str, ...]) -> bool:
+    """`real` (an absolute path without symlinks) is one of `roots` or below one of them."""
+    for root in roots:
+        if real == root or real.startswith(root if root.endswith(os.sep) else root + os.sep):
+            return True
+    return False
+
+
+def _fd_real_path(fd: int, path: str) -> Optional[str]:
+    """Where the opened file really is; None when it cannot be told (no /proc)."""
+    try:
+        real = os.readlink(f"{_PROC_FD}/{fd}")
+    except OSError:
+        return None
+    # A file removed after the open reads back as "<path> (deleted)": still where it was.
+    if real.endswith(" (deleted)") and not os.path.exists(real):
+        real = real[: -len(" (deleted)")]
+    return real
+
+
+def _verify_fd(settings: Settings, fd: int, path: str) -> os.stat_result:
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise Refused("This file is not a regular file")
+    roots = site_roots(settings)
+    real = _fd_real_path(fd, path)
+    if real is None:
+        # No /proc: resolve the name and make sure it names the very file that was opened.
+        real = os.path.realpath(path)
+        try:
+            named = os.stat(real)
+        except OSError:
+            raise Refused() from None
+        if (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino):
+            raise Refused()
+    if not is_inside(real, roots):
+        raise Refused()
+    return st
+
+
+def open_fd(settings: Settings, path: str) -> Tuple[int, os.stat_result]:
+    """(descriptor, its fstat) of `path` opened read-only after the checks above.
+
+    FileNotFoundError / NotADirectoryError / IsADirectoryError / PermissionError as `open`
+    raises them; Refused when the opened file is outside the roots or not a regular file.
+    The caller closes the descriptor.
+    """
+    fd = os.open(path, _FLAGS)
+    try:
+        st = _verify_fd(settings, fd, path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def open_binary(settings: Settings, path: str) -> BinaryIO:
+    """`open_fd` as a buffered binary file object (a context manager)."""
+    fd, _ = open_fd(settings, path)
+    return os.fdopen(fd, "rb")
+
+
+def open_text(settings: Settings, path: str, encoding: str = "utf-8"):
+    """`open_fd` as a text file object (a context manager)."""
+    fd, _ = open_fd(settings, path)
+    return os.fdopen(fd, "r", encoding=encoding)
+
+
+def read_bytes(settings: Settings, path: str, limit: Optional[int] = None) -> Tuple[bytes, os.stat_result]:
+    """(content, fstat) of `path`: at most `limit` bytes when a limit is given."""
+    fd, st = open_fd(settings, path)
+    try:
+        chunks = []
+        left = st.st_size if limit is None else limit
+        while left > 0 or limit is None:
+            chunk = os.read(fd, 1 << 20 if limit is None else min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks), st
+    finally:
+        os.close(fd)
+
+
+def real_path(settings: Settings, path: str) -> str:
+    """The real path of an existing regular file inside the roots, for openers that take a
+    name (SQLite). FileNotFoundError when missing or not a regular file; Refused outside."""
+    real = os.path.realpath(path)
+    if not is_inside(real, site_roots(settings)):
+        if not os.path.exists(real):
+            raise FileNotFoundError(path)
+        raise Refused()
+    st = os.stat(real)
+    if not stat.S_ISREG(st.st_mode):
+        raise FileNotFoundError(path)
+    return real
+
+
+def list_files(settings: Settings, directory: str, accept=None) -> list:
+    """[(name, stat)] of the regular files directly in `directory` whose name `accept`s.
+
+    The directory is opened and checked like a file (its real location inside the roots),
+    then listed and stat'ed through that descriptor, so swapping it for a symlink after the
+    check changes nothing. An entry that is a symlink resolving outside the roots is left
+    out, as if it were not there. A missing directory, or one outside the roots, lists [].
+    """
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return []
+    try:
+        real_dir = _fd_real_path(dir_fd, directory) or os.path.realpath(directory)
+        roots = site_roots(settings)
+        if not is_inside(real_dir, roots):
+            return []
+        found = []
+        with os.scandir(dir_fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if accept is not None and not accept(name):
+                    continue
+                try:
+                    if entry.is_symlink() and not is_inside(
+                            os.path.realpath(os.path.join(real_dir, name)), roots):
+                        continue
+                    st = os.stat(name, dir_fd=dir_fd)
+                except OSError:
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    found.append((name, st))
+        return found
+    finally:
+        os.close(dir_fd)
+
+
+def list_names(settings: Settings, directory: str) -> list:
+    """Every name in `directory` (nothing stat'ed); FileNotFoundError when it is missing or
+    is not a directory inside the roots."""
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except (NotADirectoryError, PermissionError):
+        raise FileNotFoundError(directory) from None
+    try:
+        real_dir = _fd_real_path(dir_fd, directory) or os.path.realpath(directory)
+        if not is_inside(real_dir, site_roots(settings)):
+            raise FileNotFoundError(directory)
+        return os.listdir(dir_fd)
+    finally:
+        os.close(dir_fd)
