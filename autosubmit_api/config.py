@@ -163,8 +163,8 @@ OPTIONS = {
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
     "details_worker_interval_seconds": ("API_DETAILS_WORKER_INTERVAL", "14400",
                                         "seconds between runs of the details worker"),
-    "extra_roots": ("API_EXTRA_ROOTS", "", "more directories (os.pathsep-separated) an experiment's "
-                    "files may resolve into, e.g. the scratch filesystem LOG_<expid> links to"),
+    "extra_roots": ("API_EXTRA_ROOTS", "", "more directories (separated by `:`, os.pathsep) an "
+                    "experiment's files may resolve into, e.g. the scratch filesystem `LOG_<expid>` links to"),
     "log_max_decompressed_bytes": ("API_LOG_MAX_DECOMPRESSED_BYTES", "67108864",
                                    "bytes a log read decompresses (or reads) at most"),
     "log_max_kept_bytes": ("API_LOG_MAX_KEPT_BYTES", "2097152", "bytes of lines a log tail keeps at most"),

@@ -40,6 +40,12 @@ class Refused(Forbidden):
     default_message = "This file is outside the experiment's directories"
 
 
+class NotRegular(Refused):
+    """The file is a FIFO, a device or a socket: never read (it could block or never end)."""
+
+    default_message = "This file is not a regular file"
+
+
 def site_roots(settings: Settings) -> Tuple[str, ...]:
     """The real paths of every directory the site lets the API read, longest first."""
     return _real_roots((settings.local_root_dir, settings.db_dir, settings.jobdata_dir,
@@ -78,7 +84,7 @@ def _verify_fd(settings: Settings, fd: int, path: str) -> os.stat_result:
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(path)
     if not stat.S_ISREG(st.st_mode):
-        raise Refused("This file is not a regular file")
+        raise NotRegular()
     roots = site_roots(settings)
     real = _fd_real_path(fd, path)
     if real is None:

@@ -23,7 +23,6 @@ import configparser
 import copy
 import os
 import re
-import stat
 import threading
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -33,7 +32,7 @@ import yaml
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
-from autosubmit_api.readers import cache, exp_files, paths
+from autosubmit_api.readers import cache, confined, exp_files, paths
 
 MAX_FILE_BYTES = 16 * 2**20
 
@@ -421,14 +420,9 @@ class _AS4Merge:
     def parse_file(self, path: Path) -> Dict[str, Any]:
         self.read[str(path)] = None
         try:
-            st = path.stat()
-            # CUSTOM_CONFIG may name any path: read only regular files of a sane size (a
-            # device or a huge file would block or exhaust the worker).
-            if not stat.S_ISREG(st.st_mode):
-                raise DataError(f"{self._name(path)} is not a regular file")
-            if st.st_size > MAX_FILE_BYTES:
-                raise DataError(f"{self._name(path)} is larger than {MAX_FILE_BYTES // 2**20} MiB")
-            text = path.read_text(encoding="utf-8")
+            # CUSTOM_CONFIG may name any path: read only regular files inside the site's
+            # roots (confined), of a sane size (a huge file would exhaust the worker).
+            text = _read_text(self.settings, path, self._name(path))
             data = load_yaml_text(text)
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -556,20 +550,23 @@ class _AS4Merge:
             return None
         project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
         git = self.exp_dir / "proj" / str(project.get("PROJECT_DESTINATION", "git_project")) / ".git"
+        def read(path: Path) -> str:
+            return _read_text(self.settings, path, path.name)
+
         try:
-            head = (git / "HEAD").read_text().strip()
+            head = read(git / "HEAD").strip()
             if head.startswith("ref: "):
                 ref = head[5:].strip()
                 ref_file = git / ref
                 if ref_file.is_file():
-                    return ref_file.read_text().strip()
-                for line in (git / "packed-refs").read_text().splitlines():
+                    return read(ref_file).strip()
+                for line in read(git / "packed-refs").splitlines():
                     parts = line.split()
                     if len(parts) == 2 and parts[1] == ref:
                         return parts[0]
                 return None
             return head or None
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError, DataError, confined.Refused):
             return None
 
 
@@ -604,12 +601,26 @@ AS3_FILES = (("conf", "autosubmit", True), ("exp", "expdef", True), ("platforms"
              ("jobs", "jobs", True), ("proj", "proj", False))
 
 
-def _read_ini(path: Path, name: str) -> configparser.ConfigParser:
+def _read_text(settings: Settings, path: Path, name: str) -> str:
+    """The text of a configuration file, opened through readers/confined.py (Refused, a
+    403 naming only `name`, outside the site's roots); DataError when larger than
+    MAX_FILE_BYTES. OSError / UnicodeDecodeError as reading raises them."""
+    try:
+        data, st = confined.read_bytes(settings, str(path), MAX_FILE_BYTES + 1)
+    except confined.NotRegular:
+        raise DataError(f"{name} is not a regular file") from None
+    except confined.Refused as exc:
+        raise confined.Refused(f"{name}: {exc.message}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+    return data.decode("utf-8")
+
+
+def _read_ini(settings: Settings, path: Path, name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False)
     parser.optionxform = str  # Autosubmit keeps option case
     try:
-        with open(path, encoding="utf-8") as handle:
-            parser.read_file(handle)
+        parser.read_string(_read_text(settings, path, name), source=name)
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         # configparser messages quote the full path; keep only the name (Q39).
@@ -631,7 +642,7 @@ def _ini_dict(parser: configparser.ConfigParser) -> Dict[str, Dict[str, str]]:
     return {s: {o: _ini_get(parser, s, o) for o in parser.options(s)} for s in parser.sections()}
 
 
-def _load_as3(exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
+def _load_as3(settings: Settings, exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
     conf = exp_dir / "conf"
     raw: Dict[str, Any] = {}
     read: List[str] = []
@@ -644,7 +655,7 @@ def _load_as3(exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
                 raise DataError(f"Required file not found: {name}")
             raw[key] = None
             continue
-        raw[key] = _ini_dict(_read_ini(path, name))
+        raw[key] = _ini_dict(_read_ini(settings, path, name))
     return raw, read
 
 
@@ -796,7 +807,7 @@ def _identity(paths_: Any) -> Tuple[Any, ...]:
 def _parse(settings: Settings, expid: str, exp_dir: Path) -> ExperimentConfig:
     conf = exp_dir / "conf"
     if exp_files.is_as3_layout(settings, expid):
-        raw, read = _load_as3(exp_dir, expid)
+        raw, read = _load_as3(settings, exp_dir, expid)
         model = _as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
     else:
         merge = _AS4Merge(exp_dir, expid, settings)
@@ -847,8 +858,7 @@ def load_metadata_config(settings: Settings, expid: str) -> Optional[Dict[str, A
 
     def parse(p: str) -> Dict[str, Any]:
         try:
-            with open(p, encoding="utf-8") as handle:
-                data = load_yaml_text(handle.read())
+            data = load_yaml_text(_read_text(settings, Path(p), "conf/metadata/experiment_data.yml"))
         except yaml.YAMLError as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DataError(f"conf/metadata/experiment_data.yml cannot be parsed: {first}") from None

@@ -19,7 +19,7 @@ def last_probe(settings: Settings) -> Optional[Dict[str, Any]]:
     """The newest probe row as a dict (missing columns None); None without DB, table or row."""
     path = paths.file_status_db(settings)
     try:
-        with connect_ro(path, settings.sqlite_timeout) as conn:
+        with connect_ro(settings, path) as conn:
             if not has_table(conn, "archive_status"):
                 return None
             present = [c for c in COLUMNS if c in set(table_columns(conn, "archive_status"))]

@@ -25,9 +25,9 @@ DDL = (
 )
 
 
-def _parse(path: str, timeout: float) -> Dict[str, Tuple[float, float]]:
+def _parse(settings: Settings, path: str) -> Dict[str, Tuple[float, float]]:
     name = os.path.basename(path)
-    with connect_ro(path, timeout=timeout, what=name) as conn:
+    with connect_ro(settings, path, what=name) as conn:
         try:
             if not has_table(conn, TABLE):
                 return {}
@@ -46,7 +46,7 @@ def load_layout(settings: Settings, expid: str) -> Dict[str, Tuple[float, float]
     """
     path = paths.graph_db(settings, expid)
     try:
-        return cache.cached_file("graph_layout", path, lambda p: _parse(p, settings.sqlite_timeout))
+        return cache.cached_file("graph_layout", path, lambda p: _parse(settings, p))
     except FileNotFoundError:
         return {}
 

@@ -55,7 +55,7 @@ _MEMBER_POS = 16
 _NAME_POS = 2
 
 
-def fetch_sqlite(path: str, timeout: float, what: Optional[str] = None, *,
+def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
                  last_only: bool = False) -> RawHistory:
     """Read both tables of a history file as they are; NotFound/DataError/Unavailable.
 
@@ -63,8 +63,8 @@ def fetch_sqlite(path: str, timeout: float, what: Optional[str] = None, *,
     job), which is all the times/tree/graph views need and a fraction of a long history.
     """
     name = what or os.path.basename(path)
-    # A lock held past `timeout` is Unavailable (connect_ro), never a half-read history.
-    with connect_ro(path, timeout=timeout, what=name) as conn:
+    # A lock held past the timeout is Unavailable (connect_ro), never a half-read history.
+    with connect_ro(settings, path, what=name) as conn:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {}
         for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
@@ -204,7 +204,7 @@ def load_history(
 
     def parse(p: str) -> ExperimentHistory:
         with _no_gc():
-            return build_history(expid, fetch_sqlite(p, settings.sqlite_timeout, last_only=last_only))
+            return build_history(expid, fetch_sqlite(settings, p, last_only=last_only))
 
     try:
         return cache.cached_file("job_data", path, parse, expid, last_only)

@@ -33,7 +33,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList
-from autosubmit_api.readers import backend, cache, paths
+from autosubmit_api.readers import backend, cache, confined, paths
 
 log = logging.getLogger(__name__)
 
@@ -518,17 +518,17 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _read(path: str) -> Tuple[bytes, int]:
-    with open(path, "rb") as handle:
-        st = os.fstat(handle.fileno())
-        return handle.read(), int(st.st_mtime)
+def _read(settings: Settings, path: str) -> Tuple[bytes, int]:
+    data, st = confined.read_bytes(settings, path)
+    return data, int(st.st_mtime)
 
 
-def read_job_list_file(path: str, expid: str, *, retry_delay: float = RETRY_DELAY) -> JobList:
+def read_job_list_file(settings: Settings, path: str, expid: str, *,
+                       retry_delay: float = RETRY_DELAY) -> JobList:
     """Parse one pickle file, reading it a second time if the first copy was half-written."""
     name = os.path.basename(path)
     try:
-        data, mtime = _read(path)
+        data, mtime = _read(settings, path)
     except FileNotFoundError:
         raise NotFound(f"{name} not found") from None
     except OSError as exc:
@@ -539,7 +539,7 @@ def read_job_list_file(path: str, expid: str, *, retry_delay: float = RETRY_DELA
         log.info("%s: %s; reading it again", path, first.message)
         time.sleep(retry_delay)
         try:
-            data, mtime = _read(path)
+            data, mtime = _read(settings, path)
         except FileNotFoundError:
             raise NotFound(f"{name} not found") from None
         except OSError as exc:
@@ -558,7 +558,7 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
 
         return pg_experiment.load_job_list(settings, expid)
     path = paths.job_list_pkl(settings, expid)
-    parse: Callable[[str], JobList] = lambda p: read_job_list_file(p, expid)  # noqa: E731
+    parse: Callable[[str], JobList] = lambda p: read_job_list_file(settings, p, expid)  # noqa: E731
     try:
         return cache.cached_file("job_list", path, parse)
     except FileNotFoundError:

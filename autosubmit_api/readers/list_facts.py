@@ -66,7 +66,7 @@ def _counters(record: Dict[str, object]) -> Dict[str, int]:
 
 
 def _read_sqlite(settings: Settings, path: str) -> Optional[Dict[str, int]]:
-    with connect_ro(path, settings.sqlite_timeout) as conn:
+    with connect_ro(settings, path) as conn:
         if not has_table(conn, "experiment_run"):
             return None
         present = [c for c in COUNTERS if c in set(table_columns(conn, "experiment_run"))]

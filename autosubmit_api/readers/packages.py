@@ -67,9 +67,9 @@ def build_packages(table: Optional[str], rows: Sequence[Tuple[object, object]]) 
     )
 
 
-def _parse(path: str, timeout: float) -> Packages:
+def _parse(settings: Settings, path: str) -> Packages:
     name = os.path.basename(path)
-    with connect_ro(path, timeout=timeout, what=name) as conn:
+    with connect_ro(settings, path, what=name) as conn:
         try:
             table, rows = fetch_package_rows(conn)
         except sqlite3.OperationalError as exc:
@@ -87,6 +87,6 @@ def load_packages(settings: Settings, expid: str) -> Packages:
         return pg_experiment.load_packages(settings, expid)
     path = paths.packages_db(settings, expid)
     try:
-        return cache.cached_file("packages", path, lambda p: _parse(p, settings.sqlite_timeout))
+        return cache.cached_file("packages", path, lambda p: _parse(settings, p))
     except FileNotFoundError:
         return EMPTY

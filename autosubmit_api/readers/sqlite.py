@@ -2,7 +2,8 @@
 
 Every connection is opened through a `file:...?mode=ro` URI (so a missing file is an
 error, not a new empty database), with a short busy timeout, `query_only` on, and closed
-after use so no read transaction outlives the request.
+after use so no read transaction outlives the request. The file must resolve inside the
+site's roots (readers/confined.py `real_path`); its real path is what SQLite opens.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import sqlite3
 from typing import Iterator
 from urllib.parse import quote
 
+from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound, Unavailable
+from autosubmit_api.readers import confined
 
 
 def _uri(path: str) -> str:
@@ -26,15 +29,21 @@ def is_busy(exc: sqlite3.Error) -> bool:
 
 
 @contextlib.contextmanager
-def connect_ro(path: str, timeout: float, *, what: str | None = None) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to `path` that waits at most `timeout` seconds for a writer's
-    lock (the site's `API_SQLITE_TIMEOUT`); NotFound when missing, Unavailable when still
+def connect_ro(settings: Settings, path: str, timeout: float | None = None, *,
+               what: str | None = None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to `path` that waits at most `timeout` seconds (default: the
+    site's `API_SQLITE_TIMEOUT`) for a writer's lock; NotFound when missing, Forbidden
+    (confined.Refused) when it resolves outside the site's roots, Unavailable when still
     locked after the timeout (a running Autosubmit: try again), DataError when unreadable."""
     name = what or os.path.basename(path)
-    if not os.path.isfile(path):
-        raise NotFound(f"{name} not found")
+    if timeout is None:
+        timeout = settings.sqlite_timeout
     try:
-        conn = sqlite3.connect(_uri(path), uri=True, timeout=timeout, check_same_thread=False)
+        real = confined.real_path(settings, path)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        raise NotFound(f"{name} not found") from None
+    try:
+        conn = sqlite3.connect(_uri(real), uri=True, timeout=timeout, check_same_thread=False)
     except sqlite3.Error as exc:
         raise DataError(f"{name} cannot be opened: {exc}") from None
     try:

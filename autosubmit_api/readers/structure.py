@@ -107,9 +107,9 @@ def _sorted(names) -> Tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _read_edges(path: str, timeout: float) -> Optional[Tuple[Tuple[str, str], ...]]:
+def _read_edges(settings: Settings, path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
     """The table's rows, or None when the file has no experiment_structure table."""
-    with connect_ro(path, timeout) as conn:
+    with connect_ro(settings, path) as conn:
         if not has_table(conn, TABLE):
             return None
         # Only text cells are names. Sorted by SQLite (BINARY: UTF-8 bytes, i.e. code
@@ -149,7 +149,7 @@ def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Depe
     key = cache.file_key(path)
     if key is not None:
         def from_db() -> Optional[Dependencies]:
-            edges = _read_edges(path, settings.sqlite_timeout)
+            edges = _read_edges(settings, path)
             return None if edges is None else build_dependencies(edges, job_list, "structure_db")
 
         try:

@@ -27,8 +27,8 @@ def _metrics(rows: Iterable[Sequence[Any]]) -> Tuple[UserMetric, ...]:
     )
 
 
-def _parse(path: str, timeout: float) -> Tuple[UserMetric, ...]:
-    with connect_ro(path, timeout, what=os.path.basename(path)) as conn:
+def _parse(settings: Settings, path: str) -> Tuple[UserMetric, ...]:
+    with connect_ro(settings, path, what=os.path.basename(path)) as conn:
         if not has_table(conn, "user_metrics"):
             return ()
         present = set(table_columns(conn, "user_metrics"))
@@ -54,7 +54,7 @@ def load_metrics(settings: Settings, expid: str, run_id: Optional[int] = None) -
         return _load_postgres(settings, expid, run_id)
     path = paths.user_metrics_db(settings, expid)
     try:
-        metrics = cache.cached_file("user_metrics", path, lambda p: _parse(p, settings.sqlite_timeout))
+        metrics = cache.cached_file("user_metrics", path, lambda p: _parse(settings, p))
     except FileNotFoundError:
         return []
     if run_id is None:

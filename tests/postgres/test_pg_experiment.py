@@ -86,7 +86,7 @@ def test_the_job_list_comes_from_job_pkl(pair):
     from autosubmit_api.readers import job_list
 
     pg = pg_experiment.load_job_list(pg_settings, "a000")
-    disk = job_list.read_job_list_file(str(exp.pkl_path), "a000")
+    disk = job_list.read_job_list_file(sqlite_settings, str(exp.pkl_path), "a000")
     assert pg.jobs == disk.jobs and pg.pkl_format == disk.pkl_format
     assert pg.pkl_mtime == int(exp.pkl_path.stat().st_mtime)
 

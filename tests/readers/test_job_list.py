@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.factory import JobSpec, pickles, set_statuses, workflow
 from autosubmit_api.readers import job_list
@@ -163,7 +164,7 @@ def test_hostile_pickles_are_refused_and_run_nothing(tmp_path, kind):
     path.write_bytes(_hostile_streams(str(marker))[kind])
 
     with pytest.raises(DataError) as caught:
-        read_job_list_file(str(path), "a000", retry_delay=0)
+        read_job_list_file(Settings(local_root_dir=str(tmp_path)), str(path), "a000", retry_delay=0)
 
     assert caught.value.message.startswith("job_list_a000.pkl cannot be read: global ")
     assert "is not allowed" in caught.value.message
@@ -287,7 +288,7 @@ def test_a_file_still_broken_on_the_second_read_is_a_data_error(tmp_path):
     path = tmp_path / "job_list_a000.pkl"
     path.write_bytes(_f4_bytes(tmp_path)[:-10])
     with pytest.raises(DataError) as caught:
-        read_job_list_file(str(path), "a000", retry_delay=0)
+        read_job_list_file(Settings(local_root_dir=str(tmp_path)), str(path), "a000", retry_delay=0)
     assert caught.value.message.startswith("job_list_a000.pkl cannot be read")
 
 

@@ -91,14 +91,16 @@ def test_a_locked_structure_db_gives_way_to_the_next_source(locked_site):
 
 def test_a_broken_file_is_a_data_error_not_a_lock(tmp_path):
     from autosubmit_api.errors import DataError
+    from autosubmit_api.config import Settings
     from autosubmit_api.readers.sqlite import connect_ro
 
+    site = Settings(local_root_dir=str(tmp_path))
     path = tmp_path / "job_data_a000.db"
     sqlite3.connect(path).close()
     with pytest.raises(DataError, match="no such table"):
-        with connect_ro(str(path), TIMEOUT) as conn:
+        with connect_ro(site, str(path), TIMEOUT) as conn:
             conn.execute("SELECT * FROM job_data")  # an OperationalError that is not a lock
     path.write_bytes(b"this is not an SQLite database, " * 100)
     with pytest.raises(DataError):
-        with connect_ro(str(path), TIMEOUT) as conn:
+        with connect_ro(site, str(path), TIMEOUT) as conn:
             conn.execute("SELECT 1 FROM sqlite_master")
