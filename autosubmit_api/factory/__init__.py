@@ -12,6 +12,8 @@ and wrapper packages. Each format is written by its own module:
 * `packages`  job_packages_<expid>.db in its three layouts and graph_data_<expid>.db (A.7, A.11)
 * `conf`      AS4 YAML / AS3 INI configuration (A.8)
 * `workflow`  ready-made job lists (sections x dates x members x chunks with dependencies)
+* `hostile`   what a hostile owner puts in an experiment: symlinked directories and files,
+              compression bombs, a file swapped with a symlink in a loop (docs/security.md)
 """
 from __future__ import annotations
 

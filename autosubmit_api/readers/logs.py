@@ -176,7 +176,9 @@ def _cap(line: bytes, limit: int) -> bytes:
     body = line[:-1] if line.endswith(b"\n") else line
     if len(body) <= limit:
         return line
-    return body[:limit] + cut_marker(limit) + line[len(body):]
+    # A cut line always ends with its newline, so callers that drop a final character
+    # (the v3 `/joblog` habit) drop that, not the marker's.
+    return body[:limit] + cut_marker(limit) + b"\n"
 
 
 def _tail_plain(handle: BinaryIO, size: int, n: int, limits: Limits) -> Tuple[bytes, bool]:
@@ -267,7 +269,7 @@ def _tail_stream(stream, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
     if current_len:
         line = bytes(current)
         if current_len > limits.line:
-            line += cut_marker(limits.line)
+            line += cut_marker(limits.line) + b"\n"
         lines.append(line)
         if len(lines) > n:
             lines.popleft()
