@@ -1,0 +1,124 @@
+"""Issue 14, item 4, against a real gunicorn server on loopback: log bombs (a small .gz of
+2 MB lines, a gigabyte of zeros as .gz/.xz/.bz2, a plain log of 1 MB lines) cost each
+worker less than 100 MB of memory per request, alone and two at once, and the answers stay
+within the log bounds. The memory is the worker's peak (VmHWM) against its resident size
+after warm-up, so the figure holds whatever the timing; the time of each answer is measured
+in benchmarks/bench_hostile.py, not asserted here."""
+from __future__ import annotations
+
+import os
+import threading
+import urllib.request
+
+import pytest
+
+from autosubmit_api.factory import hostile, make_experiment, make_site
+from tests.test_cli import Server, clean_env
+
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
+
+MB = 1024 * 1024
+# Well above what the bounds allow (2 MiB kept, 64 MiB streamed in 64 KiB blocks), far below
+# what the unbounded reads cost (gigabytes): a margin that does not depend on the machine.
+MAX_GROWTH = 100 * MB
+MAX_ANSWER = 4 * MB
+
+
+def _kb(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError(f"{field} missing for {pid}")
+
+
+def _reset_peak(pid: int) -> None:
+    """Start VmHWM again from the current resident size (Linux >= 4.0); when that is not
+    allowed the peak stays the lifetime one, which only makes the check stricter."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
+
+
+def _workers(pid: int) -> list:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as handle:
+            found += [int(child) for child in handle.read().split()]
+    return found
+
+
+def _fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=120) as response:
+        assert response.status == 200
+        return response.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bombs")
+    site = make_site(root / "site")
+    exp = make_experiment(site, "a000")
+    logdir = exp.path / "tmp" / "LOG_a000"
+    (logdir / "a000_OK.1.out").write_text("".join(f"line {i}\n" for i in range(300)))
+    hostile.gzip_long_lines(logdir / "a000_LONG.1.out.gz")
+    for suffix in (".gz", ".xz", ".bz2"):
+        hostile.zeros_archive(logdir / f"a000_ZERO.1.out{suffix}")
+    with open(logdir / "a000_WIDE.1.out", "wb") as handle:
+        for _ in range(40):
+            handle.write(b"W" * MB + b"\n")
+    env = clean_env(**site.env(PROTECTION_LEVEL="NONE", SECRET_KEY="bombs-test-secret-key-0123456789",
+                               DISABLE_BACKGROUND_TASKS="True"))
+    srv = Server(env, "-w", "2")
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()
+
+
+BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
+         "a000_WIDE.1.out"]
+
+
+def _urls(base: str, name: str) -> list:
+    return [f"{base}/joblog/{name}", f"{base}/v4/experiments/a000/logs/{name}?tail=10000"]
+
+
+def _warm(server) -> dict:
+    """Every worker has served a normal log a few times; its resident size now."""
+    for _ in range(6):
+        for url in _urls(server.base, "a000_OK.1.out"):
+            _fetch(url)
+    workers = _workers(server.proc.pid)
+    assert workers, "no gunicorn worker found"
+    for pid in workers:
+        _reset_peak(pid)
+    return {pid: _kb(pid, "VmRSS") for pid in workers}
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_a_bomb_costs_a_worker_less_than_100_mb(server, name):
+    base = _warm(server)
+    for url in _urls(server.base, name):
+        assert len(_fetch(url)) < MAX_ANSWER
+    for pid, rss in base.items():
+        growth = _kb(pid, "VmHWM") - rss
+        print(f"{name}: worker {pid} peak growth {growth / MB:.1f} MB")
+        assert growth < MAX_GROWTH, f"worker {pid} grew {growth / MB:.0f} MB on {name}"
+
+
+def test_two_bombs_at_once_stay_bounded(server):
+    base = _warm(server)
+    sizes = []
+    threads = [threading.Thread(target=lambda u=url: sizes.append(len(_fetch(u))))
+               for url in _urls(server.base, "a000_LONG.1.out.gz")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(sizes) == 2 and max(sizes) < MAX_ANSWER
+    for pid, rss in base.items():
+        assert _kb(pid, "VmHWM") - rss < MAX_GROWTH
