@@ -194,3 +194,19 @@ def test_the_readme_documents_every_option_and_rc_key():
         assert re.search(rf"`\[{rc_section}\] {key}`", section), f"README lacks [{rc_section}] {key}"
     # The tables are generated: regenerate them with config.configuration_markdown().
     assert config.configuration_markdown() in section
+
+
+def test_extra_roots_and_log_bounds_are_read_from_the_environment(tmp_path):
+    env = {"HOME": str(tmp_path), "API_EXTRA_ROOTS": f"/scratch/a{os.pathsep} {os.pathsep}~/logs",
+           "API_LOG_MAX_DECOMPRESSED_BYTES": "1000", "API_LOG_MAX_KEPT_BYTES": "200",
+           "API_LOG_MAX_LINE_BYTES": "20"}
+    settings = load_settings(env, dotenv=False)
+    assert settings.extra_roots == ("/scratch/a", os.path.expanduser("~/logs"))
+    assert (settings.log_max_decompressed_bytes, settings.log_max_kept_bytes,
+            settings.log_max_line_bytes) == (1000, 200, 20)
+    defaults = load_settings({"HOME": str(tmp_path)}, dotenv=False)
+    assert defaults.extra_roots == ()
+    assert (defaults.log_max_decompressed_bytes, defaults.log_max_kept_bytes,
+            defaults.log_max_line_bytes) == (64 * 1024 * 1024, 2 * 1024 * 1024, 64 * 1024)
+    with pytest.raises(ConfigError, match="API_LOG_MAX_LINE_BYTES"):
+        load_settings({"HOME": str(tmp_path), "API_LOG_MAX_LINE_BYTES": "0"}, dotenv=False)

@@ -32,6 +32,7 @@ from autosubmit_api.errors import Forbidden
 
 _FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
 _PROC_FD = "/proc/self/fd"
+_READ_BLOCK = 1 << 20
 
 
 class Refused(Forbidden):
@@ -134,13 +135,14 @@ def read_bytes(settings: Settings, path: str, limit: Optional[int] = None) -> Tu
     fd, st = open_fd(settings, path)
     try:
         chunks = []
-        left = st.st_size if limit is None else limit
-        while left > 0 or limit is None:
-            chunk = os.read(fd, 1 << 20 if limit is None else min(left, 1 << 20))
+        read = 0
+        while limit is None or read < limit:
+            want = _READ_BLOCK if limit is None else min(_READ_BLOCK, limit - read)
+            chunk = os.read(fd, want)
             if not chunk:
                 break
             chunks.append(chunk)
-            left -= len(chunk)
+            read += len(chunk)
         return b"".join(chunks), st
     finally:
         os.close(fd)
