@@ -255,7 +255,6 @@ def _tail_stream(stream, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
         current = bytearray(last[: limits.line])
         current_len = len(last)
         if len(done) >= n:
-            truncated = truncated or bool(lines)
             lines.clear()
             kept = 0
             done = done[-n:]

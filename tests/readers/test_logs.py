@@ -159,3 +159,28 @@ def test_total_stats_lines_are_split_and_missing_files_are_empty(site, settings)
     assert logs.read_total_stats(settings, "a000", "a000_NOPE") == []
     (name, _mtime, size), = logs.total_stats_snapshot(settings, "a000")
     assert name == "a000_SIM" and size > 0
+
+
+@pytest.mark.parametrize("suffix,opener", [(".gz", gzip.open), (".xz", lzma.open), (".bz2", bz2.open)])
+def test_a_compressed_tail_within_the_bounds_is_not_truncated(tmp_path, suffix, opener):
+    path = tmp_path / ("job.out" + suffix)
+    with opener(path, "wt") as handle:
+        handle.write(_lines(100000))
+    result = logs.tail(_site_of(tmp_path), str(path), 3)
+    assert result.lines == ("line99997\n", "line99998\n", "line99999\n")
+    assert not result.truncated
+
+
+def test_compressed_lines_are_cut_and_the_kept_bytes_bounded(tmp_path):
+    path = tmp_path / "job.out.gz"
+    with gzip.open(path, "wb") as handle:
+        for i in range(50):
+            handle.write(b"%02d" % i + b"z" * 5000 + b"\n")
+        handle.write(b"last")
+    settings = _site_of(tmp_path).replace(log_max_line_bytes=100, log_max_kept_bytes=1000)
+    result = logs.tail(settings, str(path), 1000)
+    marker = logs.cut_marker(100).decode()
+    assert result.truncated
+    assert result.lines[-1] == "last"
+    assert result.lines[-2] == "49" + "z" * 98 + marker + "\n"
+    assert sum(len(line) for line in result.lines) <= 1000
