@@ -74,6 +74,8 @@ def _fd_real_path(fd: int, path: str) -> Optional[str]:
         real = os.readlink(f"{_PROC_FD}/{fd}")
     except OSError:
         return None
+    if not real.startswith(os.sep):  # "anon_inode:...", "pipe:[...]": no path at all
+        return None
     # A file removed after the open reads back as "<path> (deleted)": still where it was.
     if real.endswith(" (deleted)") and not os.path.exists(real):
         real = real[: -len(" (deleted)")]
@@ -90,8 +92,8 @@ def _verify_fd(settings: Settings, fd: int, path: str) -> os.stat_result:
     real = _fd_real_path(fd, path)
     if real is None:
         # No /proc: resolve the name and make sure it names the very file that was opened.
-        real = os.path.realpath(path)
         try:
+            real = os.path.realpath(path)
             named = os.stat(real)
         except OSError:
             raise Refused() from None
@@ -151,7 +153,10 @@ def read_bytes(settings: Settings, path: str, limit: Optional[int] = None) -> Tu
 def real_path(settings: Settings, path: str) -> str:
     """The real path of an existing regular file inside the roots, for openers that take a
     name (SQLite). FileNotFoundError when missing or not a regular file; Refused outside."""
-    real = os.path.realpath(path)
+    try:
+        real = os.path.realpath(path)
+    except OSError:  # a link changed while it was being resolved
+        raise FileNotFoundError(path) from None
     if not is_inside(real, site_roots(settings)):
         if not os.path.exists(real):
             raise FileNotFoundError(path)
@@ -160,6 +165,20 @@ def real_path(settings: Settings, path: str) -> str:
     if not stat.S_ISREG(st.st_mode):
         raise FileNotFoundError(path)
     return real
+
+
+def _dir_real_path(dir_fd: int, directory: str) -> Optional[str]:
+    """Where an opened directory really is (without /proc: resolved by name and compared
+    with the descriptor's device and inode); None when that cannot be told."""
+    real = _fd_real_path(dir_fd, directory)
+    if real is not None:
+        return real
+    try:
+        real = os.path.realpath(directory)
+        named, opened = os.stat(real), os.fstat(dir_fd)
+    except OSError:
+        return None
+    return real if (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) else None
 
 
 def list_files(settings: Settings, directory: str, accept=None) -> list:
@@ -175,9 +194,9 @@ def list_files(settings: Settings, directory: str, accept=None) -> list:
     except OSError:
         return []
     try:
-        real_dir = _fd_real_path(dir_fd, directory) or os.path.realpath(directory)
+        real_dir = _dir_real_path(dir_fd, directory)
         roots = site_roots(settings)
-        if not is_inside(real_dir, roots):
+        if real_dir is None or not is_inside(real_dir, roots):
             return []
         found = []
         with os.scandir(dir_fd) as entries:
@@ -207,8 +226,8 @@ def list_names(settings: Settings, directory: str) -> list:
     except (NotADirectoryError, PermissionError):
         raise FileNotFoundError(directory) from None
     try:
-        real_dir = _fd_real_path(dir_fd, directory) or os.path.realpath(directory)
-        if not is_inside(real_dir, site_roots(settings)):
+        real_dir = _dir_real_path(dir_fd, directory)
+        if real_dir is None or not is_inside(real_dir, site_roots(settings)):
             raise FileNotFoundError(directory)
         return os.listdir(dir_fd)
     finally:
