@@ -224,3 +224,29 @@ def test_the_bounds_are_settings(site, env, exp):
     body = client.get(f"/v4/experiments/a000/logs/{name}?tail=500").get_json()
     assert body["truncated"] is True
     assert body["lines"][-2].startswith("00009 ") and body["lines"][-1].startswith("00010 ")
+
+
+# --- the same opener behind every other route -----------------------------------------------
+
+def test_a_symlinked_pickle_or_configuration_is_a_403_in_v4_and_an_error_body_in_v3(site, client, exp,
+                                                                                    outside):
+    (outside / "job_list.pkl").write_bytes(b"SECRET-OUTSIDE")
+    hostile.symlink_file(exp.pkl_path, outside / "job_list.pkl")
+    resp = client.get("/v4/experiments/a000/jobs")
+    _clean(resp, site)
+    assert resp.status_code == 403 and set(resp.get_json()) == {"error", "error_message"}
+    resp = client.get("/tree/a000")
+    _clean(resp, site)
+    assert resp.status_code == 200 and resp.get_json()["error"] is True
+
+    conf = next(p for p in sorted((exp.path / "conf").iterdir()) if p.suffix in (".yml", ".yaml"))
+    (outside / "conf.yml").write_text("SECRET-OUTSIDE: 1\n")
+    hostile.symlink_file(conf, outside / "conf.yml")
+    resp = client.get("/v4/experiments/a000/filesystem-config")
+    _clean(resp, site)
+    assert resp.status_code == 403
+    resp = client.get("/cconfig/a000")
+    _clean(resp, site)
+    body = resp.get_json()  # this route reports an unreadable configuration as a warning
+    assert body["warning"] is True and "outside" in body["warning_message"]
+    assert str(site.root.parent) not in body["warning_message"]
