@@ -23,7 +23,7 @@ import gzip
 import io
 import lzma
 import os
-from typing import BinaryIO, Iterable, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
@@ -158,13 +158,12 @@ def newest_job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
 # --- tails ---------------------------------------------------------------------------------
 
 
-class Limits:
+class Limits(NamedTuple):
     """The bounds of one log read (Settings: API_LOG_MAX_*; docs/security.md)."""
 
-    __slots__ = ("read", "kept", "line")
-
-    def __init__(self, read: int, kept: int, line: int):
-        self.read, self.kept, self.line = read, kept, line
+    read: int  # bytes read (decompressed) at most
+    kept: int  # bytes of lines kept at most (and read backwards from a plain log's end)
+    line: int  # bytes of one line kept at most; a longer one is cut and marked
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
