@@ -63,10 +63,21 @@ def test_random_secret_is_shared_by_all_gunicorn_workers(server, cas, tmp_path):
         return requests.get(base + "/v4/auth/verify-token", headers={"Authorization": token},
                             timeout=10).status_code
 
+    def worker_pids():
+        return {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}
+
+    # Which worker accepts a connection is the kernel's choice: on a loaded machine one worker
+    # can take a whole batch. Send batches until both have answered (bounded), every answer 200.
+    statuses = []
+    deadline = time.monotonic() + 60
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(check, range(48)))
-    assert statuses == [200] * 48
+        while True:
+            statuses += pool.map(check, range(48))
+            if len(worker_pids()) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert statuses == [200] * len(statuses)
     # The warning of app.py, and both workers in the access log.
     assert "SECRET_KEY is not set" in (tmp_path / "server.log").read_text()
-    pids = {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}
+    pids = worker_pids()
     assert len(pids) == 2, f"only worker(s) {pids} answered"
