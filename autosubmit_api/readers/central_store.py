@@ -9,6 +9,10 @@ Tables written (data.md A.2, A.3, B.14; api.md 4.2 and 8):
   experiment whose configuration fails to load keeps its row).
 * `experiment_status` in as_times.db / `public.experiment_status`: the status worker,
   `apply_statuses`.
+* `api_user_preferences` in as_times.db / `public.api_user_preferences`: the API's own table
+  of per-user settings (the current GUI's preferred user name), `set_preferred_username`.
+  It sits beside `experiment_status`, the other table only the API writes; Autosubmit never
+  reads either. Created at the first write when missing.
 
 Each call is one transaction: it commits everything or nothing. SQLite files are opened with
 `mode=rw` (never created). Tables are never created in autosubmit.db, which Autosubmit owns;
@@ -19,9 +23,10 @@ Failures to reach a database raise `errors.Unavailable` with a one-line message.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Dict, Iterable, List, Mapping, Optional
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -205,3 +210,58 @@ def status_rows(settings: Settings) -> List[Mapping]:
                      "ORDER BY exp_id"))]
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The experiment status table cannot be read", exc) from None
+
+
+# --- api_user_preferences (the /v4/user-settings routes) ------------------------------------
+
+PREFERENCES_DDL = (
+    "CREATE TABLE IF NOT EXISTS api_user_preferences("
+    "user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
+    "created TEXT NOT NULL, modified TEXT NOT NULL)"
+)
+_PREFERENCE_COLUMNS = ("user_id", "preferred_username", "created", "modified")
+
+
+def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, str]]:
+    """The stored preference of `user_id` ({user_id, preferred_username, created, modified}),
+    or None when there is none (no row, no table yet, or on SQLite no as_times.db).
+
+    Unavailable when the database cannot be read (locked past the timeout, server down).
+    """
+    if not backend.is_postgres(settings) and not os.path.isfile(settings.as_times_db_path):
+        return None
+    try:
+        with backend.status_engine(settings).connect() as conn:
+            if not inspect(conn).has_table("api_user_preferences"):
+                return None
+            row = conn.execute(
+                text("SELECT user_id, preferred_username, created, modified FROM api_user_preferences "
+                     "WHERE user_id = :u"), {"u": user_id}).first()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The user settings cannot be read", exc) from None
+    return dict(zip(_PREFERENCE_COLUMNS, row)) if row is not None else None
+
+
+def set_preferred_username(settings: Settings, user_id: str, name: str, now: str) -> Dict[str, str]:
+    """Store `name` as the preferred user name of `user_id` (insert or update, one statement,
+    so two hosts writing at once cannot collide); `now` is the modification time (and the
+    creation time of a new row). Returns the stored row.
+
+    Unavailable when the database cannot be written (on SQLite: as_times.db missing or
+    read-only, locked past the timeout; PostgreSQL down).
+    """
+    try:
+        with backend.status_engine(settings, write=True).begin() as conn:
+            conn.execute(text(PREFERENCES_DDL))
+            conn.execute(
+                text("INSERT INTO api_user_preferences(user_id, preferred_username, created, modified) "
+                     "VALUES (:u, :p, :now, :now) ON CONFLICT (user_id) DO UPDATE SET "
+                     "preferred_username = excluded.preferred_username, modified = excluded.modified"),
+                {"u": user_id, "p": name, "now": now},
+            )
+            row = conn.execute(
+                text("SELECT user_id, preferred_username, created, modified FROM api_user_preferences "
+                     "WHERE user_id = :u"), {"u": user_id}).one()
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The user settings cannot be written", exc) from None
+    return dict(zip(_PREFERENCE_COLUMNS, row))

@@ -48,7 +48,11 @@ NOT_COMPARED = {
     "/": "the landing page, a constant",
     "/openapi.json": "the API description shipped with the package",
     "/shutdown/<route>": "answers an empty 200 and reads nothing",
-    "/v4/runners/configuration/endpoints": "a constant (every runner feature is off)",
+    "/v4/runners/configuration/endpoints": "a constant (every runner feature but the description write is off)",
+    "/v4/runners/configuration/profiles": "a constant (the one description-only profile)",
+    "/v4/runners/configuration/ssh-public-keys": "a constant (no key)",
+    # The API's own per-user table; tests/postgres/test_user_settings_pg.py runs it on PostgreSQL.
+    "/v4/user-settings/preferred-username": "reads the API's own user settings, not experiment data",
     # Reports on the service itself, which differs by backend by design.
     "/v4/health": "reports the central database's backend and the workers, not experiment data",
     # The archive probe's own SQLite file (as_metadata/test), written by a site probe and not
