@@ -3,11 +3,13 @@
 `gate(threshold)` decorates every view: it reads the token from the `Authorization`
 header (raw, as the GUI sends it, or `Bearer <token>`), puts the user name on
 `flask.g.user` (None when there is no valid token) and answers 401 when the configured
-level demands a token for that threshold.
+level demands a token for that threshold. A site's static AS_API_SECRET_TOKEN, when set, is
+accepted in place of a JWT and stands for AS_API_SECRET_TOKEN_USER.
 """
 from __future__ import annotations
 
 import functools
+import hmac
 import time
 from typing import Callable, List, Optional, Tuple
 
@@ -73,11 +75,29 @@ def decode_token(token: str, secret: str) -> str:
     return user
 
 
-def current_user(header: Optional[str], secret: str) -> Tuple[Optional[str], Optional[TokenError]]:
-    """(user, None) for a valid token, else (None, the reason)."""
+def is_secret_token(token: str, secret_token: str) -> bool:
+    """Whether `token` is the site's static AS_API_SECRET_TOKEN (never when that is unset).
+
+    Compared in constant time, on bytes, so the answer's timing says nothing about how much of
+    a guess was right.
+    """
+    if not secret_token or not isinstance(token, str):
+        return False
+    return hmac.compare_digest(token.encode("utf-8"), secret_token.encode("utf-8"))
+
+
+def current_user(header: Optional[str], secret: str, secret_token: str = "",
+                 secret_token_user: str = "") -> Tuple[Optional[str], Optional[TokenError]]:
+    """(user, None) for a valid token, else (None, the reason).
+
+    The static `secret_token` (AS_API_SECRET_TOKEN, the GUI's `secret-token` login sends
+    `Bearer <it>`) stands for `secret_token_user`.
+    """
     token = token_from_header(header)
     if token is None:
         return None, TokenError("Unauthorized")
+    if secret_token_user and is_secret_token(token, secret_token):
+        return secret_token_user, None
     try:
         return decode_token(token, secret), None
     except TokenError as exc:
@@ -95,7 +115,8 @@ def gate(threshold: str) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             conf = settings()
-            user, problem = current_user(request.headers.get("Authorization"), conf.secret_key)
+            user, problem = current_user(request.headers.get("Authorization"), conf.secret_key,
+                                         conf.secret_token, conf.secret_token_user)
             g.user = user
             g.token_problem = problem
             if problem is not None and threshold != "NONE" and needed <= LEVELS[conf.protection_level]:
@@ -121,6 +142,11 @@ def startup_warnings(conf: Settings) -> List[str]:
                      "GitHub account can log in.")
     if conf.github_whitelist_team and not conf.github_whitelist_organization:
         found.append("GITHUB_OAUTH_WHITELIST_TEAM is ignored without GITHUB_OAUTH_WHITELIST_ORGANIZATION.")
+    if conf.secret_token and len(conf.secret_token.encode("utf-8")) < 32:
+        found.append("AS_API_SECRET_TOKEN is shorter than 32 bytes: it is easier to guess.")
+    if conf.secret_token and conf.secret_token_user in conf.admin_users:
+        found.append(f"AS_API_SECRET_TOKEN stands for {conf.secret_token_user}, a member of API_ADMIN_USERS: "
+                     "whoever holds it may change any experiment's description.")
     if not conf.owner_check:
         found.append("API_OWNER_CHECK=false: any logged-in user can change any experiment's description.")
     return found

@@ -94,6 +94,11 @@ class Settings:
     oidc_client_secret: str = ""
     oidc_token_url: str = ""
     oidc_userinfo_url: str = ""
+    oidc_username_source: str = ""
+    oidc_username_claim: str = "sub"
+    secret_token: str = ""
+    secret_token_user: str = "User"
+    root_path: str = ""
     run_background_tasks_on_start: bool = False
     disable_background_tasks: bool = False
 
@@ -148,7 +153,15 @@ OPTIONS = {
     "oidc_client_id": ("OIDC_CLIENT_ID", "", "OpenID Connect client id (the GUI's `oidc` login)"),
     "oidc_client_secret": ("OIDC_CLIENT_SECRET", "", "OpenID Connect client secret"),
     "oidc_token_url": ("OIDC_TOKEN_URL", "", "the provider's token endpoint (code exchange)"),
-    "oidc_userinfo_url": ("OIDC_USERINFO_URL", "", "the provider's userinfo endpoint; its `sub` is the user"),
+    "oidc_userinfo_url": ("OIDC_USERINFO_URL", "", "the provider's userinfo endpoint (OIDC_USERNAME_SOURCE=userinfo)"),
+    "oidc_username_source": ("OIDC_USERNAME_SOURCE", "userinfo if OIDC_USERINFO_URL is set, else id_token",
+                             "where the user name is read: `userinfo` (the userinfo call) or `id_token` "
+                             "(a claim of the ID token the code exchange returns)"),
+    "oidc_username_claim": ("OIDC_USERNAME_CLAIM", "sub", "the claim naming the user, e.g. preferred_username or email"),
+    "secret_token": ("AS_API_SECRET_TOKEN", "", "a static token accepted like a login token (the GUI's "
+                     "`secret-token` login); off when unset"),
+    "secret_token_user": ("AS_API_SECRET_TOKEN_USER", "User", "the user name AS_API_SECRET_TOKEN stands for"),
+    "root_path": ("AS_API_ROOT_PATH", "", "path prefix the API is served under behind a proxy, e.g. /api"),
     "run_background_tasks_on_start": ("RUN_BACKGROUND_TASKS_ON_START", "false", "run every worker once at start"),
     "disable_background_tasks": ("DISABLE_BACKGROUND_TASKS", "false", "start no background scheduler"),
     "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
@@ -308,6 +321,28 @@ def process_environment(dotenv: bool = True) -> dict:
     return env
 
 
+OIDC_USERNAME_SOURCES = ("userinfo", "id_token")
+
+
+def _oidc_username_source(env: Mapping[str, str]) -> str:
+    """`userinfo` or `id_token`. Unset: userinfo when OIDC_USERINFO_URL is set (this API's first
+    OIDC login), else id_token (upstream 4.2.0's default)."""
+    raw = (env.get("OIDC_USERNAME_SOURCE") or "").strip().lower()
+    if not raw:
+        return "userinfo" if env.get("OIDC_USERINFO_URL") else "id_token"
+    if raw not in OIDC_USERNAME_SOURCES:
+        raise ConfigError(f"environment variable OIDC_USERNAME_SOURCE={raw!r} must be userinfo or id_token")
+    return raw
+
+
+def _root_path(raw: str) -> str:
+    """AS_API_ROOT_PATH as `/a/b` (leading slash, no trailing one); "" for none."""
+    parts = [part for part in raw.strip().split("/") if part]
+    if any(part in (".", "..") for part in parts):
+        raise ConfigError(f"environment variable AS_API_ROOT_PATH={raw!r} must be a plain path like /api")
+    return "/" + "/".join(parts) if parts else ""
+
+
 def load_settings(
     env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides
 ) -> Settings:
@@ -349,6 +384,11 @@ def load_settings(
     values["oidc_client_secret"] = env.get("OIDC_CLIENT_SECRET", "")
     values["oidc_token_url"] = env.get("OIDC_TOKEN_URL", "")
     values["oidc_userinfo_url"] = env.get("OIDC_USERINFO_URL", "")
+    values["oidc_username_source"] = _oidc_username_source(env)
+    values["oidc_username_claim"] = (env.get("OIDC_USERNAME_CLAIM") or "").strip() or Settings.oidc_username_claim
+    values["secret_token"] = env.get("AS_API_SECRET_TOKEN", "")
+    values["secret_token_user"] = (env.get("AS_API_SECRET_TOKEN_USER") or "").strip() or Settings.secret_token_user
+    values["root_path"] = _root_path(env.get("AS_API_ROOT_PATH", ""))
     values["run_background_tasks_on_start"] = _truth(env.get("RUN_BACKGROUND_TASKS_ON_START"))
     values["disable_background_tasks"] = _truth(env.get("DISABLE_BACKGROUND_TASKS"))
     values["admin_users"] = _csv(env.get("API_ADMIN_USERS"))

@@ -162,6 +162,42 @@ def test_secret_key_is_random_per_start_when_unset(tmp_path):
     assert fixed.secret_key == "k" and not fixed.secret_key_generated
 
 
+@pytest.mark.parametrize("env,source", [
+    ({}, "id_token"), ({"OIDC_USERINFO_URL": "https://idp/userinfo"}, "userinfo"),
+    ({"OIDC_USERINFO_URL": "https://idp/userinfo", "OIDC_USERNAME_SOURCE": "ID_TOKEN"}, "id_token"),
+    ({"OIDC_USERNAME_SOURCE": "userinfo"}, "userinfo"),
+])
+def test_the_oidc_user_name_source_follows_upstream_unless_a_userinfo_url_is_set(tmp_path, env, source):
+    settings = load_settings({"HOME": str(tmp_path), **env}, dotenv=False)
+    assert (settings.oidc_username_source, settings.oidc_username_claim) == (source, "sub")
+
+
+def test_oidc_settings_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match="OIDC_USERNAME_SOURCE"):
+        load_settings({"HOME": str(tmp_path), "OIDC_USERNAME_SOURCE": "cookie"}, dotenv=False)
+    settings = load_settings({"HOME": str(tmp_path), "OIDC_USERNAME_CLAIM": " email "}, dotenv=False)
+    assert settings.oidc_username_claim == "email"
+
+
+@pytest.mark.parametrize("raw,root", [("", ""), ("/", ""), ("api", "/api"), ("/api/", "/api"),
+                                      ("//as/api//", "/as/api")])
+def test_the_root_path_is_normalized(tmp_path, raw, root):
+    assert load_settings({"HOME": str(tmp_path), "AS_API_ROOT_PATH": raw}, dotenv=False).root_path == root
+
+
+def test_a_root_path_with_dot_segments_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="AS_API_ROOT_PATH"):
+        load_settings({"HOME": str(tmp_path), "AS_API_ROOT_PATH": "/api/../x"}, dotenv=False)
+
+
+def test_the_secret_token_is_off_unless_set(tmp_path):
+    off = load_settings({"HOME": str(tmp_path)}, dotenv=False)
+    assert (off.secret_token, off.secret_token_user) == ("", "User")
+    on = load_settings({"HOME": str(tmp_path), "AS_API_SECRET_TOKEN": "s" * 40,
+                        "AS_API_SECRET_TOKEN_USER": "ops"}, dotenv=False)
+    assert (on.secret_token, on.secret_token_user) == ("s" * 40, "ops")
+
+
 def test_numeric_options_are_checked(tmp_path):
     env = {"HOME": str(tmp_path), "API_MAX_PAGE_SIZE": "50", "API_SQLITE_TIMEOUT": "0.5"}
     settings = load_settings(env, dotenv=False)

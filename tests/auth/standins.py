@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Set, Tuple
 from urllib.parse import parse_qs, urlsplit
+
+import jwt
 
 CAS_SUCCESS = """<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">
   <cas:authenticationSuccess>
@@ -196,6 +200,11 @@ class OIDCState:
     client_secret: str = "oidc-secret"
     codes: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # code -> (redirect_uri, sub)
     userinfo_without_sub: bool = False
+    # The ID token the token endpoint returns: HS256 signed with the client secret (OIDC core
+    # 10.1), `aud` the client id unless `id_token_audience` says otherwise.
+    id_token_audience: object = None
+    id_token_lifetime: int = 300
+    id_token_extra: Dict[str, object] = field(default_factory=dict)
 
 
 class OIDCStandIn(_Server):
@@ -208,6 +217,16 @@ class OIDCStandIn(_Server):
         super().__init__()
         self.state = OIDCState()
         self.tokens: Dict[str, str] = {}  # access token -> sub
+
+    def id_token(self, sub: str) -> str:
+        st = self.state
+        now = int(time.time())
+        claims = {"iss": self.url, "sub": sub, "aud": st.id_token_audience or st.client_id, "iat": now,
+                  "exp": now + st.id_token_lifetime, "preferred_username": f"{sub}-preferred",
+                  "email": f"{sub}@example.org", **st.id_token_extra}
+        with warnings.catch_warnings():  # the stand-in's short client secret is on purpose
+            warnings.simplefilter("ignore")
+            return jwt.encode(claims, st.client_secret, algorithm="HS256")
 
     def handle(self, rec):
         st = self.state
@@ -223,7 +242,7 @@ class OIDCStandIn(_Server):
             token = f"at_{issued[1]}_{len(self.tokens)}"
             self.tokens[token] = issued[1]
             return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300,
-                                    "id_token": "not-read-by-the-api"})
+                                    "id_token": self.id_token(issued[1])})
         if rec.method == "GET" and rec.path == "/userinfo":
             auth = rec.headers.get("Authorization", "")
             sub = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None

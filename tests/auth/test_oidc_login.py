@@ -108,3 +108,53 @@ def test_provider_unreachable_is_503_not_500(make_client, oidc):
     response = _login(client, "c")
     assert response.status_code == 503
     assert response.get_json()["message"] == "The OpenID Connect provider could not be reached"
+
+
+# --- OIDC_USERNAME_SOURCE / OIDC_USERNAME_CLAIM (upstream 4.2.0's settings) -------------------
+
+
+def test_the_user_name_from_an_id_token_claim_skips_userinfo(make_client, oidc):
+    oidc.state.codes["c"] = (GUI_LOGIN, "jdoe")
+    client = make_client(OIDC_USERNAME_SOURCE="id_token", OIDC_USERNAME_CLAIM="preferred_username",
+                         OIDC_USERINFO_URL="")
+    token = assert_login_token(_login(client, "c"), "jdoe-preferred")
+    assert [r.path for r in oidc.requests] == ["/token"]
+    verified = client.get("/v4/auth/verify-token", headers={"Authorization": token})
+    assert verified.get_json() == {"authenticated": True, "user": "jdoe-preferred"}
+
+
+def test_without_a_userinfo_url_the_id_token_sub_is_the_user(make_client, oidc):
+    # Upstream's default source; a site configured for it sets no OIDC_USERINFO_URL.
+    oidc.state.codes["c"] = (GUI_LOGIN, "jdoe")
+    assert_login_token(_login(make_client(OIDC_USERINFO_URL=""), "c"), "jdoe")
+    assert [r.path for r in oidc.requests] == ["/token"]
+
+
+def test_a_userinfo_claim_other_than_sub(make_client, oidc):
+    oidc.state.codes["c"] = (GUI_LOGIN, "jdoe")
+    response = _login(make_client(OIDC_USERNAME_SOURCE="userinfo", OIDC_USERNAME_CLAIM="email"), "c")
+    assert_login_token(response, "jdoe@example.org")
+    assert [r.path for r in oidc.requests] == ["/token", "/userinfo"]
+
+
+@pytest.mark.parametrize("case", ["other audience", "expired", "claim missing", "claim not a string"])
+def test_an_unusable_id_token_finds_no_user(make_client, oidc, case):
+    oidc.state.codes["c"] = (GUI_LOGIN, "jdoe")
+    if case == "other audience":
+        oidc.state.id_token_audience = ["someone-else"]
+    elif case == "expired":
+        oidc.state.id_token_lifetime = -60
+    elif case == "claim not a string":
+        oidc.state.id_token_extra = {"preferred_username": ["jdoe"]}
+    claim = "nickname" if case == "claim missing" else "preferred_username"
+    response = _login(make_client(OIDC_USERNAME_SOURCE="id_token", OIDC_USERNAME_CLAIM=claim), "c")
+    assert response.status_code == 401
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
+                                   "message": "Couldn't find user on OpenID Connect provider"}
+
+
+def test_a_userinfo_source_without_its_url_is_503(site, oidc):
+    client = create_app(site.settings({"SECRET_KEY": TEST_SECRET, "OIDC_TOKEN_URL": f"{oidc.url}/token",
+                                       "OIDC_USERNAME_SOURCE": "userinfo"})).test_client()
+    assert _login(client, "c").status_code == 503
+    assert oidc.requests == []
