@@ -35,6 +35,10 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     register_error_handlers(app)
     for bp, prefix, name in blueprints():
         app.register_blueprint(bp, url_prefix=prefix or None, name=name)
+    if settings.root_path:
+        from autosubmit_api.root_path import RootPathMiddleware
+
+        app.wsgi_app = RootPathMiddleware(app.wsgi_app, settings.root_path)
 
     from autosubmit_api.readers import cache
 
