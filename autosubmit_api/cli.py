@@ -7,6 +7,12 @@ once per host, not once per worker.
 
 With no `.autosubmitrc` anywhere and `AUTOSUBMIT_CONFIGURATION` unset, `start` serves the
 bundled example experiments (autosubmit_api/examples.py) so a first `curl` answers.
+
+Besides 4.0.1's options, `start` accepts every command-line setting of the installed gunicorn,
+as upstream 4.2.0's CLI does (`-c CONFIG`, `--access-logfile`, `--certfile`, `--backlog`...):
+they are generated from gunicorn.config's setting classes, so a new gunicorn brings its new
+options. An option `start` does not know is reported on stderr and ignored, so a site's
+existing start command keeps working (docs/cli.md).
 """
 from __future__ import annotations
 
@@ -33,6 +39,18 @@ POSITIVE_INT_OPTIONS = {
     "graceful_timeout": "graceful_timeout",
     "keepalive": "keepalive",
 }
+
+
+# Our options that stand for a gunicorn setting: gunicorn's other spellings of that setting
+# (`--error-logfile`, `-t`, `--keep-alive`) are added as aliases of ours.
+OUR_SETTINGS = {
+    "bind": "bind", "workers": "workers", "log_level": "loglevel", "log_file": "errorlog",
+    "daemon": "daemon", "timeout": "timeout", **POSITIVE_INT_OPTIONS,
+}
+# gunicorn settings `start` always sets (the background scheduler must run once per host, in
+# the master; worker output goes to the error log): not offered as options.
+FIXED_SETTINGS = ("preload_app", "capture_output")
+GUNICORN_DEST = "gunicorn_"  # argparse dest of a generated option: gunicorn_<setting name>
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +83,50 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"seconds before a silent worker is restarted (default {DEFAULT_TIMEOUT})")
     start.add_argument("--graceful-timeout", type=int, help="seconds to finish requests on restart")
     start.add_argument("--keepalive", type=int, help="seconds to keep an idle connection open")
+    _add_gunicorn_options(start)
     return parser
+
+
+def _gunicorn_settings():
+    """gunicorn's settings that have command-line flags, in gunicorn's order; [] without gunicorn."""
+    try:
+        from gunicorn.config import Config
+    except ImportError:  # pragma: no cover - gunicorn is a dependency
+        return []
+    return [s for s in sorted(Config().settings.values(), key=lambda s: s.order) if s.cli]
+
+
+def _add_gunicorn_options(start: argparse.ArgumentParser) -> None:
+    """Every gunicorn command-line setting as an option of `start`, built from the setting's
+    own description (flags, action, type, metavar, nargs, const), as gunicorn builds its CLI."""
+    taken = set(start._option_string_actions)
+    ours = {setting: dest for dest, setting in OUR_SETTINGS.items()}
+    group = start.add_argument_group("gunicorn settings", "passed to gunicorn as they are "
+                                     "(see gunicorn's documentation)")
+    for setting in _gunicorn_settings():
+        flags = [flag for flag in setting.cli if flag not in taken]
+        if not flags or setting.name in FIXED_SETTINGS:
+            continue
+        if setting.name in ours:
+            dest = ours[setting.name]
+            mine = next(a for a in start._actions if a.dest == dest)
+            kwargs = {"dest": dest, "action": "store_true" if mine.nargs == 0 else "store",
+                      "help": f"same as {mine.option_strings[-1]}"}
+            if mine.nargs != 0:
+                kwargs["type"] = mine.type
+        else:
+            kwargs = {"dest": GUNICORN_DEST + setting.name, "action": setting.action or "store",
+                      "default": None, "help": f"{setting.short} [{setting.default}]".replace("%", "%%")}
+            if kwargs["action"] == "store":
+                kwargs["type"] = setting.type or str
+            if setting.meta is not None:
+                kwargs["metavar"] = setting.meta
+            if setting.nargs is not None:
+                kwargs["nargs"] = setting.nargs
+            if setting.const is not None:
+                kwargs["const"] = setting.const
+        group.add_argument(*flags, **kwargs)
+        taken.update(flags)
 
 
 def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
@@ -84,6 +145,9 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
         if value is not None and value > 0:
             options[setting] = value
     options["timeout"] = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
+    for key, value in vars(args).items():
+        if key.startswith(GUNICORN_DEST) and value is not None:
+            options[key[len(GUNICORN_DEST):]] = value
     return options
 
 
@@ -121,14 +185,30 @@ def prepare_settings(env=None) -> Settings:
     return settings
 
 
-def _application(settings: Settings, options: Dict[str, object]):
-    from gunicorn.app.base import BaseApplication
+def _application(settings: Settings, options: Dict[str, object], explicit_timeout: bool = True):
+    from gunicorn.app.base import Application
 
-    class APIApplication(BaseApplication):
-        """gunicorn serving create_app(settings); GUNICORN_CMD_ARGS applies below our options."""
+    options = dict(options)
+    config_file = options.pop("config", None)
+    defaults = {}
+    if not explicit_timeout:
+        defaults["timeout"] = options.pop("timeout")
+
+    class APIApplication(Application):
+        """gunicorn serving create_app(settings). Precedence, lowest first: our default timeout,
+        the `-c` config file, GUNICORN_CMD_ARGS, the command line; preload_app and
+        capture_output are always on."""
+
+        def init(self, parser, opts, args):  # pragma: no cover - Application's CLI hook, unused
+            return None
 
         def load_config(self):
+            for key, value in defaults.items():
+                self.cfg.set(key, value)
             env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+            location = config_file or getattr(env_args, "config", None)
+            if location:
+                self.load_config_from_module_name_or_filename(location)
             # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told
             # not to: a directory in the user's home that 4.0.1 never made, and two API servers
             # of one user would take each other's socket. Off unless GUNICORN_CMD_ARGS names one.
@@ -139,6 +219,8 @@ def _application(settings: Settings, options: Dict[str, object]):
                     self.cfg.set(key, value)
             for key, value in options.items():
                 self.cfg.set(key, value)
+            for key in FIXED_SETTINGS:
+                self.cfg.set(key, True)
 
         def load(self):
             from autosubmit_api.app import create_app
@@ -173,14 +255,37 @@ def start(args: argparse.Namespace) -> int:
         print(f"autosubmit_api: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     options = gunicorn_options(args)
+    problem = _invalid_setting(options)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     print(f"Starting with gunicorn options: {options}", flush=True)
-    _application(settings, options).run()
+    _application(settings, options, explicit_timeout=args.timeout is not None).run()
     return 0
+
+
+def _invalid_setting(options: Dict[str, object]) -> Optional[str]:
+    """gunicorn's own check of each value (what it would refuse at start), or None."""
+    from gunicorn.config import Config
+
+    cfg = Config()
+    for key, value in options.items():
+        try:
+            cfg.set(key, value)
+        except Exception as exc:  # noqa: BLE001 - gunicorn's validators raise several kinds
+            return f"invalid value for {key}: {exc}"
+    return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "start":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        # A start command written for another version must still start the server.
+        print(f"autosubmit_api: warning: ignoring unknown option(s) of start: {' '.join(unknown)}",
+              file=sys.stderr, flush=True)
     print(f"Starting autosubmit_api with args: {vars(args)}", flush=True)
     if args.command == "start":
         return start(args)
