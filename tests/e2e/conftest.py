@@ -50,6 +50,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 TEST_SECRET = "e2e-secret-key-for-tests-only-0123456789"
+# The server's AS_API_SECRET_TOKEN (the GUI's `secret-token` login) and the user it stands for.
+SITE_TOKEN, SITE_TOKEN_USER = "e2e-static-site-token-0123456789abcdef", "e2e-token-user"
 REPO = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("E2E_OUTPUT_DIR", REPO / "test-output" / "e2e"))
 FIXTURE_EXPIDS = ("a003", "a6zj", "a3tb", "a1ve")
@@ -252,7 +254,8 @@ def api_url(e2e_site, gui_servers, cas_server, oidc_server, tmp_path_factory):
                         CAS_SERVER_URL=cas_server.base, OIDC_CLIENT_ID=oidc_server.state.client_id,
                         OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
                         OIDC_TOKEN_URL=oidc_server.url + "/token",
-                        OIDC_USERINFO_URL=oidc_server.url + "/userinfo"))
+                        OIDC_USERINFO_URL=oidc_server.url + "/userinfo",
+                        AS_API_SECRET_TOKEN=SITE_TOKEN, AS_API_SECRET_TOKEN_USER=SITE_TOKEN_USER))
     log_path = tmp_path_factory.mktemp("e2e-logs") / "server.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
