@@ -221,6 +221,7 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
                 self.cfg.set(key, value)
             for key in FIXED_SETTINGS:
                 self.cfg.set(key, True)
+            self.chdir()  # --chdir, as gunicorn's own CLI applies it
 
         def load(self):
             from autosubmit_api.app import create_app
@@ -231,7 +232,16 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
             ours.handlers = list(error_log.handlers)
             ours.setLevel(error_log.level)
             ours.propagate = False
-            return create_app(settings)
+            app_settings = settings
+            if self.cfg.env:
+                # `-e NAME=VALUE` (command line, config file or GUNICORN_CMD_ARGS): gunicorn has
+                # put them in the environment by now, so read the settings again with them.
+                try:
+                    app_settings = prepare_settings()
+                except (ConfigError, OSError) as exc:
+                    print(f"autosubmit_api: {exc}", file=sys.stderr, flush=True)
+                    sys.exit(1)
+            return create_app(app_settings)
 
         def run(self):
             # BaseApplication ignores `daemon` (only gunicorn's own CLI honours it).

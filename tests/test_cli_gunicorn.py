@@ -152,3 +152,15 @@ def test_certfile_and_keyfile_serve_https(site_env, tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
+    # gunicorn's `-e NAME=VALUE` sets the environment the app is built in, as under upstream.
+    server = Server(site_env, "--disable-bg-tasks", "-e", "PROTECTION_LEVEL=ALL", "--chdir", str(tmp_path),
+                    cwd=tmp_path)
+    try:
+        server.wait()
+        status, body = get(server.base + "/v4/experiments")
+        assert (status, body) == (401, {"error": True, "error_message": "Unauthorized"})
+    finally:
+        server.stop()
