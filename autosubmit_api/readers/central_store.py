@@ -9,10 +9,11 @@ Tables written (data.md A.2, A.3, B.14; api.md 4.2 and 8):
   experiment whose configuration fails to load keeps its row).
 * `experiment_status` in as_times.db / `public.experiment_status`: the status worker,
   `apply_statuses`.
-* `api_user_preferences` in as_times.db / `public.api_user_preferences`: the API's own table
-  of per-user settings (the current GUI's preferred user name), `set_preferred_username`.
-  It sits beside `experiment_status`, the other table only the API writes; Autosubmit never
-  reads either. Created at the first write when missing.
+* `api_user_preferences` in as_times.db / `autosubmit_api.user_preferences` on PostgreSQL:
+  the API's own table of per-user settings (the current GUI's preferred user name),
+  `set_preferred_username`. On SQLite it sits beside `experiment_status`, the other table
+  only the API writes; on PostgreSQL in the API's own schema (workers/lock.py keeps
+  `worker_runs` there). Autosubmit never reads them. Created at the first write when missing.
 
 Each call is one transaction: it commits everything or nothing. SQLite files are opened with
 `mode=rw` (never created). Tables are never created in autosubmit.db, which Autosubmit owns;
@@ -212,14 +213,33 @@ def status_rows(settings: Settings) -> List[Mapping]:
         raise _unavailable("The experiment status table cannot be read", exc) from None
 
 
-# --- api_user_preferences (the /v4/user-settings routes) ------------------------------------
+# --- the API's user preferences (the /v4/user-settings routes) -------------------------------
+#
+# SQLite: table api_user_preferences in as_times.db. PostgreSQL: user_preferences in the
+# API's own schema autosubmit_api (where workers/lock.py keeps worker_runs), never public.
 
-PREFERENCES_DDL = (
-    "CREATE TABLE IF NOT EXISTS api_user_preferences("
-    "user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
-    "created TEXT NOT NULL, modified TEXT NOT NULL)"
-)
+PG_SCHEMA = "autosubmit_api"
 _PREFERENCE_COLUMNS = ("user_id", "preferred_username", "created", "modified")
+_PREFERENCES_COLUMNS_DDL = ("(user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
+                            "created TEXT NOT NULL, modified TEXT NOT NULL)")
+
+
+def preferences_table(settings: Settings) -> str:
+    return f"{PG_SCHEMA}.user_preferences" if backend.is_postgres(settings) else "api_user_preferences"
+
+
+def _preferences_exist(conn: Connection, settings: Settings) -> bool:
+    if backend.is_postgres(settings):
+        return inspect(conn).has_table("user_preferences", schema=PG_SCHEMA)
+    return inspect(conn).has_table("api_user_preferences")
+
+
+def _create_preferences(conn: Connection, settings: Settings) -> None:
+    if backend.is_postgres(settings):
+        # Serialise the first CREATE across hosts: concurrent CREATE ... IF NOT EXISTS races.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('autosubmit_api.user_preferences'))"))
+        conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}"))
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {preferences_table(settings)}{_PREFERENCES_COLUMNS_DDL}"))
 
 
 def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, str]]:
@@ -232,11 +252,11 @@ def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, s
         return None
     try:
         with backend.status_engine(settings).connect() as conn:
-            if not inspect(conn).has_table("api_user_preferences"):
+            if not _preferences_exist(conn, settings):
                 return None
             row = conn.execute(
-                text("SELECT user_id, preferred_username, created, modified FROM api_user_preferences "
-                     "WHERE user_id = :u"), {"u": user_id}).first()
+                text("SELECT user_id, preferred_username, created, modified "
+                     f"FROM {preferences_table(settings)} WHERE user_id = :u"), {"u": user_id}).first()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be read", exc) from None
     return dict(zip(_PREFERENCE_COLUMNS, row)) if row is not None else None
@@ -245,22 +265,24 @@ def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, s
 def set_preferred_username(settings: Settings, user_id: str, name: str, now: str) -> Dict[str, str]:
     """Store `name` as the preferred user name of `user_id` (insert or update, one statement,
     so two hosts writing at once cannot collide); `now` is the modification time (and the
-    creation time of a new row). Returns the stored row.
+    creation time of a new row). The table is created at the first write. Returns the row.
 
     Unavailable when the database cannot be written (on SQLite: as_times.db missing or
-    read-only, locked past the timeout; PostgreSQL down).
+    read-only, locked past the timeout; PostgreSQL down or no CREATE privilege).
     """
+    table_name = preferences_table(settings)
     try:
         with backend.status_engine(settings, write=True).begin() as conn:
-            conn.execute(text(PREFERENCES_DDL))
+            if not _preferences_exist(conn, settings):
+                _create_preferences(conn, settings)
             conn.execute(
-                text("INSERT INTO api_user_preferences(user_id, preferred_username, created, modified) "
+                text(f"INSERT INTO {table_name}(user_id, preferred_username, created, modified) "
                      "VALUES (:u, :p, :now, :now) ON CONFLICT (user_id) DO UPDATE SET "
                      "preferred_username = excluded.preferred_username, modified = excluded.modified"),
                 {"u": user_id, "p": name, "now": now},
             )
             row = conn.execute(
-                text("SELECT user_id, preferred_username, created, modified FROM api_user_preferences "
+                text(f"SELECT user_id, preferred_username, created, modified FROM {table_name} "
                      "WHERE user_id = :u"), {"u": user_id}).one()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be written", exc) from None
