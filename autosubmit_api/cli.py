@@ -296,7 +296,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         # A start command written for another version must still start the server.
         print(f"autosubmit_api: warning: ignoring unknown option(s) of start: {' '.join(unknown)}",
               file=sys.stderr, flush=True)
-    print(f"Starting autosubmit_api with args: {vars(args)}", flush=True)
+    # 4.0.1's line; of the generated gunicorn options only those given.
+    shown = {k: v for k, v in vars(args).items() if not (k.startswith(GUNICORN_DEST) and v is None)}
+    print(f"Starting autosubmit_api with args: {shown}", flush=True)
     if args.command == "start":
         return start(args)
     parser.print_help()
