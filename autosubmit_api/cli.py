@@ -207,12 +207,13 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
                 self.cfg.set(key, value)
             env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
             location = config_file or getattr(env_args, "config", None)
-            if location:
-                self.load_config_from_module_name_or_filename(location)
+            from_file = self.load_config_from_module_name_or_filename(location) if location else {}
             # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told
             # not to: a directory in the user's home that 4.0.1 never made, and two API servers
-            # of one user would take each other's socket. Off unless GUNICORN_CMD_ARGS names one.
-            if "control_socket_disable" in self.cfg.settings and getattr(env_args, "control_socket", None) is None:
+            # of one user would take each other's socket. Off unless a setting names one.
+            named = (getattr(env_args, "control_socket", None) is not None or "control_socket" in options
+                     or "control_socket" in from_file)
+            if "control_socket_disable" in self.cfg.settings and not named:
                 self.cfg.set("control_socket_disable", True)
             for key, value in vars(env_args).items():
                 if value is not None and key != "args" and key in self.cfg.settings:

@@ -164,3 +164,14 @@ def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
         assert (status, body) == (401, {"error": True, "error_message": "Unauthorized"})
     finally:
         server.stop()
+
+
+def test_a_control_socket_named_on_the_command_line_or_in_the_config_file_is_kept(site_env, tmp_path):
+    if not hasattr(pytest.importorskip("gunicorn.config"), "ControlSocket"):
+        pytest.skip("this gunicorn has no control socket")
+    assert _print_config(site_env, cwd=tmp_path)["control_socket_disable"] == "True"
+    named = _print_config(site_env, "--control-socket", str(tmp_path / "api.ctl"), cwd=tmp_path)
+    assert named["control_socket_disable"] == "False" and named["control_socket"] == str(tmp_path / "api.ctl")
+    conf = tmp_path / "ctl.conf.py"
+    conf.write_text(f"control_socket = {str(tmp_path / 'file.ctl')!r}\n")
+    assert _print_config(site_env, "-c", str(conf), cwd=tmp_path)["control_socket_disable"] == "False"
