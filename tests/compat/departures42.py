@@ -1,0 +1,46 @@
+"""Rows of the 4.2.0 captures (golden-as42, golden-pg) where 4.0.1's answer is the contract.
+
+The captures' READMEs say that on the keys 4.0.1 had, our values follow 4.0.1's rules.
+Where 4.2.0 departs from 4.0.1 on purpose (golden/README.md, "Known value differences"),
+the row is judged with the change named here. The same file names occur on all three
+sites (site-wide requests). Maps `file` -> Departure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Departure:
+    why: str
+    # paths whose values 4.0.1's rules decide (presence still checked); "$": the whole body
+    skip: Tuple[str, ...] = ()
+    answer_of: str = ""  # another row of the same capture whose answer applies instead
+    status: Optional[int] = None  # 4.0.1's status (a redirect: with `location`)
+    location: str = ""
+
+
+ONLY_ACTIVE = "v4__experiments__only_active-false_page_size--1.json"
+
+DEPARTURES42 = {
+    "root.json": Departure("ours names its own version (a drop-in for 4.0.1)", skip=("version",)),
+    # 4.2.0 defaults to only_active=true; 4.0.1 lists every experiment.
+    "v4__experiments.json": Departure(
+        "4.0.1 lists every experiment by default", answer_of=ONLY_ACTIVE, skip=("pagination",)
+    ),
+    # 4.0.1 serves /v3/filestatus/ and redirects the bare path to it (308); 4.2.0 the reverse.
+    # Its values are 4.0.1's (judged by the 4.0.1 suite): here, data is what counts.
+    "v3__filestatus.txt": Departure(
+        "4.0.1 serves /v3/filestatus/", answer_of="v3__filestatus__noslash.json", skip=("$",)
+    ),
+    "v3__filestatus__noslash.json": Departure(
+        "4.0.1 redirects /v3/filestatus to /v3/filestatus/", status=308, location="/v3/filestatus/"
+    ),
+    # 4.2.0 says null for an experiment without an experiment_status row (a9m4); 4.0.1 says
+    # "NOT RUNNING".
+    "v3__search__a9.json": Departure(
+        "4.0.1's status of an experiment without a status row", skip=("experiment[*].status",)
+    ),
+}

@@ -1,0 +1,457 @@
+"""Replaying the upstream API 4.2.0's answers on Autosubmit 4.2 and PostgreSQL sites.
+
+Three captures share one index format (golden/README.md "Files", plus `note` and
+`server_error`) and one way of judging (tests/compat/judge42.py):
+
+* `as42`: golden-as42/ over a copy of fixtures-as42/ (SQLite, job list in db/job_list.db);
+* `pg4117`: golden-pg/as4117/ over fixtures-pg/as4117/ (Autosubmit 4.1.17 on PostgreSQL);
+* `pg42`: golden-pg/as42/ over fixtures-pg/as42/ (Autosubmit 4.2.0 on PostgreSQL).
+
+`Site42` prepares what a row is served from: a copy of the experiment folders with every
+file time pinned (the shared copy has lost the capture's times), `logs/`, `metadata/...`,
+and an `.autosubmitrc`; for PostgreSQL a template database restored once from the site's
+`site.sql` with psql, and for each row a fresh database cloned from it (CREATE DATABASE
+... TEMPLATE), dropped after the row, whose content is checked unchanged first (our API
+must never write). `Harness42.check(row)` sends one row and returns None or the reason it
+fails. Used by tests/compat/test_golden_as42.py, test_golden_pg.py and report42.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from autosubmit_api.app import create_app
+from autosubmit_api.config import load_settings
+from tests.compat import compare, judge42
+from tests.compat.departures42 import DEPARTURES42
+from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, load_rows
+
+# The shared copies have lost the capture's file times (2026-12-06 02:54-03:10 UTC). Every
+# file gets the end of that range: fields derived from file times are volatile anyway.
+SITE42_MTIME = 1796526600  # 2026-12-06 03:10:00 UTC
+
+PG_ADMIN_URL = os.environ.get("API_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    name: str  # as42, pg4117, pg42
+    golden: str  # relative to the shared directory
+    fixtures: str
+    postgres: bool
+
+
+SITES = {
+    "as42": SiteSpec("as42", "golden-as42", "fixtures-as42", False),
+    "pg4117": SiteSpec("pg4117", "golden-pg/as4117", "fixtures-pg/as4117", True),
+    "pg42": SiteSpec("pg42", "golden-pg/as42", "fixtures-pg/as42", True),
+}
+
+# Rows where 4.2.0 failed although the data exists (its READMEs, "Rows 4.2.0 answered with
+# an error" / "What 4.2.0 reads and what fails"): an error of ours does not pass there.
+REQUIRE_DATA = {
+    "as42": {
+        # "An experiment without wrappers should list []"
+        "v4__experiments__a9m1__wrappers.json",
+        "v4__experiments__a9m2__wrappers.json",
+    },
+    "pg4117": {
+        # a8p1's statistics: a TOTAL_STATS line 4.2.0 cannot parse, the jobs are there
+        "v3__stats__a8p1__0__Any.json",
+        "v3__stats__a8p1__0__SIM.json",
+    },
+    "pg42": {
+        "v4__experiments__a9p1__wrappers.json",
+        "v4__experiments__a9p2__wrappers.json",
+        # the runs exist; a missing user_metrics table means no metrics, not a failure
+        "v4__experiments__a9p1__runs__4__user-metrics.json",
+        "v4__experiments__a9p2__runs__2__user-metrics.json",
+    },
+}
+
+
+# `note` values of rows about something that does not exist, and the unknown experiment of
+# every capture: our clean 404 may answer them where 4.2.0 says 200 with an empty body.
+NOT_FOUND_NOTES = frozenset({"unknown experiment", "unknown job", "unknown run", "bad run id"})
+UNKNOWN_EXPID = "zzzz"
+
+
+@dataclass(frozen=True)
+class Row42:
+    method: str
+    path: str
+    status: int
+    file: str
+    volatile_fields: str
+    unordered_lists: str
+    content_type: str
+    request_extra: str
+    note: str
+    server_error: str
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def load_rows42(golden_dir: Path) -> List[Row42]:
+    with open(golden_dir / "index.tsv", newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [
+            Row42(
+                method=raw["method"],
+                path=raw["path"],
+                status=int(raw["status"]),
+                file=raw["file"],
+                volatile_fields=raw["volatile_fields"],
+                unordered_lists=raw["unordered_lists"],
+                content_type=raw["content_type"],
+                request_extra=raw["request_extra"],
+                note=raw.get("note") or "",
+                server_error=raw.get("server_error") or "",
+            )
+            for raw in reader
+        ]
+
+
+# ---------------------------------------------------------------------------------------
+# Which keys 4.0.1 had, per route
+# ---------------------------------------------------------------------------------------
+
+
+def route_key(path: str) -> str:
+    """The route a request path belongs to, with expids, jobs and run ids abstracted:
+    `/v3/graph/a9m1/standard/none` -> `/v3/graph`, `/v4/experiments/a9m1/jobs/x/parents`
+    -> `/v4/experiments/<e>/jobs/<j>/parents`; the query counts only for `view`."""
+    bare, _, query = path.partition("?")
+    segments = [s for s in bare.split("/") if s]
+    if not segments:
+        return "/"
+    version = "v3"
+    if segments[0] in ("v3", "v4"):
+        version, segments = segments[0], segments[1:]
+    if not segments:
+        return f"/{version}"
+    if version == "v3":
+        return f"/v3/{segments[0]}"
+    if segments[0] != "experiments" or len(segments) == 1:
+        return "/v4/" + "/".join(segments)
+    out = ["/v4/experiments/<e>"]
+    rest = segments[2:]
+    if rest:
+        out.append(rest[0])
+        if len(rest) > 1:
+            out.append({"jobs": "<j>", "runs": "<r>"}.get(rest[0], rest[1]))
+            out.extend(rest[2:])
+    key = "/".join(out)
+    if "view=quick" in query:
+        key += "?view=quick"
+    return key
+
+
+def keys_401(shared: Path) -> Dict[str, judge42.KeySet]:
+    """route_key -> the key paths of 4.0.1's successful answers of that route."""
+    golden = shared / "golden"
+    shapes = json.loads((golden / "shapes.json").read_text(encoding="utf-8"))
+    maps: Dict[str, set] = defaultdict(set)
+    opaque: Dict[str, set] = defaultdict(set)
+    for shape in shapes.values():
+        route = route_key(shape["route"].replace("<e>", "e").replace("<x>", "x"))
+        maps[route].update(shape.get("maps", ()))
+        opaque[route].update(shape.get("opaque", ()))
+    paths: Dict[str, set] = defaultdict(set)
+    for row in load_rows(golden):
+        if row.status != 200 or row.ref_defect or not row.file.endswith(".json"):
+            continue
+        body = json.loads((golden / row.file).read_text(encoding="utf-8"))
+        if judge42.is_error_body(body):
+            continue
+        route = route_key(row.path)
+        keys, _ = compare.key_paths(body, maps[route], opaque[route])
+        paths[route].update(keys)
+    return {
+        route: judge42.KeySet(paths[route], maps[route], opaque[route])
+        for route in set(paths) | set(maps)
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Serving a site
+# ---------------------------------------------------------------------------------------
+
+RC = """[database]
+path = {root}
+filename = autosubmit.db
+backend = {backend}
+{connection}[local]
+path = {root}
+[globallogs]
+path = {root}/logs
+[historicdb]
+path = {root}/metadata/data
+[structures]
+path = {root}/metadata/structures
+[historiclog]
+path = {root}/metadata/logs
+[graph]
+path = {root}/metadata/graph
+"""
+
+
+def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
+    """Copy a site's experiment folders into `root` as the capture served them: `logs/`,
+    `metadata/{logs,structures,graph,data}` present, writable copies, every time `mtime`.
+    The `.autosubmitrc` is written separately (write_rc)."""
+    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
+    (root / "README.md").unlink(missing_ok=True)
+    (root / "site.sql").unlink(missing_ok=True)
+    for sub in ("logs", "metadata/logs", "metadata/structures", "metadata/graph", "metadata/data"):
+        os.makedirs(root / sub, exist_ok=True)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.utime(os.path.join(dirpath, name), (mtime, mtime), follow_symlinks=False)
+    os.utime(root, (mtime, mtime))
+    return root
+
+
+def write_rc(rc_path: Path, root: Path, connection_url: str = "") -> Path:
+    connection = f"connection_url = {connection_url}\n" if connection_url else ""
+    rc_path.write_text(
+        RC.format(root=root, backend="postgres" if connection_url else "sqlite", connection=connection),
+        encoding="utf-8",
+    )
+    return rc_path
+
+
+def make_client(rc_path: Path, home: Path):
+    env = {
+        "AUTOSUBMIT_CONFIGURATION": str(rc_path),
+        "HOME": str(home),
+        "SECRET_KEY": REFERENCE_SECRET,
+        "PROTECTION_LEVEL": "NONE",
+        "DISABLE_BACKGROUND_TASKS": "true",
+    }
+    return create_app(load_settings(env, dotenv=False, testing=True)).test_client()
+
+
+# ---------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------
+
+
+def _pg(url: str, **kwargs):
+    import psycopg
+
+    return psycopg.connect(url, connect_timeout=3, **kwargs)
+
+
+def pg_reachable(admin_url: str = PG_ADMIN_URL) -> bool:
+    try:
+        _pg(admin_url).close()
+    except Exception:  # noqa: BLE001 - any failure means "no server to test against"
+        return False
+    return shutil.which("psql") is not None
+
+
+def pg_url_of(admin_url: str, dbname: str) -> str:
+    return admin_url.rsplit("/", 1)[0] + "/" + dbname
+
+
+def _psql_args(admin_url: str) -> List[str]:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(admin_url)
+    return [
+        "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1",
+        "-h", parsed.hostname or "127.0.0.1", "-p", str(parsed.port or 5432),
+        "-U", parsed.username or "postgres",
+    ]
+
+
+def restore_template(sql: Path, admin_url: str = PG_ADMIN_URL) -> str:
+    """A new database restored from a pg_dump with psql; returns its name."""
+    name = "g42tpl_" + uuid.uuid4().hex[:12]
+    with _pg(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with open(sql, "rb") as dump:
+        subprocess.run(
+            _psql_args(admin_url) + ["-d", name], stdin=dump, check=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+        )
+    return name
+
+
+def clone_database(template: str, admin_url: str = PG_ADMIN_URL) -> str:
+    name = "g42row_" + uuid.uuid4().hex[:12]
+    with _pg(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name
+
+
+def drop_database(name: str, admin_url: str = PG_ADMIN_URL) -> None:
+    with _pg(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fingerprint(url: str) -> Dict[str, Tuple[int, str]]:
+    """schema.table -> (row count, md5 of the sorted rows) for every table outside the
+    catalogs: equal fingerprints mean nothing was written, created or dropped."""
+    with _pg(url) as conn:
+        tables = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' "
+            "AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+        ).fetchall()
+        result = {}
+        for schema, table in tables:
+            qualified = f'"{schema}"."{table}"'
+            count, digest = conn.execute(
+                f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
+                f"FROM {qualified} AS t"
+            ).fetchone()
+            result[f"{schema}.{table}"] = (count, digest)
+        return result
+
+
+def table_counts(url: str) -> Dict[str, int]:
+    return {table: count for table, (count, _) in fingerprint(url).items()}
+
+
+# ---------------------------------------------------------------------------------------
+# The harness
+# ---------------------------------------------------------------------------------------
+
+
+class Harness42:
+    """One site: its served copy, a client (SQLite) or a fresh database per row
+    (PostgreSQL), and `check(row)`."""
+
+    def __init__(self, shared: Path, spec: SiteSpec, new_dir: Callable[[str], Path],
+                 admin_url: str = PG_ADMIN_URL):
+        self.spec = spec
+        self.golden_dir = shared / spec.golden
+        self.fixtures = shared / spec.fixtures
+        self.new_dir = new_dir
+        self.admin_url = admin_url
+        self.rows = {row.file: row for row in load_rows42(self.golden_dir)}
+        self.keys = keys_401(shared)
+        self.require_data = REQUIRE_DATA.get(spec.name, set())
+        self.root = copy_site(self.fixtures, new_dir(spec.name) / "D")
+        self.template: Optional[str] = None
+        self.template_fingerprint: Dict[str, Tuple[int, str]] = {}
+        self._client = None
+        if spec.postgres:
+            self.template = restore_template(self.fixtures / "site.sql", admin_url)
+            self.template_fingerprint = fingerprint(pg_url_of(admin_url, self.template))
+        else:
+            self._client = make_client(write_rc(self.root / ".autosubmitrc", self.root), self.root)
+
+    def close(self) -> None:
+        if self.template:
+            from autosubmit_api.readers import backend
+
+            backend.dispose_all()
+            drop_database(self.template, self.admin_url)
+            self.template = None
+
+    def substitute(self, value, dbname: str = ""):
+        value = compare.substitute(value, "{FIXTURE_DIR}", str(self.root))
+        value = compare.substitute(value, "{HOST}", HOST)
+        if dbname:
+            value = compare.substitute(value, "{PG_DB}", dbname)
+        return value
+
+    def expected(self, row: Row42, dbname: str = "") -> judge42.Expected:
+        """What the row expects, with its 4.0.1 departure (departures42.py) applied."""
+        departure = DEPARTURES42.get(row.file)
+        answer = self.rows[departure.answer_of] if departure and departure.answer_of else row
+        body = compare.MISSING
+        if answer.file.endswith(".json"):
+            text = (self.golden_dir / answer.file).read_text(encoding="utf-8")
+            body = self.substitute(json.loads(text), dbname)
+        location = ""
+        if answer.request_extra.startswith("location="):
+            location = self.substitute(answer.request_extra[len("location="):], dbname)
+        status = answer.status
+        whole = answer.volatile_fields.strip() == judge42.WHOLE_BODY
+        volatile = () if whole else compare.parse_paths(answer.volatile_fields)
+        if departure:
+            whole = whole or judge42.WHOLE_BODY in departure.skip
+            volatile += tuple(compare.parse_path(p) for p in departure.skip if p != judge42.WHOLE_BODY)
+            if departure.status is not None:
+                status, location, body = departure.status, departure.location, compare.MISSING
+        return judge42.Expected(
+            path=row.path,
+            status=status,
+            body=body,
+            volatile=volatile,
+            unordered=compare.parse_paths(answer.unordered_lists),
+            whole_body_volatile=whole,
+            location=location,
+            note=row.note,
+            not_found_ok=row.note in NOT_FOUND_NOTES or f"/{UNKNOWN_EXPID}" in row.path,
+            require_data=row.file in self.require_data,
+            had_401=self.keys.get(route_key(row.path), judge42.KeySet()),
+        )
+
+    def send(self, client, row: Row42) -> judge42.Ours:
+        response = client.open(row.path, method=row.method, base_url=BASE_URL)
+        try:
+            raw = response.get_data()
+            try:
+                body = json.loads(raw) if raw else compare.MISSING
+            except ValueError:
+                body = compare.MISSING
+            return judge42.Ours(response.status_code, body, response.headers.get("Location", ""))
+        finally:
+            response.close()
+
+    def check(self, row: Row42) -> Optional[str]:
+        """None when our answer passes the row, else `<request> (<file>): <why>`."""
+        if self.spec.postgres:
+            problem = self._check_pg(row)
+        else:
+            problem = judge42.judge(self.expected(row), self.send(self._client, row))
+        if problem is None:
+            return None
+        departure = DEPARTURES42.get(row.file)
+        if departure:
+            problem += f" (4.0.1's rule applies: {departure.why})"
+        return f"{row.describe()} ({row.file}): {problem}"
+
+    def _check_pg(self, row: Row42) -> Optional[str]:
+        from autosubmit_api.readers import backend
+
+        dbname = clone_database(self.template, self.admin_url)
+        url = pg_url_of(self.admin_url, dbname)
+        try:
+            home = self.new_dir("row")
+            client = make_client(write_rc(home / ".autosubmitrc", self.root, url), home)
+            problem = judge42.judge(self.expected(row, dbname), self.send(client, row))
+            backend.dispose_all()
+            if fingerprint(url) != self.template_fingerprint:
+                changed = _changed_tables(self.template_fingerprint, fingerprint(url))
+                wrote = f"the database changed while answering: {changed}"
+                problem = wrote if problem is None else f"{problem}; {wrote}"
+            return problem
+        finally:
+            backend.dispose_all()
+            drop_database(dbname, self.admin_url)
+
+
+def _changed_tables(before: dict, after: dict) -> List[str]:
+    names = sorted(set(before) | set(after))
+    return [n for n in names if before.get(n) != after.get(n)]
