@@ -122,6 +122,27 @@ def load_rows42(golden_dir: Path) -> List[Row42]:
         ]
 
 
+XPASS_HINT = (
+    "pending ({reason}); XPASS means it passes now: refresh tests/compat/pending42.py "
+    "(python -m tests.compat.report42 --write-pending)"
+)
+
+
+def row_params(site: str, rows: List[Row42]):
+    """pytest params of a site's rows: pending ones (pending42.py) are strict xfails."""
+    import pytest
+
+    from tests.compat.pending42 import PENDING42
+
+    pending = PENDING42.get(site, {})
+    for row in rows:
+        marks = []
+        if row.file in pending:
+            reason = XPASS_HINT.format(reason=pending[row.file])
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        yield pytest.param(row, id=row.file, marks=marks)
+
+
 # ---------------------------------------------------------------------------------------
 # Which keys 4.0.1 had, per route
 # ---------------------------------------------------------------------------------------
