@@ -374,6 +374,7 @@ class Harness42:
         self.template: Optional[str] = None
         self.template_fingerprint: Dict[str, Tuple[int, str]] = {}
         self._client = None
+        self.last_rc: Optional[Path] = None
         if spec.postgres:
             self.template = restore_template(self.fixtures / "site.sql", admin_url)
             self.template_fingerprint = fingerprint(pg_url_of(admin_url, self.template))
@@ -460,7 +461,8 @@ class Harness42:
         url = pg_url_of(self.admin_url, dbname)
         try:
             home = self.new_dir("row")
-            client = make_client(write_rc(home / ".autosubmitrc", self.root, url), home)
+            self.last_rc = write_rc(home / ".autosubmitrc", self.root, url)
+            client = make_client(self.last_rc, home)
             problem = judge42.judge(self.expected(row, dbname), self.send(client, row))
             backend.dispose_all()
             if fingerprint(url) != self.template_fingerprint:
