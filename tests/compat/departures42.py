@@ -1,7 +1,7 @@
 """Rows of the 4.2.0 captures (golden-as42, golden-pg) where 4.0.1's answer is the contract.
 
-The captures' READMEs say that on the keys 4.0.1 had, our values follow 4.0.1's rules.
-Where 4.2.0 departs from 4.0.1 on purpose (golden/README.md, "Known value differences"),
+On the keys 4.0.1 had, our values follow 4.0.1's rules (docs/compatibility.md). Where
+4.2.0 departs from 4.0.1 on purpose (4.2.0's known value differences on the 4.0.1 data),
 the row is judged with the change named here. The same file names occur on all three
 sites (site-wide requests). Maps `file` -> Departure.
 """

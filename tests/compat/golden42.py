@@ -1,6 +1,6 @@
 """Replaying the upstream API 4.2.0's answers on Autosubmit 4.2 and PostgreSQL sites.
 
-Three captures share one index format (golden/README.md "Files", plus `note` and
+Three captures share one index format (the 4.0.1 golden index columns, plus `note` and
 `server_error`) and one way of judging (tests/compat/judge42.py):
 
 * `as42`: golden-as42/ over a copy of fixtures-as42/ (SQLite, job list in db/job_list.db);
@@ -56,8 +56,8 @@ SITES = {
     "pg42": SiteSpec("pg42", "golden-pg/as42", "fixtures-pg/as42", True),
 }
 
-# Rows where 4.2.0 failed although the data exists (its READMEs, "Rows 4.2.0 answered with
-# an error" / "What 4.2.0 reads and what fails"): an error of ours does not pass there.
+# Rows where 4.2.0 failed although the data exists (docs/compatibility.md, rule 2): an
+# error of ours does not pass there.
 REQUIRE_DATA = {
     "as42": {
         # "An experiment without wrappers should list []"

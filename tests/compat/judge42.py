@@ -1,9 +1,9 @@
 """How a row answered by the upstream API 4.2.0 is judged (docs/compatibility.md, "The
-4.2.0 sites").
+4.2.0 captures").
 
 The golden-as42 and golden-pg capture hold 4.2.0's answers on sites written by Autosubmit
 4.2.0 (job list in `db/job_list.db` or in PostgreSQL) and 4.1.17 (PostgreSQL). 4.2.0 is
-evidence there, not the contract, and the rules of their READMEs are looser than the 4.0.1
+evidence there, not the contract, and the capture's rules are looser than the 4.0.1
 suite's exact comparison:
 
 1. Status: the same class as 4.2.0's; where 4.2.0 answers FastAPI's 422 for a bad
@@ -34,7 +34,7 @@ from typing import Any, Callable, FrozenSet, Iterable, Optional, Sequence, Tuple
 from tests.compat import compare
 from tests.compat.compare import MISSING, Diff, format_path, path_covers, path_matches, short
 
-# Keys whose values are never compared (the READMEs' "How to judge", rule 3).
+# Keys whose values are never compared (docs/compatibility.md, rule 3).
 SKIPPED_KEYS = frozenset({"error_message", "pkl_file_name"})
 WHOLE_BODY = "$"
 

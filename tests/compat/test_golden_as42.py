@@ -1,5 +1,5 @@
 """Every row of golden-as42/index.tsv (upstream 4.2.0 on a site written by Autosubmit 4.2.0,
-job lists in db/job_list.db), replayed against our app and judged by that capture's README
+job lists in db/job_list.db), replayed against our app and judged by the capture's
 rules (tests/compat/judge42.py; docs/compatibility.md).
 
 Rows listed in tests/compat/pending42.py ("as42") are strict xfails with their reason: they

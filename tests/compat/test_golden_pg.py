@@ -1,6 +1,6 @@
 """Every row of golden-pg/as4117/ and golden-pg/as42/ (upstream 4.2.0 on PostgreSQL sites
 written by Autosubmit 4.1.17 and 4.2.0), replayed against our app and judged by the
-capture's README rules (tests/compat/judge42.py; docs/compatibility.md).
+capture's rules (tests/compat/judge42.py; docs/compatibility.md).
 
 Each site's `site.sql` is restored once with psql into a template database; every row is
 answered from its own database cloned from that template, whose tables must be unchanged

@@ -1,7 +1,7 @@
 """The judge of the 4.2.0 captures (tests/compat/judge42.py) on small hand-made answers.
 
-These need no shared directory: they pin down each rule of the golden-as42 / golden-pg
-READMEs ("How to judge our answers against these rows") so that a change to the judge that
+These need no shared directory: they pin down each rule of docs/compatibility.md ("The
+4.2.0 captures") so that a change to the judge that
 lets a wrong answer through fails here.
 """
 
