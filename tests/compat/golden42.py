@@ -251,7 +251,9 @@ def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
 def write_rc(rc_path: Path, root: Path, connection_url: str = "") -> Path:
     connection = f"connection_url = {connection_url}\n" if connection_url else ""
     rc_path.write_text(
-        RC.format(root=root, backend="postgres" if connection_url else "sqlite", connection=connection),
+        RC.format(
+            root=root, backend="postgres" if connection_url else "sqlite", connection=connection
+        ),
         encoding="utf-8",
     )
     return rc_path
@@ -412,7 +414,9 @@ class Harness42:
         volatile = () if whole else compare.parse_paths(answer.volatile_fields)
         if departure:
             whole = whole or judge42.WHOLE_BODY in departure.skip
-            volatile += tuple(compare.parse_path(p) for p in departure.skip if p != judge42.WHOLE_BODY)
+            volatile += tuple(
+                compare.parse_path(p) for p in departure.skip if p != judge42.WHOLE_BODY
+            )
             if departure.status is not None:
                 status, location, body = departure.status, departure.location, compare.MISSING
         return judge42.Expected(

@@ -190,7 +190,10 @@ class _Data:
             for key in sorted(reference):
                 if key not in ours:
                     return Diff(
-                        format_path(path + (key,)), reference[key], MISSING, "key 4.2.0 sends is missing"
+                        format_path(path + (key,)),
+                        reference[key],
+                        MISSING,
+                        "key 4.2.0 sends is missing",
                     )
             for key in sorted(reference):
                 found = self.diff(reference[key], ours[key], path + (key,))
@@ -232,7 +235,9 @@ class _Data:
             if found:
                 return found
         if len(reference) != len(ours):
-            return Diff(where, f"{len(reference)} elements", f"{len(ours)} elements", "list length differs")
+            return Diff(
+                where, f"{len(reference)} elements", f"{len(ours)} elements", "list length differs"
+            )
         return None
 
     def _by_identity(self, reference: list, ours: list, path: tuple, key: str) -> Optional[Diff]:
@@ -287,9 +292,13 @@ class KeySet:
     everything below an opaque path (configuration trees) counts as had.
     """
 
-    def __init__(self, paths: Iterable[str] = (), maps: Iterable[str] = (), opaque: Iterable[str] = ()):
+    def __init__(
+        self, paths: Iterable[str] = (), maps: Iterable[str] = (), opaque: Iterable[str] = ()
+    ):
         self.paths: FrozenSet[str] = frozenset(paths)
-        self.patterns = tuple(compare.parse_path(p) for p in self.paths if "*" in p.replace("[*]", ""))
+        self.patterns = tuple(
+            compare.parse_path(p) for p in self.paths if "*" in p.replace("[*]", "")
+        )
         self.opaque = tuple(compare.parse_path(p) for p in opaque)
 
     def __call__(self, generic_path: str) -> bool:

@@ -75,7 +75,10 @@ def _generic(path: str) -> str:
 
 
 def run_site(shared: Path, site: str, route: str, base: str) -> List[Tuple[Row42, Optional[str]]]:
-    harness = Harness42(shared, SITES[site], lambda name: Path(tempfile.mkdtemp(prefix=name, dir=base)))
+    def new_dir(name: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=name, dir=base))
+
+    harness = Harness42(shared, SITES[site], new_dir)
     try:
         results = []
         for row in harness.rows.values():
@@ -98,7 +101,8 @@ def pending_source(lists: Dict[str, Dict[str, str]]) -> str:
     for site in SITES:
         lines.append(f'    "{site}": {{')
         groups: "OrderedDict[str, List[str]]" = OrderedDict()
-        for name, reason in sorted(lists.get(site, {}).items(), key=lambda item: (item[1], item[0])):
+        entries = sorted(lists.get(site, {}).items(), key=lambda item: (item[1], item[0]))
+        for name, reason in entries:
             groups.setdefault(reason, []).append(name)
         for reason, names in groups.items():
             lines.append(f"        **_rows(\n            {_quote(reason)},")
@@ -165,7 +169,8 @@ def _print_site(site: str, results, failing: Dict[str, str], verbose: bool) -> N
             print(f"         {row.file}{mark}")
             if verbose:
                 print(f"           {problem}")
-    now_pass = sorted(name for name in pending if name not in failing and name in {r.file for r, _ in results})
+    replayed = {row.file for row, _ in results}
+    now_pass = sorted(name for name in pending if name not in failing and name in replayed)
     if now_pass:
         print(f"  PENDING rows that PASS now (remove them, or --write-pending): {len(now_pass)}")
         for name in now_pass:

@@ -35,7 +35,8 @@ SHARED = shared_dir()
 ROWS = {}
 for _name in ("pg4117", "pg42"):
     _golden = SHARED / SITES[_name].golden
-    if (_golden / "index.tsv").is_file() and (SHARED / SITES[_name].fixtures / "site.sql").is_file():
+    _dump = SHARED / SITES[_name].fixtures / "site.sql"
+    if (_golden / "index.tsv").is_file() and _dump.is_file():
         ROWS[_name] = load_rows42(_golden)
 if not ROWS:
     pytest.skip(
@@ -127,7 +128,8 @@ def test_site_served_as_the_capture_and_never_written(name, request):
         assert "backend = postgres" in rc and "connection_url = postgresql://" in rc
         assert f"path = {harness.root}/metadata/data" in rc
     after = snapshot(harness.root)
-    changed = sorted(p for p in set(harness.before) | set(after) if harness.before.get(p) != after.get(p))
+    paths = set(harness.before) | set(after)
+    changed = sorted(p for p in paths if harness.before.get(p) != after.get(p))
     assert changed == [], changed
 
 

@@ -105,7 +105,8 @@ def test_whole_body_volatile_needs_data_only():
 
 def test_lists_of_objects_match_by_identity_in_any_order():
     reference = {"jobs": [dict(JOB, id="a"), dict(JOB, id="b")]}
-    assert judge(data_row(reference), Ours(200, {"jobs": [dict(JOB, id="b"), dict(JOB, id="a")]})) is None
+    swapped = {"jobs": [dict(JOB, id="b"), dict(JOB, id="a")]}
+    assert judge(data_row(reference), Ours(200, swapped)) is None
     problem = judge(data_row(reference), Ours(200, {"jobs": [dict(JOB, id="a")]}))
     assert problem is not None and "different sets of id" in problem
 
@@ -125,7 +126,9 @@ def test_where_4_2_0_failed_data_or_a_clean_error_passes_never_a_500():
     assert judge(failed, Ours(503, {"error": True, "error_message": "locked"})) is None
     assert judge(failed, Ours(500, {"error": True, "error_message": "x"})) is not None
     assert judge(failed, Ours(404, {"detail": "Not Found"})) is not None
-    v3_error = Expected(path="/v3/tree/a9m4", status=200, body={"error": True, "error_message": "x"})
+    v3_error = Expected(
+        path="/v3/tree/a9m4", status=200, body={"error": True, "error_message": "x"}
+    )
     assert judge(v3_error, Ours(200, {"error": True, "error_message": "no job list"})) is None
 
 
@@ -137,11 +140,16 @@ def test_where_the_data_exists_an_error_does_not_pass():
 
 
 def test_status_class_of_4_2_0_errors_is_kept():
-    unknown_job = Expected(path="/v4/experiments/a9m1/jobs/a9m1_NOPE", status=404, body={"error": True})
+    unknown_job = Expected(
+        path="/v4/experiments/a9m1/jobs/a9m1_NOPE", status=404, body={"error": True}
+    )
     assert judge(unknown_job, Ours(404, {"error": True, "error_message": "unknown"})) is None
     assert judge(unknown_job, Ours(200, {"name": "a9m1_NOPE"})) is not None
-    bad_section = Expected(path="/v4/experiments/a9m1/eta?section=Nope", status=400, body={"error": True})
-    assert judge(bad_section, Ours(400, {"error": True, "error_message": "no such section"})) is None
+    bad_section = Expected(
+        path="/v4/experiments/a9m1/eta?section=Nope", status=400, body={"error": True}
+    )
+    clean = Ours(400, {"error": True, "error_message": "no such section"})
+    assert judge(bad_section, clean) is None
 
 
 def test_fastapi_422_is_4_0_1_error_on_v3_and_400_or_422_on_v4():
@@ -154,7 +162,9 @@ def test_fastapi_422_is_4_0_1_error_on_v3_and_400_or_422_on_v4():
 
 
 def test_redirects_compare_status_class_and_target_path():
-    redirect = Expected(path="/v3/filestatus/", status=307, location="http://127.0.0.1:8070/v3/filestatus")
+    redirect = Expected(
+        path="/v3/filestatus/", status=307, location="http://127.0.0.1:8070/v3/filestatus"
+    )
     assert judge(redirect, Ours(308, location="/v3/filestatus")) is None
     assert judge(redirect, Ours(308, location="/v3/filestatus/")) is not None
     assert judge(redirect, Ours(200, {"status": "OFFLINE"})) is not None
