@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import csv
 import json
+import calendar
 import os
+import re
 import shutil
+import time
 import subprocess
 import uuid
 from collections import defaultdict
@@ -32,12 +35,15 @@ from typing import Callable, Dict, List, Optional, Tuple
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare, judge42
-from tests.compat.departures42 import DEPARTURES42
+from tests.compat.departures42 import departure_for
 from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, load_rows
 
 # The shared copies have lost the capture's file times (2026-12-06 02:54-03:10 UTC). Every
-# file gets the end of that range: fields derived from file times are volatile anyway.
+# file gets the end of that range (fields derived from file times are volatile anyway),
+# except Autosubmit's own logs, named `<YYYYMMDD>_<HHMMSS>_<command>.log` by their start
+# time: they get that time, so that "the newest run log" (/v3/exprun) is the capture's.
 SITE42_MTIME = 1796526600  # 2026-12-06 03:10:00 UTC
+TIMED_LOG = re.compile(r"^(\d{8})_(\d{6})_")
 
 PG_ADMIN_URL = os.environ.get("API_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -229,7 +235,8 @@ path = {root}/metadata/graph
 
 def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
     """Copy a site's experiment folders into `root` as the capture served them: `logs/`,
-    `metadata/{logs,structures,graph,data}` present, writable copies, every time `mtime`.
+    `metadata/{logs,structures,graph,data}` present, writable copies, every time `mtime`
+    except the logs named by their start time (TIMED_LOG).
     The `.autosubmitrc` is written separately (write_rc)."""
     shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
     (root / "README.md").unlink(missing_ok=True)
@@ -243,9 +250,22 @@ def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
             os.chmod(os.path.join(dirpath, name), 0o644)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
-            os.utime(os.path.join(dirpath, name), (mtime, mtime), follow_symlinks=False)
+            when = _named_time(name) if name in filenames else None
+            when = mtime if when is None else when
+            os.utime(os.path.join(dirpath, name), (when, when), follow_symlinks=False)
     os.utime(root, (mtime, mtime))
     return root
+
+
+def _named_time(name: str) -> Optional[int]:
+    """The UTC time a `<YYYYMMDD>_<HHMMSS>_...` log name carries, or None."""
+    match = TIMED_LOG.match(name)
+    if not match:
+        return None
+    try:
+        return calendar.timegm(time.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S"))
+    except ValueError:
+        return None
 
 
 def write_rc(rc_path: Path, root: Path, connection_url: str = "") -> Path:
@@ -400,7 +420,7 @@ class Harness42:
 
     def expected(self, row: Row42, dbname: str = "") -> judge42.Expected:
         """What the row expects, with its 4.0.1 departure (departures42.py) applied."""
-        departure = DEPARTURES42.get(row.file)
+        departure = departure_for(row.file)
         answer = self.rows[departure.answer_of] if departure and departure.answer_of else row
         body = compare.MISSING
         if answer.file.endswith(".json"):
@@ -429,6 +449,7 @@ class Harness42:
             location=location,
             note=row.note,
             not_found_ok=row.note in NOT_FOUND_NOTES or f"/{UNKNOWN_EXPID}" in row.path,
+            data_ok=bool(departure and departure.data_ok),
             require_data=row.file in self.require_data,
             had_401=self.keys.get(route_key(row.path), judge42.KeySet()),
         )
@@ -453,7 +474,7 @@ class Harness42:
             problem = judge42.judge(self.expected(row), self.send(self._client, row))
         if problem is None:
             return None
-        departure = DEPARTURES42.get(row.file)
+        departure = departure_for(row.file)
         if departure:
             problem += f" (4.0.1's rule applies: {departure.why})"
         return f"{row.describe()} ({row.file}): {problem}"

@@ -15,10 +15,6 @@ def _rows(reason, *files):
 PENDING42 = {
     "as42": {
         **_rows(
-            "/v3/exprun: logcontent[index=*].content: string differs (after normalising)",
-            "v3__exprun__a9m1.json",
-        ),
-        **_rows(
             "/v3/rundetail: error instead of data: \"Autosubmit couldn't fin the experiment header information necessary to",
             "v3__rundetail__a9m1__2.json",
             "v3__rundetail__a9m1__4.json",
@@ -38,12 +34,6 @@ PENDING42 = {
             "v4__experiments__a9m1__filesystem-config.json",
             "v4__experiments__a9m2__filesystem-config.json",
             "v4__experiments__a9m4__filesystem-config.json",
-        ),
-        **_rows(
-            "bad view answered 404: the job list is not read (issue 12)",
-            "v4__experiments__a9m1__jobs__view-bogus.json",
-            "v4__experiments__a9m2__jobs__view-bogus.json",
-            "v4__experiments__a9m4__jobs__view-bogus.json",
         ),
         **_rows(
             "the 4.2 job list not read yet (issue 12)",
@@ -114,20 +104,11 @@ PENDING42 = {
     },
     "pg4117": {
         **_rows(
-            "/v3/exprun: logcontent[index=*].content: string differs (after normalising)",
-            "v3__exprun__a8p1.json",
-        ),
-        **_rows(
             "4.2.0-only field HPCLOGDIR (issue 13)",
             "v3__cconfig__a8p1.json",
             "v3__cconfig__a8p2.json",
             "v4__experiments__a8p1__filesystem-config.json",
             "v4__experiments__a8p2__filesystem-config.json",
-        ),
-        **_rows(
-            "bad view answered 404: the job list is not read (issue 12)",
-            "v4__experiments__a8p1__jobs__view-bogus.json",
-            "v4__experiments__a8p2__jobs__view-bogus.json",
         ),
         **_rows(
             "public.job_pkl not read yet (issue 12)",
@@ -196,20 +177,11 @@ PENDING42 = {
     },
     "pg42": {
         **_rows(
-            "/v3/exprun: logcontent[index=*].content: string differs (after normalising)",
-            "v3__exprun__a9p1.json",
-        ),
-        **_rows(
             "4.2.0-only field HPCLOGDIR (issue 13)",
             "v3__cconfig__a9p1.json",
             "v3__cconfig__a9p2.json",
             "v4__experiments__a9p1__filesystem-config.json",
             "v4__experiments__a9p2__filesystem-config.json",
-        ),
-        **_rows(
-            "bad view answered 404: the job list is not read (issue 12)",
-            "v4__experiments__a9p1__jobs__view-bogus.json",
-            "v4__experiments__a9p2__jobs__view-bogus.json",
         ),
         **_rows(
             "the 4.2 job list not read yet (issue 12)",

@@ -52,21 +52,24 @@ def reason_of(site: str, row: Row42, problem: str) -> str:
         return "the database changed while answering (issue 12: never a write)"
     if text.startswith("server error"):
         return f"500 on {route_key(row.path)} (issue 12)"
-    if "bad parameter answers 400 or 422, got 404" in text:
-        return "bad view answered 404: the job list is not read (issue 12)"
     missing = re.match(r"at (\S+): key 4\.2\.0 sends is missing", text)
     if missing:
-        key = re.split(r"[.\]\[]", missing.group(1).rstrip("]"))[-1].strip('"')
-        if key in ISSUE13_KEYS:
-            return f"4.2.0-only field {key} (issue 13)"
+        if _last_key(missing.group(1)) in ISSUE13_KEYS:
+            return f"4.2.0-only field {_last_key(missing.group(1))} (issue 13)"
         return f"{route_key(row.path)}: key {_generic(missing.group(1))} missing"
-    diff = re.match(r"at (\S+): ([^:]+):", text)
+    diff = re.match(r"at (\S+): ([^:(]+)", text)
     if diff:
-        return f"{route_key(row.path)}: {_generic(diff.group(1))}: {diff.group(2)}"
+        if _last_key(diff.group(1)) in ISSUE13_KEYS and "4.0.1 never had" in text:
+            return f"4.2.0's value of {_last_key(diff.group(1))} (issue 13)"
+        return f"{route_key(row.path)}: {_generic(diff.group(1))}: {diff.group(2).strip()}"
     message = re.search(r"error_message (\".{0,70})", text)
     if message:
         return f"{route_key(row.path)}: error instead of data: {EXPID.sub('<e>', message.group(1))}"
     return f"{route_key(row.path)}: {EXPID.sub('<e>', text)[:90]}"
+
+
+def _last_key(path: str) -> str:
+    return re.split(r"[.\]\[]", path.rstrip("]"))[-1].strip('"')
 
 
 def _generic(path: str) -> str:

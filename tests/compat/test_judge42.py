@@ -158,7 +158,18 @@ def test_fastapi_422_is_4_0_1_error_on_v3_and_400_or_422_on_v4():
     assert judge(v3, Ours(200, {"nodes": []})) is not None
     v4 = Expected(path="/v4/experiments/a9m1/jobs?view=bogus", status=422, body={"error": True})
     assert judge(v4, Ours(400, {"error": True, "error_message": "bad view"})) is None
-    assert judge(v4, Ours(404, {"error": True, "error_message": "no job list"})) is not None
+    assert judge(v4, Ours(404, {"error": True, "error_message": "no job list"})) is None
+    assert judge(v4, Ours(200, {"error": True, "error_message": "bad view"})) is not None
+    assert judge(v4, Ours(200, {"jobs": []})) is not None
+    assert judge(v4, Ours(503, {"error": True, "error_message": "locked"})) is not None
+
+
+def test_data_where_4_0_1_answered_data_passes_a_departure():
+    v4 = Expected(path="/v4/experiments/a9m1/jobs?view=bogus", status=422,
+                  body={"error": True}, data_ok=True)
+    assert judge(v4, Ours(200, {"jobs": []})) is None
+    assert judge(v4, Ours(400, {"error": True, "error_message": "bad view"})) is None
+    assert judge(v4, Ours(500, {"error": True, "error_message": "x"})) is not None
 
 
 def test_redirects_compare_status_class_and_target_path():
