@@ -350,27 +350,38 @@ def drop_database(name: str, admin_url: str = PG_ADMIN_URL) -> None:
 
 
 def fingerprint(url: str) -> Dict[str, Tuple[int, str]]:
-    """schema.table -> (row count, md5 of the sorted rows) for every table outside the
-    catalogs: equal fingerprints mean nothing was written, created or dropped."""
+    """What a database holds outside the catalogs, to prove that nothing was written:
+    every table -> (row count, md5 of its sorted rows), every sequence -> (-1, its state),
+    every other relation (index, view...) -> (-1, its kind). Equal fingerprints mean no row,
+    sequence or relation was written, created or dropped."""
     with _pg(url) as conn:
-        tables = conn.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE' "
-            "AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2"
+        relations = conn.execute(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2"
         ).fetchall()
-        result = {}
-        for schema, table in tables:
-            qualified = f'"{schema}"."{table}"'
-            count, digest = conn.execute(
-                f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
-                f"FROM {qualified} AS t"
-            ).fetchone()
-            result[f"{schema}.{table}"] = (count, digest)
+        result: Dict[str, Tuple[int, str]] = {}
+        for schema, name, kind in relations:
+            qualified = f'"{schema}"."{name}"'
+            if kind in ("r", "p"):
+                count, digest = conn.execute(
+                    "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '')"
+                    f" FROM {qualified} AS t"
+                ).fetchone()
+                result[f"{schema}.{name}"] = (count, digest)
+            elif kind == "S":
+                last, called = conn.execute(
+                    f"SELECT last_value, is_called FROM {qualified}"
+                ).fetchone()
+                result[f"{schema}.{name}"] = (-1, f"sequence {last} {called}")
+            else:
+                result[f"{schema}.{name}"] = (-1, f"relkind {kind}")
         return result
 
 
 def table_counts(url: str) -> Dict[str, int]:
-    return {table: count for table, (count, _) in fingerprint(url).items()}
+    return {table: count for table, (count, _) in fingerprint(url).items() if count >= 0}
 
 
 # ---------------------------------------------------------------------------------------
@@ -379,16 +390,27 @@ def table_counts(url: str) -> Dict[str, int]:
 
 
 class Harness42:
-    """One site: its served copy, a client (SQLite) or a fresh database per row
-    (PostgreSQL), and `check(row)`."""
+    """One site: its served copy, its app, and `check(row)`.
+
+    PostgreSQL sites are restored once into a template database. By default the rows share
+    one database cloned from it (and one app, as the capture's single 4.2.0 process served
+    every row); after each row the database must still equal the template
+    (`fingerprint`), else the row fails and the next row gets a fresh clone, so a write
+    never reaches another row. With `fresh_db_per_row` (or GOLDEN42_FRESH_DB=1) every row
+    gets its own clone and app, dropped afterwards (slower: a CREATE and a DROP DATABASE
+    per row).
+    """
 
     def __init__(self, shared: Path, spec: SiteSpec, new_dir: Callable[[str], Path],
-                 admin_url: str = PG_ADMIN_URL):
+                 admin_url: str = PG_ADMIN_URL, fresh_db_per_row: Optional[bool] = None):
         self.spec = spec
         self.golden_dir = shared / spec.golden
         self.fixtures = shared / spec.fixtures
         self.new_dir = new_dir
         self.admin_url = admin_url
+        if fresh_db_per_row is None:
+            fresh_db_per_row = os.environ.get("GOLDEN42_FRESH_DB", "") not in ("", "0")
+        self.fresh_db_per_row = fresh_db_per_row
         self.rows = {row.file: row for row in load_rows42(self.golden_dir)}
         self.keys = keys_401(shared)
         self.require_data = REQUIRE_DATA.get(spec.name, set())
@@ -396,6 +418,8 @@ class Harness42:
         self.template: Optional[str] = None
         self.template_fingerprint: Dict[str, Tuple[int, str]] = {}
         self._client = None
+        self._db: Optional[str] = None  # the PostgreSQL database the rows are answered from
+        self.databases_used = 0
         self.last_rc: Optional[Path] = None
         if spec.postgres:
             self.template = restore_template(self.fixtures / "site.sql", admin_url)
@@ -404,12 +428,30 @@ class Harness42:
             self._client = make_client(write_rc(self.root / ".autosubmitrc", self.root), self.root)
 
     def close(self) -> None:
+        self._drop_row_database()
         if self.template:
-            from autosubmit_api.readers import backend
-
-            backend.dispose_all()
             drop_database(self.template, self.admin_url)
             self.template = None
+
+    def _row_database(self) -> str:
+        """The database (and app) for the next row: a clone of the template."""
+        if self._db is None:
+            self._db = clone_database(self.template, self.admin_url)
+            self.databases_used += 1
+            home = self.new_dir("pgsite")
+            url = pg_url_of(self.admin_url, self._db)
+            self.last_rc = write_rc(home / ".autosubmitrc", self.root, url)
+            self._client = make_client(self.last_rc, home)
+        return self._db
+
+    def _drop_row_database(self) -> None:
+        if self._db is None:
+            return
+        from autosubmit_api.readers import backend
+
+        backend.dispose_all()
+        drop_database(self._db, self.admin_url)
+        self._db, self._client = None, None
 
     def substitute(self, value, dbname: str = ""):
         value = compare.substitute(value, "{FIXTURE_DIR}", str(self.root))
@@ -480,24 +522,21 @@ class Harness42:
         return f"{row.describe()} ({row.file}): {problem}"
 
     def _check_pg(self, row: Row42) -> Optional[str]:
-        from autosubmit_api.readers import backend
-
-        dbname = clone_database(self.template, self.admin_url)
-        url = pg_url_of(self.admin_url, dbname)
+        dbname = self._row_database()
         try:
-            home = self.new_dir("row")
-            self.last_rc = write_rc(home / ".autosubmitrc", self.root, url)
-            client = make_client(self.last_rc, home)
-            problem = judge42.judge(self.expected(row, dbname), self.send(client, row))
-            backend.dispose_all()
-            if fingerprint(url) != self.template_fingerprint:
-                changed = _changed_tables(self.template_fingerprint, fingerprint(url))
-                wrote = f"the database changed while answering: {changed}"
-                problem = wrote if problem is None else f"{problem}; {wrote}"
-            return problem
-        finally:
-            backend.dispose_all()
-            drop_database(dbname, self.admin_url)
+            problem = judge42.judge(self.expected(row, dbname), self.send(self._client, row))
+            after = fingerprint(pg_url_of(self.admin_url, dbname))
+        except BaseException:
+            self._drop_row_database()
+            raise
+        if after != self.template_fingerprint:
+            changed = _changed_tables(self.template_fingerprint, after)
+            wrote = f"the database changed while answering: {changed}"
+            problem = wrote if problem is None else f"{problem}; {wrote}"
+            self._drop_row_database()  # the next row starts from the template again
+        elif self.fresh_db_per_row:
+            self._drop_row_database()
+        return problem
 
 
 def _changed_tables(before: dict, after: dict) -> List[str]:

@@ -2,9 +2,10 @@
 written by Autosubmit 4.1.17 and 4.2.0), replayed against our app and judged by the
 capture's rules (tests/compat/judge42.py; docs/compatibility.md).
 
-Each site's `site.sql` is restored once with psql into a template database; every row is
-answered from its own database cloned from that template, whose tables must be unchanged
-afterwards (our API never writes), and dropped. Rows listed in tests/compat/pending42.py
+Each site's `site.sql` is restored once with psql into a template database; the rows are
+answered from a clone of it, which must still equal the template after every row (our API
+never writes): a row that changed it fails and the next row gets a fresh clone, so no
+row's write reaches another (GOLDEN42_FRESH_DB=1: a fresh clone for every row). Rows listed in tests/compat/pending42.py
 ("pg4117", "pg42") are strict xfails with their reason. Skips without the shared captures,
 without psql or without a PostgreSQL server.
 """
@@ -131,6 +132,22 @@ def test_site_served_as_the_capture_and_never_written(name, request):
     paths = set(harness.before) | set(after)
     changed = sorted(p for p in paths if harness.before.get(p) != after.get(p))
     assert changed == [], changed
+
+
+def test_a_write_fails_its_row_and_never_reaches_the_next(pg42):
+    from tests.compat.golden42 import _pg
+
+    row = pg42.rows["root.json"]
+    assert pg42.check(row) is None
+    dbname = pg42._row_database()
+    used = pg42.databases_used
+    with _pg(pg_url_of(pg42.admin_url, dbname), autocommit=True) as conn:
+        conn.execute("DELETE FROM a9p1.jobs WHERE name = 'a9p1_LOCAL_SETUP'")
+    problem = pg42.check(row)
+    assert problem is not None and "the database changed while answering: ['a9p1.jobs']" in problem
+    assert pg42.check(row) is None
+    assert pg42.databases_used == used + 1
+    assert pg42._db != dbname
 
 
 def test_a_write_to_a_row_database_is_caught(pg42):
