@@ -7,25 +7,25 @@ Three captures share one index format (the 4.0.1 golden index columns, plus `not
 * `pg4117`: golden-pg/as4117/ over fixtures-pg/as4117/ (Autosubmit 4.1.17 on PostgreSQL);
 * `pg42`: golden-pg/as42/ over fixtures-pg/as42/ (Autosubmit 4.2.0 on PostgreSQL).
 
-`Site42` prepares what a row is served from: a copy of the experiment folders with every
-file time pinned (the shared copy has lost the capture's times), `logs/`, `metadata/...`,
-and an `.autosubmitrc`; for PostgreSQL a template database restored once from the site's
-`site.sql` with psql, and for each row a fresh database cloned from it (CREATE DATABASE
-... TEMPLATE), dropped after the row, whose content is checked unchanged first (our API
-must never write). `Harness42.check(row)` sends one row and returns None or the reason it
-fails. Used by tests/compat/test_golden_as42.py, test_golden_pg.py and report42.py.
+`copy_site` prepares the served copy of the experiment folders (file times pinned: the
+shared copy has lost the capture's), `logs/`, `metadata/...`, and `write_rc` its
+`.autosubmitrc`. For PostgreSQL, `restore_template` restores the site's `site.sql` with psql
+once, and the rows are answered from a clone of that template which must still equal it
+after every row (`fingerprint`; see Harness42). `Harness42.check(row)` sends one row and
+returns None or the reason it fails. Used by tests/compat/test_golden_as42.py,
+test_golden_pg.py and report42.py; docs/compatibility.md describes the whole.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import json
-import calendar
 import os
 import re
 import shutil
-import time
 import subprocess
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
