@@ -70,3 +70,28 @@ def test_no_row_wrote_into_the_served_copy(site):
     after = snapshot(site.root)
     changed = sorted(p for p in set(site.before) | set(after) if site.before.get(p) != after.get(p))
     assert changed == [], changed
+
+
+def test_require_data_and_departures_name_rows_of_the_captures():
+    # A misspelt name would silently switch a rule off.
+    from fnmatch import fnmatchcase
+
+    from tests.compat.departures42 import DEPARTURES42
+    from tests.compat.golden42 import REQUIRE_DATA
+
+    captures = {
+        name: {row.file for row in load_rows42(shared_dir() / spec.golden)}
+        for name, spec in SITES.items()
+        if (shared_dir() / spec.golden / "index.tsv").is_file()
+    }
+    for site, names in REQUIRE_DATA.items():
+        if site in captures:
+            assert names <= captures[site], (site, sorted(names - captures[site]))
+    every = set().union(*captures.values())
+    for pattern, departure in DEPARTURES42.items():
+        matched = {f for f in every if fnmatchcase(f, pattern)}
+        assert matched, pattern
+        if departure.answer_of:
+            for files in captures.values():
+                if matched & files:
+                    assert departure.answer_of in files, (pattern, departure.answer_of)
