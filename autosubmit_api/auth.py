@@ -132,6 +132,8 @@ def gate(threshold: str) -> Callable:
 def startup_warnings(conf: Settings) -> List[str]:
     """What an operator should hear about at start: weak or risky authentication settings."""
     found = []
+    if conf.secret_key_blank:
+        found.append("SECRET_KEY is blank (only whitespace): ignored, as if it were not set.")
     if conf.secret_key_generated and conf.protection_level != "NONE":
         found.append("SECRET_KEY is not set: tokens are signed with a random key made at start; they "
                      "stop working at restart and are not accepted by other hosts. Set SECRET_KEY.")

@@ -83,6 +83,7 @@ class Settings:
     protection_level: str = "ALL"
     secret_key: str = ""
     secret_key_generated: bool = False
+    secret_key_blank: bool = False  # SECRET_KEY was set to only whitespace, and ignored
     cas_server_url: str = ""
     cas_login_url: str = ""
     cas_verify_url: str = ""
@@ -364,11 +365,13 @@ def load_settings(
     values["protection_level"] = level if level in ("NONE", "WRITEONLY") else "ALL"
 
     secret = env.get("SECRET_KEY", "")
-    if secret:
+    if secret.strip():
         values["secret_key"] = secret
     else:
+        # Empty or whitespace only: as if unset (a blank key would sign forgeable tokens).
         values["secret_key"] = secrets.token_urlsafe(48)
         values["secret_key_generated"] = True
+        values["secret_key_blank"] = secret != ""
 
     cas = env.get("CAS_SERVER_URL", "")
     values["cas_server_url"] = cas
