@@ -215,3 +215,27 @@ def write_config(
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     return conf
+
+
+# --- Hostile configuration files (issue 14: what an experiment's owner could write) ---------
+
+
+def aliased_string_yaml(length: int, copies: int) -> str:
+    """One `length`-character string anchored once and aliased `copies` times: a small file
+    whose value, once expanded, is `length * copies` characters (5,000 x 900,000 is the
+    2.8 MB file that took a worker to 4.8 GB; 1,000 x 100,000 a 301 KB, 100 MB answer)."""
+    return "BOMB:\n  TEXT: &s " + "x" * length + "\n  COPIES: [" + ",".join(["*s"] * copies) + "]\n"
+
+
+def nested_alias_yaml(levels: int = 9, width: int = 10) -> str:
+    """The "billion laughs": each level a list of `width` aliases of the level below."""
+    lines = ["  l0: &l0 [" + ", ".join(["x"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]")
+    return "LAUGHS:\n" + "\n".join(lines) + "\n"
+
+
+def many_values_yaml(count: int) -> str:
+    """`count` tiny values in one flow list: the cheapest bytes per value YAML allows, so
+    the slowest text to parse per byte."""
+    return "MANY: [" + ",".join(["a"] * count) + "]\n"

@@ -34,13 +34,38 @@ from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
 from autosubmit_api.readers import cache, confined, exp_files, paths
 
-MAX_FILE_BYTES = 16 * 2**20
+# --- Bounds on the YAML of one configuration (docs/security.md "Configuration files") -----
+# All the YAML files one configuration load reads share one budget, so a worst-case
+# configuration costs at most what one file at the caps costs (measured in
+# benchmarks/bench_yaml_bounds.py: about 0.4 s with libyaml on the build machine).
+MAX_CONFIG_BYTES = 2 * 2**20  # bytes of YAML text read
+MAX_CONFIG_NODES = 100_000  # YAML nodes composed (scalars, lists, mappings; an alias is free)
+# Size once aliases are expanded: the characters of every scalar reached, plus NODE_COST per
+# node reached. A file within the two caps above without aliases stays far below it.
+NODE_COST = 64
+MAX_EXPANDED_COST = 16 * 2**20
+MAX_DEPTH = 100  # nesting, aliases followed
 
 # --- YAML: SafeLoader with YAML 1.2 core-schema scalars and inert unknown tags ----------
 
+# libyaml (bundled with PyYAML's wheels) composes 5 to 10 times faster than the pure-Python
+# parser; both give the same nodes, and the budget below bounds either.
+_SafeBase = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does)."""
+
+class _Loader(_SafeBase):
+    """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does), that
+    stops composing when the text holds more nodes than `nodes_left`."""
+
+    nodes_left = MAX_CONFIG_NODES
+
+    def descend_resolver(self, current_node, current_index):
+        # Both parsers call this once for every node they compose (aliases excepted), tagged
+        # or not, before building it: the one hook that can stop a flood of small nodes.
+        self.nodes_left -= 1
+        if self.nodes_left < 0:
+            raise OverBudget(f"more than {MAX_CONFIG_NODES} YAML values")
+        return super().descend_resolver(current_node, current_index)
 
 
 _Loader.yaml_implicit_resolvers = {}
@@ -90,34 +115,193 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor(None, _construct_unknown)
 
 
-MAX_NODES = 1_000_000
+class OverBudget(yaml.YAMLError):
+    """The YAML is larger than the configuration's budget allows (message for the client)."""
 
 
-def _expanded_size_ok(data: Any, limit: int = MAX_NODES) -> bool:
-    """False when the value, with YAML aliases expanded, has more than `limit` nodes.
+class Budget:
+    """What one configuration load may still spend on YAML: bytes, nodes, expanded size."""
 
-    Aliases are shared references after loading, but the merge copies them: a
-    "billion laughs" file would blow up there. The walk stops as soon as `limit` is hit.
+    def __init__(self) -> None:
+        self.bytes_left = MAX_CONFIG_BYTES
+        self.nodes_left = MAX_CONFIG_NODES
+        self.expanded_left = MAX_EXPANDED_COST
+
+    @property
+    def untouched(self) -> bool:
+        """True before anything was charged: a refusal then depends on one file alone."""
+        return (self.bytes_left, self.nodes_left, self.expanded_left) == (
+            MAX_CONFIG_BYTES, MAX_CONFIG_NODES, MAX_EXPANDED_COST)
+
+
+def _children(node: yaml.Node) -> List[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def expanded_cost(root: yaml.Node, limit: int = MAX_EXPANDED_COST) -> int:
+    """The size of `root` with every alias expanded (scalar characters + NODE_COST per
+    node), computed over the composed graph with one visit per distinct node, so a
+    "billion laughs" or a long string aliased a million times is measured, never built.
+
+    OverBudget as soon as the size passes `limit`, the nesting passes MAX_DEPTH, or a node
+    contains itself (a recursive alias, which no configuration value can be).
     """
-    budget = limit
-    stack = [data]
+    cost: Dict[int, int] = {}
+    height: Dict[int, int] = {}
+    on_path = set()
+    too_large = f"larger than {MAX_EXPANDED_COST // 2**20} MiB once aliases are expanded"
+    stack: List[Tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            return False
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return True
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            total, depth = NODE_COST, 0
+            for child in _children(node):
+                total += cost[id(child)]
+                if total > limit:
+                    raise OverBudget(too_large)
+                depth = max(depth, height[id(child)])
+            if depth + 1 > MAX_DEPTH:
+                raise OverBudget(f"nested more than {MAX_DEPTH} levels deep")
+            cost[key], height[key] = total, depth + 1
+            continue
+        if key in cost:
+            continue
+        if key in on_path:
+            raise OverBudget("an alias refers to a value that contains it")
+        if isinstance(node, yaml.ScalarNode):
+            total = NODE_COST + len(node.value)
+            if total > limit:
+                raise OverBudget(too_large)
+            cost[key], height[key] = total, 1
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        # One visit per distinct child: a list of a million aliases of one value pushes one.
+        pending = {id(child): child for child in _children(node) if id(child) not in cost}
+        stack.extend((child, False) for child in pending.values())
+    return cost[id(root)]
 
 
-def load_yaml_text(text: str) -> Any:
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
-    if not _expanded_size_ok(data):
-        raise yaml.YAMLError(f"more than {MAX_NODES} values once aliases are expanded")
+_parse_lock = threading.Lock()
+_parse_count = 0
+
+
+def yaml_parse_count() -> int:
+    """How many YAML texts this process has parsed (for tests and benchmarks: a remembered
+    refusal or a cached configuration must not parse again)."""
+    return _parse_count
+
+
+def load_yaml_text(text: str, budget: Optional[Budget] = None) -> Any:
+    """Parse one YAML document, charging `budget` (a fresh one when None).
+
+    The text is composed into nodes first (stopping after `budget.nodes_left` nodes), its
+    expanded size is measured on the nodes, and only then are Python values built; so no
+    input makes this take more than the caps' time or build more than the expanded budget.
+    OverBudget (a YAMLError) when a cap is passed; other YAMLErrors for invalid YAML.
+    """
+    global _parse_count
+    budget = budget or Budget()
+    with _parse_lock:
+        _parse_count += 1
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > budget.bytes_left:
+        raise OverBudget(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB of YAML")
+    loader = _Loader(text)
+    loader.nodes_left = budget.nodes_left
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            # The pure-Python composer recurses per nesting level (libyaml stops at 1000).
+            raise OverBudget(f"nested more than {MAX_DEPTH} levels deep") from None
+        used_nodes = budget.nodes_left - loader.nodes_left
+        expanded = expanded_cost(node, budget.expanded_left) if node is not None else 0
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    budget.bytes_left -= size
+    budget.nodes_left -= used_nodes
+    budget.expanded_left -= expanded
     return data
+
+
+class ConfigRefused(DataError):
+    """A configuration file refused for what it contains (invalid YAML, over a cap): the
+    same file version is refused again without being read (remembered per version)."""
+
+
+def _file_version(path: str, st: os.stat_result) -> Tuple[Any, ...]:
+    return (os.path.abspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def read_yaml_file(settings: Settings, path: str, name: str, budget: Optional[Budget] = None) -> Any:
+    """Read and parse one YAML file of a configuration, charging `budget`.
+
+    The file is opened through readers/confined.py (CUSTOM_CONFIG may name any path: it
+    must be a regular file inside the site's roots), and at most the bytes the budget has
+    left are read. A file refused for its content raises ConfigRefused naming it as `name`
+    (relative to the experiment); when the file's version (device, inode, size, mtime,
+    ctime) and the budget it was given is remembered, so requests that ask again are
+    answered without parsing it again. An unreadable file raises DataError (not remembered:
+    the cause may pass); a file outside the roots confined.Refused.
+    """
+    budget = budget or Budget()
+    try:
+        fd, st = confined.open_fd(settings, path)
+    except confined.NotRegular:
+        raise DataError(f"{name} is not a regular file") from None
+    except confined.Refused as exc:
+        raise confined.Refused(f"{name}: {exc.message}") from None
+    except OSError as exc:
+        raise DataError(f"{name} cannot be read: {type(exc).__name__}") from None
+    try:
+        # The refusal of a file may depend on what the configuration's earlier files
+        # used of the budget: remember it for this file version at this budget.
+        version = _file_version(path, st) + (budget.bytes_left, budget.nodes_left, budget.expanded_left)
+        remembered = cache.recall("yaml_refused", version)
+        if remembered is not None:
+            raise ConfigRefused(remembered)
+        alone = budget.untouched
+        want, chunks = min(st.st_size, budget.bytes_left) + 1, []
+        while want > 0:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            want -= len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise DataError(f"{name} cannot be read: {type(exc).__name__}") from None
+    finally:
+        os.close(fd)
+    try:
+        if len(data) > budget.bytes_left:
+            raise OverBudget(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB of YAML")
+        data = load_yaml_text(data.decode("utf-8"), budget)
+    except OverBudget as exc:
+        message = f"{name} is refused: {exc}"
+        if not alone:
+            message += " (with the configuration's other files)"
+        _refuse(version, message)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _refuse(version, f"{name} cannot be parsed: {first}")
+    except UnicodeDecodeError:
+        _refuse(version, f"{name} cannot be read: UnicodeDecodeError")
+    return data
+
+
+def _refuse(version: Optional[Tuple[Any, ...]], message: str) -> None:
+    if version is not None:
+        cache.remember("yaml_refused", version, message)
+    raise ConfigRefused(message)
 
 
 # --- Site keys Autosubmit adds to every experiment's data (its BasicConfig) --------------
@@ -410,6 +594,8 @@ class _AS4Merge:
         self.read: Dict[str, None] = {}  # every file or directory read, in order
         self.misc: List[Path] = []
         self.starter: Dict[str, Any] = {}
+        self.budget = Budget()  # shared by every YAML file of this configuration
+        self.parsed: Dict[str, Any] = {}
 
     def _name(self, path: Path) -> str:
         try:
@@ -418,18 +604,12 @@ class _AS4Merge:
             return path.name
 
     def parse_file(self, path: Path) -> Dict[str, Any]:
+        """The file's YAML, parsed once per merge (the merge reads conf/ twice) and charged
+        to the configuration's budget; a copy, because the merge changes what it is given."""
         self.read[str(path)] = None
-        try:
-            # CUSTOM_CONFIG may name any path: read only regular files inside the site's
-            # roots (confined), of a sane size (a huge file would exhaust the worker).
-            text = _read_text(self.settings, path, self._name(path))
-            data = load_yaml_text(text)
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"{self._name(path)} cannot be parsed: {first}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"{self._name(path)} cannot be read: {type(exc).__name__}") from None
-        return data
+        if str(path) not in self.parsed:
+            self.parsed[str(path)] = read_yaml_file(self.settings, str(path), self._name(path), self.budget)
+        return copy.deepcopy(self.parsed[str(path)])
 
     def unify(self, current: Any, new: Mapping[str, Any], special: bool = False) -> Dict[str, Any]:
         current = _deep_update(current, new)
@@ -602,17 +782,18 @@ AS3_FILES = (("conf", "autosubmit", True), ("exp", "expdef", True), ("platforms"
 
 
 def _read_text(settings: Settings, path: Path, name: str) -> str:
-    """The text of a configuration file, opened through readers/confined.py (Refused, a
-    403 naming only `name`, outside the site's roots); DataError when larger than
-    MAX_FILE_BYTES. OSError / UnicodeDecodeError as reading raises them."""
+    """The text of a configuration file that is not YAML (AS3 INI, git refs), opened through
+    readers/confined.py (Refused, a 403 naming only `name`, outside the site's roots);
+    ConfigRefused when larger than MAX_CONFIG_BYTES. OSError / UnicodeDecodeError as
+    reading raises them."""
     try:
-        data, st = confined.read_bytes(settings, str(path), MAX_FILE_BYTES + 1)
+        data, st = confined.read_bytes(settings, str(path), MAX_CONFIG_BYTES + 1)
     except confined.NotRegular:
         raise DataError(f"{name} is not a regular file") from None
     except confined.Refused as exc:
         raise confined.Refused(f"{name}: {exc.message}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DataError(f"{name} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigRefused(f"{name} is refused: larger than {MAX_CONFIG_BYTES // 2**20} MiB")
     return data.decode("utf-8")
 
 
@@ -804,14 +985,30 @@ def _identity(paths_: Any) -> Tuple[Any, ...]:
     return tuple((p, cache.file_key(p)) for p in paths_)
 
 
-def _parse(settings: Settings, expid: str, exp_dir: Path) -> ExperimentConfig:
+class _Refused:
+    """A configuration refused for its content, kept in the cache like a result so that
+    asking again does not parse its files again until one of them changes."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _parse(settings: Settings, expid: str, exp_dir: Path) -> Any:
     conf = exp_dir / "conf"
     if exp_files.is_as3_layout(settings, expid):
         raw, read = _load_as3(settings, exp_dir, expid)
         model = _as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
     else:
         merge = _AS4Merge(exp_dir, expid, settings)
-        raw = merge.run()
+        try:
+            raw = merge.run()
+        except ConfigRefused as exc:
+            # Remembered under the identity of the files read so far, like a result.
+            with _deps_lock:
+                _last_deps[str(conf)] = tuple(merge.read)
+            return _Refused(exc.message)
         read = list(merge.read)
         names = []
         for p in read:
@@ -847,6 +1044,8 @@ def load_config(settings: Settings, expid: str) -> ExperimentConfig:
         # First parse (or the set of custom files changed): file the result under the
         # identity of the files it actually read, which is what the next call will ask for.
         cache.cached("exp_config", base + (_identity(read), site), lambda: result)
+    if isinstance(result, _Refused):
+        raise ConfigRefused(result.message)
     return result
 
 
@@ -857,13 +1056,7 @@ def load_metadata_config(settings: Settings, expid: str) -> Optional[Dict[str, A
     path = paths.experiment_data_yml(settings, expid)
 
     def parse(p: str) -> Dict[str, Any]:
-        try:
-            data = load_yaml_text(_read_text(settings, Path(p), "conf/metadata/experiment_data.yml"))
-        except yaml.YAMLError as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise DataError(f"conf/metadata/experiment_data.yml cannot be parsed: {first}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError(f"conf/metadata/experiment_data.yml cannot be read: {type(exc).__name__}") from None
+        data = read_yaml_file(settings, p, "conf/metadata/experiment_data.yml")
         return data if isinstance(data, dict) else {}
 
     try:
