@@ -1,15 +1,16 @@
 """The app factory: the only place where settings, routes, errors, CORS and workers meet."""
 from __future__ import annotations
 
+import io
 import logging
 from typing import Optional
 
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_cors import CORS
 
 from autosubmit_api import auth
 from autosubmit_api.config import Settings, load_settings
-from autosubmit_api.errors import register_error_handlers
+from autosubmit_api.errors import TooLarge, register_error_handlers, too_large_message
 from autosubmit_api.routes import blueprints
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,15 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     app.json.compact = True
     app.json.ensure_ascii = True
     app.config["TESTING"] = settings.testing
+    # Bodies are bounded twice: a declared Content-Length over the limit is refused before
+    # any view runs (below); a body without one (chunked) stops being read at the limit.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["autosubmit_api"] = {"settings": settings}
 
     # The GUI is served from another origin (api.md 1.7).
     CORS(app, expose_headers=["Authorization"])
     register_error_handlers(app)
+    app.before_request(_refuse_large_bodies)
     for bp, prefix, name in blueprints():
         app.register_blueprint(bp, url_prefix=prefix or None, name=name)
     if settings.root_path:
@@ -53,3 +58,31 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
 
         app.extensions["autosubmit_api"]["scheduler"] = workers.start_scheduler(settings)
     return app
+
+
+def _refuse_large_bodies() -> None:
+    """413 for a request body larger than API_MAX_BODY_BYTES, on every route, before the
+    gate and the view. A declared Content-Length is enough to refuse without reading; a
+    chunked body (no length) is read up to one byte past the limit and, when it fits, kept
+    for the view. (Werkzeug alone would cut a chunked body at the limit and let the view
+    see a truncated body, or refuse one of exactly the limit.)"""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise TooLarge(too_large_message())
+        return
+    environ = request.environ
+    if not request.headers.get("Transfer-Encoding") or "wsgi.input_terminated" not in environ:
+        return
+    raw, parts, size = environ["wsgi.input"], [], 0
+    while size <= limit:
+        part = raw.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    if size > limit:
+        raise TooLarge(too_large_message())
+    environ["wsgi.input"] = io.BytesIO(b"".join(parts))
+    environ["CONTENT_LENGTH"] = str(size)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)

@@ -112,6 +112,7 @@ class Settings:
     cache_entries: int = 64
     cache_small_entries: int = 1024
     sqlite_timeout: float = 2.0
+    max_body_bytes: int = 2**20
     jwt_lifetime_seconds: int = 420000
     worker_interval_seconds: int = 300
     graph_worker_interval_seconds: int = 3600
@@ -173,6 +174,8 @@ OPTIONS = {
     "cache_small_entries": ("API_CACHE_SMALL_ENTRIES", "1024", "small parsed files (configurations, "
                             "metrics) kept per process, in their own LRU"),
     "sqlite_timeout": ("API_SQLITE_TIMEOUT", "2.0", "seconds a read waits for a locked SQLite file"),
+    "max_body_bytes": ("API_MAX_BODY_BYTES", "1048576", "largest request body accepted; a larger one is "
+                       "answered 413 without being read"),
     "worker_interval_seconds": ("API_WORKER_INTERVAL", "300", "seconds between background runs"),
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
     "details_worker_interval_seconds": ("API_DETAILS_WORKER_INTERVAL", "14400",
@@ -400,6 +403,7 @@ def load_settings(
     values["cache_entries"] = _positive_int(env, "API_CACHE_ENTRIES", Settings.cache_entries)
     values["cache_small_entries"] = _positive_int(env, "API_CACHE_SMALL_ENTRIES", Settings.cache_small_entries)
     values["sqlite_timeout"] = _float(env, "API_SQLITE_TIMEOUT", Settings.sqlite_timeout)
+    values["max_body_bytes"] = _positive_int(env, "API_MAX_BODY_BYTES", Settings.max_body_bytes)
     values["worker_interval_seconds"] = _positive_int(
         env, "API_WORKER_INTERVAL", Settings.worker_interval_seconds
     )

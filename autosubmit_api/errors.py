@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,13 @@ class DataError(APIError):
     default_message = "The experiment's data could not be read"
 
 
+class TooLarge(APIError):
+    """The request body is larger than the site allows (API_MAX_BODY_BYTES)."""
+
+    status = 413
+    default_message = "Request Entity Too Large"
+
+
 class Unavailable(APIError):
     """A database needed for the answer cannot be reached right now."""
 
@@ -62,6 +69,11 @@ def error_body(message: str) -> dict:
     return {"error": True, "error_message": message}
 
 
+def too_large_message() -> str:
+    """The 413 message, naming the limit the app was built with (API_MAX_BODY_BYTES)."""
+    return f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
@@ -69,7 +81,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        response = jsonify(error_body(exc.name))
+        message = exc.name
+        if exc.code == 413:
+            # A body without a Content-Length that passed MAX_CONTENT_LENGTH while read.
+            message = too_large_message()
+        response = jsonify(error_body(message))
         response.status_code = exc.code or 500
         if exc.code == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)

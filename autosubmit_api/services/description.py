@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Optional
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import Forbidden, NotFound
+from autosubmit_api.errors import BadRequest, Forbidden, NotFound
 from autosubmit_api.readers import central_db, central_store, exp_files, paths
 
 
@@ -39,14 +39,21 @@ def may_write(settings: Settings, user: str, owner: Optional[str]) -> bool:
     return owner is not None and owner == user
 
 
+# Longest description stored (characters); 4.0.1 stored any length the body carried.
+MAX_DESCRIPTION_CHARS = 4096
+
+
 def update_description(settings: Settings, user: str, expid: str, description: str) -> None:
     """Store `description` for `expid` on behalf of `user`.
 
-    NotFound (message "Update on experiment <expid> failed.", the reference's text) when no
-    experiment has that name; Forbidden when `user` may not change it; Unavailable when the
+    BadRequest when the description is longer than MAX_DESCRIPTION_CHARS; NotFound (message
+    "Update on experiment <expid> failed.", the reference's text) when no experiment has
+    that name; Forbidden when `user` may not change it; Unavailable when the
     central DB cannot be written.
     """
     failed = f"Update on experiment {expid} failed."
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise BadRequest(f"The description is longer than {MAX_DESCRIPTION_CHARS} characters.")
     if not paths.is_valid_expid(expid):
         raise NotFound(failed)
     if settings.owner_check and user not in settings.admin_users:

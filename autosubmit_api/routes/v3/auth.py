@@ -8,9 +8,10 @@ has the WRITEONLY threshold and checks that the user may change the experiment
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from autosubmit_api import auth
-from autosubmit_api.errors import APIError, NotFound
+from autosubmit_api.errors import APIError, NotFound, TooLarge, too_large_message
 from autosubmit_api.services import description as description_service
 from autosubmit_api.services import login as login_service
 
@@ -49,6 +50,19 @@ def tokentest():
 
 def _answer(message, *, error=True, description=None):
     return {"error": error, "auth": not error, "description": description, "message": message}
+
+
+@bp.errorhandler(TooLarge)
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc):
+    """413 for a body over API_MAX_BODY_BYTES, in the body shape of the route asked."""
+    message = too_large_message()
+    endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+    if endpoint == "updatedesc":
+        return _answer(message), 413
+    if endpoint == "tokentest":
+        return {"isValid": False, "message": message}, 413
+    return login_service.login_answer(message=message), 413
 
 
 @bp.route("/updatedesc", methods=["GET", "POST"])
