@@ -91,6 +91,7 @@ class Settings:
     github_client_secret: str = ""
     github_whitelist_organization: str = ""
     github_whitelist_team: str = ""
+    public_url: str = ""  # API_PUBLIC_URL: this API's address as its clients reach it
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_token_url: str = ""
@@ -146,6 +147,8 @@ OPTIONS = {
     "cas_server_url": ("CAS_SERVER_URL", "", "CAS base URL, e.g. https://cas.example/cas/"),
     "cas_login_url": ("CAS_LOGIN_URL", "CAS_SERVER_URL + login", "CAS login page for the v3 /login flow"),
     "cas_verify_url": ("CAS_VERIFY_URL", "CAS_SERVER_URL + serviceValidate", "CAS ticket check for /login"),
+    "public_url": ("API_PUBLIC_URL", "", "this API's public base URL, e.g. https://api.example.org (the v4 "
+                   "CAS login's own service URL; never taken from the request's Host)"),
     "github_client_id": ("GITHUB_OAUTH_CLIENT_ID", "", "GitHub OAuth app client id"),
     "github_client_secret": ("GITHUB_OAUTH_CLIENT_SECRET", "", "GitHub OAuth app secret"),
     "github_whitelist_organization": ("GITHUB_OAUTH_WHITELIST_ORGANIZATION", "", "only members of this org"),
@@ -380,6 +383,7 @@ def load_settings(
     values["cas_server_url"] = cas
     values["cas_login_url"] = env.get("CAS_LOGIN_URL") or (cas + "login" if cas else "")
     values["cas_verify_url"] = env.get("CAS_VERIFY_URL") or (cas + "serviceValidate" if cas else "")
+    values["public_url"] = env.get("API_PUBLIC_URL", "").strip().rstrip("/")
     values["github_client_id"] = env.get("GITHUB_OAUTH_CLIENT_ID", "")
     values["github_client_secret"] = env.get("GITHUB_OAUTH_CLIENT_SECRET", "")
     values["github_whitelist_organization"] = env.get("GITHUB_OAUTH_WHITELIST_ORGANIZATION", "")

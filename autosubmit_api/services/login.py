@@ -41,6 +41,11 @@ SERVICE_NOT_AUTHORIZED = (
     "to the list of allowed clients."
 )
 
+CAS_NO_PUBLIC_URL = (
+    "CAS login is not configured on this server: a login without a service needs the API's "
+    "public URL (API_PUBLIC_URL)."
+)
+
 
 class LoginRefused(Unauthorized):
     """The user could not be authenticated; `message` is the reference's text."""
@@ -66,9 +71,22 @@ def matching_client(clients: Iterable[str], referer: Optional[str]) -> Optional[
     return found
 
 
+CAS_V2_PATH = "/v4/auth/cas/v2/login"
+
+
+def cas_v2_own_url(settings: Settings) -> str:
+    """The v4 CAS route's own URL, from API_PUBLIC_URL; "" when that is not set.
+
+    Never built from the request: its Host header is the client's to choose, and a service
+    URL on the client's host would pass the allowed-clients check (issue 14, item 6).
+    """
+    return settings.public_url + CAS_V2_PATH if settings.public_url else ""
+
+
 def service_allowed(clients: Iterable[str], service: str, own_url: str) -> bool:
-    """The v4 CAS rule: this route's own URL, a service containing an entry, or `*`."""
-    if service == own_url:
+    """The v4 CAS rule: this route's own URL (when configured), a service containing an
+    entry, or `*`."""
+    if own_url and service == own_url:
         return True
     return any(client == "*" or client in service for client in clients)
 

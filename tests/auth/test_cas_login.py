@@ -15,13 +15,16 @@ from tests.conftest import TEST_SECRET
 
 NOT_CLIENT = ("Your client is not authorized for this operation. The API admin needs to add "
               "your URL to the list of allowed clients.")
+PUBLIC = "https://api.example.org/autosubmit"
+OWN_SERVICE = "https%3A%2F%2Fapi.example.org%2Fautosubmit%2Fv4%2Fauth%2Fcas%2Fv2%2Flogin"
 NOT_SERVICE = ("Your service is not authorized for this operation. The API admin needs to add "
                "your URL to the list of allowed clients.")
 
 
 @pytest.fixture
 def client(site, cas):
-    env = {"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base}
+    env = {"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base,
+           "API_PUBLIC_URL": PUBLIC}
     return create_app(site.settings(env)).test_client()
 
 
@@ -152,16 +155,64 @@ def test_v3_login_with_cas_unreachable_is_503_not_500(site, cas):
 def test_v4_cas_without_ticket_redirects_with_its_own_url_as_service(client, cas):
     response = client.get("/v4/auth/cas/v2/login")
     assert response.status_code == 302
-    assert response.headers["Location"] == (
-        cas.base + "login?service=http%3A%2F%2Flocalhost%2Fv4%2Fauth%2Fcas%2Fv2%2Flogin")
+    assert response.headers["Location"] == cas.base + "login?service=" + OWN_SERVICE
 
 
 def test_v4_cas_without_server_redirects_to_a_relative_login(site):
-    client = create_app(site.settings({"SECRET_KEY": TEST_SECRET})).test_client()
+    client = create_app(site.settings({"SECRET_KEY": TEST_SECRET, "API_PUBLIC_URL": PUBLIC + "/"})).test_client()
     response = client.get("/v4/auth/cas/v2/login")
     assert response.status_code == 302
-    assert response.headers["Location"] == (
-        "login?service=http%3A%2F%2Flocalhost%2Fv4%2Fauth%2Fcas%2Fv2%2Flogin")
+    assert response.headers["Location"] == "login?service=" + OWN_SERVICE
+
+
+# Issue 14, item 6: the route's own URL comes from API_PUBLIC_URL, never from the Host header.
+
+def test_v4_cas_own_url_ignores_the_host_header(client, cas):
+    response = client.get("/v4/auth/cas/v2/login", headers={"Host": "evil.example"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == cas.base + "login?service=" + OWN_SERVICE
+
+
+def test_v4_cas_service_on_the_requests_host_is_refused(client, cas):
+    service = "http://evil.example/v4/auth/cas/v2/login"
+    cas.tickets["ST-EVIL"] = (service, "alice")
+    for query in ({"service": service}, {"service": service, "ticket": "ST-EVIL"}):
+        response = client.get("/v4/auth/cas/v2/login", query_string=query, headers={"Host": "evil.example"})
+        assert response.status_code == 401
+        assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": NOT_SERVICE}
+    assert not any(r.path.endswith("serviceValidate") for r in cas.requests)
+
+
+def test_v4_cas_ticket_for_the_configured_own_url_answers_a_token(client, cas):
+    own = PUBLIC + "/v4/auth/cas/v2/login"
+    cas.tickets["ST-OWN"] = (own, "erin")
+    response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-OWN"},
+                          headers={"Host": "evil.example"})
+    assert response.status_code == 200 and response.get_json()["user"] == "erin"
+    validate = [r for r in cas.requests if r.path.endswith("serviceValidate")][-1]
+    assert validate.query == {"service": [own], "ticket": ["ST-OWN"]}
+
+
+def test_v4_cas_without_a_public_url_needs_a_service(site, cas):
+    client = create_app(site.settings({"SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base})).test_client()
+    for query in ({}, {"ticket": "ST-1"}, {"service": ""}):
+        response = client.get("/v4/auth/cas/v2/login", query_string=query, headers={"Host": "evil.example"})
+        assert response.status_code == 503
+        body = response.get_json()
+        assert body["authenticated"] is False and body["token"] is None
+        assert body["message"].startswith("CAS login is not configured on this server")
+    assert cas.requests == []
+    # The GUI's flow names its service, which [clients] authorized allows: no public URL needed.
+    cas.tickets["ST-GUI"] = (GUI + "/login", "frank")
+    response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-GUI", "service": GUI + "/login"})
+    assert response.status_code == 200 and response.get_json()["user"] == "frank"
+
+
+@pytest.mark.parametrize("path", ["/login", "/v3/login"])
+def test_v3_login_service_never_comes_from_the_host_header(client, cas, path):
+    response = client.get(path, headers={"Referer": GUI + "/x", "Host": "evil.example"})
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query) == {"service": [GUI + "/login"]}
 
 
 def test_v4_cas_foreign_service_is_refused(client):

@@ -26,7 +26,7 @@ def server(site, cas, tmp_path):
     port = free_port()
     access_log = tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PROTECTION_LEVEL")}
-    env.update(site.env(CAS_SERVER_URL=cas.base, PROTECTION_LEVEL="ALL",
+    env.update(site.env(CAS_SERVER_URL=cas.base, PROTECTION_LEVEL="ALL", API_PUBLIC_URL=f"http://127.0.0.1:{port}",
                         GUNICORN_CMD_ARGS=f"--access-logfile {access_log} --access-logformat '%(p)s %(s)s'"))
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(

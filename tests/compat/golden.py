@@ -148,6 +148,9 @@ def make_client(site: Path, level: str):
         "API_ADMIN_USERS": GOLDEN_USER,
         "PROTECTION_LEVEL": level,
         "DISABLE_BACKGROUND_TASKS": "true",
+        # The capture's server answered on BASE_URL; the v4 CAS route's own URL is built
+        # from this setting, never from the request's Host.
+        "API_PUBLIC_URL": BASE_URL,
     }
     settings = load_settings(env, dotenv=False, testing=True)
     return create_app(settings).test_client()

@@ -29,8 +29,12 @@ def _token_for(conf, exchange: Callable[[], str]):
 @auth.open_route
 def cas_v2_login():
     conf = auth.settings()
-    own_url = request.base_url
-    service = request.args.get("service", own_url)
+    own_url = login_service.cas_v2_own_url(conf)
+    # The GUI always names its own login page as `service`; without one, the service is
+    # this route, whose URL comes from API_PUBLIC_URL (never from the request's Host).
+    service = request.args.get("service") or own_url
+    if not service:
+        return login_service.login_answer(message=login_service.CAS_NO_PUBLIC_URL), 503
     if not login_service.service_allowed(conf.authorized_clients, service, own_url):
         return login_service.login_answer(message=login_service.SERVICE_NOT_AUTHORIZED), 401
     ticket = request.args.get("ticket")
