@@ -50,13 +50,7 @@ from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from autosubmit_api.readers import exp_config
 if pure:
-    import yaml
-    class PureLoader(yaml.SafeLoader):
-        nodes_left = exp_config.MAX_CONFIG_NODES
-        descend_resolver = exp_config._Loader.descend_resolver
-    PureLoader.yaml_implicit_resolvers = exp_config._Loader.yaml_implicit_resolvers
-    PureLoader.yaml_constructors = exp_config._Loader.yaml_constructors
-    exp_config._Loader = PureLoader
+    exp_config._Loader = exp_config.LOADERS["python"]
 settings = load_settings({"AUTOSUBMIT_CONFIGURATION": sys.argv[1], "PROTECTION_LEVEL": "NONE",
                           "SECRET_KEY": "x" * 40}, dotenv=False, testing=True)
 client = create_app(settings).test_client()
@@ -80,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-yaml-"))
     print(f"caps: {CAP // 2**20} MiB of YAML, {NODES} values, {exp_config.MAX_EXPANDED_COST // 2**20} MiB "
-          f"expanded; parser: {'pure Python' if args.pure else exp_config._Loader.__mro__[1].__name__}")
+          f"expanded; parser: {'pure Python' if args.pure else exp_config._Loader.__mro__[2].__name__}")
     print(f"{'case':52s} {'file':>9s} {'status':>6s} {'1st s':>6s} {'cpu s':>6s} {'2nd s':>6s} {'RSS+MB':>7s} answer")
     for index, (name, make) in enumerate(CASES.items()):
         site = make_site(work / f"site{index}")

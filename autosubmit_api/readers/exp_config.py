@@ -36,8 +36,8 @@ from autosubmit_api.readers import cache, confined, exp_files, paths
 
 # --- Bounds on the YAML of one configuration (docs/security.md "Configuration files") -----
 # All the YAML files one configuration load reads share one budget, so a worst-case
-# configuration costs at most what one file at the caps costs (measured in
-# benchmarks/bench_yaml_bounds.py: about 0.4 s with libyaml on the build machine).
+# configuration costs at most what one file at the caps costs (benchmarks/bench_yaml_bounds.py
+# and docs/security.md give the measured times).
 MAX_CONFIG_BYTES = 2 * 2**20  # bytes of YAML text read
 MAX_CONFIG_NODES = 100_000  # YAML nodes composed (scalars, lists, mappings; an alias is free)
 # Size once aliases are expanded: the characters of every scalar reached, plus NODE_COST per
@@ -48,27 +48,38 @@ MAX_DEPTH = 100  # nesting, aliases followed
 
 # --- YAML: SafeLoader with YAML 1.2 core-schema scalars and inert unknown tags ----------
 
-# libyaml (bundled with PyYAML's wheels) composes 5 to 10 times faster than the pure-Python
-# parser; both give the same nodes, and the budget below bounds either.
-_SafeBase = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
 
-
-class _Loader(_SafeBase):
-    """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does), that
-    stops composing when the text holds more nodes than `nodes_left`."""
+class _BudgetedComposer:
+    """Mixed into a SafeLoader: stops composing when the text holds more nodes than
+    `nodes_left`. Both parsers call `descend_resolver` once for every node they compose
+    (aliases excepted), tagged or not, before building it: the one hook that can stop a
+    flood of small nodes."""
 
     nodes_left = MAX_CONFIG_NODES
 
     def descend_resolver(self, current_node, current_index):
-        # Both parsers call this once for every node they compose (aliases excepted), tagged
-        # or not, before building it: the one hook that can stop a flood of small nodes.
         self.nodes_left -= 1
         if self.nodes_left < 0:
             raise OverBudget(f"more than {MAX_CONFIG_NODES} YAML values")
         return super().descend_resolver(current_node, current_index)
 
 
-_Loader.yaml_implicit_resolvers = {}
+class _PythonLoader(_BudgetedComposer, yaml.SafeLoader):
+    """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does)."""
+
+
+# libyaml (bundled with PyYAML's wheels) composes 5 to 10 times faster than the pure-Python
+# parser; both give the same nodes and values, and the budget bounds either.
+if getattr(yaml, "__with_libyaml__", False):
+    class _LibyamlLoader(_BudgetedComposer, yaml.CSafeLoader):
+        """The same loader over libyaml."""
+
+    LOADERS = {"libyaml": _LibyamlLoader, "python": _PythonLoader}
+else:  # pragma: no cover - PyYAML built without libyaml
+    LOADERS = {"python": _PythonLoader}
+_Loader = LOADERS.get("libyaml", _PythonLoader)
+
+_PythonLoader.yaml_implicit_resolvers = {}
 _RESOLVERS = (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
     ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
@@ -88,7 +99,7 @@ _RESOLVERS = (
         (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
 )
 for _tag, _regexp, _first in _RESOLVERS:
-    _Loader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
+    _PythonLoader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
@@ -111,8 +122,11 @@ def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     return loader.construct_scalar(node)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-_Loader.add_constructor(None, _construct_unknown)
+_PythonLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_PythonLoader.add_constructor(None, _construct_unknown)
+for _other in LOADERS.values():
+    _other.yaml_implicit_resolvers = _PythonLoader.yaml_implicit_resolvers
+    _other.yaml_constructors = _PythonLoader.yaml_constructors
 
 
 class OverBudget(yaml.YAMLError):
@@ -198,7 +212,7 @@ def yaml_parse_count() -> int:
     return _parse_count
 
 
-def load_yaml_text(text: str, budget: Optional[Budget] = None) -> Any:
+def load_yaml_text(text: str, budget: Optional[Budget] = None, loader: Optional[type] = None) -> Any:
     """Parse one YAML document, charging `budget` (a fresh one when None).
 
     The text is composed into nodes first (stopping after `budget.nodes_left` nodes), its
@@ -213,7 +227,7 @@ def load_yaml_text(text: str, budget: Optional[Budget] = None) -> Any:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > budget.bytes_left:
         raise OverBudget(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB of YAML")
-    loader = _Loader(text)
+    loader = (loader or _Loader)(text)
     loader.nodes_left = budget.nodes_left
     try:
         try:

@@ -173,3 +173,35 @@ def test_expanded_cost_counts_each_alias_without_building_it():
     n = exp_config.NODE_COST
     a = n + 2 * (n + 2)
     assert exp_config.expanded_cost(small) == n + (n + 1) + a + (n + 1) + (n + 2 * a)
+
+
+@pytest.fixture(params=sorted(exp_config.LOADERS))
+def loader(request):
+    return exp_config.LOADERS[request.param]
+
+
+def test_both_parsers_give_the_same_values(loader):
+    text = ("A: &a {ON_: on, OCT: 012, CLOCK: 1:30, F: 1e3, T: TRUE, N: ~, D: 2000-01-01, Q: '4'}\n"
+            "B: [*a, !rrule x, !!python/object:os.system {k: v}]\n<<: {M: merged}\n")
+    assert exp_config.load_yaml_text(text, loader=loader) == exp_config.load_yaml_text(
+        text, loader=exp_config.LOADERS["python"])
+    data = exp_config.load_yaml_text(text, loader=loader)
+    assert data["A"] == {"ON_": "on", "OCT": 12, "CLOCK": "1:30", "F": 1000.0, "T": True, "N": None,
+                         "D": data["A"]["D"], "Q": "4"}
+    assert data["B"][1:] == ["x", {"k": "v"}] and data["M"] == "merged"
+
+
+@pytest.mark.parametrize("text, reason", [
+    (factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES), "more than 100000 YAML values"),
+    ("T: [" + "!a x," * exp_config.MAX_CONFIG_NODES + "x]", "more than 100000 YAML values"),
+    (factory_conf.aliased_string_yaml(1000, 100_000), "once aliases are expanded"),
+    ("A: " + "[" * 150 + "]" * 150, "nested more than 100 levels deep"),
+    ("A: " + "[" * 5000 + "]" * 5000, ""),
+    ("A: &a [x, *a]", "an alias refers to a value that contains it"),
+])
+def test_both_parsers_keep_the_budget(loader, text, reason):
+    with pytest.raises(Exception) as info:
+        exp_config.load_yaml_text(text, loader=loader)
+    # A YAMLError (libyaml stops deep flow nesting itself), never a RecursionError or MemoryError.
+    assert isinstance(info.value, exp_config.yaml.YAMLError), repr(info.value)
+    assert reason in str(info.value)
