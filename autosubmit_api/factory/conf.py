@@ -239,3 +239,10 @@ def many_values_yaml(count: int) -> str:
     """`count` tiny values in one flow list: the cheapest bytes per value YAML allows, so
     the slowest text to parse per byte."""
     return "MANY: [" + ",".join(["a"] * count) + "]\n"
+
+
+def placeholder_chain_yaml(levels: int = 30) -> str:
+    """`%KEY%` placeholders that double a value at each level (2**levels characters once
+    substituted): the merge's own expansion, no alias needed."""
+    lines = [f"  K{i}: '%CHAIN.K{i + 1}%%CHAIN.K{i + 1}%'" for i in range(levels)]
+    return "CHAIN:\n" + "\n".join(lines) + f"\n  K{levels}: x\n"

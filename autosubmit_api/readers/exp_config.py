@@ -496,10 +496,18 @@ def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
     return value
 
 
+# Placeholders are expansions too: `A: "%B%%B%"`, `B: "%C%%C%"`... doubles at every pass.
+MAX_PLACEHOLDERS_PER_VALUE = 1000
+MAX_SUBSTITUTED_CHARS = 2**20  # one value after substitution
+
+
 def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
     matches = list(_PLACEHOLDER.finditer(text))
     if special:
         matches += list(_SPECIAL_PLACEHOLDER.finditer(text))
+    if len(matches) > MAX_PLACEHOLDERS_PER_VALUE:
+        raise ConfigRefused(f"The configuration is refused: a value holds more than "
+                            f"{MAX_PLACEHOLDERS_PER_VALUE} %KEY% placeholders")
     for match in sorted(matches, key=lambda m: m.start(), reverse=True):
         value = _lookup(data, match.group(0)[1:-1])
         # Autosubmit turns integers (and booleans) into text first, then substitutes only
@@ -508,11 +516,19 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
             value = str(value)
         if value:
             text = text[:match.start()] + str(value) + text[match.end():]
+            if len(text) > MAX_SUBSTITUTED_CHARS:
+                raise ConfigRefused(f"The configuration is refused: a %KEY% placeholder expands a "
+                                    f"value to more than {MAX_SUBSTITUTED_CHARS // 2**20} MiB")
     return text
 
 
 def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -> Dict[str, Any]:
-    """Replace `%KEY%` / `%A.B.C%` in string values from `data` itself, until stable."""
+    """Replace `%KEY%` / `%A.B.C%` in string values from `data` itself, until stable.
+
+    ConfigRefused when one call makes the values grow by more than MAX_EXPANDED_COST
+    characters in all (or one value past MAX_SUBSTITUTED_CHARS).
+    """
+    grown = 0
 
     def walk(node: Any) -> Tuple[Any, bool]:
         if isinstance(node, dict):
@@ -532,7 +548,12 @@ def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -
                     changed = True
             return node, changed
         if isinstance(node, str) and "%" in node:
+            nonlocal grown
             new = _substitute_text(node, data, special)
+            grown += max(0, len(new) - len(node))
+            if grown > MAX_EXPANDED_COST:
+                raise ConfigRefused(f"The configuration is refused: its %KEY% placeholders expand to "
+                                    f"more than {MAX_EXPANDED_COST // 2**20} MiB")
             return new, new != node
         return node, False
 

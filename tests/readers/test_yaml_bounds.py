@@ -212,3 +212,26 @@ def test_both_parsers_keep_the_budget(loader, text, reason):
     # A YAMLError (libyaml stops deep flow nesting itself), never a RecursionError or MemoryError.
     assert isinstance(info.value, exp_config.yaml.YAMLError), repr(info.value)
     assert reason in str(info.value)
+
+
+def test_placeholders_that_double_a_value_are_refused(settings):
+    _write(settings, {"chain.yml": factory_conf.placeholder_chain_yaml(30)})
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            exp_config.load_config(settings, "a000")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.value.message.startswith("The configuration is refused: ")
+    assert "%KEY% placeholder" in info.value.message
+    assert peak < 100 * MB
+    before = exp_config.yaml_parse_count()
+    with pytest.raises(DataError):
+        exp_config.load_config(settings, "a000")
+    assert exp_config.yaml_parse_count() == before
+
+
+def test_a_few_chained_placeholders_still_substitute(settings):
+    _write(settings, {"chain.yml": factory_conf.placeholder_chain_yaml(4)})
+    assert exp_config.load_config(settings, "a000").raw["CHAIN"]["K0"] == "x" * 16
