@@ -246,3 +246,13 @@ def placeholder_chain_yaml(levels: int = 30) -> str:
     substituted): the merge's own expansion, no alias needed."""
     lines = [f"  K{i}: '%CHAIN.K{i + 1}%%CHAIN.K{i + 1}%'" for i in range(levels)]
     return "CHAIN:\n" + "\n".join(lines) + f"\n  K{levels}: x\n"
+
+
+def for_loop_yaml(names: int, body_values: int, copies: int = 10) -> str:
+    """A job section with a `FOR:` over `names` names whose body holds `copies` aliases of
+    a list of `body_values` strings: every name copies the whole body."""
+    values = ",".join(["x" * 10] * body_values)
+    aliases = ", ".join(["*b"] * copies)
+    name_list = ",".join(f"n{i}" for i in range(names))
+    return (f"BIG: &b [{values}]\nJOBS:\n  LOOPED:\n    FOR:\n      NAME: [{name_list}]\n"
+            f"    DATA: [{aliases}]\n")

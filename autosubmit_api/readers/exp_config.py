@@ -564,10 +564,34 @@ def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -
     return data
 
 
+def _value_cost(value: Any, limit: int) -> int:
+    """The expanded size of a built value, counted like `expanded_cost` counts nodes (every
+    shared value as often as it is reached); stops counting once past `limit`."""
+    total = 0
+    stack = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        total += NODE_COST
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
+
+
 def _expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
-    """`FOR: {NAME: [a, b], K: [..]}` inside a section S -> sections S_A, S_B (A.8.2 step 8)."""
+    """`FOR: {NAME: [a, b], K: [..]}` inside a section S -> sections S_A, S_B (A.8.2 step 8).
+
+    Each name copies the section: ConfigRefused when the copies of one call would add more
+    than MAX_EXPANDED_COST (a small file naming thousands of sections with a big body).
+    """
+    added = 0
 
     def visit(parent: Dict[str, Any]) -> None:
+        nonlocal added
         for key in list(parent):
             value = parent.get(key)
             if not isinstance(value, dict):
@@ -580,6 +604,10 @@ def _expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
                     if not isinstance(values, list) or (values and not isinstance(values[0], dict)):
                         values = [v.strip("' ") for v in str(values).strip("[]").split(",")]
                     columns[name] = values
+                added += _value_cost(body, MAX_EXPANDED_COST) * len(columns["NAME"])
+                if added > MAX_EXPANDED_COST:
+                    raise ConfigRefused(f"The configuration is refused: its FOR loops expand to more "
+                                        f"than {MAX_EXPANDED_COST // 2**20} MiB")
                 del parent[key]
                 for index, name in enumerate(columns["NAME"]):
                     new_key = f"{key}_{str(name).upper()}"

@@ -235,3 +235,25 @@ def test_placeholders_that_double_a_value_are_refused(settings):
 def test_a_few_chained_placeholders_still_substitute(settings):
     _write(settings, {"chain.yml": factory_conf.placeholder_chain_yaml(4)})
     assert exp_config.load_config(settings, "a000").raw["CHAIN"]["K0"] == "x" * 16
+
+
+def test_for_loops_that_copy_a_big_body_thousands_of_times_are_refused(settings):
+    text = factory_conf.for_loop_yaml(3000, 3000)
+    assert len(text) < 60_000  # its sections would answer 1.2 GB
+    _write(settings, {"loop.yml": text})
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError) as info:
+            exp_config.load_config(settings, "a000")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.value.message == "The configuration is refused: its FOR loops expand to more than 16 MiB"
+    assert peak < 100 * MB
+
+
+def test_small_for_loops_still_expand(settings):
+    _write(settings, {"loop.yml": factory_conf.for_loop_yaml(3, 5, copies=2)})
+    jobs = exp_config.load_config(settings, "a000").raw["JOBS"]
+    assert {"LOOPED_N0", "LOOPED_N1", "LOOPED_N2"} <= set(jobs) and "LOOPED" not in jobs
+    assert jobs["LOOPED_N1"]["DATA"] == [["x" * 10] * 5] * 2
