@@ -39,7 +39,7 @@ from autosubmit_api.readers import cache, confined, exp_files, paths
 # configuration costs at most what one file at the caps costs (benchmarks/bench_yaml_bounds.py
 # and docs/security.md give the measured times).
 MAX_CONFIG_BYTES = 2 * 2**20  # bytes of YAML text read
-MAX_CONFIG_NODES = 100_000  # YAML nodes composed (scalars, lists, mappings; an alias is free)
+MAX_CONFIG_NODES = 100_000  # YAML nodes composed (scalars, lists, mappings; aliases: see _PythonLoader)
 # Size once aliases are expanded: the characters of every scalar reached, plus NODE_COST per
 # node reached. A file within the two caps above without aliases stays far below it.
 NODE_COST = 64
@@ -270,10 +270,10 @@ def read_yaml_file(settings: Settings, path: str, name: str, budget: Optional[Bu
     The file is opened through readers/confined.py (CUSTOM_CONFIG may name any path: it
     must be a regular file inside the site's roots), and at most the bytes the budget has
     left are read. A file refused for its content raises ConfigRefused naming it as `name`
-    (relative to the experiment); when the file's version (device, inode, size, mtime,
-    ctime) and the budget it was given is remembered, so requests that ask again are
-    answered without parsing it again. An unreadable file raises DataError (not remembered:
-    the cause may pass); a file outside the roots confined.Refused.
+    (relative to the experiment), and the refusal is remembered for the file's version
+    (device, inode, size, mtime, ctime) and the budget it was given, so requests that ask
+    again are answered without parsing it again. An unreadable file raises DataError (not
+    remembered: the cause may pass); a file outside the roots confined.Refused.
     """
     budget = budget or Budget()
     try:
@@ -321,9 +321,8 @@ def read_yaml_file(settings: Settings, path: str, name: str, budget: Optional[Bu
     return data
 
 
-def _refuse(version: Optional[Tuple[Any, ...]], message: str) -> None:
-    if version is not None:
-        cache.remember("yaml_refused", version, message)
+def _refuse(version: Tuple[Any, ...], message: str) -> None:
+    cache.remember("yaml_refused", version, message)
     raise ConfigRefused(message)
 
 
@@ -498,7 +497,7 @@ def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
 
 # Placeholders are expansions too: `A: "%B%%B%"`, `B: "%C%%C%"`... doubles at every pass.
 MAX_PLACEHOLDERS_PER_VALUE = 1000
-MAX_SUBSTITUTED_CHARS = 2**20  # one value after substitution
+MAX_SUBSTITUTED_CHARS = 2**20  # one value after substitution (unless it was longer before)
 
 
 def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
@@ -508,6 +507,7 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
     if len(matches) > MAX_PLACEHOLDERS_PER_VALUE:
         raise ConfigRefused(f"The configuration is refused: a value holds more than "
                             f"{MAX_PLACEHOLDERS_PER_VALUE} %KEY% placeholders")
+    longest = max(len(text), MAX_SUBSTITUTED_CHARS)
     for match in sorted(matches, key=lambda m: m.start(), reverse=True):
         value = _lookup(data, match.group(0)[1:-1])
         # Autosubmit turns integers (and booleans) into text first, then substitutes only
@@ -516,7 +516,7 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
             value = str(value)
         if value:
             text = text[:match.start()] + str(value) + text[match.end():]
-            if len(text) > MAX_SUBSTITUTED_CHARS:
+            if len(text) > longest:
                 raise ConfigRefused(f"The configuration is refused: a %KEY% placeholder expands a "
                                     f"value to more than {MAX_SUBSTITUTED_CHARS // 2**20} MiB")
     return text
