@@ -17,6 +17,8 @@ from tests.test_cli import Server, clean_env
 
 PREFIX = "/as-api"
 GUI = "http://gui.example"
+# The API's public address without the prefix; the CAS route's own URL adds AS_API_ROOT_PATH.
+PUBLIC = "https://api.example.org"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -40,7 +42,8 @@ def server(tmp_path_factory):
     site = make_site(tmp_path / "site")
     make_experiment(site, "a000", details={"user": "alice"}, description="under a prefix")
     env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
-                    SECRET_KEY=TEST_SECRET, AS_API_ROOT_PATH="as-api/", CAS_SERVER_URL="https://cas.example/cas/")
+                    SECRET_KEY=TEST_SECRET, AS_API_ROOT_PATH="as-api/", CAS_SERVER_URL="https://cas.example/cas/",
+                    API_PUBLIC_URL=PUBLIC)
     srv = Server(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path)
     try:
         srv.wait()
@@ -73,7 +76,7 @@ def test_urls_the_api_builds_carry_the_prefix(server):
     status, headers, _ = _call(server.base + PREFIX + "/v4/auth/cas/v2/login")
     assert status == 302
     location = urlsplit(headers["Location"])
-    assert parse_qs(location.query)["service"] == [server.base + PREFIX + "/v4/auth/cas/v2/login"]
+    assert parse_qs(location.query)["service"] == [PUBLIC + PREFIX + "/v4/auth/cas/v2/login"]
 
 
 def test_a_proxy_that_strips_the_prefix_is_served_too(server):
@@ -81,7 +84,7 @@ def test_a_proxy_that_strips_the_prefix_is_served_too(server):
     assert status == 200 and json.loads(body)["name"] == "a000"
     status, headers, _ = _call(server.base + "/v4/auth/cas/v2/login")
     assert parse_qs(urlsplit(headers["Location"]).query)["service"] == [
-        server.base + PREFIX + "/v4/auth/cas/v2/login"]
+        PUBLIC + PREFIX + "/v4/auth/cas/v2/login"]
 
 
 def test_a_path_that_only_begins_like_the_prefix_is_not_under_it(server):

@@ -16,7 +16,7 @@ import logging
 import re
 import xml.etree.ElementTree as ET
 from typing import Iterable, Optional
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import requests
@@ -75,12 +75,18 @@ CAS_V2_PATH = "/v4/auth/cas/v2/login"
 
 
 def cas_v2_own_url(settings: Settings) -> str:
-    """The v4 CAS route's own URL, from API_PUBLIC_URL; "" when that is not set.
+    """The v4 CAS route's own URL: API_PUBLIC_URL, then AS_API_ROOT_PATH unless the public
+    URL already ends with it, then the route; "" when API_PUBLIC_URL is not set.
 
     Never built from the request: its Host header is the client's to choose, and a service
     URL on the client's host would pass the allowed-clients check (issue 14, item 6).
     """
-    return settings.public_url + CAS_V2_PATH if settings.public_url else ""
+    if not settings.public_url:
+        return ""
+    base = settings.public_url
+    if settings.root_path and not urlsplit(base).path.rstrip("/").endswith(settings.root_path):
+        base += settings.root_path
+    return base + CAS_V2_PATH
 
 
 def service_allowed(clients: Iterable[str], service: str, own_url: str) -> bool:

@@ -270,3 +270,13 @@ def test_v4_cas_server_url_without_trailing_slash_still_reaches_service_validate
     cas.tickets["ST-5"] = (GUI + "/login", "erin")
     response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-5", "service": GUI + "/login"})
     assert response.get_json()["user"] == "erin"
+
+
+@pytest.mark.parametrize("public", ["https://api.example.org", "https://api.example.org/as-api"])
+def test_v4_cas_own_url_adds_the_root_path_once(site, cas, public):
+    settings = site.settings({"SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base,
+                              "API_PUBLIC_URL": public, "AS_API_ROOT_PATH": "/as-api"})
+    response = create_app(settings).test_client().get("/as-api/v4/auth/cas/v2/login")
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query) == {
+        "service": ["https://api.example.org/as-api/v4/auth/cas/v2/login"]}
