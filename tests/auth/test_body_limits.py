@@ -128,3 +128,24 @@ def test_a_chunked_body_within_the_limit_reaches_the_view_whole(client, owned):
                        headers={**headers("valid", user="alice"), "Transfer-Encoding": "chunked"},
                        environ_overrides={"wsgi.input_terminated": True})
     assert resp.status_code == 200 and _description(owned) == "chunked text"
+
+
+V4_UPDATE = "/v4/runners/command/update-experiment-description"
+
+
+@pytest.mark.parametrize("path", [V4_UPDATE, "/v4/user-settings/preferred-username"])
+def test_the_v4_post_routes_answer_413_with_the_error_body(client, owned, path):
+    resp = client.post(path, data=_big_body(), content_type="application/json",
+                       headers=headers("valid", user="alice"))
+    assert resp.status_code == 413 and resp.get_json() == {"error": True, "error_message": TOO_LARGE}
+    assert _description(owned) == "old"
+
+
+def test_the_v4_description_route_refuses_a_long_description(client, owned):
+    body = {"expid": "a000", "description": "d" * (MAX_DESCRIPTION_CHARS + 1), "profile_name": "description-only",
+            "profile_params": {}}
+    resp = client.post(V4_UPDATE, json=body, headers=headers("valid", user="alice"))
+    assert resp.status_code == 400
+    assert resp.get_json() == {"error": True, "error_message":
+                               f"The description is longer than {MAX_DESCRIPTION_CHARS} characters."}
+    assert _description(owned) == "old"
