@@ -263,20 +263,57 @@ def diff_exact(
     actual: Any,
     volatile: Iterable[Sequence[Token]] = (),
     unordered: Iterable[Sequence[Token]] = (),
+    added: Iterable[str] = (),
 ) -> Optional[Diff]:
     """Compare an answer with a 4.0.1 golden body.
 
     Same keys at every level, same value kinds, strings exact, numbers within tolerance;
     `volatile` paths only need to exist; `unordered` lists are compared as multisets.
+    `added`: generic key paths (`generic_paths`) the answer may have beyond the golden
+    body, the keys 4.2.0 added (decisions.md Q46); their values are judged elsewhere.
     Substitute `{FIXTURE_DIR}` in `expected` before calling.
     """
-    return _Exact(tuple(volatile), tuple(unordered)).diff(expected, actual, ())
+    return _Exact(tuple(volatile), tuple(unordered), frozenset(added)).diff(expected, actual, ())
+
+
+def generic_path(path: Sequence[Segment], maps: Iterable[str] = ()) -> str:
+    """A concrete path with every list index written `[*]` (`jobs[*].split`), and the keys
+    of an object at a `maps` path (keys that are data, as `groups_data`) written `*`."""
+    out = ""
+    for segment in path:
+        if not isinstance(segment, str):
+            out += "[*]"
+        elif out in maps:
+            out += ".*" if out else "*"
+        else:
+            out += _key_text(out, segment)
+    return out
+
+
+def generic_paths(value: Any, maps: Iterable[str] = ()) -> frozenset:
+    """Every key path of a JSON value in the generic form of `generic_path`."""
+    found: set = set()
+    maps = frozenset(maps)
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, dict):
+            for key, element in node.items():
+                sub = path + (key,)
+                found.add(generic_path(sub, maps))
+                walk(element, sub)
+        elif isinstance(node, list):
+            for element in node:
+                walk(element, path + (0,))
+
+    walk(value, ())
+    return frozenset(found)
 
 
 class _Exact:
-    def __init__(self, volatile: tuple, unordered: tuple):
+    def __init__(self, volatile: tuple, unordered: tuple, added: frozenset = frozenset()):
         self.volatile = volatile
         self.unordered = unordered
+        self.added = added
 
     def diff(self, expected: Any, actual: Any, path: Tuple[Segment, ...]) -> Optional[Diff]:
         if any(path_matches(p, path) for p in self.volatile):
@@ -290,7 +327,7 @@ class _Exact:
                 if key not in actual:
                     return Diff(format_path(path + (key,)), expected[key], MISSING, "key missing")
             for key in sorted(actual):
-                if key not in expected:
+                if key not in expected and generic_path(path + (key,)) not in self.added:
                     return Diff(format_path(path + (key,)), MISSING, actual[key], "unexpected key")
             for key in sorted(expected):
                 found = self.diff(expected[key], actual[key], path + (key,))
@@ -473,10 +510,19 @@ def key_paths(answer: Any, maps: Iterable[str] = (), opaque: Iterable[str] = ())
     return keys, objects
 
 
-def diff_shape(answer: Any, shape: dict) -> Optional[Diff]:
-    """Every key path of the answer is allowed, and every object has its required keys."""
+def shape_paths(answer: Any, shape: dict) -> set:
+    """The key paths of an answer as `diff_shape` writes them for this shape."""
+    return key_paths(answer, shape.get("maps", ()), shape.get("opaque", ()))[0]
+
+
+def diff_shape(answer: Any, shape: dict, added: Iterable[str] = ()) -> Optional[Diff]:
+    """Every key path of the answer is allowed, and every object has its required keys.
+
+    `added`: key paths allowed beyond the shape (4.2.0's added keys, decisions.md Q46), in
+    the notation of `key_paths` with the same shape (`shape_paths` of 4.2.0's answer).
+    """
     keys, objects = key_paths(answer, shape.get("maps", ()), shape.get("opaque", ()))
-    allowed = set(shape["allowed"])
+    allowed = set(shape["allowed"]) | set(added)
     for path in sorted(keys):
         if path not in allowed:
             return Diff(path, MISSING, "<key present>", "key the reference never sends (shape)")
@@ -623,3 +669,85 @@ def _oracle_list(expected: list, actual: list, path: tuple) -> Optional[Diff]:
         f"lists differ as multisets (oracle): {len(only_e)} only in oracle, "
         f"{len(only_a)} only in answer",
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Keys 4.2.0 added (decisions.md Q46; golden/v42/README.md "How to judge")
+# ---------------------------------------------------------------------------------------
+
+
+def diff_added(
+    actual: Any,
+    v42: Any,
+    old: Iterable[str],
+    volatile: Iterable[Sequence[Token]] = (),
+    maps: Iterable[str] = (),
+) -> Optional[Diff]:
+    """Every key of 4.2.0's answer `v42` is in `actual`; where its generic path is not in
+    `old` (the keys 4.0.1 sends), its value is 4.2.0's under the oracle rules (ISO dates
+    normalised, numbers within 0.005). `volatile` paths of 4.2.0's answer only need to exist.
+    `old` is written as `generic_paths(..., maps)` writes it.
+    Keys 4.0.1 had keep 4.0.1's values and are judged against the 4.0.1 files instead.
+
+    Lists of objects are paired by their identity key (`id`, `name`...); elements only one
+    side has are left to the 4.0.1 comparison. Substitute `{FIXTURE_DIR}` before calling.
+    """
+    return _Added(frozenset(old), tuple(volatile), frozenset(maps)).diff(v42, actual, ())
+
+
+class _Added:
+    def __init__(self, old: frozenset, volatile: tuple, maps: frozenset):
+        self.old = old
+        self.volatile = volatile
+        self.maps = maps
+
+    def diff(self, v42: Any, actual: Any, path: tuple) -> Optional[Diff]:
+        if isinstance(v42, dict):
+            if not isinstance(actual, dict):
+                return Diff(format_path(path), v42, actual, f"{_kind(actual)} instead of object")
+            for key in sorted(v42):
+                sub = path + (key,)
+                if key not in actual:
+                    return Diff(format_path(sub), v42[key], MISSING, "key 4.2.0 sends is missing")
+                if any(path_covers(p, sub) for p in self.volatile):
+                    continue
+                if generic_path(sub, self.maps) not in self.old:
+                    found = _oracle(v42[key], actual[key], sub)
+                    if found:
+                        return Diff(found.path, found.expected, found.actual,
+                                    found.why.replace("(oracle)", "(key 4.2.0 added)"))
+                    continue
+                found = self.diff(v42[key], actual[key], sub)
+                if found:
+                    return found
+            return None
+        if isinstance(v42, list) and isinstance(actual, list):
+            return self._list(v42, actual, path)
+        return None
+
+    def _list(self, v42: list, actual: list, path: tuple) -> Optional[Diff]:
+        dicts = [e for e in v42 + actual if isinstance(e, dict)]
+        if not dicts or len(dicts) != len(v42) + len(actual):
+            return None  # scalars or mixed: 4.0.1's keys, judged by the 4.0.1 files
+        key = _identity_key(v42, actual)
+        if key is not None:
+            by_a = {canonical(a[key]): a for a in actual}
+            pairs = [
+                (e, by_a[canonical(e[key])], ("sel", key, str(e[key])))
+                for e in v42
+                if canonical(e[key]) in by_a
+            ]
+        elif len(v42) == len(actual):
+            pairs = [(e, a, i) for i, (e, a) in enumerate(zip(v42, actual))]
+        else:
+            return Diff(
+                format_path(path),
+                f"{len(v42)} elements",
+                f"{len(actual)} elements",
+                "list length differs and its elements have no identity key",
+            )
+        for expected, got, segment in pairs:
+            found = self.diff(expected, got, path + (segment,))
+            if found:
+                return found
+        return None

@@ -24,7 +24,7 @@ import jwt
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare
-from tests.compat.departures import DEPARTURES
+from tests.compat.departures import DEPARTURES, V42_ANSWERS
 from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree  # noqa: F401 - FIXTURE_MTIME re-exported
 
 # The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
@@ -117,6 +117,36 @@ def load_rows(golden_dir: Path) -> List[Row]:
     return rows
 
 
+@dataclass(frozen=True)
+class V42Row:
+    """One line of golden/v42/index.tsv: 4.2.0's answer to the 4.0.1 row of the same order."""
+
+    status: int
+    file: str  # relative to the golden directory: v42/<name>
+    volatile_fields: str
+
+    @property
+    def is_json(self) -> bool:
+        return self.file.endswith(".json")
+
+
+def load_v42_rows(golden_dir: Path, files: List[str]) -> Dict[str, V42Row]:
+    """4.0.1 row `file` -> 4.2.0's row (same order; five names changed extension); {} when
+    the v42 answers are absent."""
+    index = golden_dir / "v42" / "index.tsv"
+    if not index.is_file():
+        return {}
+    with open(index, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        found = [
+            V42Row(int(raw["status"]), "v42/" + raw["file"], raw["volatile_fields"])
+            for raw in reader
+        ]
+    if len(found) != len(files):
+        raise ValueError(f"{index}: {len(found)} rows, the 4.0.1 index has {len(files)}")
+    return dict(zip(files, found))
+
+
 def mint_tokens(now: Optional[int] = None) -> Dict[str, str]:
     """The four tokens of golden/README.md "Serving the fixtures", step 5."""
     now = int(time.time() if now is None else now)
@@ -166,6 +196,9 @@ class Harness:
         self.shapes = json.loads((self.golden_dir / "shapes.json").read_text(encoding="utf-8"))
         self.tokens = mint_tokens()
         self.rows = {row.file: row for row in load_rows(self.golden_dir)}
+        self.v42 = load_v42_rows(self.golden_dir, list(self.rows))
+        # Objects whose keys are data (graph groups): their keys count as one `*` key.
+        self.maps = frozenset(m for shape in self.shapes.values() for m in shape.get("maps", ()))
         self._site: Optional[Path] = None
         self._clients: Dict[str, object] = {}
 
@@ -208,6 +241,15 @@ class Harness:
 
     def expected_row(self, row: Row) -> Row:
         """The row whose answer applies: itself, or its decisions.md substitute."""
+        if row.file in V42_ANSWERS:
+            answer = self.v42[row.file]
+            return replace(
+                row,
+                status=answer.status,
+                expect_status=answer.status,
+                file=answer.file,
+                volatile_fields=answer.volatile_fields,
+            )
         if row.file not in DEPARTURES:
             return row
         _, other = DEPARTURES[row.file]
@@ -233,6 +275,8 @@ class Harness:
         if row.file in DEPARTURES:
             decision, other = DEPARTURES[row.file]
             problem += f" (decisions.md {decision}: the answer of {other} applies)"
+        elif row.file in V42_ANSWERS:
+            problem += f" ({V42_ANSWERS[row.file]}: 4.2.0's answer applies)"
         return f"{row.describe()} ({row.file}): {problem}"
 
     def _judge(self, row: Row, site: Path, response) -> Optional[str]:
@@ -286,13 +330,17 @@ class Harness:
             actual,
             compare.parse_paths(row.volatile_fields),
             compare.parse_paths(row.unordered_lists),
+            self.added_paths(row.file, site),
         )
         return None if diff is None else str(diff)
 
     def _defect(self, row: Row, site: Path, actual) -> Optional[str]:
         if not isinstance(actual, dict):
             return f"answer is {compare.short(actual)}, expected an object"
-        diff = compare.diff_shape(actual, self.shapes[row.shape_ref])
+        shape = self.shapes[row.shape_ref]
+        v42 = self.v42_answer(row.file, site)
+        added = compare.shape_paths(v42, shape) - set(shape["allowed"]) if v42 is not None else set()
+        diff = compare.diff_shape(actual, shape, added)
         if diff is not None:
             return f"{diff} [shape of {row.shape_ref}]"
         if row.expect_status == 200 and "error" in actual:
@@ -308,7 +356,71 @@ class Harness:
                 return "error_message must be a string"
         if row.oracle:
             oracle = self.load(row.oracle, site)
-            diff = compare.diff_oracle(actual, oracle, compare.parse_paths(row.oracle_skip))
+            # Keys 4.2.0 added are judged against golden/v42 by check_v42 (Q46), not here.
+            skip = compare.parse_paths(row.oracle_skip) + tuple(
+                compare.parse_path(path) for path in sorted(added)
+            )
+            diff = compare.diff_oracle(actual, oracle, skip)
             if diff is not None:
                 return f"{diff} [oracle {row.oracle}]"
         return None
+
+    # --- golden/v42: the keys 4.2.0 added (decisions.md Q46) -----------------------------
+
+    def v42_answer(self, name: str, site: Path):
+        """4.2.0's JSON answer to the 4.0.1 row `name`, or None (no v42 file, or not JSON)."""
+        found = self.v42.get(name)
+        if found is None or not found.is_json:
+            return None
+        return self.load(found.file, site)
+
+    def added_paths(self, name: str, site: Path) -> frozenset:
+        """Generic key paths 4.2.0's answer to the same request has: a 4.0.1 row allows
+        them beyond its file (golden/README.md "Keys added since 4.0.1")."""
+        v42 = self.v42_answer(name, site)
+        return frozenset() if v42 is None else compare.generic_paths(v42)
+
+    def old_paths(self, row: Row, site: Path) -> frozenset:
+        """The key paths 4.0.1 sends for this request: its file, or for a defect row (the
+        file is the failure) every successful 4.0.1 answer of the route."""
+        if row.file in DEPARTURES:
+            row = self.expected_row(row)
+        if not row.ref_defect or row.ref_defect == "config-unparsable-item":
+            return compare.generic_paths(self.load(row.file, site), self.maps)
+        found: set = set()
+        for source in self.shapes[row.shape_ref]["from"]:
+            found |= compare.generic_paths(self.load(source, site), self.maps)
+        return frozenset(found)
+
+    def v42_judged(self, row: Row) -> bool:
+        """4.2.0 answered this row with data (2xx, a JSON object without `"error": true`, or
+        a list)."""
+        found = self.v42.get(row.file)
+        if found is None or not found.is_json or not 200 <= found.status < 300:
+            return False
+        body = json.loads((self.golden_dir / found.file).read_text(encoding="utf-8"))
+        if isinstance(body, dict):
+            return body.get("error") is not True
+        return isinstance(body, list)
+
+    def check_v42(self, row: Row) -> Optional[str]:
+        """None when our answer has every key of 4.2.0's answer and 4.2.0's values on the keys
+        4.0.1 did not send; else what is wrong. Call only for `v42_judged` rows."""
+        site, response = self.send(row)
+        try:
+            if not 200 <= response.status_code < 300:
+                return f"{row.describe()}: status {response.status_code} where 4.2.0 answered data"
+            actual = json.loads(response.get_data())
+        finally:
+            response.close()
+        if isinstance(actual, dict) and actual.get("error") is True:
+            return f"{row.describe()}: error body where 4.2.0 answered data: {compare.short(actual)}"
+        found = self.v42[row.file]
+        diff = compare.diff_added(
+            actual,
+            self.load(found.file, site),
+            self.old_paths(row, site),
+            compare.parse_paths(found.volatile_fields),
+            self.maps,
+        )
+        return None if diff is None else f"{row.describe()} ({found.file}): {diff}"

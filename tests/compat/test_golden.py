@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.compat import compare
-from tests.compat.pending import PENDING
+from tests.compat.pending import PENDING, PENDING_V42
 from tests.conftest import shared_dir
 
 pytestmark = pytest.mark.compat
@@ -42,6 +42,33 @@ def test_golden_row(harness, row):
     problem = harness.check(row)
     if problem is not None:
         pytest.fail(problem, pytrace=False)
+
+
+def _v42_params():
+    if not (GOLDEN / "v42" / "index.tsv").is_file():
+        return
+    for row in ROWS:
+        marks = []
+        if row.file in PENDING_V42:
+            reason = f"{PENDING_V42[row.file]}; XPASS: remove it from PENDING_V42"
+            marks = [pytest.mark.xfail(strict=True, reason=reason)]
+        yield pytest.param(row, id=row.file, marks=marks)
+
+
+@pytest.mark.parametrize("row", list(_v42_params()))
+def test_keys_4_2_added(harness, row):
+    """golden/v42/README.md "How to judge": where 4.2.0 answered with data, our answer has
+    every key it sends, with its values on the keys 4.0.1 did not send (decisions.md Q46)."""
+    if not harness.v42_judged(row):
+        pytest.skip("4.2.0 answered no data to this request")
+    problem = harness.check_v42(row)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+def test_pending_v42_names_only_golden_rows():
+    assert set(PENDING_V42) <= {row.file for row in ROWS}
+    assert all(reason.strip() for reason in PENDING_V42.values())
 
 
 def test_row_files_are_unique_and_exist():
