@@ -442,6 +442,12 @@ class JobTable:
     def __len__(self) -> int:
         return len(self.jobs)
 
+    def workflow_commit(self, i: int) -> Optional[str]:
+        """The commit of the workflow the job's latest history row ran with (job_data
+        `workflow_commit`, Autosubmit 4.1.12+); None without that row or column."""
+        row = self.rows.get(self.names[i])
+        return getattr(row, "workflow_commit", None) if row is not None else None
+
     # -- times ---------------------------------------------------------------------------
 
     def compute_times(self, now: int, only: Optional[frozenset] = None) -> Dict[int, Times]:
@@ -667,6 +673,8 @@ def job_record(table: JobTable, i: int, t: Times, post_avg: float) -> Dict[str, 
         "children_list": table.children_names(i), "parents": len(table.parents[i]),
         "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
         "custom_directives": None, "rm_id": table.rm_id(i),
+        # Added by upstream 4.2.0 (docs/gui-fields.md): the GUI's job panel shows them.
+        "split": job.split, "splits": job.splits, "workflow_commit": table.workflow_commit(i),
     }
 
 

@@ -45,17 +45,20 @@ def _badges(c: Dict[str, int]) -> str:
     return folder_badges(c["completed"], c["failed"], c["running"], c["queuing"], c["held"], c["total"])
 
 
-TREE_MOVING = {"title": "title", "minutes": "minutes", "submit": "submit", "start": "start",
-               "finish": "finish", "SYPD": "SYPD", "ASYPD": "ASYPD"}
+TREE_MOVING = {"title": "title", "minutes": "minutes", "minutes_queue": "minutes_queue",
+               "submit": "submit", "start": "start", "finish": "finish", "SYPD": "SYPD",
+               "ASYPD": "ASYPD"}
 PKL_MOVING = {"minutes": "minutes", "minutes_queue": "minutes_queue", "submit": "submit",
               "start": "start", "finish": "finish", "running_text": "running_text", "SYPD": "SYPD_last"}
 
 
 def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str],
               title: str = None) -> Dict[str, Any]:
-    """One `jobs` entry of the tree (B.4 step 8); 4.0.1 sends no `minutes_queue` here."""
+    """One `jobs` entry of the tree (B.4 step 8), with upstream 4.2.0's `minutes_queue`
+    (queue seconds, wrapper-corrected as everywhere else: decisions.md Q41)."""
     node = job_record(table, i, t, post_avg)
     node.update({
+        "minutes_queue": t.queue,
         "title": title if title is not None else table.tree_title(i, t),
         "wrapper": table.package[i], "wrapper_code": table.package_id[i],
         "tree_parents": tree_parents,
@@ -211,7 +214,7 @@ def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str,
         "minutes": t.run, "minutes_queue": t.queue, "submit": submit, "start": start, "finish": finish,
         "running_text": running_text(t.queue, t.run, t.text), "status": status,
         "status_color": status_color(status), "out": table.out[i], "err": table.err[i],
-        "priority": job.priority,
+        "priority": job.priority, "workflow_commit": table.workflow_commit(i),
     }
     package = table.package[i]
     if tree_flavour:

@@ -330,7 +330,7 @@ class Harness:
             actual,
             compare.parse_paths(row.volatile_fields),
             compare.parse_paths(row.unordered_lists),
-            self.added_paths(row.file, site),
+            self.added_paths(row, site),
         )
         return None if diff is None else str(diff)
 
@@ -338,8 +338,7 @@ class Harness:
         if not isinstance(actual, dict):
             return f"answer is {compare.short(actual)}, expected an object"
         shape = self.shapes[row.shape_ref]
-        v42 = self.v42_answer(row.file, site)
-        added = compare.shape_paths(v42, shape) - set(shape["allowed"]) if v42 is not None else set()
+        added = self.added_shape_paths(row, shape, site)
         diff = compare.diff_shape(actual, shape, added)
         if diff is not None:
             return f"{diff} [shape of {row.shape_ref}]"
@@ -374,11 +373,32 @@ class Harness:
             return None
         return self.load(found.file, site)
 
-    def added_paths(self, name: str, site: Path) -> frozenset:
-        """Generic key paths 4.2.0's answer to the same request has: a 4.0.1 row allows
-        them beyond its file (golden/README.md "Keys added since 4.0.1")."""
-        v42 = self.v42_answer(name, site)
-        return frozenset() if v42 is None else compare.generic_paths(v42)
+    def _v42_sources(self, row: Row) -> List[str]:
+        """The 4.0.1 rows whose 4.2.0 answers tell which keys 4.2.0 sends for `row`: the row
+        itself; for a root-prefixed v3 route (gone in 4.2.0) its `/v3/` twin; for a defect
+        row also the route's successful rows (`shapes.json` `from`), since 4.2.0 fails on
+        some of those experiments too (a1ve, aa6f graphs) and sends the same keys elsewhere."""
+        names = [row.file]
+        if row.file.startswith("root__"):
+            names.append("v3__" + row.file[len("root__"):])
+        if row.ref_defect and row.ref_defect != "config-unparsable-item":
+            names.extend(self.shapes[row.shape_ref]["from"])
+        return [name for name in names if name in self.v42 and self.v42_judged(self.rows[name])]
+
+    def added_paths(self, row: Row, site: Path) -> frozenset:
+        """Generic key paths 4.2.0 sends for this request: a 4.0.1 row allows them beyond
+        its file (decisions.md Q46; golden/README.md "Keys added since 4.0.1")."""
+        found: set = set()
+        for name in self._v42_sources(row):
+            found |= compare.generic_paths(self.v42_answer(name, site))
+        return frozenset(found)
+
+    def added_shape_paths(self, row: Row, shape: dict, site: Path) -> set:
+        """As `added_paths`, in the shape's notation, minus what the shape allows already."""
+        found: set = set()
+        for name in self._v42_sources(row):
+            found |= compare.shape_paths(self.v42_answer(name, site), shape)
+        return found - set(shape["allowed"])
 
     def old_paths(self, row: Row, site: Path) -> frozenset:
         """The key paths 4.0.1 sends for this request: its file, or for a defect row (the
