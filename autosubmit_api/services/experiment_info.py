@@ -4,10 +4,11 @@ experiment directory's owner and times."""
 from __future__ import annotations
 
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
+from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import central_db, exp_files, job_data, list_facts, paths
 from autosubmit_api.services.job_table import check_experiment, load_config
 from autosubmit_api.services.job_views import fmt_dt
@@ -66,8 +67,17 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
         "pkl_timestamp": int(pkl_mtime),
         "chunk_size": conf.chunk_size, "chunk_unit": conf.chunk_unit,
         "total_jobs": total, "completed_jobs": completed, "db_historic_version": db_version,
+        "workflow_commit": workflow_commit(conf),
         "error": False, "error_message": "",
     }
+
+
+def workflow_commit(conf: ExperimentConfig) -> Optional[str]:
+    """`AUTOSUBMIT.WORKFLOW_COMMIT` of the configuration (upstream 4.2.0's card field: the
+    commit Autosubmit recorded for the workflow), or None."""
+    section = conf.raw.get("AUTOSUBMIT") if conf.layout == "AS4" else None
+    value = section.get("WORKFLOW_COMMIT") if isinstance(section, dict) else None
+    return str(value) if value not in (None, "") else None
 
 
 def ifrun(settings: Settings, expid: str) -> Dict[str, Any]:
