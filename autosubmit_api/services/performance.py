@@ -47,19 +47,41 @@ class TimedJob(NamedTuple):
     finish: int = 0
     run_id: Optional[int] = None
     package: Optional[str] = None
+    splits: Optional[int] = None
 
 
-def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float) -> dict:
+class PlatformInfo(NamedTuple):
+    """The SIM platform's carbon factors (upstream 4.2.0's `platform_info`): `CF` in gCO2
+    per kWh and `PUE` (power usage effectiveness), 0.0 when not configured."""
+
+    name: str
+    cf: float
+    pue: float
+
+    def footprint(self, energy: float) -> float:
+        """kg CO2 of `energy` joules: kWh x CF x PUE / 1000 (docs/gui-fields.md)."""
+        return energy / 3_600_000 * self.cf * self.pue / 1000
+
+
+NO_PLATFORM = PlatformInfo("", 0.0, 0.0)
+
+
+def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float,
+               platform: PlatformInfo = NO_PLATFORM) -> dict:
     run, queue = job.run, job.queue
+    # A split simulates 1/splits of the chunk (decisions.md Q44).
+    share = job.splits if job.splits and job.splits > 1 else 1
     return {
         "name": job.name,
         "queue": queue,
         "running": run,
         "CHSY": round(ncpus * run / yps / 3600, 2) if yps > 0 else 0,
         "JPSY": round(job.energy / yps, 2) if yps > 0 else 0,
-        "SYPD": round(yps * 86400 / run, 2) if yps > 0 and run > 0 else 0,
-        "ASYPD": round(yps * 86400 / (queue + run + post), 2) if (queue + run + post) > 0 else 0,
+        "SYPD": round(yps * 86400 / run / share, 2) if yps > 0 and run > 0 else 0,
+        "ASYPD": (round(yps * 86400 / (queue + run + post) / share, 2)
+                  if (queue + run + post) > 0 else 0),
         "energy": job.energy,
+        "footprint": platform.footprint(job.energy),
         "yps": yps,
         "ncpus": ncpus,
         "chunk": job.chunk,
@@ -67,11 +89,13 @@ def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float) -> dict:
 
 
 def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_size,
-            run_yps: Mapping[int, float], extra_warnings: Sequence[str] = ()) -> dict:
+            run_yps: Mapping[int, float], extra_warnings: Sequence[str] = (),
+            platform: PlatformInfo = NO_PLATFORM, platform_warnings: Sequence[str] = ()) -> dict:
     """B.9.4 on the experiment's jobs in pickle order.
 
     `run_yps` maps run_id -> years per chunk of that run (its chunk unit and size);
-    `extra_warnings` are the configuration and package warnings, reported last.
+    `extra_warnings` are the configuration and package warnings, reported last;
+    `platform` gives the footprints, `platform_warnings` (why they are 0) come first.
     """
     by_section: Dict[str, List[TimedJob]] = {"SIM": [], "POST": [], "TRANSFER": [], "CLEAN": []}
     for job in jobs:
@@ -107,8 +131,9 @@ def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_
         "information and is not going to be considered for energy calculations."
         for job in outliers
     ]
-    considered = [_sim_entry(job, pe, yps_of(job), post_avg if post_avg > 0 else 0) for job in valid]
-    not_considered = [_sim_entry(job, pe, yps_of(job), 0) for job in outliers]
+    considered = [_sim_entry(job, pe, yps_of(job), post_avg if post_avg > 0 else 0, platform)
+                  for job in valid]
+    not_considered = [_sim_entry(job, pe, yps_of(job), 0, platform) for job in outliers]
 
     total_run = sum(job.run for job in valid)
     total_queue = sum(job.queue for job in valid)
@@ -137,7 +162,13 @@ def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_
         "not_considered": not_considered,
         "error": False,
         "error_message": "",
-        "warnings_job_data": outlier_warnings + warnings + list(extra_warnings),
+        "warnings_job_data": (list(platform_warnings) + outlier_warnings + warnings
+                              + list(extra_warnings)),
+        # Upstream 4.2.0's additions (docs/gui-fields.md): simulated years, energy, CO2.
+        "SY": total_years,
+        "Total_energy": sum(entry["energy"] for entry in considered),
+        "Total_footprint": sum(entry["footprint"] for entry in considered),
+        "platform_info": {"name": platform.name, "CF": platform.cf, "PUE": platform.pue},
     }
 
 
@@ -173,6 +204,34 @@ def sim_parallelization(conf: ExperimentConfig) -> tuple:
     return pe, warnings
 
 
+def _factor(raw: Mapping, key: str) -> Optional[float]:
+    try:
+        return float(str(raw.get(key)).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def sim_platform(conf: ExperimentConfig) -> Tuple[PlatformInfo, List[str]]:
+    """The SIM section's platform (else HPCARCH) with its `CF` and `PUE` settings, and the
+    warnings upstream 4.2.0 gives when one is missing (the footprints are then 0). An
+    Autosubmit 3 configuration has no such settings: no platform."""
+    if conf.layout != "AS4":
+        return NO_PLATFORM, ["The platform could not be obtained; therefore the footprint will be 0."]
+    name = conf.section("SIM").platform or conf.hpcarch or ""
+    platform = conf.platform(name)
+    raw = platform.raw if platform is not None else {}
+    name = name.upper()
+    warnings = []
+    factors = []
+    for key in ("CF", "PUE"):
+        value = _factor(raw, key)
+        if value is None:
+            warnings.append(f"The {key} for platform {name} could not be obtained; "
+                            "therefore the footprint will be 0.")
+        factors.append(value or 0.0)
+    return PlatformInfo(name, factors[0], factors[1]), warnings
+
+
 _SECTIONS = frozenset(("SIM", "POST", "TRANSFER", "CLEAN"))
 
 
@@ -188,11 +247,14 @@ def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
     for i in job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
         job, t = table.jobs[i], times[i]
         jobs.append(TimedJob(job.name, job.section, "COMPLETED", job.chunk, max(t.queue, 0), max(t.run, 0),
-                             max(t.energy or 0, 0), t.start or 0, t.finish or 0, t.run_id, table.package[i]))
+                             max(t.energy or 0, 0), t.start or 0, t.finish or 0, t.run_id, table.package[i],
+                             job.splits))
     run_yps = {run.run_id: years_per_chunk(run.chunk_unit, run.chunk_size)
                for run in (history.runs if history is not None else ())}
     pe, warnings = sim_parallelization(table.conf)
-    return compute(jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings)
+    platform, platform_warnings = sim_platform(table.conf)
+    return compute(jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings,
+                   platform, platform_warnings)
 
 
 def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:

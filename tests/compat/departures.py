@@ -27,3 +27,11 @@ V42_ANSWERS = {
     # A run with total = 0 (a3tb run 1): an empty run detail, not "couldn't find the header".
     "v3__rundetail__a3tb__1.json": "issue 13",
 }
+
+# Top-level lists of a 4.0.1 answer that also carry the items 4.2.0 added to them for the
+# same request (golden/v42), before 4.0.1's items: the footprint warnings of /v3/performance
+# ("The CF for platform X could not be obtained..."), which the current GUI lists. Maps the
+# key -> why.
+ADDED_ITEMS = {
+    "warnings_job_data": "issue 13: 4.2.0's footprint warnings",
+}

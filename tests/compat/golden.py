@@ -24,7 +24,7 @@ import jwt
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare
-from tests.compat.departures import DEPARTURES, V42_ANSWERS
+from tests.compat.departures import ADDED_ITEMS, DEPARTURES, V42_ANSWERS
 from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree  # noqa: F401 - FIXTURE_MTIME re-exported
 
 # The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
@@ -322,7 +322,7 @@ class Harness:
         return None
 
     def _exact(self, row: Row, site: Path, actual, defect_items=()) -> Optional[str]:
-        expected = self.load(row.file, site)
+        expected = self.with_added_items(row, self.load(row.file, site), site)
         if defect_items:
             expected = compare.apply_defect_paths(expected, defect_items)
         diff = compare.diff_exact(
@@ -372,6 +372,18 @@ class Harness:
         if found is None or not found.is_json:
             return None
         return self.load(found.file, site)
+
+    def with_added_items(self, row: Row, expected, site: Path):
+        """The 4.0.1 body with 4.2.0's added items first in each ADDED_ITEMS list."""
+        sources = self._v42_sources(row)  # the row itself first, or its /v3/ twin
+        if not isinstance(expected, dict) or not sources:
+            return expected
+        v42 = self.v42_answer(sources[0], site)
+        for key in ADDED_ITEMS:
+            old, new = expected.get(key), v42.get(key) if isinstance(v42, dict) else None
+            if isinstance(old, list) and isinstance(new, list):
+                expected = dict(expected, **{key: [i for i in new if i not in old] + old})
+        return expected
 
     def _v42_sources(self, row: Row) -> List[str]:
         """The 4.0.1 rows whose 4.2.0 answers tell which keys 4.2.0 sends for `row`: the row

@@ -6,13 +6,7 @@ so remove it from here in the same commit that makes it pass. See which ones pas
 `python -m tests.compat.report` (CONTRIBUTING.md, "The compatibility suite").
 """
 
-PENDING = frozenset(
-    {
-        # /v3/performance: aa6f per-job SYPD/ASYPD of split jobs are not divided by
-        # `splits` yet (docs/decisions.md Q44); the row's oracle_skip covers the rest.
-        "v3__performance__aa6f.json",
-    }
-)
+PENDING = frozenset()
 
 # Rows of tests/compat/test_golden.py::test_keys_4_2_added (golden/v42: the keys 4.2.0 added,
 # decisions.md Q46) expected to fail, each with its reason. Strict xfail as PENDING.

@@ -42,9 +42,45 @@ def test_per_job_values_are_rounded_to_two_decimals():
     s1, s2, s4 = _case()["considered"]
     assert (s1["name"], s2["name"], s4["name"]) == ("S1", "S2", "S4")
     assert s1 == {"name": "S1", "queue": 10, "running": 100, "CHSY": 2.67, "JPSY": 12000.0,
-                  "SYPD": 72.0, "ASYPD": 55.38, "energy": 1000, "yps": 1 / 12, "ncpus": 8, "chunk": 1}
+                  "SYPD": 72.0, "ASYPD": 55.38, "energy": 1000, "footprint": 0.0, "yps": 1 / 12,
+                  "ncpus": 8, "chunk": 1}
     assert (s2["SYPD"], s2["ASYPD"], s2["JPSY"], s2["CHSY"]) == (65.45, 48.0, 0.0, 2.93)
     assert (s4["yps"], s4["SYPD"], s4["ASYPD"], s4["CHSY"]) == (1.0, 864.0, 720.0, 0.22)
+
+
+def test_simulated_years_energy_and_footprint_of_the_considered_jobs():
+    platform = performance.PlatformInfo("MN5", cf=357000.0, pue=1.08)
+    jobs = [sim("S1", chunk=1, queue=10, run=100, energy=1_570_000),
+            sim("S2", chunk=2, queue=20, run=110, energy=3_600_000)]
+    body = performance.compute(jobs, 8, "month", 1, {}, (), platform, ["footprint warning"])
+    s1, s2 = body["considered"]
+    # kWh x CF (g/kWh) x PUE / 1000: 1.57 MJ = 0.436 kWh -> 168.147 kg
+    assert s1["footprint"] == pytest.approx(168.147)
+    assert s2["footprint"] == pytest.approx(385.56)
+    assert body["Total_footprint"] == pytest.approx(168.147 + 385.56)
+    assert body["Total_energy"] == 5_170_000
+    assert body["SY"] == pytest.approx(2 / 12)
+    assert body["platform_info"] == {"name": "MN5", "CF": 357000.0, "PUE": 1.08}
+    assert body["warnings_job_data"][0] == "footprint warning"
+
+
+def test_outliers_carry_their_footprint_too():
+    platform = performance.PlatformInfo("P", cf=1000.0, pue=2.0)
+    jobs = [sim(f"S{i}", chunk=i, run=run, energy=3_600_000)
+            for i, run in enumerate((100, 110, 90, 105, 95), start=1)]
+    jobs.append(sim("S9", chunk=9, run=9000, energy=7_200_000))  # outlier
+    body = performance.compute(jobs, 1, "month", 1, {}, (), platform)
+    (outlier,) = body["not_considered"]
+    assert outlier["name"] == "S9" and outlier["footprint"] == pytest.approx(4.0)
+    assert body["Total_footprint"] == pytest.approx(5 * 2.0)  # outliers are not in the totals
+
+
+def test_per_job_rates_of_a_split_job_are_divided_by_its_splits():
+    jobs = [sim("S_1_1", chunk=1, run=100, queue=20, splits=4), sim("S_2", chunk=2, run=100, queue=20)]
+    split, whole = performance.compute(jobs, 1, "month", 1, {})["considered"]
+    assert whole["SYPD"] == 72.0 and split["SYPD"] == 18.0
+    assert whole["ASYPD"] == 60.0 and split["ASYPD"] == 15.0
+    assert split["CHSY"] == whole["CHSY"]
 
 
 def test_outliers_and_zero_run_times_are_not_considered_and_warned_first():
