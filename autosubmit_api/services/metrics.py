@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
 
+from autosubmit_api.models import ExperimentConfig
+
 T = TypeVar("T")
 
 # Modified z-score limit of the outlier filter (B.9.2).
@@ -123,3 +125,35 @@ def processing_elements(processors: int, tasks: Optional[int], nodes: Optional[i
     if tasks or nodes:
         return processors, MISSING_PPN_WARNING
     return processors, None
+
+
+def _int_or_none(value) -> Optional[int]:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def sim_parallelization(conf: ExperimentConfig) -> tuple:
+    """B.9.1: (processing elements of the SIM section, configuration warnings)."""
+    sim = conf.section("SIM")
+    warnings: List[str] = []
+    processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
+    if warning:
+        warnings.append(warning)
+    if conf.layout != "AS4":
+        return processors, warnings
+    platform = conf.platform(sim.platform or conf.hpcarch)
+    raw = platform.raw if platform is not None else {}
+
+    def pick(own, key):
+        value = _int_or_none(own) if own not in (None, "") else None
+        return value if value is not None else _int_or_none(raw.get(key))
+
+    tasks = pick(sim.tasks, "TASKS")
+    nodes = pick(sim.nodes, "NODES")
+    ppn = pick(sim.processors_per_node, "PROCESSORS_PER_NODE")
+    pe, warning = processing_elements(processors, tasks, nodes, ppn, sim.exclusive is True)
+    if warning:
+        warnings.append(warning)
+    return pe, warnings

@@ -14,9 +14,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import job_data
 from autosubmit_api.services import job_table, rendered
-from autosubmit_api.services.metrics import (
-    parse_processors, processing_elements, split_outliers, years_per_chunk,
-)
+from autosubmit_api.services.metrics import sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.runs import require_experiment
 
 WARN_NO_SIM = "We couldn't find COMPLETED SIM jobs in the experiment."
@@ -170,38 +168,6 @@ def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_
         "Total_footprint": sum(entry["footprint"] for entry in considered),
         "platform_info": {"name": platform.name, "CF": platform.cf, "PUE": platform.pue},
     }
-
-
-def _int_or_none(value) -> Optional[int]:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def sim_parallelization(conf: ExperimentConfig) -> tuple:
-    """B.9.1: (processing elements of the SIM section, configuration warnings)."""
-    sim = conf.section("SIM")
-    warnings: List[str] = []
-    processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
-    if warning:
-        warnings.append(warning)
-    if conf.layout != "AS4":
-        return processors, warnings
-    platform = conf.platform(sim.platform or conf.hpcarch)
-    raw = platform.raw if platform is not None else {}
-
-    def pick(own, key):
-        value = _int_or_none(own) if own not in (None, "") else None
-        return value if value is not None else _int_or_none(raw.get(key))
-
-    tasks = pick(sim.tasks, "TASKS")
-    nodes = pick(sim.nodes, "NODES")
-    ppn = pick(sim.processors_per_node, "PROCESSORS_PER_NODE")
-    pe, warning = processing_elements(processors, tasks, nodes, ppn, sim.exclusive is True)
-    if warning:
-        warnings.append(warning)
-    return pe, warnings
 
 
 def _factor(raw: Mapping, key: str) -> Optional[float]:

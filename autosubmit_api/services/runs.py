@@ -16,7 +16,7 @@ from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentHistory, ExperimentRun
 from autosubmit_api.readers import central_db, exp_config, job_data, job_list, paths
 from autosubmit_api.services.history import qpkg, row_groups, run_time_of
-from autosubmit_api.services.metrics import split_outliers, years_per_chunk
+from autosubmit_api.services.metrics import sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.timefmt import fmt_dt, fmt_utc_iso
 
 # Run lookups by id need the `run_id` column (B.8.3).
@@ -84,9 +84,16 @@ def v4_runs(settings: Settings, expid: str) -> dict:
 
 
 def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
-    """(SYPD, ASYPD) of one run from its COMPLETED SIM and POST rows (B.8.1)."""
+    """(SYPD, ASYPD, CHSY) of one run from its COMPLETED SIM and POST rows (B.8.1).
+
+    CHSY (upstream 4.2.0, docs/gui-fields.md): the mean over the considered SIM rows of
+    each row's core hours per simulated year, `round(ncpus x run / years / 3600, 2)`."""
     ypc = years_per_chunk(run.chunk_unit, run.chunk_size)
     valid, _ = split_outliers(sims, lambda row: row.run_time)
+    chsy = None
+    if valid and ypc > 0:
+        chsy = round(sum(round((row.ncpus or 0) * row.run_time / ypc / 3600, 2) for row in valid)
+                     / len(valid), 2)
     sypd = None
     if valid:
         total = sum(row.run_time for row in valid)
@@ -101,7 +108,7 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
         sum_sim = round(sum(qpkg(s, groups.package_of(s), now) + run_time_of(s, now) for s in kept), 2)
         if sum_sim + avg_post > 0:
             asypd = round(ypc * len(kept) * 86400 / (sum_sim + avg_post), 2)
-    return sypd, asypd
+    return sypd, asypd, chsy
 
 
 def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
@@ -112,7 +119,7 @@ def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
     finish times from the pkl is not reproduced (Q29).
     """
     require_experiment(settings, expid)
-    exp_config.load_config(settings, expid)
+    conf = exp_config.load_config(settings, expid)
     job_list.load_job_list(settings, expid)
     history = job_data.load_history(settings, expid, optional=True)
     if history is None:
@@ -121,11 +128,12 @@ def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
         raise DataError("No data")
     now = int(time.time()) if now is None else now
     groups = row_groups(settings, expid, history)
+    parallelization, _ = sim_parallelization(conf)
     result: List[dict] = []
     for run in history.runs:
         sims = groups.sim_by_run.get(run.run_id, [])
         posts = groups.post_by_run.get(run.run_id, [])
-        sypd, asypd = _run_metrics(run, sims, posts, groups, now)
+        sypd, asypd, chsy = _run_metrics(run, sims, posts, groups, now)
         result.append({
             "run_id": run.run_id,
             "created": run.created,
@@ -141,6 +149,9 @@ def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
             "suspended": run.suspended,
             "SYPD": sypd,
             "ASYPD": asypd,
+            "CHSY": chsy,
+            # The SIM section's processing elements, as /performance (upstream 4.2.0).
+            "Parallelization": parallelization,
         })
     result.sort(key=lambda item: item["run_id"], reverse=True)
     return {"error": False, "error_message": "", "runs": result}
