@@ -16,6 +16,12 @@ from autosubmit_api.services.job_table import load_table
 from autosubmit_api.services.job_views import COMPLETED, JobTable
 
 
+def chunk_start(date) -> Optional[str]:
+    if date is None:
+        return None
+    return date.strftime("%Y%m%d%H%M" if (date.hour or date.minute) else "%Y%m%d")
+
+
 def _index(table: JobTable, job_name: str) -> int:
     i = table.index.get(job_name)
     if i is None:
@@ -43,7 +49,9 @@ def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int]
         "chunk": job.chunk,
         "chunk_unit": unit,
         "chunk_size": size,
-        "date": job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else None,
+        # As upstream 4.2.0 sends it (the GUI slices YYYY, MM, DD): YYYYMMDD, plus HHMM
+        # for a start date with a time of day.
+        "date": chunk_start(job.date),
         "split": job.split,
         "splits": job.splits,
         "platform": section.platform or job.platform,

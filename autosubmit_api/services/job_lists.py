@@ -2,7 +2,8 @@
 `/expcount` (B.1.4), `/v4/experiments/<expid>/jobs` (B.1.5), `/v4/.../wrappers` (B.7)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+import math
+from typing import Any, Dict, List, Optional, Sequence
 
 from autosubmit_api.models import Job, Packages
 from autosubmit_api.services.job_views import (
@@ -48,11 +49,21 @@ def status_counters(expid: str, jobs: Sequence[Job]) -> Dict[str, Any]:
     return {"expid": expid, "total": len(jobs), "counters": counters, "error": False, "error_message": ""}
 
 
-def v4_jobs(jobs: Sequence[Job], view: str) -> Dict[str, Any]:
-    """`view=base` (the default) or anything else for the quick shape (api.md 6.5)."""
+def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1,
+            page_size: Optional[int] = None) -> Dict[str, Any]:
+    """`view=base` (the default) or anything else for the quick shape (api.md 6.5), one
+    page of `page_size` jobs (all of them without a page size), with upstream 4.2.0's
+    `pagination` block (docs/gui-fields.md)."""
     codes = _codes(jobs)
+    order = interesting_first(range(len(jobs)), codes)
+    total = len(order)
+    if page_size is None:
+        chosen, total_pages = order, 1
+    else:
+        chosen = order[(page - 1) * page_size:page * page_size]
+        total_pages = math.ceil(total / page_size)
     out = []
-    for i in interesting_first(range(len(jobs)), codes):
+    for i in chosen:
         job = jobs[i]
         item: Dict[str, Any] = {"name": job.name, "status": status_name(codes[i])}
         if view == "base":
@@ -62,9 +73,16 @@ def v4_jobs(jobs: Sequence[Job], view: str) -> Dict[str, Any]:
                 "member": job.member, "chunk": job.chunk,
                 "out_path_local": job.out_path_local or "", "err_path_local": job.err_path_local or "",
                 "out_path_remote": job.out_path_remote, "err_path_remote": job.err_path_remote,
+                "split": job.split, "splits": job.splits,
             })
         out.append(item)
-    return {"jobs": out}
+    if view not in ("base", "quick"):
+        # An unknown view: 4.0.1's answer (the quick shape) exactly; 4.2.0 refuses it.
+        return {"jobs": out}
+    return {"jobs": out, "pagination": {
+        "page": page, "page_size": page_size, "page_items": len(out), "total_items": total,
+        "total_pages": total_pages,
+    }}
 
 
 def wrappers(packages: Packages) -> Dict[str, Any]:

@@ -46,11 +46,12 @@ def expcount(settings: Settings, expid: str) -> bytes:
                        lambda: render(job_lists.status_counters(expid, jobs.jobs))).body()
 
 
-def v4_jobs(settings: Settings, expid: str, view: str) -> bytes:
+def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1,
+            page_size: Optional[int] = None) -> bytes:
     jobs = load_jobs(settings, expid)
-    shape = "base" if view == "base" else "quick"
-    return cached_view("view_v4_jobs", jobs, shape,
-                       lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
+    shape = view if view in ("base", "quick") else "other"
+    return cached_view("view_v4_jobs", jobs, (shape, page, page_size),
+                       lambda: render(job_lists.v4_jobs(jobs.jobs, shape, page, page_size))).body()
 
 
 def wrappers(settings: Settings, expid: str) -> bytes:

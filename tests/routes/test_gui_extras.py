@@ -59,6 +59,49 @@ def test_job_detail_shows_the_job_and_its_history_times(client, exp):
     assert body["submit"] is not None and body["finish"] is not None
 
 
+def test_job_detail_date_is_yyyymmdd_and_split_jobs_say_which_split(client, make_experiment):
+    from datetime import datetime
+
+    jobs = [JobSpec("a002_20000101_fc0_1_2_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0",
+                    date=datetime(2000, 1, 1), split=2, splits=4),
+            JobSpec("a002_19930501_fc0_1_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0",
+                    date=datetime(1993, 5, 1, 12, 30))]
+    make_experiment("a002", jobs)
+    body = client.get("/v4/experiments/a002/jobs/a002_20000101_fc0_1_2_SIM").get_json()
+    # The GUI slices YYYY, MM and DD out of it for the chunk's start date.
+    assert body["date"] == "20000101"
+    assert (body["split"], body["splits"]) == (2, 4)
+    body = client.get("/v4/experiments/a002/jobs/a002_19930501_fc0_1_SIM").get_json()
+    assert body["date"] == "199305011230" and body["split"] is None and body["splits"] is None
+    listed = {job["name"]: job for job in client.get("/v4/experiments/a002/jobs").get_json()["jobs"]}
+    assert (listed["a002_20000101_fc0_1_2_SIM"]["split"], listed["a002_20000101_fc0_1_2_SIM"]["splits"]) == (2, 4)
+    assert listed["a002_19930501_fc0_1_SIM"]["split"] is None
+
+
+@pytest.mark.parametrize("view", ["base", "quick"])
+def test_v4_jobs_pages(client, exp, view):
+    whole = client.get(f"/v4/experiments/a001/jobs?view={view}").get_json()
+    names = [job["name"] for job in whole["jobs"]]
+    assert len(names) == 6
+    assert whole["pagination"] == {"page": 1, "page_size": None, "page_items": 6, "total_items": 6,
+                                   "total_pages": 1}
+    first = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4").get_json()
+    second = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4&page=2").get_json()
+    beyond = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4&page=3").get_json()
+    assert [job["name"] for job in first["jobs"] + second["jobs"]] == names
+    assert first["pagination"] == {"page": 1, "page_size": 4, "page_items": 4, "total_items": 6,
+                                   "total_pages": 2}
+    assert second["pagination"]["page_items"] == 2 and second["pagination"]["page"] == 2
+    assert beyond["jobs"] == [] and beyond["pagination"]["page_items"] == 0
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=x", "page_size=0", "page_size=-1", "page_size=abc"])
+def test_v4_jobs_bad_page_is_400(client, exp, query):
+    response = client.get(f"/v4/experiments/a001/jobs?{query}")
+    assert response.status_code == 400
+    assert response.get_json()["error"] is True
+
+
 def test_unknown_job_is_404_and_unknown_experiment_is_404(client, exp):
     response = client.get("/v4/experiments/a001/jobs/a001_NOPE")
     assert response.status_code == 404

@@ -2,9 +2,12 @@
 6.6). Errors go through the one handler: an unknown experiment is 404 (decisions.md Q17)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from flask import Blueprint, Response, request
 
 from autosubmit_api import auth
+from autosubmit_api.errors import BadRequest
 from autosubmit_api.services import job_pages
 
 bp = Blueprint("jobs", __name__)
@@ -14,7 +17,23 @@ bp = Blueprint("jobs", __name__)
 @auth.gate("ALL")
 def jobs(expid: str):
     view = request.args.get("view", "base")
-    return Response(job_pages.v4_jobs(auth.settings(), expid, view), mimetype="application/json")
+    page = _positive("page") or 1
+    body = job_pages.v4_jobs(auth.settings(), expid, view, page, _positive("page_size"))
+    return Response(body, mimetype="application/json")
+
+
+def _positive(name: str) -> Optional[int]:
+    """A page parameter as upstream 4.2.0 takes it: absent, or an integer >= 1."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1 or value > 10**9:
+        raise BadRequest(f"{name} must be an integer of at least 1")
+    return value
 
 
 @bp.get("/experiments/<expid>/wrappers")
