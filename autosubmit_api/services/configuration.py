@@ -5,11 +5,12 @@ configuration saved in the newest run of the history DB (`experiment_run.metadat
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List, Mapping
+import posixpath
+from typing import Any, Dict, List, Mapping, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import exp_config, exp_files, job_data
+from autosubmit_api.readers import central_db, exp_config, exp_files, job_data
 from autosubmit_api.services.runs import MIN_RUN_VERSION, contains_nones, parse_metadata, require_experiment
 
 # For Autosubmit 3 experiments only these top-level keys are shown (both sides).
@@ -25,11 +26,48 @@ def _filtered(config: Mapping[str, Any], as3: bool) -> Dict[str, Any]:
     return {key: value for key, value in config.items() if not as3 or key.lower() in AS3_KEYS}
 
 
+def _text(value: Any) -> Optional[str]:
+    return None if value is None or value == "" else str(value)
+
+
+def hpc_root_dir(expid: str, config: Mapping[str, Any]) -> Optional[str]:
+    """The experiment's directory on its HPCARCH platform, as Autosubmit places it: under
+    `LOCAL_ROOT_DIR/<expid>/LOCAL_TMP_DIR` on the local platform, else
+    `SCRATCH_DIR/PROJECT_DIR (or PROJECT)/USER/<expid>`; None when the platform lacks those."""
+    arch = config.get("HPCARCH")
+    platforms = config.get("PLATFORMS") if isinstance(config.get("PLATFORMS"), dict) else {}
+    platform = platforms.get(arch) if isinstance(arch, str) else None
+    platform = platform if isinstance(platform, dict) else {}
+    if arch == "LOCAL" or str(platform.get("TYPE", "")).lower() == "local":
+        root, tmp = _text(config.get("LOCAL_ROOT_DIR")), _text(config.get("LOCAL_TMP_DIR"))
+        return posixpath.join(root, expid, tmp) if root and tmp else None
+    parts = [_text(platform.get("SCRATCH_DIR")),
+             _text(platform.get("PROJECT_DIR")) or _text(platform.get("PROJECT")),
+             _text(platform.get("USER"))]
+    return posixpath.join(*parts, expid) if all(parts) else None
+
+
+def add_computed_keys(settings: Settings, expid: str, config: Dict[str, Any]) -> None:
+    """The keys upstream 4.2.0 computes into an Autosubmit 4 configuration it shows:
+    `HPCROOTDIR` and `HPCLOGDIR` (the experiment's directory and logs on HPCARCH) and
+    `DEFAULT.DESCRIPTION` (the central database's description)."""
+    root = hpc_root_dir(expid, config)
+    if root is not None:
+        config["HPCROOTDIR"] = root
+        config["HPCLOGDIR"] = posixpath.join(root, f"LOG_{expid}")
+    row = central_db.get_experiment(settings, expid)
+    if row is not None and isinstance(config.get("DEFAULT"), dict):
+        config["DEFAULT"]["DESCRIPTION"] = row.description
+
+
 def filesystem_config(settings: Settings, expid: str) -> dict:
     """`/v4/experiments/<expid>/filesystem-config`: `{"config": {..., "contains_nones"}}`."""
     require_experiment(settings, expid)
     raw = exp_config.load_config(settings, expid).raw
-    config = _filtered(copy.deepcopy(dict(raw)), is_as3(settings, expid))
+    as3 = is_as3(settings, expid)
+    config = _filtered(copy.deepcopy(dict(raw)), as3)
+    if not as3:
+        add_computed_keys(settings, expid, config)
     config["contains_nones"] = contains_nones(raw)
     return {"config": config}
 
@@ -97,7 +135,11 @@ def current_config(settings: Settings, expid: str) -> dict:
         answer["error_message"] = exc.message
         run_config = {"contains_nones": True}
         fs_config = {"contains_nones": True}
+    # Compared before the computed keys are added: a run's saved configuration never has
+    # them, and `differences` keeps 4.0.1's values.
     diffs = differences(fs_config, run_config)
+    if not answer["error"] and not answer["warning"] and not as3 and len(fs_config) > 1:
+        add_computed_keys(settings, expid, fs_config)
     answer.update({"configuration_current_run": run_config, "configuration_filesystem": fs_config,
                    "are_equal": not diffs, "differences": diffs})
     return answer

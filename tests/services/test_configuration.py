@@ -78,6 +78,33 @@ def test_filesystem_config_route(make_experiment, client):
     assert resp.status_code == 404 and set(resp.get_json()) == {"error", "error_message"}
 
 
+def test_hpc_root_dir_on_the_local_and_on_a_remote_platform():
+    local = {"HPCARCH": "LOCAL", "LOCAL_ROOT_DIR": "/site", "LOCAL_TMP_DIR": "tmp"}
+    assert configuration.hpc_root_dir("a001", local) == "/site/a001/tmp"
+    remote = {"HPCARCH": "MN5", "PLATFORMS": {"MN5": {
+        "TYPE": "slurm", "SCRATCH_DIR": "/gpfs/scratch", "PROJECT": "bsc32", "USER": "me"}}}
+    assert configuration.hpc_root_dir("a001", remote) == "/gpfs/scratch/bsc32/me/a001"
+    remote["PLATFORMS"]["MN5"]["PROJECT_DIR"] = "other"
+    assert configuration.hpc_root_dir("a001", remote) == "/gpfs/scratch/other/me/a001"
+    del remote["PLATFORMS"]["MN5"]["SCRATCH_DIR"]
+    assert configuration.hpc_root_dir("a001", remote) is None
+
+
+def test_computed_keys_in_both_configuration_views(make_experiment, settings, client):
+    _with_metadata(make_experiment, {"CONFIG": {"AUTOSUBMIT_VERSION": "4.0.0"}})
+    body = configuration.current_config(settings, case.EXPID)
+    fs = body["configuration_filesystem"]
+    root = configuration.hpc_root_dir(case.EXPID, fs)
+    assert root and root.endswith(f"/{case.EXPID}")
+    assert fs["HPCROOTDIR"] == root and fs["HPCLOGDIR"] == f"{root}/LOG_{case.EXPID}"
+    assert fs["DEFAULT"]["DESCRIPTION"] == client.get(f"/v3/expinfo/{case.EXPID}").get_json()["description"]
+    # The run's saved configuration never has them: `differences` does not list them.
+    assert not {"HPCROOTDIR", "HPCLOGDIR", "DEFAULT.DESCRIPTION"} & set(body["differences"])
+    config = client.get(f"/v4/experiments/{case.EXPID}/filesystem-config").get_json()["config"]
+    assert (config["HPCROOTDIR"], config["HPCLOGDIR"]) == (fs["HPCROOTDIR"], fs["HPCLOGDIR"])
+    assert config["DEFAULT"]["DESCRIPTION"] == fs["DEFAULT"]["DESCRIPTION"]
+
+
 def test_cconfig_route_at_root_and_v3(make_experiment, client):
     case.make(make_experiment)
     for prefix in ("", "/v3"):
