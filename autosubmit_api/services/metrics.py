@@ -136,11 +136,22 @@ def _int_or_none(value) -> Optional[int]:
 
 def sim_parallelization(conf: ExperimentConfig) -> tuple:
     """B.9.1: (processing elements of the SIM section, configuration warnings)."""
-    sim = conf.section("SIM")
+    return section_parallelization(conf, "SIM")
+
+
+def section_parallelization(conf: ExperimentConfig, section: str,
+                            processors: Optional[int] = None) -> tuple:
+    """B.9.1 for any section: (the cores its jobs use, configuration warnings): NODES x
+    PROCESSORS_PER_NODE where those are set (the job's, else its platform's), else its
+    PROCESSORS. The statistics count cores this way, as upstream 4.2.0 ("Fix estimated
+    cores used in the statistics endpoint"; docs/gui-fields.md). `processors`: the
+    section's already parsed PROCESSORS, instead of parsing them here."""
+    sim = conf.section(section)
     warnings: List[str] = []
-    processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
-    if warning:
-        warnings.append(warning)
+    if processors is None:
+        processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
+        if warning:
+            warnings.append(warning)
     if conf.layout != "AS4":
         return processors, warnings
     platform = conf.platform(sim.platform or conf.hpcarch)

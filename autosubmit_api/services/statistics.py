@@ -17,6 +17,7 @@ from autosubmit_api.readers import cache, logs, paths
 from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.services import job_table, rendered
 from autosubmit_api.services.job_views import QUIET_CODES, parse_stamp
+from autosubmit_api.services.metrics import section_parallelization
 from autosubmit_api.services.runs import require_experiment
 
 NO_JOBS = ("Autosubmit API couldn't find jobs that match your search critearia (Section: {section}) "
@@ -292,11 +293,15 @@ def _entries(table, lines_of: Dict[str, Tuple[Line, ...]], filter_type: str,
         return (job.date or now, job.member or "", job.section or "", job.chunk or 0)
 
     entries = []
+    cores: Dict[str, int] = {}
     for i, lines in sorted(chosen, key=order):
         collected = last_retrials(lines)
         if collected:
             section = table.sections[i]
-            entries.append(job_statistics(table.jobs[i].name, section.processors, section.wallclock, collected))
+            name = table.jobs[i].section
+            if name not in cores:
+                cores[name] = section_parallelization(table.conf, name, section.processors)[0]
+            entries.append(job_statistics(table.jobs[i].name, cores[name], section.wallclock, collected))
     return entries
 
 

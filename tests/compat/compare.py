@@ -380,6 +380,33 @@ class _Exact:
         return None
 
 
+def take_values(document: Any, source: Any, patterns: Iterable[Sequence[Token]]) -> Any:
+    """A copy of `document` whose values at the `patterns` are `source`'s; list elements are
+    paired by their identity key (`name`, `id`...), else by position."""
+    patterns = tuple(patterns)
+
+    def walk(node: Any, other: Any, path: tuple) -> Any:
+        if isinstance(node, dict) and isinstance(other, dict):
+            out = {}
+            for key, value in node.items():
+                sub = path + (key,)
+                if key in other and any(path_matches(p, sub) for p in patterns):
+                    out[key] = other[key]
+                else:
+                    out[key] = walk(value, other.get(key), sub)
+            return out
+        if isinstance(node, list) and isinstance(other, list):
+            key = _identity_key(node, other) if all(isinstance(e, dict) for e in node + other) else None
+            if key is not None:
+                by_id = {canonical(e[key]): e for e in other}
+                return [walk(e, by_id.get(canonical(e[key])), path + (i,)) for i, e in enumerate(node)]
+            if len(node) == len(other):
+                return [walk(e, o, path + (i,)) for i, (e, o) in enumerate(zip(node, other))]
+        return node
+
+    return walk(document, source, ())
+
+
 def parse_defect_paths(field: str) -> List[Tuple[Tuple[Token, ...], Any]]:
     """`PATH=JSON,PATH=JSON` items of the `defect_paths` column."""
     items = []

@@ -24,7 +24,7 @@ import jwt
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare
-from tests.compat.departures import ADDED_ITEMS, DEPARTURES, V42_ANSWERS
+from tests.compat.departures import ADDED_ITEMS, DEPARTURES, V42_ANSWERS, V42_VALUES
 from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree  # noqa: F401 - FIXTURE_MTIME re-exported
 
 # The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
@@ -277,6 +277,8 @@ class Harness:
             problem += f" (decisions.md {decision}: the answer of {other} applies)"
         elif row.file in V42_ANSWERS:
             problem += f" ({V42_ANSWERS[row.file]}: 4.2.0's answer applies)"
+        elif row.file in V42_VALUES:
+            problem += f" ({V42_VALUES[row.file][1]}: 4.2.0's values on some paths)"
         return f"{row.describe()} ({row.file}): {problem}"
 
     def _judge(self, row: Row, site: Path, response) -> Optional[str]:
@@ -323,6 +325,9 @@ class Harness:
 
     def _exact(self, row: Row, site: Path, actual, defect_items=()) -> Optional[str]:
         expected = self.with_added_items(row, self.load(row.file, site), site)
+        if row.file in V42_VALUES:
+            paths = compare.parse_paths(V42_VALUES[row.file][0])
+            expected = compare.take_values(expected, self.v42_answer(row.file, site), paths)
         if defect_items:
             expected = compare.apply_defect_paths(expected, defect_items)
         diff = compare.diff_exact(

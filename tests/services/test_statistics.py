@@ -161,3 +161,23 @@ def test_the_fast_stamp_parser_agrees_with_the_reference_formats(text):
     from autosubmit_api.services.job_views import parse_stamp
 
     assert statistics._stamp(text) == parse_stamp(text)
+
+
+def test_cores_of_a_section_are_nodes_times_processors_per_node():
+    from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
+    from autosubmit_api.services.metrics import section_parallelization
+
+    conf = ExperimentConfig(
+        expid="a000", layout="AS4", raw={}, hpcarch="MN4",
+        sections={"SIM": SectionConfig("SIM", platform="MN4"),
+                  "POST": SectionConfig("POST", processors="4", platform="MN4", nodes="3",
+                                        processors_per_node="48"),
+                  "INI": SectionConfig("INI", processors="2", platform="LOCAL")},
+        platforms={"MN4": PlatformConfig("MN4", raw={"NODES": 2, "PROCESSORS_PER_NODE": 8}),
+                   "LOCAL": PlatformConfig("LOCAL")})
+    # The platform's NODES x PROCESSORS_PER_NODE (a003's SIM: 16 where 4.0.1 said 1).
+    assert section_parallelization(conf, "SIM", 1)[0] == 16
+    # The section's own NODES and PROCESSORS_PER_NODE come first.
+    assert section_parallelization(conf, "POST", 4)[0] == 144
+    # Without them, the section's processors.
+    assert section_parallelization(conf, "INI", 2)[0] == 2
