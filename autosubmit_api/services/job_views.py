@@ -42,6 +42,8 @@ STATUS_COLORS: Dict[str, str] = {
     "WAITING": "#aaaaaa", "READY": "lightblue", "PREPARED": "lightsalmon", "SUBMITTED": "cyan",
     "QUEUING": "lightpink", "RUNNING": "green", "COMPLETED": "yellow", "HELD": "salmon",
     "FAILED": "red", "SUSPENDED": "orange", "SKIPPED": "lightyellow", "UNKNOWN": "white",
+    # 4.0.1 had none (its default, white); upstream 4.2.0's colour, which the GUI shows.
+    "DELAYED": "lightcyan",
 }
 WHITE_TEXT = frozenset({"RUNNING", "FAILED", "HELD"})
 

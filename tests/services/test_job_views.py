@@ -38,6 +38,12 @@ def test_unknown_status_code_is_unknown():
     assert status_name(42) == "UNKNOWN" and status_name(-1) == "FAILED" and status_name(9) == "DELAYED"
 
 
+def test_delayed_has_upstream_4_2_colour():
+    from autosubmit_api.services.job_views import status_color
+
+    assert status_color("DELAYED") == "lightcyan" and status_color("NOPE") == "white"
+
+
 def test_times_of_a_completed_job_come_from_its_matching_history_row():
     row = LastRow(status="COMPLETED", submit=100, start=130, finish=190, energy=1.234, run_id=3)
     t, live = raw_times("j", 5, row, (), NOW)
