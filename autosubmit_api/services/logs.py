@@ -58,6 +58,16 @@ def experiment_run_log(settings: Settings, expid: str) -> dict:
     return _fill(settings, answer, found.path)
 
 
+NO_LOG_YET = "No log for this job yet"
+
+
+def no_job_log() -> dict:
+    """`/joblog/` without a name: the job has no log yet (its history row names none)."""
+    answer = _log_answer("")
+    answer["error_message"] = NO_LOG_YET
+    return answer
+
+
 def job_log(settings: Settings, logfile: str) -> dict:
     """`/joblog/<logfile>`: the last 150 lines of `<root>/<expid>/tmp/LOG_<expid>/<logfile>`.
 

@@ -84,6 +84,16 @@ def test_joblog_of_a_missing_file_is_not_found_without_error(site, client):
     assert body["logfile"].endswith("/a000/tmp/LOG_a000/a000_NOPE.out")
 
 
+@pytest.mark.parametrize("prefix", ["", "/v3"])
+def test_joblog_without_a_name_says_there_is_no_log_yet(site, client, prefix):
+    # The tree links the bare folder for a job whose history row has no log name.
+    resp = client.get(f"{prefix}/joblog/")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"logfile": "", "found": False, "lastModified": "", "timeStamp": "",
+                               "error": False, "error_message": "No log for this job yet",
+                               "logcontent": []}
+
+
 @pytest.mark.parametrize("name", ["..", "%2e%2e", "..%00", "a000_x%00.out", "a000_%5C..%5Cx"])
 def test_joblog_refuses_names_that_could_leave_the_directory(site, client, name):
     _exp_dirs(site)
@@ -173,6 +183,7 @@ def test_log_routes_are_gated(site, protected_client, token):
     _exp_dirs(site)
     assert protected_client.get("/exprun/a000").status_code == 401
     assert protected_client.get("/joblog/a000_x.out").status_code == 401
+    assert protected_client.get("/v3/joblog/").status_code == 401
     assert protected_client.get("/v4/experiments/a000/logs/x.out").status_code == 401
     assert protected_client.get("/exprun/a000", headers={"Authorization": token()}).status_code == 200
 

@@ -37,6 +37,13 @@ def exprun(expid):
     return service.experiment_run_log(settings(), expid)
 
 
+@bp.get("/joblog/")
+@gate("ALL")
+def joblog_without_name():
+    """The tree links the bare folder for a job whose history row has no log name yet."""
+    return service.no_job_log()
+
+
 @bp.get("/joblog/<logfile>")
 @gate("ALL")
 @legacy(LOG_DEFAULT)
