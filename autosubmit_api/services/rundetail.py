@@ -21,7 +21,7 @@ from autosubmit_api.services.job_views import (
     STATUS_CODES, chunk_range, running_text, status_color,
 )
 from autosubmit_api.services.metrics import asypd_job, sypd_job
-from autosubmit_api.services.runs import run_with_header
+from autosubmit_api.services.runs import MIN_RUN_VERSION
 from autosubmit_api.services.timefmt import fmt_dt_dash
 
 NO_HEADER = ("Autosubmit couldn't fin the experiment header information necessary to complete "
@@ -144,7 +144,10 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
     except ValueError:
         raise NotFound(NO_HEADER) from None
     history = job_data.load_history(settings, expid, optional=True)
-    run = run_with_header(history, number) if history is not None else None
+    # A run whose counters were never written (total 0) is still a run: an empty detail,
+    # as upstream 4.2.0 answers, where 4.0.1 said it had no header (issue 13).
+    run = (history.run(number) if history is not None and history.user_version >= MIN_RUN_VERSION
+           else None)
     if run is None:
         raise NotFound(NO_HEADER)
     now = int(time.time()) if now is None else now
