@@ -14,4 +14,7 @@ PENDING_V42 = {
     # 4.2.0 reads no split from a networkx (Autosubmit 4.1.0-4.1.11) pickle; the pickle says
     # a1ve_1_ASIM is split 1 of 3 (SPLITS: 3 in its jobs_a1ve.yml), which we send.
     "v4__experiments__a1ve__jobs.json": "4.2.0 has split/splits null for a1ve's split jobs",
+    # decisions.md Q41: aa6f's SIM jobs ran one after another in one wrapper; our
+    # minutes_queue has the wrapper correction (as pklinfo's and the titles), 4.2.0's not.
+    "v3__tree__aa6f.json": "Q41: minutes_queue of wrapped jobs is wrapper-corrected",
 }

@@ -395,3 +395,61 @@ def test_lists_below_an_unordered_path_are_unordered_too():
     assert diff_exact(expected, actual, (), unordered) is None
     actual["other"] = [2, 1]
     assert diff_exact(expected, actual, (), unordered).path == "other[0]"
+
+
+# --- keys 4.2.0 added (decisions.md Q46) ----------------------------------------------
+
+
+def test_generic_paths_write_indices_and_map_keys_as_stars():
+    from tests.compat.compare import generic_path, generic_paths
+
+    assert generic_path(("jobs", 3, "split")) == "jobs[*].split"
+    value = {"jobs": [{"a": 1}, {"b": [{"c": 2}]}], "groups_data": {"x_1": {"color": "r"}}}
+    assert generic_paths(value, ("groups_data",)) == {
+        "jobs", "jobs[*].a", "jobs[*].b", "jobs[*].b[*].c", "groups_data", "groups_data.*",
+        "groups_data.*.color"}
+
+
+def test_exact_allows_only_the_added_keys_it_is_given():
+    expected = {"jobs": [{"name": "a"}]}
+    actual = {"jobs": [{"name": "a", "split": 1}]}
+    assert diff_exact(expected, actual).why == "unexpected key"
+    assert diff_exact(expected, actual, added={"jobs[*].split"}) is None
+    assert diff_exact(expected, actual, added={"split"}).path == "jobs[0].split"
+    # An allowed key does not excuse a changed 4.0.1 value.
+    assert diff_exact(expected, {"jobs": [{"name": "b", "split": 1}]}, added={"jobs[*].split"})
+
+
+def test_shape_allows_the_added_keys():
+    shape = {"allowed": ["jobs", "jobs[*].name"], "required": ["jobs"]}
+    answer = {"jobs": [{"name": "a", "split": None}]}
+    assert diff_shape(answer, shape).path == "jobs[*].split"
+    assert diff_shape(answer, shape, {"jobs[*].split"}) is None
+
+
+def test_added_keys_must_be_present_with_4_2_values_and_old_keys_only_present():
+    from tests.compat.compare import diff_added
+
+    v42 = {"total": 2, "jobs": [{"id": "a", "minutes": 5, "split": 1},
+                                {"id": "b", "minutes": 7, "split": None}]}
+    old = {"total", "jobs", "jobs[*].id", "jobs[*].minutes"}
+    ours = {"total": 3, "jobs": [{"id": "b", "minutes": 9, "split": None},
+                                 {"id": "a", "minutes": 1, "split": 1}]}
+    # 4.0.1's keys (total, minutes) keep our values; the list pairs by id, not position.
+    assert diff_added(ours, v42, old) is None
+    wrong = {"total": 3, "jobs": [{"id": "a", "minutes": 5, "split": 2}, {"id": "b", "minutes": 7, "split": None}]}
+    diff = diff_added(wrong, v42, old)
+    assert diff.path == "jobs[id=a].split" and (diff.expected, diff.actual) == (1, 2)
+    missing = {"total": 2, "jobs": [{"id": "a", "minutes": 5}, {"id": "b", "minutes": 7}]}
+    assert diff_added(missing, v42, old).why == "key 4.2.0 sends is missing"
+    # A volatile path of 4.2.0's answer only needs to exist.
+    assert diff_added(wrong, v42, old, parse_paths("jobs[*].split")) is None
+
+
+def test_take_values_pairs_list_elements_by_name():
+    from tests.compat.compare import take_values
+
+    document = {"rows": [{"name": "a", "n": 1, "k": "x"}, {"name": "b", "n": 2, "k": "y"}], "s": 3}
+    source = {"rows": [{"name": "b", "n": 20, "k": "Y"}, {"name": "a", "n": 10, "k": "X"}], "s": 30}
+    taken = take_values(document, source, parse_paths("rows[*].n,s"))
+    assert taken == {"rows": [{"name": "a", "n": 10, "k": "x"}, {"name": "b", "n": 20, "k": "y"}], "s": 30}
