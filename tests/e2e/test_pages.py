@@ -156,6 +156,13 @@ def test_head_quick_view_job_panel(open_page, api_get):
     assert detail["status"] in text and detail["section"] in text
     for child in children["children"]:
         assert child["job_name"] in text
+    # The chunk's dates, which the panel computes from `date` (YYYYMMDD), are the tree's.
+    node = next(j for j in api_get("/v3/tree/e2e0")["jobs"] if j["id"] == job)
+    start = gui.page.locator("span", has=gui.page.locator("strong", has_text="Start:")).first
+    end = gui.page.locator("span", has=gui.page.locator("strong", has_text="End:")).first
+    assert detail["date"] == "20000101"
+    assert start.inner_text().split(":", 1)[1].strip() == node["date"][:10].replace("-", " ")
+    assert end.inner_text().split(":", 1)[1].strip() == node["date_plus"][:10].replace("-", " ")
     gui.assert_clean(api_get)
 
 
@@ -352,6 +359,43 @@ def test_big_experiment_pages(build, view, open_page, api_get):
 # --- table, run log, configuration, statistics, performance ------------------------------------
 
 
+def seconds_to_delta(seconds) -> str:
+    """The head GUI's secondsToDelta (its Table and Performance views)."""
+    if not seconds or seconds <= 0:
+        return "00:00:00"
+    total = int(seconds + 0.5)  # Math.round
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    prefix = f"{days} day{'s' if days > 1 else ''} - " if days else ""
+    return prefix + f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def test_head_table_view_queue_sums_are_the_tree_minutes_queue(open_page, api_get):
+    """The Table view sums and averages the tree jobs' `minutes_queue` per section (upstream
+    4.2.0's field; without it every queue cell read 00:00:00)."""
+    gui = open_page("head", "/experiment/e2e0/table")
+    tree = api_get(gui.wait_call(r"^/v3/tree/e2e0$"))
+    shown = [j for j in tree["jobs"] if j["status"] in ("COMPLETED", "RUNNING")]
+    sums = {}
+    for job in shown:
+        sums.setdefault(job["section"], []).append(job["minutes_queue"])
+    assert any(sum(values) > 0 for values in sums.values()), "no queue time to sum"
+    gui.wait_text("Aggregated by Job Section")
+    rows = gui.page.locator("table").first.locator("tbody tr")
+    rows.first.wait_for()
+    cells = {}
+    for row in rows.all():
+        texts = [t.strip() for t in row.locator("td").all_inner_texts()]
+        cells[texts[0]] = texts
+    assert set(cells) == set(sums)
+    for section, values in sums.items():
+        count, queue_sum = len(values), sum(values)
+        assert cells[section][1:4] == [str(count), seconds_to_delta(queue_sum),
+                                       seconds_to_delta(int(queue_sum / count + 0.5))], section
+    gui.assert_clean(api_get)
+
+
 @builds
 def test_table_view_aggregates_sections(build, open_page, api_get):
     gui = open_page(build, "/experiment/e2e0/table")
@@ -437,6 +481,52 @@ def test_performance_metrics(build, expid, open_page, api_get, expid_of):
         assert job["name"] in text
     if perf["warnings_job_data"]:
         assert f"WARNINGS ({len(perf['warnings_job_data'])})" in text.upper()
+    gui.assert_clean(api_get)
+
+
+def format_years(years) -> str:
+    """The head GUI's formatTime: simulated years as years, months, weeks, days and hours."""
+    if years == 0:
+        return "0 hours"
+    units = (("year", 8760), ("month", 730), ("week", 168), ("day", 24), ("hour", 1))
+    hours = years * 8760
+    parts = []
+    for label, size in units:
+        count = int(hours // size)
+        if count > 0:
+            parts.append(f"{count} {label}{'s' if count != 1 else ''}")
+        hours %= size
+        if hours == 0:
+            break
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def money_integer(value) -> str:
+    """The head GUI's formatNumberMoney(value, true): two decimals with thousands commas,
+    then the last three characters cut (0 for a missing or non-number value)."""
+    number = value if isinstance(value, (int, float)) else 0.0
+    return f"{number:,.2f}"[:-3]
+
+
+@pytest.mark.parametrize("expid", ["a3tb", "a8qc"])
+def test_head_performance_shows_simulated_years_and_footprint(expid, open_page, api_get, e2e_site):
+    """Upstream 4.2.0's SY, Total_footprint and per-job footprint on the Performance page (a3tb:
+    no platform factors, footprint 0; a8qc: MARENOSTRUM5's CF and PUE)."""
+    e2e_site.need_fixtures()
+    gui = open_page("head", f"/experiment/{expid}/performance")
+    perf = api_get(gui.wait_call(rf"^/v3/performance/{expid}$"))
+    assert perf["SY"] > 0
+    gui.wait_text("Simulated time")
+    simulated = gui.page.locator("span", has=gui.page.locator("strong", has_text="Simulated time")).first
+    assert simulated.inner_text().split(":", 1)[1].strip() == format_years(perf["SY"])
+    row = gui.page.locator("tr", has_text="Footprint generated").first
+    total = row.locator("td").last.inner_text().strip()
+    assert total == money_integer(perf["Total_footprint"])
+    if expid == "a8qc":
+        assert perf["Total_footprint"] > 0 and perf["platform_info"]["name"] == "MARENOSTRUM5"
+        job = perf["considered"][0]
+        cells = gui.page.locator("tr", has_text=job["name"]).first.locator("td").all_inner_texts()
+        assert total != "0" and cells[-1].strip() == money_integer(job["footprint"])
     gui.assert_clean(api_get)
 
 
