@@ -5,7 +5,8 @@ Run from the checkout root with the dev venv. By default it replays only the PEN
 from PENDING) and those still failing with their first difference. `--all` replays every
 row and also lists rows outside PENDING that fail (regressions). `--write-pending` rewrites
 pending.py from the rows failing now, `--prune` only removes the PENDING rows that pass now
-(both edit tests/compat/pending.py in place; review the diff before committing).
+(both edit tests/compat/pending.py in place; review the diff before committing). `--v42`
+checks the keys upstream 4.2.0 added instead (test_keys_4_2_added).
 """
 
 from __future__ import annotations
@@ -121,6 +122,24 @@ def prune_source(text: str, passing: List[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def report_v42(shared: Path, rows: List[Row], verbose: bool) -> int:
+    """test_keys_4_2_added on the command line: the rows where 4.2.0 answered with data
+    whose keys or added values we miss, PENDING_V42 or not."""
+    from tests.compat.pending import PENDING_V42
+
+    with tempfile.TemporaryDirectory(prefix="golden-report-") as base:
+        harness = Harness(shared, lambda name: Path(tempfile.mkdtemp(prefix=name, dir=base)))
+        judged = [row for row in rows if harness.v42_judged(row)]
+        results = [(row, harness.check_v42(row)) for row in judged]
+    failing = [(r, p) for r, p in results if p]
+    _print_groups("rows differing from golden/v42 on the keys 4.2.0 added", failing, verbose)
+    for row, _ in failing:
+        if row.file in PENDING_V42:
+            print(f"  (pending: {row.file}: {PENDING_V42[row.file]})")
+    print(f"== {len(judged) - len(failing)} of {len(judged)} rows with 4.2.0 data pass")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="replay every row, not only PENDING")
@@ -128,6 +147,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
     parser.add_argument("--prune", action="store_true", help="remove passing rows from pending.py")
     parser.add_argument("--write-pending", action="store_true", help="rewrite pending.py")
+    parser.add_argument("--v42", action="store_true",
+                        help="check the keys 4.2.0 added (golden/v42) instead of the 4.0.1 rows")
     args = parser.parse_args(argv)
 
     if not args.verbose:
@@ -142,6 +163,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         rows = [row for row in rows if row.file in PENDING]
     rows = [row for row in rows if args.route in row.path]
 
+    if args.v42:
+        return report_v42(shared, [row for row in load_rows(shared / "golden")
+                                   if args.route in row.path], args.verbose)
     with tempfile.TemporaryDirectory(prefix="golden-report-") as base:
         harness = Harness(shared, lambda name: Path(tempfile.mkdtemp(prefix=name, dir=base)))
         results = run(rows, harness)
