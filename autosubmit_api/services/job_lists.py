@@ -49,13 +49,19 @@ def status_counters(expid: str, jobs: Sequence[Job]) -> Dict[str, Any]:
     return {"expid": expid, "total": len(jobs), "counters": counters, "error": False, "error_message": ""}
 
 
-def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1,
-            page_size: Optional[int] = None) -> Dict[str, Any]:
+def v4_job_order(jobs: Sequence[Job]) -> List[int]:
+    """Indices of the jobs in the v4 list's order (not COMPLETED/WAITING/READY first)."""
+    return interesting_first(range(len(jobs)), _codes(jobs))
+
+
+def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1, page_size: Optional[int] = None,
+            order: Optional[Sequence[int]] = None) -> Dict[str, Any]:
     """`view=base` (the default) or anything else for the quick shape (api.md 6.5), one
     page of `page_size` jobs (all of them without a page size), with upstream 4.2.0's
-    `pagination` block (docs/gui-fields.md)."""
+    `pagination` block (docs/gui-fields.md). `order`: `v4_job_order(jobs)`, if known."""
     codes = _codes(jobs)
-    order = interesting_first(range(len(jobs)), codes)
+    if order is None:
+        order = v4_job_order(jobs)
     total = len(order)
     if page_size is None:
         chosen, total_pages = order, 1

@@ -50,8 +50,13 @@ def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1,
             page_size: Optional[int] = None) -> bytes:
     jobs = load_jobs(settings, expid)
     shape = view if view in ("base", "quick") else "other"
-    return cached_view("view_v4_jobs", jobs, (shape, page, page_size),
-                       lambda: render(job_lists.v4_jobs(jobs.jobs, shape, page, page_size))).body()
+    if page_size is None:
+        return cached_view("view_v4_jobs", jobs, shape,
+                           lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
+    # One page: built per request from the cached order, so paging through a big list does
+    # not fill the view store (each entry of it can weigh as much as the whole list).
+    order = cached_view("v4_jobs_order", jobs, None, lambda: job_lists.v4_job_order(jobs.jobs))
+    return render(job_lists.v4_jobs(jobs.jobs, shape, page, page_size, order)).body()
 
 
 def wrappers(settings: Settings, expid: str) -> bytes:
