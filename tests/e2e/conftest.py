@@ -370,10 +370,10 @@ class GuiPage:
     def text(self) -> str:
         return self.page.inner_text("body")
 
-    def wait_text(self, text: str, timeout: float = 30_000):
+    def wait_text(self, text: str, timeout: float = 60_000):
         self.page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
 
-    def wait_call(self, pattern: str, timeout: float = 30.0) -> str:
+    def wait_call(self, pattern: str, timeout: float = 60.0) -> str:
         """The first answered API call whose path matches `pattern` (waits for it)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -416,7 +416,7 @@ def open_page(browser, gui_urls, api_url, request):
         if token:
             context.add_init_script(f"window.localStorage.setItem('token', {json.dumps(token)});")
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(60_000)
         record = PageRecord(api=api_url)
 
         def on_response(response):

@@ -34,7 +34,7 @@ def test_cas_login_stores_our_token(open_page, gui_urls, cas_server, api_url, bu
     login = gui.wait_call(r"^/v4/auth/cas/v2/login\?")
     assert f"ticket={ticket}" in login and f"service={quote(service, safe='')}" in login
     # Success: the GUI stores the token, verifies it and leaves the Login page for home.
-    gui.page.wait_for_url(gui_urls[build] + "/", timeout=30_000)
+    gui.page.wait_for_url(gui_urls[build] + "/", timeout=90_000)
     token = gui.page.evaluate("() => localStorage.getItem('token')")
     claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"])
     assert claims["user_id"] == claims["sub"] == "e2e-alice"
@@ -81,7 +81,7 @@ def test_head_oidc_login_stores_our_token(open_page, gui_urls, oidc_server, api_
     gui = open_page(OIDC_BUILD, "/login?code=OIDC-E2E-1&state=s1")
     login = gui.wait_call(r"^/v4/auth/oidc/login\?")
     assert parse_qs(urlsplit(login).query) == {"code": ["OIDC-E2E-1"], "redirect_uri": [redirect]}
-    gui.page.wait_for_url(gui_urls[OIDC_BUILD] + "/", timeout=30_000)
+    gui.page.wait_for_url(gui_urls[OIDC_BUILD] + "/", timeout=90_000)
     token = gui.page.evaluate("() => localStorage.getItem('token')")
     claims = jwt.decode(token, TEST_SECRET, algorithms=["HS256"])
     assert claims["user_id"] == claims["sub"] == "e2e-bob"
