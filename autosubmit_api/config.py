@@ -140,7 +140,7 @@ class Settings:
         return replace(self, **changes)
 
 
-# name -> (environment variable or rc key, default shown in the README, one-line help)
+# name -> (environment variable or rc key, default shown in docs/configuration.md, one-line help)
 OPTIONS = {
     "protection_level": ("PROTECTION_LEVEL", "ALL", "ALL, WRITEONLY or NONE; anything else means ALL"),
     "secret_key": ("SECRET_KEY", "random per start", "HS256 key for JWTs; several hosts must share one"),
@@ -210,7 +210,7 @@ RC_KEYS = {
 # Directories that must exist when the rc names them: the API reads from them on every request.
 REQUIRED_DIRS = (("database", "path"), ("local", "path"))
 
-# rc section/key -> (default shown in the README, one-line help); RC_KEYS plus [clients].
+# rc section/key -> (default shown in docs/configuration.md, one-line help); RC_KEYS plus [clients].
 RC_HELP = {
     ("database", "path"): ("~/debug/autosubmit", "directory of the central DB and of as_times.db (must exist)"),
     ("database", "filename"): ("autosubmit.db", "central DB file name"),
@@ -229,7 +229,7 @@ RC_HELP = {
 
 
 def configuration_markdown() -> str:
-    """The README's configuration tables, generated from OPTIONS and RC_HELP."""
+    """docs/configuration.md's tables, generated from OPTIONS and RC_HELP."""
     lines = ["| environment variable | default | meaning |", "|---|---|---|"]
     for variable, default, help_text in OPTIONS.values():
         lines.append(f"| `{variable}` | {default or '(unset)'} | {help_text} |")

@@ -1,4 +1,4 @@
-"""config.load_settings: rc lookup order, every key, defaults, env parsing, README coverage."""
+"""config.load_settings: rc lookup order, every key, defaults, env parsing, docs/configuration.md coverage."""
 import os
 import re
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from autosubmit_api import config
 from autosubmit_api.config import OPTIONS, RC_KEYS, ConfigError, Settings, find_rc_file, load_settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CONFIGURATION_DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 
 
 def rc(path, text):
@@ -221,13 +221,13 @@ def test_unknown_overrides_are_refused(tmp_path):
         load_settings({"HOME": str(tmp_path)}, dotenv=False, no_such_setting=1)
 
 
-def test_the_readme_documents_every_option_and_rc_key():
-    text = README.read_text()
+def test_the_configuration_doc_documents_every_option_and_rc_key():
+    text = CONFIGURATION_DOC.read_text()
     section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     for name, (variable, _default, _help) in OPTIONS.items():
-        assert f"`{variable}`" in section, f"README ## Configuration lacks {variable}"
+        assert f"`{variable}`" in section, f"docs/configuration.md ## Configuration lacks {variable}"
     for (rc_section, key) in RC_KEYS:
-        assert re.search(rf"`\[{rc_section}\] {key}`", section), f"README lacks [{rc_section}] {key}"
+        assert re.search(rf"`\[{rc_section}\] {key}`", section), f"docs/configuration.md lacks [{rc_section}] {key}"
     # The tables are generated: regenerate them with config.configuration_markdown().
     assert config.configuration_markdown() in section
 

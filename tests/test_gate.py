@@ -26,7 +26,7 @@ from tests.conftest import TEST_SECRET
 OUR_OPEN = {"/openapi.json", "/v4/health"}
 UNGATED = OUR_OPEN | {"/", "/login", "/filestatus/", "/v4/auth/cas/v2/login",
            "/v4/auth/oauth2/github/login", "/static/<path:filename>",
-           # The current GUI's OpenID Connect login (README "Authentication": open at every level).
+           # The current GUI's OpenID Connect login (docs/authentication.md: open at every level).
            "/v4/auth/oidc/login"}
 
 # api.md section 11: rule (v3 rules also exist under /v3) -> threshold
