@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 IDENTITY_KEYS = ("id", "name", "job_name", "refKey", "run_id", "wrapper_name", "index")
@@ -309,6 +309,26 @@ def generic_paths(value: Any, maps: Iterable[str] = ()) -> frozenset:
     return frozenset(found)
 
 
+def multiset_diff(diff: Callable[[Any, Any, tuple], Optional[Diff]], expected: list, actual: list,
+                  path: tuple, missing_why: str, extra_why: str) -> Optional[Diff]:
+    """The first difference between two lists compared as multisets: each expected element
+    must equal (by `diff`) a distinct actual element, and no actual element may be left over."""
+    unused = list(range(len(actual)))
+    for index, element in enumerate(expected):
+        sub = path + (index,)
+        match = next((j for j in unused if diff(element, actual[j], sub) is None), None)
+        if match is None:
+            hint = diff(element, actual[unused[0]], sub) if unused else None
+            why = f"{missing_why} (unordered list)"
+            if hint is not None:
+                why += f"; nearest try: {hint}"
+            return Diff(format_path(sub), element, MISSING, why)
+        unused.remove(match)
+    if unused:
+        return Diff(format_path(path + (unused[0],)), MISSING, actual[unused[0]], f"{extra_why} (unordered list)")
+    return None
+
+
 class _Exact:
     def __init__(self, volatile: tuple, unordered: tuple, added: frozenset = frozenset()):
         self.volatile = volatile
@@ -359,25 +379,8 @@ class _Exact:
         return None
 
     def _multiset(self, expected: list, actual: list, path: Tuple[Segment, ...]) -> Optional[Diff]:
-        unused = list(range(len(actual)))
-        for index, element in enumerate(expected):
-            sub = path + (index,)
-            match = next((j for j in unused if self.diff(element, actual[j], sub) is None), None)
-            if match is None:
-                hint = self.diff(element, actual[unused[0]], sub) if unused else None
-                why = "no equal element in the answer (unordered list)"
-                if hint is not None:
-                    why += f"; nearest try: {hint}"
-                return Diff(format_path(sub), element, MISSING, why)
-            unused.remove(match)
-        if unused:
-            return Diff(
-                format_path(path + (unused[0],)),
-                MISSING,
-                actual[unused[0]],
-                "element the golden list does not have (unordered list)",
-            )
-        return None
+        return multiset_diff(self.diff, expected, actual, path, "no equal element in the answer",
+                             "element the golden list does not have")
 
 
 def take_values(document: Any, source: Any, patterns: Iterable[Sequence[Token]]) -> Any:

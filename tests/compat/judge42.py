@@ -266,25 +266,8 @@ class _Data:
         return None
 
     def _multiset(self, reference: list, ours: list, path: tuple) -> Optional[Diff]:
-        unused = list(range(len(ours)))
-        for index, element in enumerate(reference):
-            sub = path + (index,)
-            match = next((j for j in unused if self.diff(element, ours[j], sub) is None), None)
-            if match is None:
-                hint = self.diff(element, ours[unused[0]], sub) if unused else None
-                why = "no matching element in ours (unordered list)"
-                if hint is not None:
-                    why += f"; nearest try: {hint}"
-                return Diff(format_path(sub), element, MISSING, why)
-            unused.remove(match)
-        if unused:
-            return Diff(
-                format_path(path + (unused[0],)),
-                MISSING,
-                ours[unused[0]],
-                "element 4.2.0's list does not have (unordered list)",
-            )
-        return None
+        return compare.multiset_diff(self.diff, reference, ours, path, "no matching element in ours",
+                                     "element 4.2.0's list does not have")
 
 
 # ---------------------------------------------------------------------------------------
