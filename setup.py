@@ -31,6 +31,7 @@ setup(
         "PyYAML>=6.0",
         "python-dotenv>=1.0",
         "orjson>=3.9",
+        "flask-swagger-ui>=5",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],

@@ -22,8 +22,9 @@ from autosubmit_api.auth import LEVELS
 from autosubmit_api.factory import make_experiment, make_site, workflow
 from tests.conftest import TEST_SECRET
 
-# Ours, not the reference's: the published contract and the load balancer's health probe.
-OUR_OPEN = {"/openapi.json", "/v4/health"}
+# Ours, not the reference's: the published contract, its interactive reference (the page and
+# Swagger UI's files) and the load balancer's health probe.
+OUR_OPEN = {"/openapi.json", "/docs", "/docs/<path:filename>", "/v4/health"}
 UNGATED = OUR_OPEN | {"/", "/login", "/filestatus/", "/v4/auth/cas/v2/login",
            "/v4/auth/oauth2/github/login", "/static/<path:filename>",
            # The current GUI's OpenID Connect login (docs/authentication.md: open at every level).
