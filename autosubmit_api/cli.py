@@ -13,6 +13,8 @@ as upstream 4.2.0's CLI does (`-c CONFIG`, `--access-logfile`, `--certfile`, `--
 they are generated from gunicorn.config's setting classes, so a new gunicorn brings its new
 options. An option `start` does not know is reported on stderr and ignored, so a site's
 existing start command keeps working (docs/cli.md).
+
+`client` is the command-line client of a running API (autosubmit_api/client, docs/client.md).
 """
 from __future__ import annotations
 
@@ -84,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--graceful-timeout", type=int, help="seconds to finish requests on restart")
     start.add_argument("--keepalive", type=int, help="seconds to keep an idle connection open")
     _add_gunicorn_options(start)
+    # Listed for the help only: main() hands `client ...` to autosubmit_api.client before parsing.
+    commands.add_parser("client", add_help=False,
+                        help="command-line client of a running API (autosubmit_api client --help)")
     return parser
 
 
@@ -289,6 +294,12 @@ def _invalid_setting(options: Dict[str, object]) -> Optional[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["client"]:
+        # The client's own parser, options and exit codes (docs/client.md); no server module.
+        from autosubmit_api.client.main import main as client_main
+
+        return client_main(argv[1:])
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.command != "start":
