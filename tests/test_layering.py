@@ -104,3 +104,33 @@ def test_the_checks_see_a_file_access():
     own = 'resources.files("autosubmit_api").joinpath("openapi.json").read_text()'
     assert file_accesses("routes/root.py", ast.parse(own)) == []  # listed in OWN_FILES
     assert file_accesses("routes/other.py", ast.parse(own)) == ["routes/other.py:1: read_text()"]
+
+
+def _imports(tree: ast.Module) -> Iterator[Tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            yield node.lineno, "." * node.level + (node.module or "")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+
+
+def test_the_client_imports_nothing_of_the_server():
+    # The command-line client (docs/client.md) is an HTTP client like any other: it runs with
+    # the package installed and no site, and a server change cannot reach it except over HTTP.
+    problems = []
+    for rel, tree in _modules("client"):
+        for line, target in _imports(tree):
+            if target.startswith(".") or (target.split(".")[0] == "autosubmit_api"
+                                          and not target.startswith("autosubmit_api.client")):
+                problems.append(f"{rel}:{line}: imports {target}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_server_imports_nothing_of_the_client():
+    problems = [f"{rel}:{line}: imports {target}"
+                for rel, tree in _modules("routes", "services", "readers", "workers")
+                for line, target in _imports(tree) if target.startswith("autosubmit_api.client")]
+    assert not problems, "\n".join(problems)

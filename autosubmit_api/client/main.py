@@ -357,7 +357,10 @@ COMMANDS = {"experiments": cmd_experiments, "status": cmd_status, "jobs": cmd_jo
 
 
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (1), already printed
+        return exc.code if isinstance(exc.code, int) else client_api.USAGE
     for name, default in (("json", False), ("url", None), ("config", None), ("timeout", None)):
         if not hasattr(args, name):
             setattr(args, name, default)
