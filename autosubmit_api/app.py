@@ -8,7 +8,7 @@ from typing import Optional
 from flask import Flask, current_app, request
 from flask_cors import CORS
 
-from autosubmit_api import auth
+from autosubmit_api import auth, request_log
 from autosubmit_api.config import Settings, load_settings
 from autosubmit_api.errors import TooLarge, register_error_handlers, too_large_message
 from autosubmit_api.routes import blueprints
@@ -38,6 +38,7 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     CORS(app, expose_headers=["Authorization"])
     register_error_handlers(app)
     app.before_request(_refuse_large_bodies)
+    request_log.install(app, settings.log_format)
     for bp, prefix, name in blueprints():
         app.register_blueprint(bp, url_prefix=prefix or None, name=name)
     if settings.root_path:

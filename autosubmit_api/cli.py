@@ -247,6 +247,11 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
                 except (ConfigError, OSError) as exc:
                     print(f"autosubmit_api: {exc}", file=sys.stderr, flush=True)
                     sys.exit(1)
+            if app_settings.log_format == "json":
+                from autosubmit_api import request_log
+
+                # gunicorn's own error-log lines and ours, one JSON object each (docs/logging.md).
+                request_log.use_json(error_log.handlers)
             return create_app(app_settings)
 
         def run(self):

@@ -125,6 +125,9 @@ class Settings:
     log_max_decompressed_bytes: int = 64 * 1024 * 1024
     log_max_kept_bytes: int = 2 * 1024 * 1024
     log_max_line_bytes: int = 64 * 1024
+    # The error log's format: plain `text` lines, or `json` ones with a line per request
+    # (autosubmit_api/request_log.py, docs/logging.md).
+    log_format: str = "text"
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -189,6 +192,8 @@ OPTIONS = {
                                    "bytes a log read decompresses (or reads) at most"),
     "log_max_kept_bytes": ("API_LOG_MAX_KEPT_BYTES", "2097152", "bytes of lines a log tail keeps at most"),
     "log_max_line_bytes": ("API_LOG_MAX_LINE_BYTES", "65536", "longer log lines are cut, with a marker"),
+    "log_format": ("API_LOG_FORMAT", "text", "`text` (plain lines for a terminal) or `json` (one JSON object "
+                   "per line, one line per request; docs/logging.md)"),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
 
@@ -342,6 +347,13 @@ def _oidc_username_source(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = (env.get("API_LOG_FORMAT") or "").strip().lower() or Settings.log_format
+    if raw not in ("text", "json"):
+        raise ConfigError(f"environment variable API_LOG_FORMAT={raw!r} must be text or json")
+    return raw
+
+
 def _root_path(raw: str) -> str:
     """AS_API_ROOT_PATH as `/a/b` (leading slash, no trailing one); "" for none."""
     parts = [part for part in raw.strip().split("/") if part]
@@ -423,6 +435,7 @@ def load_settings(
     )
     for name in ("log_max_decompressed_bytes", "log_max_kept_bytes", "log_max_line_bytes"):
         values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))
+    values["log_format"] = _log_format(env)
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:
