@@ -372,8 +372,8 @@ def test_table_aligns_and_cuts():
 
 
 def test_the_spinner_draws_on_a_terminal_and_clears_its_line(capsys):
-    with client_api.Spinner("working", enabled=True, delay=0.0, period=0.01):
-        time.sleep(0.1)
+    with client_api.Spinner("working", enabled=True, delay=0.0, period=0.01) as spinner:
+        assert _wait_for(lambda: spinner._shown, timeout=30)
     err = capsys.readouterr().err
     assert "| working" in err and err.endswith("\r\x1b[K")
     with client_api.Spinner("quick", enabled=False, delay=0.0):
