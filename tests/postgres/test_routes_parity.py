@@ -47,6 +47,8 @@ NOT_COMPARED = {
     # Service answers that read no experiment data.
     "/": "the landing page, a constant",
     "/openapi.json": "the API description shipped with the package",
+    "/docs": "the Swagger UI page over /openapi.json, a template",
+    "/docs/<path:filename>": "Swagger UI's files from the installed flask-swagger-ui package",
     "/shutdown/<route>": "answers an empty 200 and reads nothing",
     "/joblog/": "a job without a log name: a constant 'no log yet' answer that reads nothing",
     "/v4/runners/configuration/endpoints": "a constant (every runner feature but the description write is off)",
