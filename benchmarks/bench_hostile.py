@@ -22,31 +22,18 @@ from pathlib import Path
 
 from autosubmit_api.factory import hostile, make_experiment, make_site
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests/
+from tests.worker_memory import peak_growth, resident_after_reset, worker_pids  # noqa: E402
+
 MB = 1024 * 1024
 BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
          "a000_WIDE.1.out"]
-
-
-def _status(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def _cpu(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _workers(pid: int) -> list:
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as handle:
-            found += [int(child) for child in handle.read().split()]
-    return found
 
 
 def _fetch(url: str) -> bytes:
@@ -97,17 +84,14 @@ def main() -> None:
             for url in (f"/joblog/{name}", f"/v4/experiments/a000/logs/{name}?tail=10000"):
                 for _ in range(3):  # warm every worker on the normal log first
                     _fetch(base + "/joblog/a000_OK.1.out")
-                workers = _workers(proc.pid)
-                for pid in workers:
-                    with open(f"/proc/{pid}/clear_refs", "w") as handle:
-                        handle.write("5")
-                rss = {pid: _status(pid, "VmRSS") for pid in workers}
+                workers = worker_pids(proc.pid)
+                rss = resident_after_reset(workers)
                 cpu = sum(_cpu(pid) for pid in workers)
                 start = time.perf_counter()
                 size = len(_fetch(base + url))
                 wall = time.perf_counter() - start
                 used = sum(_cpu(pid) for pid in workers) - cpu
-                growth = max(_status(pid, "VmHWM") - rss[pid] for pid in workers)
+                growth = max(peak_growth(rss).values())
                 print(f"{url:60s} {wall:7.3f} {used:6.2f} {growth / MB:9.1f} {size / MB:10.2f}")
     finally:
         proc.terminate()

@@ -13,7 +13,8 @@ import urllib.request
 import pytest
 
 from autosubmit_api.factory import hostile, make_experiment, make_site
-from tests.test_cli import Server, clean_env
+from tests.security.server import site_server
+from tests.worker_memory import peak_growth, resident_after_reset, worker_pids
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
 
@@ -22,32 +23,6 @@ MB = 1024 * 1024
 # what the unbounded reads cost (gigabytes): a margin that does not depend on the machine.
 MAX_GROWTH = 100 * MB
 MAX_ANSWER = 4 * MB
-
-
-def _kb(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError(f"{field} missing for {pid}")
-
-
-def _reset_peak(pid: int) -> None:
-    """Start VmHWM again from the current resident size (Linux >= 4.0); when that is not
-    allowed the peak stays the lifetime one, which only makes the check stricter."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w") as handle:
-            handle.write("5")
-    except OSError:
-        pass
-
-
-def _workers(pid: int) -> list:
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as handle:
-            found += [int(child) for child in handle.read().split()]
-    return found
 
 
 def _fetch(url: str) -> bytes:
@@ -69,14 +44,8 @@ def server(tmp_path_factory):
     with open(logdir / "a000_WIDE.1.out", "wb") as handle:
         for _ in range(40):
             handle.write(b"W" * MB + b"\n")
-    env = clean_env(**site.env(PROTECTION_LEVEL="NONE", SECRET_KEY="bombs-test-secret-key-0123456789",
-                               DISABLE_BACKGROUND_TASKS="True"))
-    srv = Server(env, "-w", "2")
-    try:
-        srv.wait()
+    with site_server(site, "bombs-test-secret-key-0123456789") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
@@ -92,11 +61,9 @@ def _warm(server) -> dict:
     for _ in range(6):
         for url in _urls(server.base, "a000_OK.1.out"):
             _fetch(url)
-    workers = _workers(server.proc.pid)
+    workers = worker_pids(server.proc.pid)
     assert workers, "no gunicorn worker found"
-    for pid in workers:
-        _reset_peak(pid)
-    return {pid: _kb(pid, "VmRSS") for pid in workers}
+    return resident_after_reset(workers)
 
 
 @pytest.mark.parametrize("name", BOMBS)
@@ -104,8 +71,7 @@ def test_a_bomb_costs_a_worker_less_than_100_mb(server, name):
     base = _warm(server)
     for url in _urls(server.base, name):
         assert len(_fetch(url)) < MAX_ANSWER
-    for pid, rss in base.items():
-        growth = _kb(pid, "VmHWM") - rss
+    for pid, growth in peak_growth(base).items():
         print(f"{name}: worker {pid} peak growth {growth / MB:.1f} MB")
         assert growth < MAX_GROWTH, f"worker {pid} grew {growth / MB:.0f} MB on {name}"
 
@@ -120,5 +86,5 @@ def test_two_bombs_at_once_stay_bounded(server):
     for thread in threads:
         thread.join(timeout=300)
     assert len(sizes) == 2 and max(sizes) < MAX_ANSWER
-    for pid, rss in base.items():
-        assert _kb(pid, "VmHWM") - rss < MAX_GROWTH
+    for growth in peak_growth(base).values():
+        assert growth < MAX_GROWTH

@@ -15,8 +15,9 @@ import pytest
 
 from autosubmit_api.factory import conf as factory_conf
 from autosubmit_api.factory import make_experiment, make_site
-from tests.security.test_bombs_server import MAX_GROWTH, MB, _kb, _reset_peak, _workers
-from tests.test_cli import Server, clean_env
+from tests.security.server import site_server
+from tests.security.test_bombs_server import MAX_GROWTH, MB
+from tests.worker_memory import peak_growth, resident_after_reset, worker_pids
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
 
@@ -47,24 +48,16 @@ def server(tmp_path_factory):
     for expid, text in BOMBS.items():
         made = make_experiment(site, expid)
         (made.path / "conf" / "bomb.yml").write_text(text())
-    env = clean_env(**site.env(PROTECTION_LEVEL="NONE", SECRET_KEY="config-bombs-test-secret-0123456789",
-                               DISABLE_BACKGROUND_TASKS="True"))
-    srv = Server(env, "-w", "2")
-    try:
-        srv.wait()
+    with site_server(site, "config-bombs-test-secret-0123456789") as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def _warm(server) -> dict:
     for _ in range(6):
         assert _get(f"{server.base}/v4/experiments/a000/filesystem-config")[0] == 200
-    workers = _workers(server.proc.pid)
+    workers = worker_pids(server.proc.pid)
     assert workers, "no gunicorn worker found"
-    for pid in workers:
-        _reset_peak(pid)
-    return {pid: _kb(pid, "VmRSS") for pid in workers}
+    return resident_after_reset(workers)
 
 
 @pytest.mark.parametrize("expid", sorted(BOMBS))
@@ -76,7 +69,6 @@ def test_a_configuration_bomb_is_refused_and_costs_a_worker_less_than_100_mb(ser
         assert "refused" in body["error_message"]
         status, legacy = _get(f"{server.base}/v3/cconfig/{expid}")
         assert status == 200 and legacy["warning"] is True and "refused" in legacy["warning_message"]
-    for pid, rss in base.items():
-        growth = _kb(pid, "VmHWM") - rss
+    for pid, growth in peak_growth(base).items():
         print(f"{expid}: worker {pid} peak growth {growth / MB:.1f} MB")
         assert growth < MAX_GROWTH, f"worker {pid} grew {growth / MB:.0f} MB on {expid}"
