@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 from urllib.parse import quote
@@ -89,32 +89,30 @@ def parse_extra(text: str) -> Dict[str, str]:
     return items
 
 
+def read_index(index: Path) -> List[Dict[str, str]]:
+    """The lines of an index.tsv (tab-separated, no quoting) as {column: text}."""
+    with open(index, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def index_rows(index: Path, row_type, optional=(), **derived: Callable[[Dict[str, str]], object]) -> list:
+    """An index.tsv's lines as `row_type` dataclasses: each field from the column of its name
+    (an `int` field as a number; a column named in `optional` may be absent or empty, ""),
+    except the `derived` ones, computed from the whole line."""
+    columns = [f for f in fields(row_type) if f.name not in derived]
+
+    def value(raw: Dict[str, str], column) -> object:
+        text = (raw.get(column.name) or "") if column.name in optional else raw[column.name]
+        return int(text) if column.type in (int, "int") else text
+
+    return [
+        row_type(**{c.name: value(raw, c) for c in columns}, **{k: f(raw) for k, f in derived.items()})
+        for raw in read_index(index)
+    ]
+
+
 def load_rows(golden_dir: Path) -> List[Row]:
-    with open(golden_dir / "index.tsv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        rows = []
-        for raw in reader:
-            rows.append(
-                Row(
-                    method=raw["method"],
-                    path=raw["path"],
-                    status=int(raw["status"]),
-                    file=raw["file"],
-                    volatile_fields=raw["volatile_fields"],
-                    unordered_lists=raw["unordered_lists"],
-                    protection_level=raw["protection_level"],
-                    content_type=raw["content_type"],
-                    request_extra=raw["request_extra"],
-                    ref_defect=raw["ref_defect"],
-                    expect_status=int(raw["expect_status"]),
-                    shape_ref=raw["shape_ref"],
-                    oracle=raw["oracle"],
-                    oracle_skip=raw["oracle_skip"],
-                    defect_paths=raw["defect_paths"],
-                    extra=parse_extra(raw["request_extra"]),
-                )
-            )
-    return rows
+    return index_rows(golden_dir / "index.tsv", Row, extra=lambda raw: parse_extra(raw["request_extra"]))
 
 
 @dataclass(frozen=True)
@@ -136,12 +134,10 @@ def load_v42_rows(golden_dir: Path, files: List[str]) -> Dict[str, V42Row]:
     index = golden_dir / "v42" / "index.tsv"
     if not index.is_file():
         return {}
-    with open(index, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        found = [
-            V42Row(int(raw["status"]), "v42/" + raw["file"], raw["volatile_fields"])
-            for raw in reader
-        ]
+    found = [
+        V42Row(int(raw["status"]), "v42/" + raw["file"], raw["volatile_fields"])
+        for raw in read_index(index)
+    ]
     if len(found) != len(files):
         raise ValueError(f"{index}: {len(found)} rows, the 4.0.1 index has {len(files)}")
     return dict(zip(files, found))

@@ -19,7 +19,6 @@ test_golden_pg.py and report42.py; docs/compatibility.md describes the whole.
 from __future__ import annotations
 
 import calendar
-import csv
 import json
 import os
 import re
@@ -36,7 +35,7 @@ from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare, judge42
 from tests.compat.departures42 import departure_for
-from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, load_rows
+from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows
 
 # The shared copies have lost the capture's file times (2026-12-06 02:54-03:10 UTC). Every
 # file gets the end of that range (fields derived from file times are volatile anyway),
@@ -109,23 +108,7 @@ class Row42:
 
 
 def load_rows42(golden_dir: Path) -> List[Row42]:
-    with open(golden_dir / "index.tsv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [
-            Row42(
-                method=raw["method"],
-                path=raw["path"],
-                status=int(raw["status"]),
-                file=raw["file"],
-                volatile_fields=raw["volatile_fields"],
-                unordered_lists=raw["unordered_lists"],
-                content_type=raw["content_type"],
-                request_extra=raw["request_extra"],
-                note=raw.get("note") or "",
-                server_error=raw.get("server_error") or "",
-            )
-            for raw in reader
-        ]
+    return index_rows(golden_dir / "index.tsv", Row42, optional=("note", "server_error"))
 
 
 XPASS_HINT = (
