@@ -16,7 +16,7 @@ import json
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
 import jwt
@@ -87,6 +87,17 @@ def parse_extra(text: str) -> Dict[str, str]:
         items[key] = value
         rest = rest.strip()
     return items
+
+
+def split_route(path: str) -> Tuple[str, List[str]]:
+    """A request path's API version and its other segments, the query left out: `/v4/experiments/a000`
+    -> ("v4", ["experiments", "a000"]); a path naming no version is v3's; the root `/` is ("", [])."""
+    segments = [s for s in path.split("?", 1)[0].split("/") if s]
+    if not segments:
+        return "", []
+    if segments[0] in ("v3", "v4"):
+        return segments[0], segments[1:]
+    return "v3", segments
 
 
 def read_index(index: Path) -> List[Dict[str, str]]:

@@ -35,7 +35,7 @@ from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from tests.compat import compare, judge42
 from tests.compat.departures42 import departure_for
-from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows
+from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows, split_route
 
 # The shared copies have lost the capture's file times (2026-12-06 02:54-03:10 UTC). Every
 # file gets the end of that range (fields derived from file times are volatile anyway),
@@ -141,13 +141,8 @@ def route_key(path: str) -> str:
     """The route a request path belongs to, with expids, jobs and run ids abstracted:
     `/v3/graph/a9m1/standard/none` -> `/v3/graph`, `/v4/experiments/a9m1/jobs/x/parents`
     -> `/v4/experiments/<e>/jobs/<j>/parents`; the query counts only for `view`."""
-    bare, _, query = path.partition("?")
-    segments = [s for s in bare.split("/") if s]
-    if not segments:
-        return "/"
-    version = "v3"
-    if segments[0] in ("v3", "v4"):
-        version, segments = segments[0], segments[1:]
+    query = path.partition("?")[2]
+    version, segments = split_route(path)
     if not segments:
         return f"/{version}"
     if version == "v3":

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Tuple
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-from tests.compat.golden import Harness, Row, load_rows  # noqa: E402
+from tests.compat.golden import Harness, Row, load_rows, split_route  # noqa: E402
 from tests.compat.pending import PENDING  # noqa: E402
 from tests.conftest import shared_dir  # noqa: E402
 
@@ -33,12 +33,7 @@ PENDING_FILE = Path(__file__).with_name("pending.py")
 
 def route_of(path: str) -> str:
     """A grouping key for a request path: the route module that should answer it."""
-    segments = [s for s in path.split("?", 1)[0].split("/") if s]
-    if not segments:
-        return "/"
-    version = "v3"
-    if segments[0] in ("v3", "v4"):
-        version, segments = segments[0], segments[1:]
+    version, segments = split_route(path)
     if not segments:
         return f"/{version}"
     if version == "v4" and segments[0] == "experiments" and len(segments) > 1:
