@@ -27,6 +27,20 @@ def fixtures_available() -> bool:
     return (shared_dir() / "fixtures" / "autosubmit.db").is_file()
 
 
+def writable_copy(source: Path, root: Path, subdirs=()) -> None:
+    """Copy `source` into `root` (created or merged into; links stay links), create `subdirs`
+    in it, and make every directory 0755 and file 0644, whatever the source's modes (the
+    shared tree is read-only)."""
+    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
+    for sub in subdirs:
+        os.makedirs(root / sub, exist_ok=True)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+
+
 def copy_fixture_tree(root: Path, *, source: Optional[Path] = None,
                       mtime: int = FIXTURE_MTIME) -> Path:
     """Copy the fixtures into `root` (created or merged into) and write its `.autosubmitrc`.
@@ -38,14 +52,7 @@ def copy_fixture_tree(root: Path, *, source: Optional[Path] = None,
         source = shared_dir() / "fixtures"
         if not fixtures_available():
             pytest.skip(f"shared fixtures are not available at {source}")
-    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
-    for sub in ("logs", "metadata/logs"):
-        os.makedirs(root / sub, exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o755)
-        for name in filenames:
-            os.chmod(os.path.join(dirpath, name), 0o644)
+    writable_copy(source, root, ("logs", "metadata/logs"))
     (root / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=root), encoding="utf-8")
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:

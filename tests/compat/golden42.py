@@ -36,6 +36,7 @@ from autosubmit_api.config import load_settings
 from tests.compat import compare, judge42
 from tests.compat.departures42 import departure_for
 from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows, split_route
+from tests.fixture_site import writable_copy
 
 # The shared copies have lost the capture's file times (2026-12-06 02:54-03:10 UTC). Every
 # file gets the end of that range (fields derived from file times are volatile anyway),
@@ -216,16 +217,10 @@ def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
     `metadata/{logs,structures,graph,data}` present, writable copies, every time `mtime`
     except the logs named by their start time (TIMED_LOG).
     The `.autosubmitrc` is written separately (write_rc)."""
-    shutil.copytree(source, root, symlinks=True, dirs_exist_ok=True)
+    writable_copy(source, root,
+                  ("logs", "metadata/logs", "metadata/structures", "metadata/graph", "metadata/data"))
     (root / "README.md").unlink(missing_ok=True)
     (root / "site.sql").unlink(missing_ok=True)
-    for sub in ("logs", "metadata/logs", "metadata/structures", "metadata/graph", "metadata/data"):
-        os.makedirs(root / sub, exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames:
-            os.chmod(os.path.join(dirpath, name), 0o755)
-        for name in filenames:
-            os.chmod(os.path.join(dirpath, name), 0o644)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             when = _named_time(name) if name in filenames else None
