@@ -216,15 +216,9 @@ def test_both_parsers_keep_the_budget(loader, text, reason):
 
 def test_placeholders_that_double_a_value_are_refused(settings):
     _write(settings, {"chain.yml": factory_conf.placeholder_chain_yaml(30)})
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError) as info:
-            exp_config.load_config(settings, "a000")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert info.value.message.startswith("The configuration is refused: ")
-    assert "%KEY% placeholder" in info.value.message
+    error, peak = _refused_with_peak(settings)
+    assert error.message.startswith("The configuration is refused: ")
+    assert "%KEY% placeholder" in error.message
     assert peak < 100 * MB
     before = exp_config.yaml_parse_count()
     with pytest.raises(DataError):
@@ -241,14 +235,8 @@ def test_for_loops_that_copy_a_big_body_thousands_of_times_are_refused(settings)
     text = factory_conf.for_loop_yaml(3000, 3000)
     assert len(text) < 60_000  # its sections would answer 1.2 GB
     _write(settings, {"loop.yml": text})
-    tracemalloc.start()
-    try:
-        with pytest.raises(DataError) as info:
-            exp_config.load_config(settings, "a000")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert info.value.message == "The configuration is refused: its FOR loops expand to more than 16 MiB"
+    error, peak = _refused_with_peak(settings)
+    assert error.message == "The configuration is refused: its FOR loops expand to more than 16 MiB"
     assert peak < 100 * MB
 
 
