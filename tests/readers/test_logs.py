@@ -20,11 +20,19 @@ def _lines(n, prefix="line"):
     return "".join(f"{prefix}{i}\n" for i in range(n))
 
 
-def test_tail_returns_the_last_lines_with_their_newlines(tmp_path):
-    path = tmp_path / "a.log"
-    path.write_text(_lines(300))
+@pytest.mark.parametrize("name,opener,count", [
+    ("a.log", open, 300),
+    ("job.out.gz", gzip.open, 100000),
+    ("job.out.xz", lzma.open, 100000),
+    ("job.out.bz2", bz2.open, 100000),
+])
+def test_a_tail_within_the_bounds_is_the_last_lines_with_their_newlines(tmp_path, name, opener, count):
+    """Plain or compressed: the last lines, whole, not marked truncated."""
+    path = tmp_path / name
+    with opener(path, "wt") as handle:
+        handle.write(_lines(count))
     result = logs.tail(_site_of(tmp_path), str(path), 3)
-    assert result.lines == ("line297\n", "line298\n", "line299\n")
+    assert result.lines == tuple(f"line{i}\n" for i in range(count - 3, count))
     assert not result.truncated
 
 
@@ -159,16 +167,6 @@ def test_total_stats_lines_are_split_and_missing_files_are_empty(site, settings)
     assert logs.read_total_stats(settings, "a000", "a000_NOPE") == []
     (name, _mtime, size), = logs.total_stats_snapshot(settings, "a000")
     assert name == "a000_SIM" and size > 0
-
-
-@pytest.mark.parametrize("suffix,opener", [(".gz", gzip.open), (".xz", lzma.open), (".bz2", bz2.open)])
-def test_a_compressed_tail_within_the_bounds_is_not_truncated(tmp_path, suffix, opener):
-    path = tmp_path / ("job.out" + suffix)
-    with opener(path, "wt") as handle:
-        handle.write(_lines(100000))
-    result = logs.tail(_site_of(tmp_path), str(path), 3)
-    assert result.lines == ("line99997\n", "line99998\n", "line99999\n")
-    assert not result.truncated
 
 
 def test_compressed_lines_are_cut_and_the_kept_bytes_bounded(tmp_path):
