@@ -13,13 +13,13 @@ Everything skips, with the reason, when Chromium, Playwright or ../shared/gui is
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +33,7 @@ import pytest
 
 from autosubmit_api.factory import Site, make_experiment, make_site, workflow
 from tests.auth.standins import CASStandIn, OIDCStandIn
-from tests.conftest import shared_dir
+from tests.conftest import free_port, shared_dir
 from tests.fixture_site import copy_fixture_tree, fixtures_available
 
 PLACEHOLDER = "http://gui-check-api-placeholder.invalid:1"
@@ -92,6 +92,35 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
             last = exc
         time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer: {last}")
+
+
+@contextlib.contextmanager
+def api_server(site: Site, log_dir: Path, workers: int, **env: str):
+    """`autosubmit_api start` on a free loopback port over `site` (no protection, TEST_SECRET,
+    TZ=UTC, background tasks off, `env` added), its output in `log_dir`/server.log. Yields its
+    base URL (with AS_API_ROOT_PATH when `env` sets one) once it answers; stops it on leaving."""
+    port = free_port()
+    full = dict(os.environ)
+    full.update(site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=TEST_SECRET, TZ="UTC", **env))
+    log_path = log_dir / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
+                             "-w", str(workers), "--disable-bg-tasks"], env=full, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=str(site.root))
+    url = f"http://127.0.0.1:{port}" + env.get("AS_API_ROOT_PATH", "")
+    try:
+        try:
+            wait_http(url + "/v4/experiments?page_size=1")
+        except RuntimeError:
+            raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:]) from None
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -246,37 +275,13 @@ def api_url(e2e_site, gui_servers, cas_server, oidc_server, tmp_path_factory):
     site = e2e_site.site
     with open(site.rc_path, "a", encoding="utf-8") as rc:
         rc.write("[clients]\nauthorized = " + " ".join(u for _, _, u in gui_servers.values()) + "\n")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = dict(os.environ)
-    env.update(site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=TEST_SECRET, TZ="UTC",
-                        CAS_SERVER_URL=cas_server.base, OIDC_CLIENT_ID=oidc_server.state.client_id,
-                        OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
-                        OIDC_TOKEN_URL=oidc_server.url + "/token",
-                        OIDC_USERINFO_URL=oidc_server.url + "/userinfo",
-                        AS_API_SECRET_TOKEN=SITE_TOKEN, AS_API_SECRET_TOKEN_USER=SITE_TOKEN_USER))
-    log_path = tmp_path_factory.mktemp("e2e-logs") / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
-         "-w", "2", "--disable-bg-tasks"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(site.root),
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(url + "/v4/experiments?page_size=1")
-    except RuntimeError:
-        proc.kill()
-        log.close()
-        raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:])
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with api_server(site, tmp_path_factory.mktemp("e2e-logs"), 2,
+                    CAS_SERVER_URL=cas_server.base, OIDC_CLIENT_ID=oidc_server.state.client_id,
+                    OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
+                    OIDC_TOKEN_URL=oidc_server.url + "/token",
+                    OIDC_USERINFO_URL=oidc_server.url + "/userinfo",
+                    AS_API_SECRET_TOKEN=SITE_TOKEN, AS_API_SECRET_TOKEN_USER=SITE_TOKEN_USER) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import subprocess
-import sys
 import threading
 
 import pytest
 
-from tests.conftest import free_port, shared_dir
-from tests.e2e.conftest import TEST_SECRET, GuiPage, PageRecord, _SPAHandler, point_build, wait_http
+from tests.conftest import shared_dir
+from tests.e2e.conftest import GuiPage, PageRecord, _SPAHandler, api_server, point_build
 
 pytestmark = pytest.mark.e2e
 
@@ -24,33 +21,18 @@ PREFIX = "/as-api"
 def prefixed(e2e_site, browser, tmp_path_factory):
     """(API base with the prefix, GUI base) of a second server and a head copy pointed at it."""
     site = e2e_site.site
-    port = free_port()
-    env = dict(os.environ)
-    env.update(site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=TEST_SECRET, TZ="UTC", AS_API_ROOT_PATH=PREFIX))
-    log_path = tmp_path_factory.mktemp("e2e-prefix-logs") / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
-                             "-w", "1", "--disable-bg-tasks"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=str(site.root))
-    api = f"http://127.0.0.1:{port}{PREFIX}"
-    gui_dir = tmp_path_factory.mktemp("gui-prefix") / "head"
-    assert point_build(shared_dir() / "gui" / "head", gui_dir, api) > 0
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_SPAHandler, directory=str(gui_dir)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        wait_http(api + "/v4/experiments?page_size=1")
-        yield api, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        proc.terminate()
+    with api_server(site, tmp_path_factory.mktemp("e2e-prefix-logs"), 1, AS_API_ROOT_PATH=PREFIX) as api:
+        gui_dir = tmp_path_factory.mktemp("gui-prefix") / "head"
+        assert point_build(shared_dir() / "gui" / "head", gui_dir, api) > 0
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                 functools.partial(_SPAHandler, directory=str(gui_dir)))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            yield api, f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def _open(browser, prefixed, path):
