@@ -80,6 +80,16 @@ def client(app):
 
 
 @pytest.fixture
+def make_client(site):
+    """make(level="ALL", **env): a test client of a fresh app over `site` at that
+    PROTECTION_LEVEL, TEST_SECRET its key, `env` added to its settings."""
+    def make(level="ALL", **env):
+        return create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET, **env})).test_client()
+
+    return make
+
+
+@pytest.fixture
 def token():
     def mint(user="tester", secret=TEST_SECRET, lifetime=3600, now=None):
         return issue_token(user, secret, lifetime, now=now)

@@ -6,19 +6,10 @@ from __future__ import annotations
 import pytest
 
 from autosubmit_api import auth
-from autosubmit_api.app import create_app
 from autosubmit_api.factory import add_central_row
 from tests.conftest import TEST_SECRET
 
 SECRET = "a-static-site-token-of-forty-characters!"
-
-
-@pytest.fixture
-def make_client(site):
-    def make(level="ALL", **env):
-        return create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET, **env})).test_client()
-
-    return make
 
 
 @pytest.mark.parametrize("header", [f"Bearer {SECRET}", SECRET, f"bearer {SECRET}"])

@@ -8,18 +8,18 @@ import sqlite3
 
 import pytest
 
-from autosubmit_api.app import create_app
 from autosubmit_api.factory import add_central_row
 from tests.auth.conftest import headers
-from tests.conftest import TEST_SECRET
 
 ME = pwd.getpwuid(os.getuid()).pw_name
 
 
 @pytest.fixture
-def make_client(site):
+def make_client(make_client):
+    """The shared factory (tests/conftest.py), PROTECTION_LEVEL=NONE unless told: the reference's
+    /updatedesc answers were captured without protection."""
     def make(level="NONE", **env):
-        return create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET, **env})).test_client()
+        return make_client(level, **env)
 
     return make
 

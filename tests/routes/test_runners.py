@@ -9,20 +9,10 @@ import sqlite3
 
 import pytest
 
-from autosubmit_api.app import create_app
 from autosubmit_api.factory import add_central_row
-from tests.conftest import TEST_SECRET
 
 UPDATE = "/v4/runners/command/update-experiment-description"
 PREFERRED = "/v4/user-settings/preferred-username"
-
-
-@pytest.fixture
-def make_client(site):
-    def make(level="ALL", **env):
-        return create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET, **env})).test_client()
-
-    return make
 
 
 @pytest.fixture
