@@ -2,8 +2,8 @@
 
     python benchmarks/bench_hostile.py [--workers 1] [--work DIR]
 
-Writes a site with autosubmit_api.factory.hostile (a .gz of 2 MB lines, a gigabyte of zeros
-as .gz/.xz/.bz2, a plain log of 1 MB lines), starts `autosubmit_api start` on loopback and,
+Writes the log bomb site of tests/bombs.py (a .gz of 2 MB lines, a gigabyte of zeros as
+.gz/.xz/.bz2, a plain log of 1 MB lines), starts `autosubmit_api start` on loopback and,
 for each bomb on `/joblog` and on the v4 route with `tail=10000`, prints the wall time of
 the answer, the worker's CPU time, its peak memory growth (VmHWM after the request minus
 VmRSS before, the peak reset first) and the answer's size.
@@ -20,14 +20,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from autosubmit_api.factory import hostile, make_experiment, make_site
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests/
-from tests.worker_memory import peak_growth, resident_after_reset, worker_pids  # noqa: E402
-
-MB = 1024 * 1024
-BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
-         "a000_WIDE.1.out"]
+from tests.bombs import (BOMBS, MB, log_bomb_site, peak_growth, resident_after_reset,  # noqa: E402
+                         worker_pids)
 
 
 def _cpu(pid: int) -> float:
@@ -41,27 +36,13 @@ def _fetch(url: str) -> bytes:
         return response.read()
 
 
-def build(root: Path) -> Path:
-    site = make_site(root / "site")
-    exp = make_experiment(site, "a000")
-    logdir = exp.path / "tmp" / "LOG_a000"
-    (logdir / "a000_OK.1.out").write_text("".join(f"line {i}\n" for i in range(300)))
-    hostile.gzip_long_lines(logdir / "a000_LONG.1.out.gz")
-    for suffix in (".gz", ".xz", ".bz2"):
-        hostile.zeros_archive(logdir / f"a000_ZERO.1.out{suffix}")
-    with open(logdir / "a000_WIDE.1.out", "wb") as handle:
-        for _ in range(40):
-            handle.write(b"W" * MB + b"\n")
-    return site.root
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--work", help="directory for the site (default: a temporary one)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench_hostile_"))
-    root = build(work)
+    root = log_bomb_site(work / "site").root
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

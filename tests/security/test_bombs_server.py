@@ -12,13 +12,11 @@ import urllib.request
 
 import pytest
 
-from autosubmit_api.factory import hostile, make_experiment, make_site
+from tests.bombs import BOMBS, MB, log_bomb_site, peak_growth, resident_after_reset, worker_pids
 from tests.security.server import site_server
-from tests.worker_memory import peak_growth, resident_after_reset, worker_pids
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
 
-MB = 1024 * 1024
 # Well above what the bounds allow (2 MiB kept, 64 MiB streamed in 64 KiB blocks), far below
 # what the unbounded reads cost (gigabytes): a margin that does not depend on the machine.
 MAX_GROWTH = 100 * MB
@@ -33,23 +31,9 @@ def _fetch(url: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bombs")
-    site = make_site(root / "site")
-    exp = make_experiment(site, "a000")
-    logdir = exp.path / "tmp" / "LOG_a000"
-    (logdir / "a000_OK.1.out").write_text("".join(f"line {i}\n" for i in range(300)))
-    hostile.gzip_long_lines(logdir / "a000_LONG.1.out.gz")
-    for suffix in (".gz", ".xz", ".bz2"):
-        hostile.zeros_archive(logdir / f"a000_ZERO.1.out{suffix}")
-    with open(logdir / "a000_WIDE.1.out", "wb") as handle:
-        for _ in range(40):
-            handle.write(b"W" * MB + b"\n")
+    site = log_bomb_site(tmp_path_factory.mktemp("bombs") / "site")
     with site_server(site, "bombs-test-secret-key-0123456789") as srv:
         yield srv
-
-
-BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
-         "a000_WIDE.1.out"]
 
 
 def _urls(base: str, name: str) -> list:

@@ -15,9 +15,9 @@ import pytest
 
 from autosubmit_api.factory import conf as factory_conf
 from autosubmit_api.factory import make_experiment, make_site
+from tests.bombs import MB, peak_growth, resident_after_reset, worker_pids
 from tests.security.server import site_server
-from tests.security.test_bombs_server import MAX_GROWTH, MB
-from tests.worker_memory import peak_growth, resident_after_reset, worker_pids
+from tests.security.test_bombs_server import MAX_GROWTH
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
 

@@ -1,5 +1,6 @@
-"""The peak memory of a gunicorn server's workers, read from /proc (Linux): shared by the bomb
-tests (tests/security) and benchmarks/bench_hostile.py, so standard library only.
+"""Log bombs served by a real gunicorn server: the site holding them, and the peak memory of
+the server's workers read from /proc (Linux). Shared by the bomb tests (tests/security) and
+benchmarks/bench_hostile.py, so it needs nothing of pytest.
 
 The peak is VmHWM after the request against VmRSS after warm-up, VmHWM first reset to the
 resident size, so the figure does not depend on timing.
@@ -7,6 +8,30 @@ resident size, so the figure does not depend on timing.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+from autosubmit_api.factory import Site, hostile, make_experiment, make_site
+
+MB = 1024 * 1024
+# a000's logs beside its normal a000_OK.1.out: a small .gz of 2 MB lines, a gigabyte of zeros
+# as .gz/.xz/.bz2, a plain log of 1 MB lines.
+BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
+         "a000_WIDE.1.out"]
+
+
+def log_bomb_site(root: Path) -> Site:
+    """A factory site at `root` whose experiment a000 has a normal log and the BOMBS."""
+    site = make_site(root)
+    exp = make_experiment(site, "a000")
+    logdir = exp.path / "tmp" / "LOG_a000"
+    (logdir / "a000_OK.1.out").write_text("".join(f"line {i}\n" for i in range(300)))
+    hostile.gzip_long_lines(logdir / "a000_LONG.1.out.gz")
+    for suffix in (".gz", ".xz", ".bz2"):
+        hostile.zeros_archive(logdir / f"a000_ZERO.1.out{suffix}")
+    with open(logdir / "a000_WIDE.1.out", "wb") as handle:
+        for _ in range(40):
+            handle.write(b"W" * MB + b"\n")
+    return site
 
 
 def memory_field(pid: int, field: str) -> int:
