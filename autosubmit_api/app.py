@@ -8,7 +8,7 @@ from typing import Optional
 from flask import Flask, current_app, request
 from flask_cors import CORS
 
-from autosubmit_api import auth, request_log
+from autosubmit_api import auth, http_cache, request_log
 from autosubmit_api.config import Settings, load_settings
 from autosubmit_api.errors import TooLarge, register_error_handlers, too_large_message
 from autosubmit_api.routes import blueprints
@@ -34,11 +34,16 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["autosubmit_api"] = {"settings": settings}
 
-    # The GUI is served from another origin (api.md 1.7).
-    CORS(app, expose_headers=["Authorization"])
+    # The GUI is served from another origin (api.md 1.7). ETag is exposed for scripts running
+    # in a browser; the browser's own revalidation does not need it.
+    CORS(app, expose_headers=["Authorization", "ETag"])
     register_error_handlers(app)
     app.before_request(_refuse_large_bodies)
     request_log.install(app, settings.log_format)
+    # ETag, Cache-Control, 304 and compression on every read answer. Flask runs after_request
+    # hooks in reverse order of registration: this one first, then the request log (which
+    # records the 304 and the bytes sent) and flask-cors (whose headers the 304s keep).
+    http_cache.install(app)
     for bp, prefix, name in blueprints():
         app.register_blueprint(bp, url_prefix=prefix or None, name=name)
     if settings.root_path:

@@ -1,6 +1,8 @@
 """The job status views as ready JSON bodies (api.md 5.6, 6.1-6.6, 7.8).
 
-Each function takes Settings and an expid and returns the body bytes. Bodies are computed
+Each function takes Settings and an expid and returns the body bytes, or for the views with
+values that move with the clock (tree, graph, pkl-info) the body's `Version` (its bytes
+joined on first use, its entity tag; services/rendered.py). Bodies are computed
 once per input change and kept in the readers' cache (keyed by the identities of the
 cached inputs plus the view's parameters); per request only the values that move with
 the clock are re-encoded (services/rendered.py). Errors are raised as `errors.*`; the
@@ -19,7 +21,7 @@ from autosubmit_api.services import job_lists, layout, summary as summary_servic
 from autosubmit_api.services.job_table import (
     cached_view, check_experiment, load_jobs, load_packages, load_table, require_history_ready,
 )
-from autosubmit_api.services.rendered import Rendered, render
+from autosubmit_api.services.rendered import Rendered, Version, render
 
 
 def _now(now: Optional[int]) -> int:
@@ -76,7 +78,7 @@ def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[s
     return summary_service.finish(table, fixed, summary_service.accumulate(table, fresh, sorted(table.live)))
 
 
-def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
+def tree(settings: Settings, expid: str, now: Optional[int] = None) -> Version:
     if paths.is_valid_expid(expid) and central_db.lacks_experiment(settings, expid):
         # The reference reads the version column of the missing row first; clients see
         # exactly this message for an unknown experiment (golden v3__tree__zzzz).
@@ -89,11 +91,11 @@ def tree(settings: Settings, expid: str, now: Optional[int] = None) -> bytes:
         return render(built["body"]), built
 
     rendered, built = cached_view("view_tree", table, None, build)
-    return rendered.body_at(_now(now), lambda at: tree_service.tree_resolver(table, built, at))
+    return rendered.version_at(_now(now), lambda at: tree_service.tree_resolver(table, built, at))
 
 
 def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
-             now: Optional[int] = None) -> bytes:
+             now: Optional[int] = None) -> Version:
     try:
         int(timestamp)
     except ValueError:
@@ -101,11 +103,11 @@ def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
     table = load_table(settings, expid)
     rendered: Rendered = cached_view("view_pkl_info", table, tree_flavour,
                                      lambda: render(tree_service.build_pkl_info(table, tree_flavour)))
-    return rendered.body_at(_now(now), lambda at: tree_service.pkl_info_resolver(table, at, tree_flavour))
+    return rendered.version_at(_now(now), lambda at: tree_service.pkl_info_resolver(table, at, tree_flavour))
 
 
 def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
-          now: Optional[int] = None) -> bytes:
+          now: Optional[int] = None) -> Version:
     graph_service.check_arguments(layout_name, grouped)
     table = load_table(settings, expid)
     require_history_ready(table.conf)
@@ -129,7 +131,7 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
     # An empty saved layout is a fresh {} per call: key it as "none saved".
     rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped), build,
                                           also=(saved or None,))
-    return rendered.body_at(_now(now), lambda at: graph_service.graph_resolver(table, at, level, coords))
+    return rendered.version_at(_now(now), lambda at: graph_service.graph_resolver(table, at, level, coords))
 
 
 def warm(settings: Settings, expid: str) -> None:

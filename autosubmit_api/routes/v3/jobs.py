@@ -5,6 +5,8 @@ Errors become each route's legacy 200 body (api.md 1.6) through `@legacy`.
 """
 from __future__ import annotations
 
+from typing import Union
+
 from flask import Blueprint, Response, jsonify
 
 from autosubmit_api import auth
@@ -12,6 +14,7 @@ from autosubmit_api.errors import APIError
 from autosubmit_api.routes.v3._legacy import legacy, legacy_body
 from autosubmit_api.services import experiment_info, job_pages
 from autosubmit_api.services.graph import GRAPH_ERROR
+from autosubmit_api.services.rendered import Version
 from autosubmit_api.services.job_views import ALL_STATUS_NAMES
 from autosubmit_api.services.summary import SUMMARY_ERROR
 from autosubmit_api.services.tree import PKLTREEINFO_ERROR, TREE_ERROR
@@ -29,7 +32,8 @@ QUICK_PREFIX = ("Exception: Autosubmit API couldn't open pkl file. If you are su
                 "experiment is running correctly, try again: ")
 
 
-def _json(body: bytes) -> Response:
+def _json(body: Union[bytes, Version]) -> Response:
+    """A ready body, or a body Version (joined only if the answer is not a 304)."""
     return Response(body, mimetype="application/json")
 
 
