@@ -32,6 +32,7 @@ setup(
         "python-dotenv>=1.0",
         "orjson>=3.9",
         "flask-swagger-ui>=5",
+        "brotli>=1.0",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],
