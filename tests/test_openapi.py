@@ -73,3 +73,21 @@ def test_the_served_description_is_valid_openapi(client):
     served = client.get("/openapi.json")
     assert served.status_code == 200
     validate(served.get_json())  # raises, naming the place, on an invalid document
+
+
+def test_every_read_route_documents_conditional_requests():
+    """ETag / If-None-Match / 304 on every GET but the login and shutdown ones, through the
+    shared components (autosubmit_api/http_cache.py)."""
+    doc = _doc()
+    assert {"IfNoneMatch", "AcceptEncoding"} <= set(doc["components"]["parameters"])
+    assert "NotModified" in doc["components"]["responses"]
+    missing = []
+    for path, ops in doc["paths"].items():
+        op = ops.get("get")
+        if op is None or re.search(r"/(shutdown|login)\b|/auth/", path):
+            continue
+        refs = [p.get("$ref") for p in op.get("parameters", [])]
+        if ("#/components/parameters/IfNoneMatch" not in refs
+                or op["responses"].get("304") != {"$ref": "#/components/responses/NotModified"}):
+            missing.append(path)
+    assert not missing, f"GET routes without If-None-Match / 304: {missing}"
