@@ -233,3 +233,22 @@ def test_post_answers_carry_no_tag(site, env, still, token):
     answer = client.post("/v3/updatedesc", json={"expid": EXPID, "description": "x"},
                          headers={"Authorization": token()})
     assert "ETag" not in answer.headers
+
+
+def test_bodies_that_move_each_second_get_the_fastest_brotli(make_experiment, settings):
+    """A view with a running job is a new version every second: brotli at
+    BROTLI_QUALITY_MOVING; a still one at BROTLI_QUALITY (http_cache.py)."""
+    from autosubmit_api import http_cache
+
+    make_experiment("a001")  # the standard workflow: one job running, one queuing
+    make_experiment(EXPID, _still_jobs())
+    client = create_app(settings).test_client()
+    for expid, quality in (("a001", http_cache.BROTLI_QUALITY_MOVING), (EXPID, http_cache.BROTLI_QUALITY)):
+        url = f"/v3/pkltreeinfo/{expid}/0"
+        for _ in range(5):  # the plain and the encoded body of the same second
+            raw = client.get(url).get_data()
+            encoded = client.get(url, headers={"Accept-Encoding": "br"}).get_data()
+            if brotli.decompress(encoded) == raw:
+                break
+        assert encoded == brotli.compress(raw, quality=quality), expid
+    assert http_cache.BROTLI_QUALITY_MOVING != http_cache.BROTLI_QUALITY

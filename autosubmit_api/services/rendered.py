@@ -66,15 +66,19 @@ class Version:
     Lives as long as its owner keeps it (a Rendered's static body, or its body of the
     current second). Iterating yields the body, so a Response can carry a Version."""
 
-    __slots__ = ("_body", "_join", "size", "weak", "_tag", "_tag_of", "variants", "lock",
+    __slots__ = ("_body", "_join", "size", "weak", "moving", "_tag", "_tag_of", "variants", "lock",
                  "__weakref__")
 
     def __init__(self, body: Optional[bytes], tag_of: Callable[[], str], weak: bool = False,
-                 join: Optional[Callable[[], bytes]] = None, size: Optional[int] = None):
+                 join: Optional[Callable[[], bytes]] = None, size: Optional[int] = None,
+                 moving: bool = False):
         self._body = body
         self._join = join
         self.size = len(body) if body is not None else size
         self.weak = weak
+        # True for the body of one second of a view with holes: its encodings are redone
+        # each second a client asks, so the HTTP layer picks its fastest levels for it.
+        self.moving = moving
         self._tag: Optional[str] = None
         self._tag_of = tag_of
         self.variants: Dict[str, bytes] = {}
@@ -189,7 +193,7 @@ class Rendered:
         moving = [text for key, text in zip(self.keys, encoded) if key != STAMP_KEY]
         version = Version(None, lambda: digest(self.pieces_digest().encode("ascii"), *moving),
                           weak=STAMP_KEY in self.keys, join=lambda: self._join(encoded),
-                          size=self.size + sum(len(text) for text in encoded))
+                          size=self.size + sum(len(text) for text in encoded), moving=True)
         self.last = (now, version)
         return version
 
