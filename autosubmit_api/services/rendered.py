@@ -197,10 +197,6 @@ class Rendered:
         self.last = (now, version)
         return version
 
-    def body_at(self, now: int, resolver: Callable[[int], Callable]) -> bytes:
-        """The body at `now` (whole seconds), shared by the requests of that second."""
-        return self.version_at(now, resolver).body
-
 
 # orjson bytes that may differ from json.dumps: floats under 1e-4, which orjson writes
 # without exponent ("0.00001" vs repr's "1e-05") or with a shorter one ("2.5e-7" vs
