@@ -252,3 +252,22 @@ def test_bodies_that_move_each_second_get_the_fastest_brotli(make_experiment, se
                 break
         assert encoded == brotli.compress(raw, quality=quality), expid
     assert http_cache.BROTLI_QUALITY_MOVING != http_cache.BROTLI_QUALITY
+
+
+def test_the_request_log_records_the_304_and_the_bytes_sent(site, still, caplog):
+    """The hook runs before the request log (autosubmit_api/app.py): a JSON request line
+    names the status and the size the client got."""
+    import logging
+
+    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET,
+                                    "API_LOG_FORMAT": "json"}))
+    client = app.test_client()
+    with caplog.at_level(logging.INFO, logger="autosubmit_api.requests"):
+        zipped = client.get("/v3/quick/a000", headers={"Accept-Encoding": "gzip"})
+        again = client.get("/v3/quick/a000", headers={"Accept-Encoding": "gzip",
+                                                      "If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304
+    lines = [r.request for r in caplog.records if r.name == "autosubmit_api.requests"]
+    assert [line["status"] for line in lines] == [200, 304]
+    assert lines[0]["bytes"] == len(zipped.get_data())
+    assert lines[1]["bytes"] in (0, None)
