@@ -59,12 +59,28 @@ class JobList:
     pkl_path: str
     pkl_edges: Tuple[Tuple[str, str], ...] = ()
     by_name: Mapping[str, Job] = field(default_factory=dict, compare=False, repr=False)
+    # "pkl" (a pickle file or a PostgreSQL job_pkl row) or "job_db" (the Autosubmit 4.2
+    # `jobs` table, readers/job_db.py; upstream 4.2.0 answers its unsplit jobs' split and
+    # splits as -1 where the model holds None).
+    source: str = "pkl"
 
     def __len__(self) -> int:
         return len(self.jobs)
 
     def get(self, name: str) -> Optional[Job]:
         return self.by_name.get(name)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One row of the Autosubmit 4.2 `sections` table (data.md A.13)."""
+
+    name: str
+    splits: Optional[int] = None
+    dependencies: str = ""  # a Python-literal text, e.g. "{'INI': {}, 'SIM-1': {}}"
+    datelist: str = ""
+    members: str = ""
+    numchunks: Optional[int] = None
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,28 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
     return value
 
 
+def get(kind: str, key: Hashable) -> Any:
+    """The value stored under (kind, key), None when there is none."""
+    full = (kind, key)
+    lru = _small if kind in SMALL_KINDS else _large
+    with _lock:
+        if full in lru.entries:
+            lru.entries.move_to_end(full)
+            return lru.entries[full]
+    return None
+
+
+def put(kind: str, key: Hashable, value: Any) -> None:
+    """Store `value` under (kind, key), replacing what was there (for readers that patch
+    their previous result instead of recomputing it, readers/job_db.py)."""
+    full = (kind, key)
+    lru = _small if kind in SMALL_KINDS else _large
+    with _lock:
+        lru.entries[full] = value
+        lru.entries.move_to_end(full)
+        lru.trim()
+
+
 def cached_file(kind: str, path: str, parse: Callable[[str], Any], *extra: Hashable) -> Any:
     """parse(path), cached by the file's identity; FileNotFoundError when it is missing."""
     key = file_key(path)

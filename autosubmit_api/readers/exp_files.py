@@ -1,5 +1,5 @@
 """Facts about an experiment's directory that services and workers need without reading a
-file: whether the directory, its `tmp/` and its job list file exist, the directory's owner
+file: whether the directory and its `tmp/` exist, the directory's owner
 and times, and which configuration layout it has. Only `stat` calls; nothing is opened.
 
 Services and workers ask here instead of calling `os` themselves, so `readers/` stays the
@@ -40,18 +40,6 @@ def has_exp_dir(settings: Settings, expid: str) -> bool:
 
 def has_tmp_dir(settings: Settings, expid: str) -> bool:
     return os.path.isdir(paths.tmp_dir(settings, expid))
-
-
-def has_job_list_file(settings: Settings, expid: str) -> bool:
-    return os.path.isfile(paths.job_list_pkl(settings, expid))
-
-
-def job_list_file_mtime(settings: Settings, expid: str) -> Optional[float]:
-    """mtime of `pkl/job_list_<expid>.pkl` (epoch seconds, fractional), None when absent."""
-    try:
-        return os.stat(paths.job_list_pkl(settings, expid)).st_mtime
-    except OSError:
-        return None
 
 
 def is_as3_layout(settings: Settings, expid: str) -> bool:

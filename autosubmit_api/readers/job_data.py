@@ -3,11 +3,11 @@ and `job_data`, every `PRAGMA user_version` (17, 18, 19, 21 and older ones).
 
 Two steps, kept apart so another storage can feed the same models:
 
-* **fetch** (`fetch_sqlite`): the storage-specific part. It returns a `RawHistory`: the
-  schema version and, per table, the column names (as the storage reports them) and the
-  row tuples in id (resp. table) order. A PostgreSQL source (Autosubmit 4.1.16+ with
-  `backend = postgres`, data.md A.12: the same tables in a schema named after the expid)
-  only has to produce a `RawHistory` too.
+* **fetch** (`fetch`, over a readers/store.py Store: the history file, or on a PostgreSQL
+  site, Autosubmit 4.1.16+, data.md A.12, the same tables in the schema named after the
+  expid). It returns a `RawHistory`: the schema version (`PRAGMA user_version`, or on
+  PostgreSQL the version the columns correspond to) and, per table, the column names and
+  the row tuples in id (resp. table) order.
 * **build** (`build_history`): storage-independent. Columns are matched *by name* (files
   upgraded with ALTER TABLE have a different column order, e.g. a3tb's
   `experiment_run.modified` is last), missing columns get their DDL default, and every
@@ -25,8 +25,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow, RawHistory, RawTable
-from autosubmit_api.readers import backend, cache, job_list, paths
-from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
+from autosubmit_api.readers import backend, cache, paths, store
+from autosubmit_api.readers.job_build import paused_gc
+from autosubmit_api.readers.sqlite import quote_ident
+from autosubmit_api.readers.store import Store
 
 
 class HistoryNotFound(NotFound):
@@ -55,33 +57,76 @@ _MEMBER_POS = 16
 _NAME_POS = 2
 
 
-def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
-                 last_only: bool = False) -> RawHistory:
-    """Read both tables of a history file as they are; NotFound/DataError/Unavailable.
+def history_user_version(columns: Sequence[str]) -> int:
+    """PostgreSQL has no `PRAGMA user_version`: the schema version its columns correspond to
+    (data.md A.4; Autosubmit writes PostgreSQL from 4.1.16 on, so 19 or 21 in practice)."""
+    cols = {c.lower() for c in columns}
+    if "fail_count" in cols or "splits" in cols:
+        return 21
+    if "workflow_commit" in cols:
+        return 19
+    if "children" in cols:
+        return 18
+    if "rowstatus" in cols:
+        return 15
+    if "nnodes" in cols:
+        return 12
+    return 0
+
+
+def fetch(st: Store, *, last_only: bool = False) -> RawHistory:
+    """Read both tables as they are: the history DB file or the expid's PostgreSQL schema.
 
     `last_only` keeps only the `last = 1` rows of job_data (the current attempt of each
     job), which is all the times/tree/graph views need and a fraction of a long history.
+    HistoryNotFound without a job_data table.
     """
-    name = what or os.path.basename(path)
-    # A lock held past the timeout is Unavailable (connect_ro), never a half-read history.
-    with connect_ro(settings, path, what=name) as conn:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = {}
-        for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
-            if not has_table(conn, table):
-                tables[table] = None
-                continue
-            cols = tuple(table_columns(conn, table))
-            order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
-            where = " WHERE last = 1" if last_only and table == "job_data" and "last" in cols else ""
-            select = ", ".join(quote_ident(c) for c in cols)
-            rows = conn.execute(
-                f"SELECT {select} FROM {quote_ident(table)}{where}{order_by}").fetchall()
-            tables[table] = RawTable(cols, rows)
+    tables: Dict[str, Optional[RawTable]] = {}
+    for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
+        cols = st.columns(table)
+        if cols is None:
+            tables[table] = None
+            continue
+        cols = tuple(cols)
+        order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
+        where = ' WHERE "last" = 1' if last_only and table == "job_data" and "last" in cols else ""
+        select = ", ".join(quote_ident(c) for c in cols)
+        rows = st.rows(f"SELECT {select} FROM {st.table(table)}{where}{order_by}")
+        tables[table] = RawTable(cols, rows)
     if tables["job_data"] is None:
-        raise DataError(f"{name} has no job_data table")
-    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], name,
-                      last_only)
+        raise HistoryNotFound(f"{st.label} has no job_data table")
+    version = st.user_version()
+    if version is None:
+        version = history_user_version(tables["job_data"].columns)
+    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], st.label, last_only)
+
+
+def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
+                 last_only: bool = False) -> RawHistory:
+    """`fetch` on one history file; NotFound/DataError/Unavailable (a lock held past the
+    site's timeout is Unavailable, never a half-read history)."""
+    with store.open_file(settings, path, what or os.path.basename(path)) as st:
+        try:
+            return fetch(st, last_only=last_only)
+        except HistoryNotFound as exc:
+            raise DataError(exc.message) from None
+
+
+def table_marker(st: Store) -> str:
+    """A cheap change marker of the history tables, for cache keys on PostgreSQL: row count,
+    largest id and latest `modified` (Autosubmit updates rows in place and stamps them) of
+    job_data and experiment_run; "-" for a missing table."""
+    parts = []
+    for table, key in (("job_data", "id"), ("experiment_run", "run_id")):
+        cols = st.columns(table)
+        if cols is None:
+            parts.append("-")
+            continue
+        top = f"MAX({quote_ident(key)})" if key in cols else "NULL"
+        stamp = "MAX(modified)" if "modified" in cols else "NULL"
+        count, high, modified = st.first(f"SELECT COUNT(*), {top}, {stamp} FROM {st.table(table)}")
+        parts.append(f"{count}:{high}:{modified}")
+    return "|".join(parts)
 
 
 def _getter(columns: Sequence[str], fields: Sequence[Tuple[str, Any]]):
@@ -182,7 +227,7 @@ def _no_gc():
     every row built so far (measured: the build takes 2-3x longer). Rows hold no cycles,
     so nothing is left for the collector when it resumes (and `paused_gc` moves them past
     the young generations, so it does not traverse them either)."""
-    with job_list.paused_gc():
+    with paused_gc():
         yield
 
 
@@ -197,9 +242,7 @@ def load_history(
     `last_rows`, `children_map` and the per-job times, and much cheaper on long histories.
     """
     if backend.is_postgres(settings):  # data.md A.12: the tables of schema <expid>
-        from autosubmit_api.readers import pg_experiment
-
-        return pg_experiment.load_history(settings, expid, optional=optional, last_only=last_only)
+        return _load_postgres(settings, expid, optional=optional, last_only=last_only)
     path = paths.job_data_db(settings, expid)
 
     def parse(p: str) -> ExperimentHistory:
@@ -212,6 +255,37 @@ def load_history(
         if optional:
             return None
         raise HistoryNotFound(f"job_data_{expid}.db not found") from None
+
+
+def _load_postgres(settings: Settings, expid: str, *, optional: bool,
+                   last_only: bool) -> Optional[ExperimentHistory]:
+    """The history of a PostgreSQL experiment, cached while its tables do not change."""
+    with store.open_schema(settings, expid, f"job_data_{expid}.db") as st:
+        marker = table_marker(st)
+        if marker.startswith("-|"):
+            if optional:
+                return None
+            raise HistoryNotFound(f"job_data_{expid}.db not found")
+
+        def parse() -> ExperimentHistory:
+            with _no_gc():
+                return build_history(expid, fetch(st, last_only=last_only))
+
+        return cache.cached("pg_job_data", (settings.db_connection_url, expid, marker, last_only), parse)
+
+
+def run_edges(settings: Settings, expid: str, run_id: int) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """The edges as they were in run `run_id` (table `structure_data`, Autosubmit 4.2,
+    data.md A.13), sorted; None when the history has no such table."""
+    try:
+        with store.open_experiment(settings, expid, paths.job_data_db(settings, expid)) as st:
+            if not st.has_table("structure_data"):
+                return None
+            rows = st.rows(f"SELECT e_from, e_to FROM {st.table('structure_data')} WHERE run_id = :r",
+                           {"r": int(run_id)})
+    except NotFound:
+        return None
+    return tuple(sorted((a, b) for a, b in rows if isinstance(a, str) and isinstance(b, str)))
 
 
 def children_map(settings: Settings, expid: str) -> Dict[str, Tuple[str, ...]]:

@@ -16,8 +16,6 @@ this module can be reached from a pickle. Neither `networkx` nor `autosubmit` is
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import io
 import logging
 import os
@@ -26,14 +24,17 @@ import time
 from collections import OrderedDict
 from datetime import date as _date
 from datetime import datetime, time as _time, timedelta
-from dataclasses import MISSING, fields
 from operator import itemgetter
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList
-from autosubmit_api.readers import backend, cache, confined, paths
+from autosubmit_api.readers import cache, confined, job_db, paths, storage
+from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
+from autosubmit_api.readers.job_build import make_job as _job
+from autosubmit_api.readers.job_build import paused_gc  # noqa: F401 (re-exported for services)
+from autosubmit_api.readers.job_build import stamp as _stamp
 
 log = logging.getLogger(__name__)
 
@@ -222,54 +223,6 @@ def _log_pair(value: Any) -> Tuple[str, str]:
     return ("", "")
 
 
-def _stamp(value: Any) -> Optional[float]:
-    """Job *_time_timestamp: 'YYYYMMDDhhmmss' local time, epoch float, or None/0 for unknown."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        if value <= 0:
-            return None
-        if value > 10**13:  # an int written as YYYYMMDDhhmmss
-            value = str(int(value))
-        else:
-            return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) == 14 and text.isdigit():
-            try:
-                # A naive datetime's timestamp() reads it as server local time, like mktime.
-                return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]),
-                                int(text[10:12]), int(text[12:14])).timestamp()
-            except (ValueError, OverflowError, OSError):
-                return None
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return number if number > 0 else None
-    return None
-
-
-# Jobs are built by filling a fresh instance's __dict__ with every field: a frozen
-# dataclass __init__ (one object.__setattr__ per field) would cost ten times as much, which
-# is a third of a second for 50,000 jobs. Job has no __post_init__ to skip; if it ever gets
-# one, the normal constructor is used.
-_JOB_FIELDS = tuple(f.name for f in fields(Job))
-_JOB_DEFAULTS: Dict[str, Any] = {
-    f.name: f.default for f in fields(Job) if f.default is not MISSING
-}
-_FAST_JOBS = not hasattr(Job, "__post_init__")
-_new_object = object.__new__
-
-
-def _job(values: Dict[str, Any]) -> Job:
-    if _FAST_JOBS and len(values) == len(_JOB_FIELDS):
-        job = _new_object(Job)
-        job.__dict__.update(values)
-        return job
-    return Job(**values)
-
-
 def _from_tuple(entry: Any) -> Job:
     """F1/F2: (name, id, status, priority, section, date, member, chunk, out, err,
     remote out, remote err[, wrapper_type])."""
@@ -426,39 +379,6 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
     return jobs, edges
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside the block.
-
-    While tens of thousands of dicts and tuples are built, the collector walks the whole
-    growing heap again and again (a third of the parse time of 50,000 jobs), and nothing
-    built here is cyclic. Other threads only lose collection for the same moment.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            _skip_young_collection()
-            gc.enable()
-
-
-def _skip_young_collection() -> None:
-    """Move every object allocated while the collector was paused straight to the oldest
-    generation, as if it had survived two collections.
-
-    With the collector paused, the millions of objects just built all sit in the youngest
-    generation, and the first allocation after `gc.enable()` collects it: one traversal of
-    the whole new heap (about 1 s of a cold 50,000-job tree, measured). They are long-lived
-    (the cached parse) and acyclic, so that traversal finds nothing; `freeze()` +
-    `unfreeze()` splices them into the oldest generation in constant time instead. Any
-    cyclic garbage other threads made meanwhile is still found by the next full collection.
-    """
-    gc.freeze()
-    gc.unfreeze()
-
-
 def _jobs_of(top: Any, protocol: int) -> Tuple[List[Job], str, List[Tuple[str, str]]]:
     """The jobs, the format and the pickle's own edges, by the unpickled top-level type."""
     if isinstance(top, list):
@@ -548,18 +468,63 @@ def read_job_list_file(settings: Settings, path: str, expid: str, *,
 
 
 def load_job_list(settings: Settings, expid: str) -> JobList:
-    """The experiment's current job list, parsed once per file version (path, mtime, size).
+    """The experiment's current job list, from wherever its layout keeps it
+    (readers/storage.py): the 4.2 `jobs` table, the pickle file, or a PostgreSQL `job_pkl`
+    row; parsed once per version. The result is shared between requests: treat it as
+    read-only.
 
-    NotFound "job_list_<expid>.pkl not found" when the file is missing; DataError when it
-    cannot be read. The result is shared between requests: treat it as read-only.
+    NotFound "job_list_<expid>.pkl not found" when the experiment has no job list at all;
+    DataError when it cannot be read; Unavailable when its database is locked or down.
     """
-    if backend.is_postgres(settings):  # data.md A.12: the pickle bytes in <expid>.job_pkl
-        from autosubmit_api.readers import pg_experiment
-
-        return pg_experiment.load_job_list(settings, expid)
+    where = storage.locate(settings, expid)
+    if where.job_list == storage.JOB_DB:
+        return job_db.load_job_list(settings, where)
+    if where.job_list is None:
+        raise NotFound(f"job_list_{expid}.pkl not found")
+    if where.postgres:
+        return _load_postgres_pickle(settings, where)
     path = paths.job_list_pkl(settings, expid)
     parse: Callable[[str], JobList] = lambda p: read_job_list_file(settings, p, expid)  # noqa: E731
     try:
         return cache.cached_file("job_list", path, parse)
     except FileNotFoundError:
         raise NotFound(f"job_list_{expid}.pkl not found") from None
+
+
+def _load_postgres_pickle(settings: Settings, where: storage.Storage) -> JobList:
+    """The pickle of a `job_pkl` row, parsed once per (modified, size) of the row."""
+    expid = where.expid
+    identity = storage.pkl_row_identity(settings, where)
+    if identity is None:
+        raise NotFound(f"job_list_{expid}.pkl not found")
+
+    def parse() -> JobList:
+        data, modified = storage.pkl_bytes(settings, where)
+        return parse_job_list(data, expid, mtime=storage.parse_pkl_modified(modified))
+
+    return cache.cached("pg_job_list", (settings.db_connection_url, expid, where.pkl_schema) + identity, parse)
+
+
+def job_list_mtime(settings: Settings, expid: str) -> Optional[float]:
+    """Epoch seconds of the job list's last change (the pickle's mtime, `job_pkl.modified`,
+    or `MAX(jobs.modified)` of a 4.2 experiment); None when the experiment has none."""
+    where = storage.locate(settings, expid)
+    if where.job_list == storage.JOB_DB:
+        file_key = storage.job_db_file(settings, expid)
+
+        def read() -> int:
+            with storage.open_job_db(settings, where) as st:
+                return job_db.parse_modified(job_db.read_marker(st)[1])
+
+        if file_key is None:  # PostgreSQL: one aggregate query
+            return read() or None
+        return cache.cached("job_db_mtime", file_key, read) or None
+    if where.job_list is None:
+        return None
+    if where.postgres:
+        identity = storage.pkl_row_identity(settings, where)
+        return (storage.parse_pkl_modified(identity[0]) or None) if identity else None
+    try:
+        return os.stat(paths.job_list_pkl(settings, expid)).st_mtime
+    except OSError:
+        return None

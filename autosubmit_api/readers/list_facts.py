@@ -2,8 +2,8 @@
 
 * the counters of the latest run: `experiment_run` row with the highest `run_id` of
   `<jobdata_dir>/job_data_<expid>.db` (data.md A.4; PostgreSQL: `<expid>.experiment_run`);
-* the job list's modification time: mtime of `<exp>/pkl/job_list_<expid>.pkl` (A.6;
-  PostgreSQL: `<expid>.job_pkl.modified`).
+* the job list's modification time (readers/job_list.py `job_list_mtime`: the pickle's
+  mtime, `job_pkl.modified`, or the 4.2 `MAX(jobs.modified)`).
 
 A list shows up to hundreds of experiments per request, so this reads one row of
 `experiment_run` (columns by name, absent counters read 0) instead of the whole history
@@ -21,7 +21,7 @@ from typing import Dict, Hashable, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
-from autosubmit_api.readers import backend, cache, exp_files, paths
+from autosubmit_api.readers import backend, cache, job_list, paths, store
 from autosubmit_api.readers.sqlite import connect_ro, has_table, quote_ident, table_columns
 
 log = logging.getLogger(__name__)
@@ -89,11 +89,13 @@ def latest_run_counters(settings: Settings, expid: str) -> Optional[Dict[str, in
         return None
     try:
         if backend.is_postgres(settings):
-            from autosubmit_api.readers import pg_experiment
-
-            rows = pg_experiment.fetch_rows(settings, expid, "experiment_run", ("run_id",) + COUNTERS)
-            rows = [r for r in rows if r.get("run_id") is not None]
-            return _counters(max(rows, key=lambda r: r["run_id"])) if rows else None
+            with store.open_schema(settings, expid, "experiment_run") as st:
+                if not st.has_table("experiment_run"):
+                    return None
+                row = st.first(st.select_sql("experiment_run", ("run_id",) + COUNTERS,
+                                             where="run_id IS NOT NULL", order_by="run_id DESC")
+                               + " LIMIT 1")
+            return None if row is None else _counters(dict(zip(COUNTERS, row[1:])))
         path = paths.job_data_db(settings, expid)
         return _cached_counters(settings, path)
     except (APIError, sqlite3.Error) as exc:
@@ -105,13 +107,9 @@ def pkl_mtime(settings: Settings, expid: str) -> Optional[int]:
     """Epoch seconds of the job list's last change, None when there is no job list."""
     if not paths.is_valid_expid(expid):
         return None
-    if backend.is_postgres(settings):
-        from autosubmit_api.readers import pg_experiment
-
-        try:
-            return pg_experiment.job_pkl_modified(settings, expid)
-        except APIError as exc:
-            log.info("job_pkl of %s not read: %s", expid, exc)
-            return None
-    mtime = exp_files.job_list_file_mtime(settings, expid)
+    try:
+        mtime = job_list.job_list_mtime(settings, expid)
+    except APIError as exc:
+        log.info("job list time of %s not read: %s", expid, exc)
+        return None
     return None if mtime is None else int(mtime)

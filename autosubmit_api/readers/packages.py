@@ -1,4 +1,5 @@
-"""The wrapper package DB `<exp>/pkl/job_packages_<expid>.db` (data.md A.7).
+"""The wrapper tables: `<exp>/pkl/job_packages_<expid>.db` (data.md A.7), the 4.2
+`db/job_list.db` (A.13) or the expid's PostgreSQL schema (A.12), as readers/storage.py says.
 
 Tables, whichever the Autosubmit version left: `job_package` / `wrapper_job_package`
 (3.x-4.1.16, with or without the 4th `wallclock` column) and the 4.1.17 `wrappers_jobs` /
@@ -12,31 +13,27 @@ only ever opened read-only (never created, decisions.md Q28).
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import Unavailable
 from autosubmit_api.models import Packages
-from autosubmit_api.readers import backend, cache, paths
-from autosubmit_api.readers.sqlite import connect_ro, has_table, table_columns
+from autosubmit_api.readers import cache, storage, store
+from autosubmit_api.readers.store import Store
 
 # Real wrappers first (3.x-4.1.16, then 4.1.17), then the previews.
 TABLE_ORDER = ("job_package", "wrappers_jobs", "wrapper_job_package", "preview_wrappers_jobs")
 EMPTY = Packages()
 
 
-def fetch_package_rows(conn: sqlite3.Connection) -> Tuple[Optional[str], List[Tuple[str, str]]]:
+def fetch_package_rows(st: Store) -> Tuple[Optional[str], List[Tuple[str, str]]]:
     """(table, [(package_name, job_name), ...] in row order) of the first non-empty table."""
     for table in TABLE_ORDER:
-        if not has_table(conn, table):
-            continue
-        cols = {c.lower() for c in table_columns(conn, table)}
+        cols = {c.lower() for c in st.columns(table) or ()}
         if not {"package_name", "job_name"} <= cols:
             continue
-        rows = conn.execute(f"SELECT package_name, job_name FROM {table} ORDER BY rowid").fetchall()
+        rows = st.rows(f"SELECT package_name, job_name FROM {st.table(table)} ORDER BY {st.physical_order}")
         if rows:
-            return table, rows
+            return table, [(r[0], r[1]) for r in rows]
     return None, []
 
 
@@ -67,26 +64,22 @@ def build_packages(table: Optional[str], rows: Sequence[Tuple[object, object]]) 
     )
 
 
-def _parse(settings: Settings, path: str) -> Packages:
-    name = os.path.basename(path)
-    with connect_ro(settings, path, what=name) as conn:
-        try:
-            table, rows = fetch_package_rows(conn)
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-                raise Unavailable(f"{name} is locked by another process; try again") from None
-            raise
-    return build_packages(table, rows)
-
-
 def load_packages(settings: Settings, expid: str) -> Packages:
-    """The experiment's packages; empty when the DB is missing or holds none."""
-    if backend.is_postgres(settings):  # data.md A.12: the package tables of schema <expid>
-        from autosubmit_api.readers import pg_experiment
+    """The experiment's packages; empty when its layout has no wrapper tables or no rows."""
+    where = storage.locate(settings, expid)
+    path = storage.packages_path(settings, where)
+    if where.postgres:
+        # The rows themselves are the cache key: a few per wrapped job, read in one query.
+        with store.open_schema(settings, expid, "the wrapper tables") as st:
+            table, rows = fetch_package_rows(st)
+        return cache.cached("packages", (settings.db_connection_url, expid, table, tuple(rows)),
+                            lambda: build_packages(table, rows))
 
-        return pg_experiment.load_packages(settings, expid)
-    path = paths.packages_db(settings, expid)
+    def parse(p: str) -> Packages:
+        with store.open_file(settings, p, os.path.basename(p)) as st:
+            return build_packages(*fetch_package_rows(st))
+
     try:
-        return cache.cached_file("packages", path, lambda p: _parse(settings, p))
+        return cache.cached_file("packages", path, parse)
     except FileNotFoundError:
         return EMPTY

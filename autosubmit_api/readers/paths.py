@@ -43,6 +43,12 @@ def job_list_pkl(settings: Settings, expid: str) -> str:
     return os.path.join(pkl_dir(settings, expid), f"job_list_{expid}.pkl")
 
 
+def job_list_db(settings: Settings, expid: str) -> str:
+    """`db/job_list.db`: the job list, edges, sections and wrappers of Autosubmit >= 4.2
+    (data.md A.13); when it exists it wins over a pickle left by an upgrade."""
+    return os.path.join(exp_dir(settings, expid), "db", "job_list.db")
+
+
 def packages_db(settings: Settings, expid: str) -> str:
     return os.path.join(pkl_dir(settings, expid), f"job_packages_{expid}.db")
 

@@ -1,4 +1,6 @@
-"""Dependency edges: `<structures_dir>/structure_<expid>.db`, table experiment_structure (data.md A.5).
+"""Dependency edges: table `experiment_structure` of `<structures_dir>/structure_<expid>.db`
+(data.md A.5), of the 4.2 `db/job_list.db` (A.13) or of the expid's PostgreSQL schema
+(A.12), whichever readers/storage.py names for the experiment.
 
 Each row (e_from, e_to) is one edge parent -> child. The file is opened read-only and
 never created (the reference creates the table on read). Edges naming a job that is not in
@@ -6,7 +8,7 @@ the current job list are dropped: Autosubmit rewrites the table only when the wo
 changes, so stale names occur (aa6f still lists pre-split names). Children and parents are
 sorted by name, so answers do not depend on set order (decisions.md Q40).
 
-Fallbacks when the file (or its table) is missing: the edges an F3 pickle holds itself,
+Fallbacks when the table is missing: the edges an F3 pickle holds itself,
 then the `children` column of the history DB's `last = 1` rows (v17+), else no edges.
 """
 from __future__ import annotations
@@ -14,15 +16,16 @@ from __future__ import annotations
 import itertools
 import logging
 import operator
+import os
 import weakref
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import DataError, Unavailable
+from autosubmit_api.errors import DataError, NotFound, Unavailable
 from autosubmit_api.models import Dependencies, JobList
-from autosubmit_api.readers import backend, cache, paths
-from autosubmit_api.readers.job_list import paused_gc
-from autosubmit_api.readers.sqlite import connect_ro, has_table
+from autosubmit_api.readers import cache, job_data, paths, storage, store
+from autosubmit_api.readers.job_build import paused_gc
+from autosubmit_api.readers.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +110,35 @@ def _sorted(names) -> Tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _read_edges(settings: Settings, path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
-    """The table's rows, or None when the file has no experiment_structure table."""
-    with connect_ro(settings, path) as conn:
-        if not has_table(conn, TABLE):
-            return None
-        # Only text cells are names. Sorted by SQLite (BINARY: UTF-8 bytes, i.e. code
-        # point order, as Python sorts str) so `_build` can take its sorted path; it checks
-        # the order itself, so another encoding or duplicate rows only cost the general path.
-        return tuple(conn.execute(
-            f"SELECT e_from, e_to FROM {TABLE} WHERE typeof(e_from) = 'text' AND typeof(e_to) = 'text' "
-            "ORDER BY e_from COLLATE BINARY, e_to COLLATE BINARY"
-        ).fetchall())
+def read_edges(st: Store) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """The `experiment_structure` rows as (parent, child) names, or None without the table.
+
+    Only text cells are names. Sorted by the database in code point order (as Python sorts
+    str) so `_build` can take its sorted path; it checks the order itself, so another
+    collation or duplicate rows only cost the general path.
+    """
+    if not st.has_table(TABLE):
+        return None
+    collate = " COLLATE BINARY" if st.kind == "sqlite" else ' COLLATE "C"'
+    rows = st.rows(f"SELECT e_from, e_to FROM {st.table(TABLE)} "
+                   f"ORDER BY e_from{collate}, e_to{collate}")
+    return tuple((a, b) for a, b in rows if isinstance(a, str) and isinstance(b, str))
+
+
+def edges_marker(st: Store) -> Optional[Tuple[Any, ...]]:
+    """A change marker of `experiment_structure` that is cheaper than its rows, for tables
+    that share their file with faster-changing ones (4.2 `job_list.db`, a PostgreSQL
+    schema); None without the table."""
+    if not st.has_table(TABLE):
+        return None
+    table = st.table(TABLE)
+    if st.kind == "sqlite":
+        # Row count, top rowid and a weighted sum of name lengths: a rewrite with other
+        # edges changes at least one of them in practice.
+        return tuple(st.first(f"SELECT COUNT(*), MAX(rowid), TOTAL(length(e_from) * 7 + length(e_to) * 13 "
+                              f"+ rowid * 31) FROM {table}"))
+    # PostgreSQL stamps every written row version with a new xmin.
+    return tuple(st.first(f"SELECT COUNT(*), MAX(xmin::text::bigint), SUM(xmin::text::bigint) FROM {table}"))
 
 
 def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) -> Any:
@@ -135,32 +155,12 @@ def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) 
 
 
 def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
-    """Parent/child adjacency between the jobs of `job_list`, from the best source available."""
-    if backend.is_postgres(settings):  # data.md A.12: table experiment_structure of schema <expid>
-        from autosubmit_api.readers import pg_experiment
-
-        marker = pg_experiment.structure_marker(settings, expid)
-        if marker is not None:
-            found = _for_job_list(("pg_structure", expid, marker), job_list, lambda: build_dependencies(
-                pg_experiment.structure_edges(settings, expid), job_list, "structure_db"))
-            if found is not None:
-                return found
-    path = paths.structure_db(settings, expid)
-    key = cache.file_key(path)
-    if key is not None:
-        def from_db() -> Optional[Dependencies]:
-            edges = _read_edges(settings, path)
-            return None if edges is None else build_dependencies(edges, job_list, "structure_db")
-
-        try:
-            found = _for_job_list(("structure_db",) + key, job_list, from_db)
-        except (Unavailable, DataError) as exc:
-            # Locked past the timeout by a running Autosubmit, or unreadable: the next best
-            # source answers now; nothing is cached for the file, so the next request retries.
-            log.warning("structure DB of %s not used: %s", expid, exc.message)
-            found = None
-        if found is not None:
-            return found
+    """Parent/child adjacency between the jobs of `job_list`, from the best source available:
+    the layout's `experiment_structure` (readers/storage.py), the pickle's own edges, the
+    history's `children` column, else none."""
+    found = _from_structure(settings, storage.locate(settings, expid), job_list)
+    if found is not None:
+        return found
     if job_list.pkl_edges:
         found = _for_job_list(("pkl",), job_list,
                               lambda: build_dependencies(job_list.pkl_edges, job_list, "pkl"))
@@ -169,10 +169,34 @@ def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Depe
     return _from_history(settings, expid, job_list)
 
 
-def _from_history(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
-    # Imported here: job_data is a heavier module only this last fallback needs.
-    from autosubmit_api.readers import job_data
+def _from_structure(settings: Settings, where: storage.Storage, job_list: JobList) -> Optional[Dependencies]:
+    path = storage.structure_path(settings, where)
+    on_file = not where.postgres and not where.job_db  # the 4.1 structure DB: its own file
+    file_marker = cache.file_key(path) if not where.postgres else None
+    if not where.postgres and file_marker is None:
+        return None
+    try:
+        with store.open_experiment(settings, where.expid, path, os.path.basename(path)) as st:
+            marker = file_marker if on_file else edges_marker(st)
+            if marker is None:
+                return None
+            site = settings.db_connection_url if where.postgres else path
 
+            def compute() -> Optional[Dependencies]:
+                edges = read_edges(st)
+                return None if edges is None else build_dependencies(edges, job_list, "structure_db")
+
+            return _for_job_list(("structure", site, where.expid, marker), job_list, compute)
+    except NotFound:
+        return None
+    except (Unavailable, DataError) as exc:
+        # Locked past the timeout by a running Autosubmit, or unreadable: the next best
+        # source answers now; nothing is cached for it, so the next request retries.
+        log.warning("edges of %s not read: %s", where.expid, exc.message)
+        return None
+
+
+def _from_history(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
     children = job_data.children_map(settings, expid)
     if not children:
         return Dependencies(children={}, parents={}, source="none")

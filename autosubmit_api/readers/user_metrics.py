@@ -10,10 +10,9 @@ import os
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.errors import NotFound
 from autosubmit_api.models import UserMetric
-from autosubmit_api.readers import backend, cache, paths
-from autosubmit_api.readers.sqlite import connect_ro, has_table, table_columns
+from autosubmit_api.readers import backend, cache, paths, store
+from autosubmit_api.readers.store import Store
 
 COLUMNS = ("user_metric_id", "run_id", "job_name", "metric_name", "metric_value", "modified")
 
@@ -27,34 +26,36 @@ def _metrics(rows: Iterable[Sequence[Any]]) -> Tuple[UserMetric, ...]:
     )
 
 
-def _parse(settings: Settings, path: str) -> Tuple[UserMetric, ...]:
-    with connect_ro(settings, path, what=os.path.basename(path)) as conn:
-        if not has_table(conn, "user_metrics"):
+def _fetch(st: Store, run_id: Optional[int] = None) -> Tuple[UserMetric, ...]:
+    """The table's rows in run then insertion order (rows without a run first)."""
+    columns = st.columns("user_metrics")
+    if columns is None:
+        return ()
+    where, params = "", {}
+    if run_id is not None:
+        if "run_id" not in columns:
             return ()
-        present = set(table_columns(conn, "user_metrics"))
-        select = ", ".join(c if c in present else "NULL" for c in COLUMNS)
-        rows = conn.execute(f"SELECT {select} FROM user_metrics ORDER BY run_id, user_metric_id").fetchall()
-    return _metrics(rows)
-
-
-def _load_postgres(settings: Settings, expid: str, run_id: Optional[int]) -> List[UserMetric]:
-    # Not cached: the table is small, so one query per request costs about what a change
-    # marker would; the server applies the run filter.
-    from autosubmit_api.readers import pg_experiment
-
-    try:
-        return list(_metrics(pg_experiment.fetch_user_metrics(settings, expid, COLUMNS, run_id)))
-    except NotFound:
-        return []
+        where, params = "run_id = :r", {"r": int(run_id)}
+    nulls = "" if st.kind == "sqlite" else " NULLS FIRST"  # SQLite sorts NULL first already
+    order = ", ".join(f"{c}{nulls}" for c in ("run_id", "user_metric_id") if c in columns)
+    return _metrics(st.select("user_metrics", COLUMNS, where=where, order_by=order, params=params))
 
 
 def load_metrics(settings: Settings, expid: str, run_id: Optional[int] = None) -> List[UserMetric]:
     """Every metric of the experiment (or of one run), in run and insertion order."""
-    if backend.is_postgres(settings):  # data.md A.12: table user_metrics of schema <expid>
-        return _load_postgres(settings, expid, run_id)
+    if backend.is_postgres(settings):
+        # Not cached: the table is small, so one query per request costs about what a change
+        # marker would; the server applies the run filter.
+        with store.open_schema(settings, expid, "user_metrics") as st:
+            return list(_fetch(st, run_id))
     path = paths.user_metrics_db(settings, expid)
+
+    def parse(p: str) -> Tuple[UserMetric, ...]:
+        with store.open_file(settings, p, os.path.basename(p)) as st:
+            return _fetch(st)
+
     try:
-        metrics = cache.cached_file("user_metrics", path, lambda p: _parse(settings, p))
+        metrics = cache.cached_file("user_metrics", path, parse)
     except FileNotFoundError:
         return []
     if run_id is None:

@@ -24,15 +24,13 @@ from typing import Dict, List, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.models import DetailsRow, ExperimentRef
-from autosubmit_api.readers import backend, central_store, exp_config, exp_files, paths, pg_experiment
+from autosubmit_api.readers import central_store, exp_config, exp_files, paths, storage
 
 log = logging.getLogger(__name__)
 
 
 def _has_job_list(settings: Settings, expid: str) -> bool:
-    if exp_files.has_job_list_file(settings, expid):
-        return True
-    return backend.is_postgres(settings) and pg_experiment.job_pkl_modified(settings, expid) is not None
+    return storage.locate(settings, expid).job_list is not None
 
 
 def details_of(settings: Settings, experiment: ExperimentRef) -> Tuple[Optional[DetailsRow], str]:

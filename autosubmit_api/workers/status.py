@@ -24,7 +24,7 @@ from typing import List, Optional
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.models import ExperimentRef, StatusRow
-from autosubmit_api.readers import backend, central_store, exp_files, logs, paths, pg_experiment
+from autosubmit_api.readers import central_store, job_list, logs, paths
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,7 @@ TMP_FIRST_VERSIONS = ("3.9", "3.11", "3.12")
 
 def pkl_time(settings: Settings, expid: str) -> Optional[float]:
     """When the job list was last written (epoch seconds), None when there is none."""
-    if backend.is_postgres(settings):
-        modified = pg_experiment.job_pkl_modified(settings, expid)
-        if modified is not None:
-            return float(modified)
-    return exp_files.job_list_file_mtime(settings, expid)
+    return job_list.job_list_mtime(settings, expid)
 
 
 def log_is_recent(settings: Settings, expid: str, version: Optional[str], now: float) -> bool:

@@ -7,7 +7,7 @@ import sqlite3
 
 from autosubmit_api.config import Settings
 from autosubmit_api.models import JobList
-from autosubmit_api.readers import structure
+from autosubmit_api.readers import store, structure
 
 
 def _job_list(names):
@@ -45,6 +45,7 @@ def test_the_structure_db_edges_come_back_sorted_and_text_only(tmp_path):
                      "UNIQUE(e_from, e_to))")
         conn.executemany("INSERT INTO experiment_structure VALUES (?, ?)",
                          [("b", "a"), ("a", "c"), ("a", "b"), ("é", "a"), ("Z", "a"), ("x", b"blob")])
-    edges = structure._read_edges(Settings(local_root_dir=str(path.parent)), str(path))
+    with store.open_file(Settings(local_root_dir=str(path.parent)), str(path)) as st:
+        edges = structure.read_edges(st)
     assert edges == (("Z", "a"), ("a", "b"), ("a", "c"), ("b", "a"), ("é", "a"))
     assert structure._strictly_sorted(edges)

@@ -1,0 +1,208 @@
+"""The Autosubmit 4.2 job list: table `jobs` of `<exp>/db/job_list.db` or of the expid's
+PostgreSQL schema (data.md A.13, docs/storage.md), read into the same `models.JobList` the
+pickle gives, plus the `experiment_structure` edges and the `sections` rows.
+
+Plain columns, no unpickling: a 50,000-job table loads in a fraction of a second. What
+differs from the pickle: `status` is a name (A.9; an unknown name is UNKNOWN), `date` ISO
+text or NULL, `member` NULL when absent, `split`/`splits` -1 when the job is not split
+(None in the model, as for a pickle; `JobList.source` says the list came from this table),
+`modified` the UTC time of the row's last save.
+
+Changes are cheap to follow: the cache key is `COUNT(*)` and `MAX(modified)` of `jobs` (and
+the file's size and mtime on SQLite). When a previous read of the experiment is cached,
+only the rows with `modified >= <previous max>` are read and patched into a new JobList
+(`>=`: `modified` has one-second resolution, so a row saved in the same second as the last
+read is read again rather than missed). Rows deleted since show up as a smaller count than
+the patch gives, and cost a full read.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import DataError
+from autosubmit_api.models import Job, JobList, Section
+from autosubmit_api.readers import cache, paths, storage
+from autosubmit_api.readers.job_build import make_job, paused_gc, stamp, status_code
+from autosubmit_api.readers.store import Store
+
+TABLE = "jobs"
+COLUMNS = ("name", "id", "status", "priority", "section", "date", "member", "chunk", "split",
+           "splits", "local_logs_out", "local_logs_err", "remote_logs_out", "remote_logs_err",
+           "wrapper_type", "platform_name", "wallclock", "fail_count", "submit_time_timestamp",
+           "start_time_timestamp", "finish_time_timestamp")
+SOURCE = "job_db"
+
+
+def parse_modified(value: Any) -> int:
+    """`jobs.modified` (UTC `YYYY-MM-DD HH:MM:SS`) as epoch seconds; 0 when unreadable."""
+    if not value:
+        return 0
+    try:
+        when = datetime.fromisoformat(str(value).strip().replace(" ", "T", 1))
+    except ValueError:
+        return 0
+    if when.tzinfo is not None:
+        return int(when.timestamp())
+    return calendar.timegm(when.timetuple())
+
+
+def _date(value: Any, seen: Dict[Any, Optional[datetime]]) -> Optional[datetime]:
+    # A workflow has a handful of start dates: parse each text once.
+    if value is None:
+        return None
+    found = seen.get(value, seen)
+    if found is seen:
+        try:
+            found = datetime.fromisoformat(str(value).strip())
+            if found.tzinfo is not None:
+                found = found.replace(tzinfo=None)
+        except ValueError:
+            found = None
+        seen[value] = found
+    return found
+
+
+def _int(value: Any) -> Optional[int]:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _split(value: Any) -> Optional[int]:
+    number = _int(value)
+    return None if number is None or number < 0 else number
+
+
+def _text(value: Any) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
+    seen_dates: Dict[Any, Optional[datetime]] = {}
+    out = []
+    append = out.append
+    for (name, job_id, status, priority, section, date, member, chunk, split, splits, out_local,
+         err_local, out_remote, err_remote, wrapper_type, platform, wallclock, fail_count, submit,
+         start, finish) in rows:
+        if not isinstance(name, str) or not name:
+            continue
+        append(make_job({
+            "name": name,
+            "status": status_code(status),
+            "section": section if isinstance(section, str) else "",
+            "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else 0,
+            "priority": _int(priority) or 0,
+            "date": _date(date, seen_dates),
+            "member": member if isinstance(member, str) and member else None,
+            "chunk": _int(chunk),
+            "split": _split(split),
+            "splits": _split(splits),
+            "out_path_local": out_local if isinstance(out_local, str) else "",
+            "err_path_local": err_local if isinstance(err_local, str) else "",
+            "out_path_remote": out_remote if isinstance(out_remote, str) else "",
+            "err_path_remote": err_remote if isinstance(err_remote, str) else "",
+            "wrapper_type": _text(wrapper_type) or None,
+            "platform": _text(platform) or None,
+            "queue": None,
+            "wallclock": _text(wallclock) or None,
+            "processors": None,
+            "tasks": None,
+            "nodes": None,
+            "threads": None,
+            "prev_status": None,
+            "fail_count": _int(fail_count) or 0,
+            "submit_time": stamp(submit),
+            "start_time": stamp(start),
+            "finish_time": stamp(finish),
+        }))
+    return out
+
+
+def _order(st: Store) -> str:
+    # SQLite: insertion order, as Autosubmit wrote the list. PostgreSQL moves updated rows,
+    # so its physical order is no order: sort by the primary key there.
+    return "rowid" if st.kind == "sqlite" else "name"
+
+
+def read_marker(st: Store) -> Tuple[int, str]:
+    """(COUNT(*), MAX(modified)) of `jobs`: the cheap change marker. DataError without
+    the table."""
+    if not st.has_table(TABLE):
+        raise DataError(f"{st.label} has no {TABLE} table")
+    if "modified" not in (st.columns(TABLE) or ()):
+        count = st.first(f"SELECT COUNT(*) FROM {st.table(TABLE)}")[0]
+        return int(count or 0), ""
+    count, top = st.first(f"SELECT COUNT(*), MAX(modified) FROM {st.table(TABLE)}")
+    return int(count or 0), str(top or "")
+
+
+def read_jobs(st: Store, since: Optional[str] = None) -> List[Job]:
+    """Every job (or those saved at or after `since`, a `modified` value), in list order."""
+    where, params = "", {}
+    if since is not None and "modified" in (st.columns(TABLE) or ()):
+        where, params = "modified >= :since", {"since": since}
+    with paused_gc():
+        return _jobs(st.select(TABLE, COLUMNS, where=where, order_by=_order(st), params=params))
+
+
+def _job_list(expid: str, jobs: Sequence[Job], top: str, path: str) -> JobList:
+    by_name: Dict[str, Job] = {}
+    for job in jobs:
+        by_name.setdefault(job.name, job)
+    return JobList(expid=expid, jobs=tuple(jobs), pkl_format="DB", pkl_mtime=parse_modified(top),
+                   pkl_path=path, by_name=by_name, source=SOURCE)
+
+
+def _patched(old: JobList, changed: Sequence[Job], top: str) -> JobList:
+    replace = {job.name: job for job in changed}
+    jobs = [replace.pop(job.name, job) for job in old.jobs]
+    jobs.extend(replace.values())  # new jobs go last, in the order the table gave them
+    return _job_list(old.expid, jobs, top, old.pkl_path)
+
+
+def load_job_list(settings: Settings, where: storage.Storage) -> JobList:
+    """The experiment's 4.2 job list, shared and read-only; re-read in part when changed."""
+    expid = where.expid
+    slot: Hashable = (settings.db_connection_url if where.postgres else settings.local_root_dir, expid)
+    path = "job_list.db" if where.postgres else paths.job_list_db(settings, expid)
+    with storage.open_job_db(settings, where) as st:
+        count, top = read_marker(st)
+        key = (count, top, storage.job_db_file(settings, expid))
+        previous = cache.get("job_db_latest", slot)
+        if previous is not None and previous[0] == key:
+            return previous[1]
+        if previous is not None and previous[0][1] and top:
+            old: JobList = previous[1]
+            found = _patched(old, read_jobs(st, since=previous[0][1]), top)
+            if len(found.by_name) != count:  # rows were deleted (or renamed): read them all
+                found = _job_list(expid, read_jobs(st), top, path)
+        else:
+            found = _job_list(expid, read_jobs(st), top, path)
+    cache.put("job_db_latest", slot, (key, found))
+    return found
+
+
+def read_sections(st: Store) -> Tuple[Section, ...]:
+    """`sections` rows (one per job section); empty without the table."""
+    if not st.has_table("sections"):
+        return ()
+    rows = st.select("sections", ("name", "splits", "dependencies", "datelist", "members", "numchunks"),
+                     order_by="name")
+    return tuple(Section(name=str(r[0]), splits=_int(r[1]), dependencies=_text(r[2]) or "",
+                         datelist=_text(r[3]) or "", members=_text(r[4]) or "", numchunks=_int(r[5]))
+                 for r in rows if r[0] is not None)
+
+
+def load_sections(settings: Settings, where: storage.Storage) -> Tuple[Section, ...]:
+    with storage.open_job_db(settings, where) as st:
+        return read_sections(st)

@@ -1,0 +1,145 @@
+"""Where an experiment's job list, edges and packages come from, decided once per experiment
+from what exists (docs/storage.md):
+
+| site       | job list                          | edges                     | packages                 |
+|------------|-----------------------------------|---------------------------|--------------------------|
+| SQLite 4.2 | `db/job_list.db` table `jobs`     | its `experiment_structure`| its `wrappers_*` tables  |
+| SQLite 4.1 | `pkl/job_list_<expid>.pkl`        | `structure_<expid>.db`    | `job_packages_<expid>.db`|
+| PG 4.2     | schema `<expid>`, table `jobs`    | schema's `experiment_structure` | schema's wrapper tables |
+| PG 4.1.16+ | `public.job_pkl` row of the expid | schema's `experiment_structure` | schema's wrapper tables |
+
+`db/job_list.db` wins over a pickle an upgrade left behind; on PostgreSQL the `jobs` table
+wins over `job_pkl`. Older PostgreSQL sites that kept `job_pkl` inside the expid schema are
+still read. History and user metrics do not depend on the layout: `job_data_<expid>.db` /
+`metrics_<expid>.db` on SQLite, the expid schema on PostgreSQL (readers/store.py).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional, Tuple
+
+from autosubmit_api.config import Settings
+from autosubmit_api.errors import NotFound
+from autosubmit_api.readers import backend, paths, store
+
+JOB_DB = "db"  # the 4.2 `jobs` table (SQLite job_list.db or the expid schema)
+PICKLE = "pkl"  # the pickle (a file, or a `job_pkl` row on PostgreSQL)
+
+
+@dataclass(frozen=True)
+class Storage:
+    expid: str
+    postgres: bool
+    job_list: Optional[str]  # JOB_DB, PICKLE, or None: the experiment has no job list
+    pkl_schema: Optional[str] = None  # PostgreSQL: the schema whose job_pkl holds the row
+
+    @property
+    def job_db(self) -> bool:
+        return self.job_list == JOB_DB
+
+
+def locate(settings: Settings, expid: str) -> Storage:
+    """The experiment's layout, from what exists now (a few stats, or one or two queries)."""
+    paths.check_expid(expid)
+    if backend.is_postgres(settings):
+        return _locate_postgres(settings, expid)
+    db = paths.job_list_db(settings, expid)
+    try:
+        # A 0-byte file is a path some tool opened, not a database Autosubmit wrote.
+        if os.path.isfile(db) and os.path.getsize(db) > 0:
+            return Storage(expid, False, JOB_DB)
+    except OSError:
+        pass
+    if os.path.isfile(paths.job_list_pkl(settings, expid)):
+        return Storage(expid, False, PICKLE)
+    return Storage(expid, False, None)
+
+
+def _locate_postgres(settings: Settings, expid: str) -> Storage:
+    with store.open_schema(settings, "public", "the job list tables") as st:
+        found = st.rows(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+            "(table_schema = :e AND table_name IN ('jobs', 'job_pkl')) OR "
+            "(table_schema = current_schema() AND table_name = 'job_pkl')", {"e": expid})
+        by_schema = {(schema, table) for schema, table in found}
+        if (expid, "jobs") in by_schema:
+            return Storage(expid, True, JOB_DB)
+        # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (data.md
+        # A.12); an earlier reading of that layout put it in the expid schema: both are read.
+        candidates = [schema for schema, table in found if table == "job_pkl" and schema != expid]
+        if (expid, "job_pkl") in by_schema:
+            candidates.append(expid)
+        for schema in candidates:
+            table = f"{store.quote_ident(schema)}.job_pkl"
+            if st.first(f"SELECT 1 FROM {table} WHERE expid = :e AND pkl IS NOT NULL", {"e": expid}):
+                return Storage(expid, True, PICKLE, pkl_schema=schema)
+    return Storage(expid, True, None)
+
+
+def open_job_db(settings: Settings, where: Storage):
+    """The store holding the 4.2 tables (`jobs`, `experiment_structure`, `sections`,
+    wrappers): `db/job_list.db`, or the expid schema."""
+    return store.open_experiment(settings, where.expid, paths.job_list_db(settings, where.expid),
+                                 "job_list.db")
+
+
+def job_db_file(settings: Settings, expid: str) -> Optional[Tuple[str, int, int]]:
+    """(path, mtime_ns, size) of `db/job_list.db` on an SQLite site, None on PostgreSQL."""
+    if backend.is_postgres(settings):
+        return None
+    try:
+        st = os.stat(paths.job_list_db(settings, expid))
+    except OSError:
+        return None
+    return (paths.job_list_db(settings, expid), st.st_mtime_ns, st.st_size)
+
+
+def structure_path(settings: Settings, where: Storage) -> str:
+    """The SQLite file holding the edges (`experiment_structure`) of this layout."""
+    if where.job_db:
+        return paths.job_list_db(settings, where.expid)
+    return paths.structure_db(settings, where.expid)
+
+
+def packages_path(settings: Settings, where: Storage) -> str:
+    """The SQLite file holding the wrapper tables of this layout."""
+    if where.job_db:
+        return paths.job_list_db(settings, where.expid)
+    return paths.packages_db(settings, where.expid)
+
+
+def pkl_row_identity(settings: Settings, where: Storage) -> Optional[Tuple[str, int]]:
+    """(modified, byte length) of a PostgreSQL `job_pkl` row, without its bytes."""
+    with store.open_schema(settings, "public", "job_pkl") as st:
+        row = st.first(f"SELECT modified, octet_length(pkl) FROM {_pkl_table(where)} WHERE expid = :e",
+                       {"e": where.expid})
+    if row is None or row[1] is None:
+        return None
+    return (str(row[0]), int(row[1]))
+
+
+def pkl_bytes(settings: Settings, where: Storage) -> Tuple[bytes, Optional[str]]:
+    """(pickle bytes, `modified` text) of a PostgreSQL `job_pkl` row; NotFound without one."""
+    with store.open_schema(settings, "public", "job_pkl") as st:
+        row = st.first(f"SELECT pkl, modified FROM {_pkl_table(where)} WHERE expid = :e",
+                       {"e": where.expid})
+    if row is None or row[0] is None:
+        raise NotFound(f"job_list_{where.expid}.pkl not found")
+    return bytes(row[0]), row[1]
+
+
+def _pkl_table(where: Storage) -> str:
+    return f"{store.quote_ident(where.pkl_schema or 'public')}.job_pkl"
+
+
+def parse_pkl_modified(value: Any) -> int:
+    """`job_pkl.modified` as epoch seconds: `str(datetime.now())`, server local time, or
+    after a migration `%Y-%m-%d %H:%M:%S%z`; 0 when absent or unreadable."""
+    if not value:
+        return 0
+    try:
+        return int(datetime.fromisoformat(str(value).strip()).timestamp())
+    except ValueError:
+        return 0
