@@ -289,6 +289,11 @@ class Experiment:
     def pkl_path(self) -> Path:
         return self.path / "pkl" / f"job_list_{self.expid}.pkl"
 
+    @property
+    def job_db_path(self) -> Path:
+        """`db/job_list.db`, the Autosubmit 4.2 job list (make_experiment job_list_layout)."""
+        return self.path / "db" / "job_list.db"
+
 
 def make_experiment(
     site: Site,
@@ -308,14 +313,20 @@ def make_experiment(
     structure: bool = True,
     packages: Optional[Mapping[str, Sequence[str]]] = None,
     packages_layout: str = "job_package",
+    job_list_layout: str = "pkl",
 ) -> Experiment:
     """Write one experiment in the real formats. `jobs=None` writes a small default workflow.
+
+    `job_list_layout`: "pkl" (Autosubmit <= 4.1: the pickle, `structure_<expid>.db`,
+    `job_packages_<expid>.db`), "db" (Autosubmit 4.2: `db/job_list.db` holds the jobs, edges,
+    sections and wrappers, no `pkl/` folder) or "upgraded" (4.2 after an upgrade: the
+    database plus a stale pickle and structure DB of the same jobs).
 
     `runs`/`job_data` None writes a plausible history derived from the jobs; pass `[]` for
     an experiment without history rows, and `job_data_version=0` for no history DB at all.
     """
     # Aliased: the `structure` and `packages` parameters would otherwise be shadowed.
-    from autosubmit_api.factory import conf, history, pickles, workflow
+    from autosubmit_api.factory import conf, history, job_db, pickles, workflow
     from autosubmit_api.factory import packages as packages_mod
     from autosubmit_api.factory import structure as structure_mod
 
@@ -328,11 +339,18 @@ def make_experiment(
         autosubmit_version=autosubmit_version, details=details, status=status,
     )
     exp_dir = site.exp_dir(expid)
-    for sub in ("pkl", "conf", "tmp", f"tmp/LOG_{expid}", "tmp/ASLOGS", "proj"):
+    if job_list_layout not in ("pkl", "db", "upgraded"):
+        raise ValueError(f"unknown job list layout {job_list_layout!r}")
+    with_pkl = job_list_layout != "db"
+    for sub in ("conf", "tmp", f"tmp/LOG_{expid}", "tmp/ASLOGS", "proj") + (("pkl",) if with_pkl else ()):
         (exp_dir / sub).mkdir(parents=True, exist_ok=True)
-    pickles.write_job_list(exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format)
-    if structure:
-        structure_mod.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
+    if with_pkl:
+        pickles.write_job_list(exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format)
+        if structure:
+            structure_mod.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
+    if job_list_layout != "pkl":
+        job_db.write_job_list_db(exp_dir / "db" / "job_list.db", expid, jobs,
+                                 packages=packages if job_list_layout == "db" else None)
     if job_data_version:
         if runs is None or job_data is None:
             default_runs, default_rows = history.default_history(jobs)
@@ -341,7 +359,7 @@ def make_experiment(
         history.write_job_data(site.jobdata_dir / f"job_data_{expid}.db", runs, job_data,
                                version=job_data_version)
     conf.write_config(exp_dir, expid, config, as3=as3_config)
-    if packages:
+    if packages and with_pkl:
         packages_mod.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
                                 layout=packages_layout)
     return Experiment(site=site, expid=expid, exp_id=exp_id, jobs=jobs)

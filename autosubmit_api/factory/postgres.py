@@ -2,11 +2,13 @@
 
 With `[database] backend = postgres`, Autosubmit keeps in the database at `connection_url`:
 
-* in the default (`public`) schema: `experiment`, `db_version`, `details`, `experiment_status`;
-* per experiment, in a schema named after the expid: `job_pkl(expid PK, pkl BYTEA, modified
-  TEXT)` holding the pickle bytes, `experiment_run` and `job_data` (the history), and
-  `experiment_structure` (the edges), the wrapper tables and `user_metrics`, with the column
-  names of the SQLite versions.
+* in the default (`public`) schema: `experiment`, `db_version`, `details`, `experiment_status`
+  and `job_pkl(expid PK, pkl BYTEA, modified TEXT)`, one row per experiment holding the
+  pickle bytes;
+* per experiment, in a schema named after the expid: `experiment_run` and `job_data` (the
+  history), `experiment_structure` (the edges), the wrapper tables and `user_metrics`, with
+  the column names of the SQLite versions; with Autosubmit 4.2 also `jobs` and `sections`
+  (the job list, no pickle: copied from a factory `db/job_list.db`, docs/storage.md).
 
 `copy_site(site, url)` takes a site the SQLite factory wrote (`make_site`/`make_experiment`)
 and writes the same content there, so one experiment can be served from either backend and
@@ -110,22 +112,31 @@ def _value(value, declared: str):
     return value
 
 
-def write_job_pkl(conn: Connection, expid: str, data: bytes, modified: Optional[datetime] = None) -> None:
+def job_pkl_table(expid: str, in_schema: bool = False) -> str:
+    """Where the job_pkl row of `expid` lives: `public.job_pkl` keyed by expid, as Autosubmit
+    4.1.16/4.1.17 write it, or (`in_schema`) the expid schema's own `job_pkl`, the layout
+    earlier versions of this factory wrote, still read by the API."""
+    return f"{_ident(expid)}.job_pkl" if in_schema else "public.job_pkl"
+
+
+def write_job_pkl(conn: Connection, expid: str, data: bytes, modified: Optional[datetime] = None,
+                  *, in_schema: bool = False) -> None:
     """The job_pkl row as Autosubmit writes it: the pickle bytes and `str(datetime.now())`."""
-    schema = _ident(expid)
-    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {schema}.job_pkl(expid TEXT PRIMARY KEY, pkl BYTEA, modified TEXT)"))
+    table = job_pkl_table(expid, in_schema)
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {table}(expid TEXT PRIMARY KEY, pkl BYTEA, modified TEXT)"))
     stamp = str(modified or datetime.now())
-    conn.execute(text(f"DELETE FROM {schema}.job_pkl WHERE expid = :e"), {"e": expid})
-    conn.execute(text(f"INSERT INTO {schema}.job_pkl(expid, pkl, modified) VALUES (:e, :p, :m)"),
+    conn.execute(text(f"DELETE FROM {table} WHERE expid = :e"), {"e": expid})
+    conn.execute(text(f"INSERT INTO {table}(expid, pkl, modified) VALUES (:e, :p, :m)"),
                  {"e": expid, "p": data, "m": stamp})
 
 
-def set_job_pkl(url: str, expid: str, data: bytes, modified: Optional[datetime] = None) -> None:
+def set_job_pkl(url: str, expid: str, data: bytes, modified: Optional[datetime] = None,
+                *, in_schema: bool = False) -> None:
     """Rewrite one experiment's pickle in PostgreSQL, as a running Autosubmit does."""
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
-            write_job_pkl(conn, expid, data, modified)
+            write_job_pkl(conn, expid, data, modified, in_schema=in_schema)
     finally:
         engine.dispose()
 
@@ -137,11 +148,13 @@ def user_metrics_db(site: Site, expid: str) -> Path:
 
 def copy_experiment(conn: Connection, site: Site, expid: str) -> None:
     """The experiment's schema: job_pkl, history, structure, wrappers and user metrics
-    (whatever exists on disk)."""
+    (whatever exists on disk); a 4.2 experiment's `db/job_list.db` tables (jobs, edges,
+    sections, wrappers) as Autosubmit 4.2 writes them in PostgreSQL."""
     conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {_ident(expid)}"))
     pkl = site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl"
     if pkl.is_file():
         write_job_pkl(conn, expid, pkl.read_bytes(), datetime.fromtimestamp(pkl.stat().st_mtime))
+    copy_sqlite_tables(conn, expid, site.exp_dir(expid) / "db" / "job_list.db")
     copy_sqlite_tables(conn, expid, site.jobdata_dir / f"job_data_{expid}.db")
     copy_sqlite_tables(conn, expid, site.structures_dir / f"structure_{expid}.db", only=["experiment_structure"])
     copy_sqlite_tables(conn, expid, site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db")
@@ -195,6 +208,7 @@ def remove_sqlite_files(site: Site, expids: Iterable[str]) -> None:
             path.unlink()
     for expid in expids:
         for path in (site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl",
+                     site.exp_dir(expid) / "db" / "job_list.db",
                      site.jobdata_dir / f"job_data_{expid}.db",
                      site.structures_dir / f"structure_{expid}.db",
                      site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db",

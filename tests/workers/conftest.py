@@ -5,7 +5,7 @@ central-database backends.
 factory (`make_experiment`) as usual, then asks `backend.settings()` for the settings of
 that site on the backend under test: on SQLite the site as the factory wrote it; on
 PostgreSQL the same site copied into a fresh database the way Autosubmit 4.1.16+ keeps it
-(data.md A.12: central tables in `public`, each experiment's pickle in `<expid>.job_pkl`
+(data.md A.12: central tables in `public`, each experiment's pickle in `public.job_pkl` keyed by expid
 with its `modified` stamp, history and edges in the `<expid>` schema), its SQLite files and
 pickles removed, logs and configuration left on disk. The PostgreSQL tests skip, saying
 why, when no server answers at $API_TEST_POSTGRES (tests/postgres/fixtures.py).
@@ -108,7 +108,7 @@ class BackendSite:
         """Make the pickle `seconds` old: its file mtime, or `job_pkl.modified`."""
         then = time.time() - seconds
         if self._moved:
-            self._pg(f'UPDATE "{exp.expid}".job_pkl SET modified = :m WHERE expid = :e',
+            self._pg('UPDATE public.job_pkl SET modified = :m WHERE expid = :e',
                      {"m": str(datetime.fromtimestamp(then)), "e": exp.expid})
         else:
             os.utime(exp.pkl_path, (then, then))
@@ -128,7 +128,7 @@ class BackendSite:
     def remove_pkl(self, exp: Experiment) -> None:
         """The experiment has no job list (file or job_pkl row)."""
         if self._moved:
-            self._pg(f'DELETE FROM "{exp.expid}".job_pkl WHERE expid = :e', {"e": exp.expid})
+            self._pg('DELETE FROM public.job_pkl WHERE expid = :e', {"e": exp.expid})
         else:
             exp.pkl_path.unlink()
 
