@@ -1,5 +1,6 @@
 """Per-experiment tables read from the PostgreSQL schema <expid> give the same models as the
-SQLite files they were copied from (readers/pg_experiment.py behind the readers' dispatch)."""
+SQLite files they were copied from (the readers over readers/store.py, the job list located by
+readers/storage.py: `public.job_pkl` keyed by expid, as Autosubmit 4.1.16/4.1.17 write it)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,7 +10,7 @@ import pytest
 from autosubmit_api.errors import NotFound, Unavailable
 from autosubmit_api.factory import postgres as pgf
 from autosubmit_api.factory import set_statuses
-from autosubmit_api.readers import job_data, packages, pg_experiment, user_metrics
+from autosubmit_api.readers import job_data, job_list, packages, storage, store, user_metrics
 from autosubmit_api.factory.metrics import write_user_metrics
 
 
@@ -67,8 +68,8 @@ def test_user_metrics_match_the_sqlite_file(pair):
 def test_an_experiment_without_user_metrics_has_none(pair, pg_url):
     _, pg_settings, _ = pair
     assert user_metrics.load_metrics(pg_settings, "a001") == []  # schema without the table
-    with pytest.raises(NotFound):
-        pg_experiment.fetch_user_metrics(pg_settings, "a001", user_metrics.COLUMNS)
+    with store.open_schema(pg_settings, "a001") as st:
+        assert not st.has_table("user_metrics") and st.has_table("job_data")
     pgf.drop_schemas(pg_url, ["a002"])
     assert user_metrics.load_metrics(pg_settings, "a002", 1) == []  # no schema at all
 
@@ -83,9 +84,8 @@ def test_user_metrics_of_an_unreachable_server_are_unavailable(site, env):
 
 def test_the_job_list_comes_from_job_pkl(pair):
     sqlite_settings, pg_settings, exp = pair
-    from autosubmit_api.readers import job_list
-
-    pg = pg_experiment.load_job_list(pg_settings, "a000")
+    assert storage.locate(pg_settings, "a000") == storage.Storage("a000", True, storage.PICKLE, "public")
+    pg = job_list.load_job_list(pg_settings, "a000")
     disk = job_list.read_job_list_file(sqlite_settings, str(exp.pkl_path), "a000")
     assert pg.jobs == disk.jobs and pg.pkl_format == disk.pkl_format
     assert pg.pkl_mtime == int(exp.pkl_path.stat().st_mtime)
@@ -93,21 +93,47 @@ def test_the_job_list_comes_from_job_pkl(pair):
 
 def test_a_rewritten_job_pkl_is_read_again(pair, pg_url):
     _, pg_settings, exp = pair
-    first = pg_experiment.load_job_list(pg_settings, "a000")
-    assert pg_experiment.load_job_list(pg_settings, "a000") is first  # cached while unchanged
+    first = job_list.load_job_list(pg_settings, "a000")
+    assert job_list.load_job_list(pg_settings, "a000") is first  # cached while unchanged
     set_statuses(exp, {exp.jobs[0].name: 5})
     pgf.set_job_pkl(pg_url, "a000", exp.pkl_path.read_bytes(), datetime(2030, 1, 2, 3, 4, 5))
-    second = pg_experiment.load_job_list(pg_settings, "a000")
+    second = job_list.load_job_list(pg_settings, "a000")
     assert second.by_name[exp.jobs[0].name].status == 5
     assert second.pkl_mtime == int(datetime(2030, 1, 2, 3, 4, 5).timestamp())
+
+
+def test_the_older_job_pkl_location_in_the_expid_schema_is_read_too(pair, pg_url):
+    _, pg_settings, exp = pair
+    engine = pgf.engine_for(pg_url)
+    with engine.begin() as conn:
+        conn.execute(pgf.text("DELETE FROM public.job_pkl WHERE expid = 'a000'"))
+    engine.dispose()
+    with pytest.raises(NotFound):
+        job_list.load_job_list(pg_settings, "a000")
+    pgf.set_job_pkl(pg_url, "a000", exp.pkl_path.read_bytes(), datetime(2030, 1, 2, 3, 4, 5), in_schema=True)
+    assert storage.locate(pg_settings, "a000").pkl_schema == "a000"
+    found = job_list.load_job_list(pg_settings, "a000")
+    assert len(found) == len(exp.jobs) and found.pkl_mtime == int(datetime(2030, 1, 2, 3, 4, 5).timestamp())
+
+
+def test_a_transaction_of_ours_is_read_only(pair):
+    _, pg_settings, _ = pair
+    with store.open_schema(pg_settings, "a000") as st:
+        assert st.first("SHOW transaction_read_only")[0] == "on"
+        with pytest.raises(Exception, match="read-only"):
+            st.rows('CREATE TABLE "a000".intruder(x int)')
 
 
 def test_a_missing_job_pkl_is_not_found(pair, pg_url):
     _, pg_settings, _ = pair
     pgf.drop_schemas(pg_url, ["a002"])
+    engine = pgf.engine_for(pg_url)
+    with engine.begin() as conn:
+        conn.execute(pgf.text("DELETE FROM public.job_pkl WHERE expid = 'a002'"))
+    engine.dispose()
     with pytest.raises(NotFound):
-        pg_experiment.load_job_list(pg_settings, "a002")
-    assert pg_experiment.job_pkl_modified(pg_settings, "a002") is None
+        job_list.load_job_list(pg_settings, "a002")
+    assert job_list.job_list_mtime(pg_settings, "a002") is None
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -116,11 +142,11 @@ def test_a_missing_job_pkl_is_not_found(pair, pg_url):
     ("", 0), (None, 0), ("garbage", 0),
 ])
 def test_job_pkl_modified_formats(value, expected):
-    assert pg_experiment.parse_modified(value) == expected
+    assert storage.parse_pkl_modified(value) == expected
 
 
 def test_history_versions_follow_the_columns():
-    assert pg_experiment.history_user_version(["id", "children", "workflow_commit", "fail_count"]) == 21
-    assert pg_experiment.history_user_version(["id", "children", "workflow_commit"]) == 19
-    assert pg_experiment.history_user_version(["id", "children"]) == 18
-    assert pg_experiment.history_user_version(["id"]) == 0
+    assert job_data.history_user_version(["id", "children", "workflow_commit", "fail_count"]) == 21
+    assert job_data.history_user_version(["id", "children", "workflow_commit"]) == 19
+    assert job_data.history_user_version(["id", "children"]) == 18
+    assert job_data.history_user_version(["id"]) == 0
