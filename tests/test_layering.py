@@ -134,3 +134,114 @@ def test_the_server_imports_nothing_of_the_client():
                 for rel, tree in _modules("routes", "services", "readers", "workers")
                 for line, target in _imports(tree) if target.startswith("autosubmit_api.client")]
     assert not problems, "\n".join(problems)
+
+
+# --- import cycles ------------------------------------------------------------------------
+
+
+def _module_name(path: Path, root: Path = PACKAGE) -> str:
+    rel = path.relative_to(root.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def import_graph(root: Path = PACKAGE) -> dict:
+    """module -> {(imported module, line)} for every import of a package module, at module
+    level or inside a function (an import moved into a function to dodge a cycle is still
+    an edge). `from package import name` points at `package.name` when that is a module,
+    else at the package."""
+    modules = {_module_name(p, root): p for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".") if is_package else name.split(".")[:-1]
+                    anchor = anchor[:len(anchor) - (node.level - 1)]
+                    base = ".".join(anchor + ([base] if base else []))
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    targets.append(full if full in modules else base)
+            for target in targets:
+                if target in modules and target != name:
+                    edges.add((target, node.lineno))
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict) -> list:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(node):
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        for target, _ in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    found = cycles(graph)
+    lines = []
+    for component in found:
+        members = set(component)
+        for src in component:
+            lines += [f"{src} -> {t} (line {line})" for t, line in sorted(graph[src]) if t in members]
+    assert not found, "import cycles among autosubmit_api modules:\n" + "\n".join(lines)
+
+
+def test_the_cycle_check_sees_a_cycle_dodged_in_a_function(tmp_path):
+    pkg = tmp_path / "autosubmit_api"
+    (pkg / "readers").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "readers" / "__init__.py").write_text("")
+    (pkg / "readers" / "a.py").write_text("from autosubmit_api.readers import b\n")
+    (pkg / "readers" / "b.py").write_text("def f():\n    from autosubmit_api.readers import a\n")
+    (pkg / "readers" / "c.py").write_text("from . import b\n")
+    graph = import_graph(pkg)
+    assert ("autosubmit_api.readers.b", 1) in graph["autosubmit_api.readers.c"]
+    assert cycles(graph) == [["autosubmit_api.readers.a", "autosubmit_api.readers.b"]]
+
+
+def test_workers_import_no_route_and_readers_no_worker():
+    problems = []
+    for src, edges in import_graph().items():
+        for target, line in edges:
+            if src.startswith("autosubmit_api.workers") and target.startswith("autosubmit_api.routes"):
+                problems.append(f"{src}:{line}: imports {target}")
+            if src.startswith(("autosubmit_api.readers", "autosubmit_api.services")) and \
+                    target.startswith("autosubmit_api.workers") and src != "autosubmit_api.services.health":
+                problems.append(f"{src}:{line}: imports {target}")
+    assert not problems, "\n".join(problems)

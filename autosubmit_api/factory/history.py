@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
+from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec
 
 STATUS_NAMES = {
     -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",

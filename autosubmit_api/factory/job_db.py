@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from autosubmit_api.factory import JobSpec
+from autosubmit_api.factory.specs import JobSpec
 
 STATUS_NAMES: Dict[int, str] = {
     -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, Sequence, Tuple, Union
 
-from autosubmit_api.factory import JobSpec
+from autosubmit_api.factory.specs import JobSpec
 
 DDL = {
     "classic": "CREATE TABLE experiment_structure(e_from text NOT NULL, e_to text NOT NULL,"

@@ -11,7 +11,7 @@ import random
 from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from autosubmit_api.factory import JobSpec
+from autosubmit_api.factory.specs import JobSpec
 
 WAITING, READY, SUBMITTED, QUEUING, RUNNING, COMPLETED, FAILED = 0, 1, 2, 3, 4, 5, -1
 

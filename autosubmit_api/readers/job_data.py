@@ -274,20 +274,6 @@ def _load_postgres(settings: Settings, expid: str, *, optional: bool,
         return cache.cached("pg_job_data", (settings.db_connection_url, expid, marker, last_only), parse)
 
 
-def run_edges(settings: Settings, expid: str, run_id: int) -> Optional[Tuple[Tuple[str, str], ...]]:
-    """The edges as they were in run `run_id` (table `structure_data`, Autosubmit 4.2,
-    data.md A.13), sorted; None when the history has no such table."""
-    try:
-        with store.open_experiment(settings, expid, paths.job_data_db(settings, expid)) as st:
-            if not st.has_table("structure_data"):
-                return None
-            rows = st.rows(f"SELECT e_from, e_to FROM {st.table('structure_data')} WHERE run_id = :r",
-                           {"r": int(run_id)})
-    except NotFound:
-        return None
-    return tuple(sorted((a, b) for a, b in rows if isinstance(a, str) and isinstance(b, str)))
-
-
 def children_map(settings: Settings, expid: str) -> Dict[str, Tuple[str, ...]]:
     """job name -> child names from the `children` column of `last = 1` rows (v17+).
 
