@@ -29,7 +29,7 @@ from autosubmit_api.config import ConfigError, Settings, load_settings
 log = logging.getLogger(__name__)
 
 # Bump when the set of examples changes, so existing copies are rewritten.
-LAYOUT = 2
+LAYOUT = 3
 MARKER = ".autosubmit_api_examples"
 PARTIAL = ".autosubmit_api_examples.partial"
 OWNER = "demo"
@@ -53,7 +53,7 @@ def is_current(root: Path) -> bool:
 
 
 def _write(root: Path) -> None:
-    """The example site: six experiments in different pickle formats, configs and states."""
+    """The example site: seven experiments in different job list formats, configs and states."""
     from autosubmit_api.factory import conf, make_experiment, make_site, workflow
 
     site = make_site(root)
@@ -97,6 +97,15 @@ def _write(root: Path) -> None:
                     details=dict(details, created="2024-04-19 13:53:24"),
                     config={"WRAPPERS": {"WRAPPER_V": {"TYPE": "vertical", "JOBS_IN_WRAPPER": "SIM"}}},
                     packages={"a004_ASThread_17128472368642_4_4": sims})
+
+    # Autosubmit 4.2: no pickle, the job list in db/job_list.db (docs/storage.md).
+    current = workflow.standard_jobs("a005", dates=("20000101",), members=("fc0", "fc1"), chunks=2)
+    for job in current[: len(current) // 2]:
+        job.status = workflow.COMPLETED
+    make_experiment(site, "a005", current, job_list_layout="db", autosubmit_version="4.2.0",
+                    description="Autosubmit 4.2 experiment (job list in db/job_list.db)",
+                    details=dict(details, created="2025-11-20 10:15:00"), status="NOT RUNNING",
+                    config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.2.0"}})
 
     make_experiment(site, "t000", workflow.standard_jobs("t000", chunks=1), pkl_format="F4",
                     description="Test experiment", details=details)

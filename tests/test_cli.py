@@ -205,9 +205,12 @@ def test_start_without_any_rc_serves_the_examples(tmp_path):
         status, body = get(server.base + "/v4/experiments?page_size=-1")
         assert status == 200  # no token needed: the examples default to PROTECTION_LEVEL=NONE
         names = [e["name"] for e in body["experiments"]]
-        assert names == ["a000", "a001", "a002", "a003", "a004", "t000"]
+        assert names == ["a000", "a001", "a002", "a003", "a004", "a005", "t000"]
         running = [e["name"] for e in body["experiments"] if e["status"] == "RUNNING"]
         assert running == ["a000"]
+        # The Autosubmit 4.2 example: its job list is read from db/job_list.db.
+        status, jobs = get(server.base + "/v4/experiments/a005/jobs")
+        assert status == 200 and len(jobs["jobs"]) == 14
         assert get(server.base + "/v4/health")[1]["examples"] is True
     finally:
         _, err = server.stop()
