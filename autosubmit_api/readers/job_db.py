@@ -165,31 +165,55 @@ def _job_list(expid: str, jobs: Sequence[Job], top: str, path: str) -> JobList:
 
 def _patched(old: JobList, changed: Sequence[Job], top: str) -> JobList:
     replace = {job.name: job for job in changed}
-    jobs = [replace.pop(job.name, job) for job in old.jobs]
-    jobs.extend(replace.values())  # new jobs go last, in the order the table gave them
-    return _job_list(old.expid, jobs, top, old.pkl_path)
+    known = old.by_name
+    by_name = dict(known)
+    by_name.update(replace)
+    if replace.keys() <= known.keys():
+        get = replace.get
+        jobs = tuple([get(job.name, job) for job in old.jobs])
+    else:  # new jobs go last, in the order the table gave them
+        pending = dict(replace)
+        jobs = tuple([pending.pop(job.name, job) for job in old.jobs] + list(pending.values()))
+    return JobList(expid=old.expid, jobs=jobs, pkl_format=old.pkl_format, pkl_mtime=parse_modified(top),
+                   pkl_path=old.pkl_path, by_name=by_name, source=SOURCE)
 
 
-def load_job_list(settings: Settings, where: storage.Storage) -> JobList:
-    """The experiment's 4.2 job list, shared and read-only; re-read in part when changed."""
+def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store] = None) -> JobList:
+    """The experiment's 4.2 job list, shared and read-only; re-read in part when changed.
+
+    On SQLite an unchanged file (same size and mtime, and of its `-wal`) is answered from
+    the previous read without opening it; otherwise, and always on PostgreSQL, the change
+    marker is read first and only a changed table costs rows. `st`: the experiment's store
+    when the caller has it open already (PostgreSQL: the connection `locate` used).
+    """
     expid = where.expid
     slot: Hashable = (settings.db_connection_url if where.postgres else settings.local_root_dir, expid)
     path = "job_list.db" if where.postgres else paths.job_list_db(settings, expid)
-    with storage.open_job_db(settings, where) as st:
-        count, top = read_marker(st)
-        key = (count, top, storage.job_db_file(settings, expid))
-        previous = cache.get("job_db_latest", slot)
-        if previous is not None and previous[0] == key:
-            return previous[1]
-        if previous is not None and previous[0][1] and top:
-            old: JobList = previous[1]
-            found = _patched(old, read_jobs(st, since=previous[0][1]), top)
-            if len(found.by_name) != count:  # rows were deleted (or renamed): read them all
-                found = _job_list(expid, read_jobs(st), top, path)
-        else:
-            found = _job_list(expid, read_jobs(st), top, path)
-    cache.put("job_db_latest", slot, (key, found))
+    file_ident = storage.job_db_file(settings, expid)
+    previous = cache.get("job_db_latest", slot)
+    if previous is not None and file_ident is not None and previous[0] == file_ident:
+        return previous[2]
+    if st is None:
+        with storage.open_job_db(settings, where) as opened:
+            found, marker = _read(opened, expid, previous, path)
+    else:
+        found, marker = _read(st, expid, previous, path)
+    cache.put("job_db_latest", slot, (file_ident, marker, found))
     return found
+
+
+def _read(st: Store, expid: str, previous: Any, path: str) -> Tuple[JobList, Tuple[int, str]]:
+    """The job list given the previous (file identity, marker, JobList), and its marker."""
+    marker = read_marker(st)
+    count, top = marker
+    if previous is not None and previous[1] == marker:
+        return previous[2], marker
+    if previous is not None and previous[1][1] and top:
+        found = _patched(previous[2], read_jobs(st, since=previous[1][1]), top)
+        if len(found.by_name) == count:
+            return found, marker
+        # Rows were deleted (or renamed) since: read them all.
+    return _job_list(expid, read_jobs(st), top, path), marker
 
 
 def read_sections(st: Store) -> Tuple[Section, ...]:

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList
-from autosubmit_api.readers import cache, confined, job_db, paths, storage
+from autosubmit_api.readers import backend, cache, confined, job_db, paths, storage, store
 from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
 from autosubmit_api.readers.job_build import make_job as _job
 from autosubmit_api.readers.job_build import paused_gc  # noqa: F401 (re-exported for services)
@@ -476,9 +476,16 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
     NotFound "job_list_<expid>.pkl not found" when the experiment has no job list at all;
     DataError when it cannot be read; Unavailable when its database is locked or down.
     """
-    where = storage.locate(settings, expid)
-    if where.job_list == storage.JOB_DB:
-        return job_db.load_job_list(settings, where)
+    if backend.is_postgres(settings):
+        # One connection answers where the job list is and, for a `jobs` table, its rows.
+        with store.open_schema(settings, expid, "job_list.db") as st:
+            where = storage.locate_in(st, expid)
+            if where.job_list == storage.JOB_DB:
+                return job_db.load_job_list(settings, where, st)
+    else:
+        where = storage.locate(settings, expid)
+        if where.job_list == storage.JOB_DB:
+            return job_db.load_job_list(settings, where)
     if where.job_list is None:
         raise NotFound(f"job_list_{expid}.pkl not found")
     if where.postgres:

@@ -58,23 +58,31 @@ def locate(settings: Settings, expid: str) -> Storage:
 
 
 def _locate_postgres(settings: Settings, expid: str) -> Storage:
-    with store.open_schema(settings, "public", "the job list tables") as st:
-        found = st.rows(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
-            "(table_schema = :e AND table_name IN ('jobs', 'job_pkl')) OR "
-            "(table_schema = current_schema() AND table_name = 'job_pkl')", {"e": expid})
-        by_schema = {(schema, table) for schema, table in found}
-        if (expid, "jobs") in by_schema:
-            return Storage(expid, True, JOB_DB)
-        # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (data.md
-        # A.12); an earlier reading of that layout put it in the expid schema: both are read.
-        candidates = [schema for schema, table in found if table == "job_pkl" and schema != expid]
-        if (expid, "job_pkl") in by_schema:
-            candidates.append(expid)
-        for schema in candidates:
-            table = f"{store.quote_ident(schema)}.job_pkl"
-            if st.first(f"SELECT 1 FROM {table} WHERE expid = :e AND pkl IS NOT NULL", {"e": expid}):
-                return Storage(expid, True, PICKLE, pkl_schema=schema)
+    with store.open_schema(settings, expid, "the job list tables") as st:
+        return locate_in(st, expid)
+
+
+def locate_in(st: store.Store, expid: str) -> Storage:
+    """`locate` on a PostgreSQL site, with a store already open (one connection for the
+    layout and the reads that follow it)."""
+    schema = store.quote_ident(expid)
+    # to_regclass: catalog lookups, no error for a missing schema or table.
+    jobs, default_pkl, schema_pkl = st.first(
+        "SELECT to_regclass(:jobs), to_regclass('job_pkl'), to_regclass(:pkl)",
+        {"jobs": f"{schema}.jobs", "pkl": f"{schema}.job_pkl"})
+    if jobs is not None:
+        return Storage(expid, True, JOB_DB)
+    # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (data.md
+    # A.12); an earlier reading of that layout put it in the expid schema: both are read.
+    for table, holder in ((default_pkl, None), (schema_pkl, expid)):
+        if table is None:
+            continue
+        if st.first(f"SELECT 1 FROM {table} WHERE expid = :e AND pkl IS NOT NULL", {"e": expid}):
+            if holder is None:
+                holder = str(st.first("SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog."
+                                      "pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = "
+                                      "CAST(:t AS regclass)", {"t": table})[0])
+            return Storage(expid, True, PICKLE, pkl_schema=holder)
     return Storage(expid, True, None)
 
 
@@ -85,15 +93,22 @@ def open_job_db(settings: Settings, where: Storage):
                                  "job_list.db")
 
 
-def job_db_file(settings: Settings, expid: str) -> Optional[Tuple[str, int, int]]:
-    """(path, mtime_ns, size) of `db/job_list.db` on an SQLite site, None on PostgreSQL."""
+def job_db_file(settings: Settings, expid: str) -> Optional[Tuple[Any, ...]]:
+    """The identity of `db/job_list.db` on an SQLite site: (path, mtime_ns, size) of the file
+    and of its `-wal` file if any (a commit changes one of them); None on PostgreSQL."""
     if backend.is_postgres(settings):
         return None
+    path = paths.job_list_db(settings, expid)
     try:
-        st = os.stat(paths.job_list_db(settings, expid))
+        st = os.stat(path)
     except OSError:
         return None
-    return (paths.job_list_db(settings, expid), st.st_mtime_ns, st.st_size)
+    try:
+        wal = os.stat(path + "-wal")
+        wal_key: Tuple[int, int] = (wal.st_mtime_ns, wal.st_size)
+    except OSError:
+        wal_key = (0, 0)
+    return (path, st.st_mtime_ns, st.st_size) + wal_key
 
 
 def structure_path(settings: Settings, where: Storage) -> str:

@@ -138,9 +138,14 @@ class PostgresStore(Store):
         # One query answers every table and column question of the block.
         if self._columns is None:
             found: Dict[str, List[str]] = {}
+            # pg_catalog rather than information_schema: the same answer, a fraction of the cost.
             for table, column in self.conn.execute(text(
-                    "SELECT table_name, column_name FROM information_schema.columns "
-                    "WHERE table_schema = :s ORDER BY table_name, ordinal_position"), {"s": self.schema}):
+                    "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
+                    "JOIN pg_catalog.pg_class c ON a.attrelid = c.oid "
+                    "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid "
+                    "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'p', 'm', 'f') "
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"),
+                    {"s": self.schema}):
                 found.setdefault(table, []).append(column)
             self._columns = found
         return self._columns
