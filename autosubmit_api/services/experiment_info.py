@@ -39,7 +39,8 @@ def expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
 
 def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
     directory = check_experiment(settings, expid)
-    # The file's mtime, or job_pkl.modified on a PostgreSQL site (data.md A.12).
+    # When the job list last changed: the pickle's mtime, job_pkl.modified or MAX(jobs.modified)
+    # (docs/storage.md).
     pkl_mtime = list_facts.pkl_mtime(settings, expid)
     if pkl_mtime is None:
         raise NotFound(f"Required file job_list_{expid}.pkl not found.")

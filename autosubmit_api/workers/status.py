@@ -1,7 +1,7 @@
 """Status worker (reference TASK_STTSUPDTR, data.md B.14.2): which experiments are running.
 
-Reads the `experiment` table, each experiment's pickle time (`<exp>/pkl/job_list_<expid>.pkl`
-mtime, or `job_pkl.modified` in PostgreSQL) and its newest `*_run.log` (`<exp>/tmp/ASLOGS/`,
+Reads the `experiment` table, each experiment's job list time (`<exp>/pkl/job_list_<expid>.pkl`
+mtime, `job_pkl.modified` in PostgreSQL, or the 4.2 `MAX(jobs.modified)`, docs/storage.md) and its newest `*_run.log` (`<exp>/tmp/ASLOGS/`,
 `<exp>/tmp/`); writes only `experiment_status` (as_times.db or `public.experiment_status`),
 in one transaction, and only the rows whose status changed.
 
