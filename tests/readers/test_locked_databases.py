@@ -104,3 +104,21 @@ def test_a_broken_file_is_a_data_error_not_a_lock(tmp_path):
     with pytest.raises(DataError):
         with connect_ro(site, str(path), TIMEOUT) as conn:
             conn.execute("SELECT 1 FROM sqlite_master")
+
+
+def test_a_42_job_list_locked_past_the_timeout_is_unavailable(make_experiment, site, env):
+    made = make_experiment("a042", job_list_layout="db")
+    settings = site.settings(env, sqlite_timeout=TIMEOUT)
+    call = lambda: job_list.load_job_list(settings, "a042")  # noqa: E731
+    with Exclusive(made.job_db_path):  # a commit in progress: no reader may enter
+        result, elapsed = timed(call)
+    assert elapsed < BOUND
+    assert isinstance(result.get("error"), Unavailable), result
+    assert "locked" in result["error"].message and str(made.job_db_path) not in result["error"].message
+    assert len(_outcome(call)["value"]) == len(made.jobs)
+    # The edges of the same file give way to the next source while it is locked.
+    jobs = _outcome(call)["value"]
+    with Exclusive(made.job_db_path):
+        result, _ = timed(lambda: structure.load_dependencies(settings, "a042", jobs))
+    assert result["value"].source != "structure_db"
+    assert structure.load_dependencies(settings, "a042", jobs).source == "structure_db"
