@@ -100,7 +100,7 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             "name": name,
             "status": status_code(status),
             "section": section if isinstance(section, str) else "",
-            "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else 0,
+            "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else None,
             "priority": _int(priority) or 0,
             "date": _date(date, seen_dates),
             "member": member if isinstance(member, str) and member else None,

@@ -56,7 +56,9 @@ def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int]
         "splits": job.splits,
         "platform": section.platform or job.platform,
         "qos": section.queue,
-        "remote_id": job.id,
+        # The scheduler id of the job's latest attempt, as upstream 4.2.0 answers: the history
+        # row's, else the job list's (an Autosubmit 4.2 `jobs.id` can lag behind it, or be NULL).
+        "remote_id": (latest.job_id if latest is not None and latest.job_id else job.id) or None,
         "processors": section.processors,
         "wallclock": section.wallclock,
         "submit": submit,
