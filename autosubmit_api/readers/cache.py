@@ -21,10 +21,12 @@ from typing import Any, Callable, Hashable, Optional, Tuple
 
 # Kinds whose values stay small whatever the experiment's size: a configuration and its
 # metadata, user metrics, the names and last lines of the TOTAL_STATS files of the few
-# live jobs. Saved layouts, packages and log listings hold one item per job: large.
+# live jobs, the change time and edge marker of a 4.2 job list database. Saved layouts,
+# packages and log listings hold one item per job: large.
 SMALL_KINDS = frozenset({
     "exp_config", "exp_config_metadata", "user_metrics", "stats_names", "total_stats",
     "yaml_refused",
+    "job_db_mtime", "edges_marker",
 })
 
 

@@ -171,22 +171,32 @@ def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Depe
 
 def _from_structure(settings: Settings, where: storage.Storage, job_list: JobList) -> Optional[Dependencies]:
     path = storage.structure_path(settings, where)
-    on_file = not where.postgres and not where.job_db  # the 4.1 structure DB: its own file
-    file_marker = cache.file_key(path) if not where.postgres else None
-    if not where.postgres and file_marker is None:
-        return None
+    name = os.path.basename(path)
+
+    def build(edges: Optional[Tuple[Tuple[str, str], ...]]) -> Optional[Dependencies]:
+        return None if edges is None else build_dependencies(edges, job_list, "structure_db")
+
     try:
-        with store.open_experiment(settings, where.expid, path, os.path.basename(path)) as st:
-            marker = file_marker if on_file else edges_marker(st)
+        if where.postgres:
+            with store.open_schema(settings, where.expid, name) as st:
+                marker = edges_marker(st)
+                if marker is None:
+                    return None
+                key = ("structure", settings.db_connection_url, where.expid, marker)
+                return _for_job_list(key, job_list, lambda: build(read_edges(st)))
+        file_marker = cache.file_key(path)
+        if file_marker is None:
+            return None
+        if where.job_db:
+            # job_list.db changes with every save of a job: the edges' own marker is read
+            # only when the file changed, and the edges only when that marker did.
+            marker = cache.cached("edges_marker", file_marker, lambda: _file_edges_marker(settings, path))
             if marker is None:
                 return None
-            site = settings.db_connection_url if where.postgres else path
-
-            def compute() -> Optional[Dependencies]:
-                edges = read_edges(st)
-                return None if edges is None else build_dependencies(edges, job_list, "structure_db")
-
-            return _for_job_list(("structure", site, where.expid, marker), job_list, compute)
+        else:
+            marker = file_marker
+        return _for_job_list(("structure", path, marker), job_list,
+                             lambda: build(_file_edges(settings, path)))
     except NotFound:
         return None
     except (Unavailable, DataError) as exc:
@@ -194,6 +204,16 @@ def _from_structure(settings: Settings, where: storage.Storage, job_list: JobLis
         # source answers now; nothing is cached for it, so the next request retries.
         log.warning("edges of %s not read: %s", where.expid, exc.message)
         return None
+
+
+def _file_edges_marker(settings: Settings, path: str) -> Optional[Tuple[Any, ...]]:
+    with store.open_file(path, settings.sqlite_timeout, os.path.basename(path)) as st:
+        return edges_marker(st)
+
+
+def _file_edges(settings: Settings, path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+    with store.open_file(path, settings.sqlite_timeout, os.path.basename(path)) as st:
+        return read_edges(st)
 
 
 def _from_history(settings: Settings, expid: str, job_list: JobList) -> Dependencies:
