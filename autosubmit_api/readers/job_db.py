@@ -208,7 +208,9 @@ def _read(st: Store, expid: str, previous: Any, path: str) -> Tuple[JobList, Tup
     count, top = marker
     if previous is not None and previous[1] == marker:
         return previous[2], marker
-    if previous is not None and previous[1][1] and top:
+    # A newest `modified` that went back (a database restored or recreated) is no change to
+    # patch: read everything.
+    if previous is not None and previous[1][1] and top >= previous[1][1]:
         found = _patched(previous[2], read_jobs(st, since=previous[1][1]), top)
         if len(found.by_name) == count:
             return found, marker

@@ -121,6 +121,17 @@ def test_a_deleted_row_costs_a_full_read(as42):
     assert second.get(gone) is None and len(second) == len(first) - 1
 
 
+def test_a_recreated_database_with_older_rows_is_read_in_full(as42):
+    made, settings = as42
+    factory_db.update_jobs(made.job_db_path, made.jobs, factory_db.modified_after(600))
+    first = job_list.load_job_list(settings, "a042")
+    made.jobs[1].status = FAILED
+    # `autosubmit create` again from a backup: every row older than the previous read's newest.
+    factory_db.write_job_list_db(made.job_db_path, "a042", made.jobs, modified=factory_db.modified_after(5))
+    second = job_list.load_job_list(settings, "a042")
+    assert second.get(made.jobs[1].name).status == FAILED and first.get(made.jobs[1].name).status != FAILED
+
+
 def test_packages_and_sections_come_from_the_same_database(as42):
     made, settings = as42
     found = packages.load_packages(settings, "a042")
