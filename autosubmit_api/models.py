@@ -225,6 +225,9 @@ class ExperimentHistory:
     source: str = ""  # file name (or schema) it was read from
     columns: Tuple[str, ...] = ()  # job_data columns present, in file order
     last_only: bool = False  # rows holds only the `last = 1` rows (load_history(last_only=True))
+    # Written by Autosubmit >= 4.2 (the history has its `structure_data` table, data.md A.13):
+    # it opens a run on `run` and leaves that run's counters at 0 while recording its jobs.
+    as42: bool = False
 
     @cached_property
     def runs_by_id(self) -> Dict[int, ExperimentRun]:
@@ -459,6 +462,7 @@ class RawHistory:
     experiment_run: Optional[RawTable]
     source: str
     last_only: bool = False  # job_data holds only the `last = 1` rows
+    as42: bool = False  # the storage also holds `structure_data` (Autosubmit >= 4.2)
 
 
 # --- logs (readers/logs.py, readers/recovery_logs.py, data.md A.10) ---------------------------

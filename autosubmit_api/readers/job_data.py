@@ -98,7 +98,8 @@ def fetch(st: Store, *, last_only: bool = False) -> RawHistory:
     version = st.user_version()
     if version is None:
         version = history_user_version(tables["job_data"].columns)
-    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], st.label, last_only)
+    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], st.label, last_only,
+                      as42=st.has_table("structure_data"))
 
 
 def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
@@ -217,6 +218,7 @@ def build_history(expid: str, raw: RawHistory) -> ExperimentHistory:
     return ExperimentHistory(
         expid=expid, user_version=raw.user_version, runs=runs, rows=rows,
         source=raw.source, columns=tuple(raw.job_data.columns), last_only=raw.last_only,
+        as42=raw.as42,
     )
 
 

@@ -29,15 +29,16 @@ def contains_nones(config: Mapping[str, Any]) -> bool:
 
 
 def run_with_header(history: ExperimentHistory, run_id: int) -> Optional[ExperimentRun]:
-    """The run by id, only when its counters were written (`total > 0`, B.8.3/B.8.4), or
-    when job rows belong to it: Autosubmit 4.2 opens a run on `run` and leaves its counters
-    at 0 while its jobs are recorded (data.md A.13), and upstream 4.2.0 shows those runs."""
+    """The run by id, only when its counters were written (`total > 0`, B.8.3/B.8.4). In a
+    history written by Autosubmit 4.2, also a run its jobs' rows belong to: 4.2 opens a run on
+    `run` and leaves its counters at 0 (data.md A.13), and upstream 4.2.0 shows those runs."""
     if history.user_version < MIN_RUN_VERSION:
         return None
     run = history.run(run_id)
     if run is None:
         return None
-    if not (run.total or 0) > 0 and not any(row.run_id == run.run_id for row in history.rows):
+    if not (run.total or 0) > 0 and not (
+            history.as42 and any(row.run_id == run.run_id for row in history.rows)):
         return None
     return run
 

@@ -1,4 +1,6 @@
 """Run detail tree (B.8.4) on the hand-made history of history_case."""
+import sqlite3
+
 import pytest
 
 from autosubmit_api.errors import NotFound
@@ -81,6 +83,20 @@ def test_a_run_without_total_is_still_a_run_and_an_unknown_run_the_header_error(
     assert body["error"] is False and [job["id"] for job in body["jobs"]] == ["a007_X"]
     with pytest.raises(NotFound):
         rundetail.run_detail(settings, "a007", "2")
+
+
+def test_an_autosubmit_42_run_without_total_shows_its_rows(make_experiment, settings, site):
+    # Autosubmit 4.2 leaves the counters of the runs `autosubmit run` opens at 0; its history
+    # has the `structure_data` table (data.md A.13).
+    make_experiment("a007", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=0)],
+                    job_data=[JobDataSpec(job_name="a007_X", run_id=1)])
+    with sqlite3.connect(site.jobdata_dir / "job_data_a007.db") as conn:
+        conn.execute("CREATE TABLE structure_data (run_id INTEGER NOT NULL, e_from VARCHAR NOT NULL, "
+                     "e_to VARCHAR NOT NULL, min_trigger_status VARCHAR, completion_status VARCHAR, "
+                     "from_step INTEGER, fail_ok BOOLEAN, PRIMARY KEY (run_id, e_from, e_to))")
+    conn.close()
+    body = rundetail.run_detail(settings, "a007", "1")
+    assert body["error"] is False and [job["id"] for job in body["jobs"]] == ["a007_X"]
 
 
 def test_a_run_without_rows_is_empty_without_error(make_experiment, settings):
