@@ -478,7 +478,7 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
     """
     if backend.is_postgres(settings):
         # One connection answers where the job list is and, for a `jobs` table, its rows.
-        with store.open_schema(settings, expid, "job_list.db") as st:
+        with store.open_schema(settings, expid, f"the job list of {expid}") as st:
             where = storage.locate_in(st, expid)
             if where.job_list == storage.JOB_DB:
                 return job_db.load_job_list(settings, where, st)

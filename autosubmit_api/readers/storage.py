@@ -89,8 +89,8 @@ def locate_in(st: store.Store, expid: str) -> Storage:
 def open_job_db(settings: Settings, where: Storage):
     """The store holding the 4.2 tables (`jobs`, `experiment_structure`, `sections`,
     wrappers): `db/job_list.db`, or the expid schema."""
-    return store.open_experiment(settings, where.expid, paths.job_list_db(settings, where.expid),
-                                 "job_list.db")
+    label = f"the job list of {where.expid}" if where.postgres else "job_list.db"
+    return store.open_experiment(settings, where.expid, paths.job_list_db(settings, where.expid), label)
 
 
 def job_db_file(settings: Settings, expid: str) -> Optional[Tuple[Any, ...]]:
