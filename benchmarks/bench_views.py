@@ -1,6 +1,6 @@
 """Latency of the job status views at 10,000 and 50,000 jobs, through the WSGI test client.
 
-    python benchmarks/bench_views.py [--sizes 10000,50000] [--format F4] [--work DIR] [--repeat 20]
+    python benchmarks/bench_views.py [--sizes 10000,50000] [--format F4|DB] [--work DIR] [--repeat 20]
 
 For each size a site is written with benchmarks/make_experiment.py (kept in --work and
 reused on the next run). A fresh Python process then measures, per view: the cold request
@@ -74,7 +74,7 @@ def site_for(work: Path, n_jobs: int, fmt: str) -> Path:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000")
-    parser.add_argument("--format", default="F4")
+    parser.add_argument("--format", default="F4", help="pickle format, or DB for the 4.2 job list database")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "autosubmit_api_bench")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
