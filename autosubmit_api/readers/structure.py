@@ -207,12 +207,12 @@ def _from_structure(settings: Settings, where: storage.Storage, job_list: JobLis
 
 
 def _file_edges_marker(settings: Settings, path: str) -> Optional[Tuple[Any, ...]]:
-    with store.open_file(path, settings.sqlite_timeout, os.path.basename(path)) as st:
+    with store.open_file(settings, path, os.path.basename(path)) as st:
         return edges_marker(st)
 
 
 def _file_edges(settings: Settings, path: str) -> Optional[Tuple[Tuple[str, str], ...]]:
-    with store.open_file(path, settings.sqlite_timeout, os.path.basename(path)) as st:
+    with store.open_file(settings, path, os.path.basename(path)) as st:
         return read_edges(st)
 
 

@@ -128,7 +128,7 @@ def test_symlinked_sqlite_files_are_refused(site, settings, make_experiment, tmp
     make_experiment("a000")
     for path, load in ((site.jobdata_dir / "job_data_a000.db", lambda: job_data.load_history(settings, "a000")),
                        (site.structures_dir / "structure_a000.db",
-                        lambda: structure._read_edges(settings, str(site.structures_dir / "structure_a000.db")))):
+                        lambda: structure._file_edges(settings, str(site.structures_dir / "structure_a000.db")))):
         moved = tmp_path / ("moved_" + path.name)
         os.rename(path, moved)
         path.symlink_to(moved)

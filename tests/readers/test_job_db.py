@@ -15,7 +15,7 @@ from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.factory import JobSpec
 from autosubmit_api.factory import job_db as factory_db
 from autosubmit_api.factory import set_statuses
-from autosubmit_api.readers import job_db, job_list, packages, storage, structure
+from autosubmit_api.readers import confined, job_db, job_list, packages, storage, structure
 from tests.fixture_site import snapshot
 from tests.readers.running_autosubmit import writing
 
@@ -249,3 +249,12 @@ def test_the_routes_answer_on_a_42_experiment(as42, client_for):
     assert "a042_ASThread_17000000_0" in wrappers.get_data(as_text=True)
     graph = client.get("/v3/graph/a042/standard/none").get_json()
     assert len(graph["edges"]) == sum(len(j.parents) for j in made.jobs)
+
+
+def test_a_symlinked_job_list_database_is_refused(as42, tmp_path):
+    made, settings = as42
+    elsewhere = tmp_path / "elsewhere.db"
+    os.rename(made.job_db_path, elsewhere)
+    made.job_db_path.symlink_to(elsewhere)
+    with pytest.raises(confined.Refused):
+        job_list.load_job_list(settings, "a042")
