@@ -60,8 +60,8 @@ class JobList:
     pkl_edges: Tuple[Tuple[str, str], ...] = ()
     by_name: Mapping[str, Job] = field(default_factory=dict, compare=False, repr=False)
     # "pkl" (a pickle file or a PostgreSQL job_pkl row) or "job_db" (the Autosubmit 4.2
-    # `jobs` table, readers/job_db.py; upstream 4.2.0 answers its unsplit jobs' split and
-    # splits as -1 where the model holds None).
+    # `jobs` table, readers/job_db.py, whose unsplit jobs have split/splits -1 as stored and as
+    # upstream 4.2.0 sends them; a pickle's have None).
     source: str = "pkl"
 
     def __len__(self) -> int:

@@ -5,7 +5,8 @@ pickle gives, plus the `experiment_structure` edges and the `sections` rows.
 Plain columns, no unpickling: a 50,000-job table loads in a fraction of a second. What
 differs from the pickle: `status` is a name (A.9; an unknown name is UNKNOWN), `date` ISO
 text or NULL, `member` NULL when absent, `split`/`splits` -1 when the job is not split
-(None in the model, as for a pickle; `JobList.source` says the list came from this table),
+(kept: upstream 4.2.0 sends -1 for these jobs, where a pickle's unsplit jobs are None; every
+computation treats splits <= 1 as unsplit; `JobList.source` says the list came from here),
 `modified` the UTC time of the row's last save.
 
 Changes are cheap to follow: the cache key is `COUNT(*)` and `MAX(modified)` of `jobs` (and
@@ -76,11 +77,6 @@ def _int(value: Any) -> Optional[int]:
         return None
 
 
-def _split(value: Any) -> Optional[int]:
-    number = _int(value)
-    return None if number is None or number < 0 else number
-
-
 def _text(value: Any) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
@@ -105,8 +101,8 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             "date": _date(date, seen_dates),
             "member": member if isinstance(member, str) and member else None,
             "chunk": _int(chunk),
-            "split": _split(split),
-            "splits": _split(splits),
+            "split": _int(split),
+            "splits": _int(splits),
             "out_path_local": out_local if isinstance(out_local, str) else "",
             "err_path_local": err_local if isinstance(err_local, str) else "",
             "out_path_remote": out_remote if isinstance(out_remote, str) else "",

@@ -29,9 +29,9 @@ def contains_nones(config: Mapping[str, Any]) -> bool:
 
 
 def run_with_header(history: ExperimentHistory, run_id: int) -> Optional[ExperimentRun]:
-    """The run by id, only when its counters were written (`total > 0`, B.8.3/B.8.4). In a
-    history written by Autosubmit 4.2, also a run its jobs' rows belong to: 4.2 opens a run on
-    `run` and leaves its counters at 0 (data.md A.13), and upstream 4.2.0 shows those runs."""
+    """The run by id, only when its counters were written (`total > 0`, B.8.3). In a history
+    written by Autosubmit 4.2, also a run its jobs' rows belong to: 4.2 opens a run on `run`
+    and leaves its counters at 0 (data.md A.13), and upstream 4.2.0 gives their configuration."""
     if history.user_version < MIN_RUN_VERSION:
         return None
     run = history.run(run_id)
