@@ -29,8 +29,8 @@ class Job:
     chunk: Optional[int] = None
     split: Optional[int] = None
     splits: Optional[int] = None
-    out_path_local: str = ""
-    err_path_local: str = ""
+    out_path_local: Optional[str] = ""  # None: the 4.2 job table names no log yet (NULL)
+    err_path_local: Optional[str] = ""
     out_path_remote: Optional[str] = ""  # None: the pickle holds no remote logs (4.1.12+)
     err_path_remote: Optional[str] = ""
     wrapper_type: Optional[str] = None
@@ -228,6 +228,9 @@ class ExperimentHistory:
     # Written by Autosubmit >= 4.2 (the history has its `structure_data` table, data.md A.13):
     # it opens a run on `run` and leaves that run's counters at 0 while recording its jobs.
     as42: bool = False
+    # False when the storage keeps no schema version (PostgreSQL): user_version is then the
+    # version the columns correspond to, which readers use but the expinfo card does not show.
+    version_stored: bool = True
 
     @cached_property
     def runs_by_id(self) -> Dict[int, ExperimentRun]:
@@ -463,6 +466,7 @@ class RawHistory:
     source: str
     last_only: bool = False  # job_data holds only the `last = 1` rows
     as42: bool = False  # the storage also holds `structure_data` (Autosubmit >= 4.2)
+    version_stored: bool = True  # False: no `PRAGMA user_version` (PostgreSQL), inferred
 
 
 # --- logs (readers/logs.py, readers/recovery_logs.py, data.md A.10) ---------------------------

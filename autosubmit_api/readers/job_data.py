@@ -96,10 +96,11 @@ def fetch(st: Store, *, last_only: bool = False) -> RawHistory:
     if tables["job_data"] is None:
         raise HistoryNotFound(f"{st.label} has no job_data table")
     version = st.user_version()
+    stored = version is not None
     if version is None:
         version = history_user_version(tables["job_data"].columns)
     return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], st.label, last_only,
-                      as42=st.has_table("structure_data"))
+                      as42=st.has_table("structure_data"), version_stored=stored)
 
 
 def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
@@ -218,7 +219,7 @@ def build_history(expid: str, raw: RawHistory) -> ExperimentHistory:
     return ExperimentHistory(
         expid=expid, user_version=raw.user_version, runs=runs, rows=rows,
         source=raw.source, columns=tuple(raw.job_data.columns), last_only=raw.last_only,
-        as42=raw.as42,
+        as42=raw.as42, version_stored=raw.version_stored,
     )
 
 

@@ -103,8 +103,9 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             "chunk": _int(chunk),
             "split": _int(split),
             "splits": _int(splits),
-            "out_path_local": out_local if isinstance(out_local, str) else "",
-            "err_path_local": err_local if isinstance(err_local, str) else "",
+            # NULL until the logs exist: None, which upstream 4.2.0 sends as null.
+            "out_path_local": out_local if isinstance(out_local, str) else None,
+            "err_path_local": err_local if isinstance(err_local, str) else None,
             "out_path_remote": out_remote if isinstance(out_remote, str) else "",
             "err_path_remote": err_remote if isinstance(err_remote, str) else "",
             "wrapper_type": _text(wrapper_type) or None,

@@ -57,7 +57,8 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
     last = history.max_run if history is not None else None
     if last is not None and (last.total or 0) > 0:
         total, completed = last.total, last.completed
-        db_version = history.user_version
+        # PostgreSQL keeps no schema version: "NA", as upstream 4.2.0 answers there.
+        db_version = history.user_version if history.version_stored else "NA"
     return {
         "expid": expid, "path": directory, "owner_id": st.uid, "owner": st.owner,
         "time_last_access": fmt_dt(st.atime) or "", "time_last_mod": fmt_dt(st.mtime) or "",

@@ -77,7 +77,9 @@ def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1, page_size: Optional[i
                 "priority": job.priority, "section": job.section,
                 "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
                 "member": job.member, "chunk": job.chunk,
-                "out_path_local": job.out_path_local or "", "err_path_local": job.err_path_local or "",
+                # A pickle's empty name stays ""; the 4.2 table's NULL (no log yet) is null,
+                # as upstream 4.2.0 sends it.
+                "out_path_local": job.out_path_local, "err_path_local": job.err_path_local,
                 "out_path_remote": job.out_path_remote, "err_path_remote": job.err_path_remote,
                 "split": job.split, "splits": job.splits,
             })

@@ -49,7 +49,8 @@ def test_the_job_table_gives_the_same_models_as_a_pickle(make_experiment, site, 
                (b.status, b.section, b.date, b.member, b.chunk, b.priority)
         # Unsplit: None in a pickle, -1 in the table (as stored, as upstream 4.2.0 sends it).
         assert (a.split, a.splits, b.split, b.splits) == (None, None, -1, -1)
-        assert (a.out_path_local, a.err_path_local) == (b.out_path_local, b.err_path_local)
+        # No log yet: "" in a pickle, NULL (None) in the table.
+        assert (a.out_path_local or None, a.err_path_local or None) == (b.out_path_local, b.err_path_local)
     deps_old = structure.load_dependencies(settings, "a041", pickled)
     deps_new = structure.load_dependencies(settings, "a042", stored)
     assert deps_new.source == "structure_db"
@@ -76,7 +77,7 @@ def test_null_dates_members_and_logs_are_none_or_empty(as42):
     found = job_list.load_job_list(settings, "a042")
     job = found.jobs[-1]
     assert (job.date, job.member, job.chunk, job.split, job.splits, job.out_path_local, job.submit_time) == \
-           (None, None, None, -1, -1, "", None)
+           (None, None, None, -1, -1, None, None)
     assert found.pkl_mtime == int(datetime(2026, 12, 6, 3, 0, 0).replace(
         tzinfo=factory_db.BASE_MODIFIED.tzinfo).timestamp())
 
