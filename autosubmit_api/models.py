@@ -230,7 +230,8 @@ class ExperimentHistory:
     as42: bool = False
     # False when the storage keeps no schema version (PostgreSQL): user_version is then the
     # version the columns correspond to, which readers use but the expinfo card does not show.
-    version_stored: bool = True
+    # Not part of equality: the same rows read from either backend are the same history.
+    version_stored: bool = field(default=True, compare=False)
 
     @cached_property
     def runs_by_id(self) -> Dict[int, ExperimentRun]:
