@@ -34,7 +34,7 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["autosubmit_api"] = {"settings": settings}
 
-    # The GUI is served from another origin (api.md 1.7). ETag is exposed for scripts running
+    # The GUI is served from another origin (docs/api.md 1.7). ETag is exposed for scripts running
     # in a browser; the browser's own revalidation does not need it.
     CORS(app, expose_headers=["Authorization", "ETag"])
     register_error_handlers(app)

@@ -1,4 +1,4 @@
-"""JWT tokens and the PROTECTION_LEVEL gate (api.md section 3, decisions.md Q6-Q10).
+"""JWT tokens and the PROTECTION_LEVEL gate (docs/api.md section 3, docs/decisions.md Q6-Q10).
 
 `gate(threshold)` decorates every view: it reads the token from the `Authorization`
 header (raw, as the GUI sends it, or `Bearer <token>`), puts the user name on
@@ -42,7 +42,7 @@ def issue_token(user: str, secret: str, lifetime: int, now: Optional[float] = No
 
 
 def issue_login_token(conf: Settings, user: str) -> str:
-    """The token a login route hands out: the site's secret and lifetime (api.md 3.3)."""
+    """The token a login route hands out: the site's secret and lifetime (docs/api.md 3.3)."""
     return issue_token(user, conf.secret_key, conf.jwt_lifetime_seconds)
 
 

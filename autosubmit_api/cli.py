@@ -1,4 +1,4 @@
-"""`autosubmit_api`: the console script (api.md 2.1). `start` runs the app under gunicorn.
+"""`autosubmit_api`: the console script (docs/api.md 2.1). `start` runs the app under gunicorn.
 
 The options, their names and their effect on gunicorn are the reference's (including Q5:
 an omitted option leaves gunicorn's own default, except `--timeout`, forced to 600). The

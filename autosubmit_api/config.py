@@ -1,7 +1,7 @@
 """Settings: the environment and the `.autosubmitrc`, read once at start and passed down.
 
-Every option the reference reads is here with the same name and default (spec api.md
-section 2, data.md A.1), plus a few of our own, each with a one-line help in OPTIONS.
+Every option the reference reads is here with the same name and default (docs/api.md
+section 2, docs/data.md A.1), plus a few of our own, each with a one-line help in OPTIONS.
 Nothing here reads a file at import time: `load_settings()` does the reading.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _csv(raw: Optional[str]) -> Tuple[str, ...]:
 class Settings:
     """Everything the API needs to know about the site, immutable once built."""
 
-    # .autosubmitrc (data.md A.1); rc_path is None when no file was found.
+    # .autosubmitrc (docs/data.md A.1); rc_path is None when no file was found.
     rc_path: Optional[str] = None
     db_dir: str = str(_home() / "debug" / "autosubmit")
     db_file: str = "autosubmit.db"
@@ -79,7 +79,7 @@ class Settings:
     statusdb_filename: str = "status.db"
     authorized_clients: Tuple[str, ...] = ()
 
-    # Environment (api.md 2.2).
+    # Environment (docs/api.md 2.2).
     protection_level: str = "ALL"
     secret_key: str = ""
     secret_key_generated: bool = False
@@ -197,7 +197,7 @@ OPTIONS = {
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
 
-# rc section/key -> Settings field (data.md A.1)
+# rc section/key -> Settings field (docs/data.md A.1)
 RC_KEYS = {
     ("database", "path"): "db_dir",
     ("database", "filename"): "db_file",

@@ -2,8 +2,8 @@
 
 Services raise these; v4 routes let them through to the handler, which answers
 `{"error": true, "error_message": <message>}` with the error's status (the reference's
-handler shape, api.md 1.5). v3 routes shape their legacy 200 bodies themselves
-(routes/v3/_legacy.py). Messages never carry absolute server paths (decisions.md Q39).
+handler shape, docs/api.md 1.5). v3 routes shape their legacy 200 bodies themselves
+(routes/v3/_legacy.py). Messages never carry absolute server paths (docs/decisions.md Q39).
 """
 from __future__ import annotations
 

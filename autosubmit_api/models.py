@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-# --- job list (readers/job_list.py, data.md A.6) -------------------------------------
+# --- job list (readers/job_list.py, docs/data.md A.6) -------------------------------------
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class JobList:
 
 @dataclass(frozen=True)
 class Section:
-    """One row of the Autosubmit 4.2 `sections` table (data.md A.13)."""
+    """One row of the Autosubmit 4.2 `sections` table (docs/data.md A.13)."""
 
     name: str
     splits: Optional[int] = None
@@ -98,7 +98,7 @@ class Dependencies:
 EMPTY_MAP: Dict[str, Tuple[str, ...]] = {}
 
 
-# --- central db (readers/central_db.py, data.md A.2, A.3) ------------------------------
+# --- central db (readers/central_db.py, docs/data.md A.2, A.3) ------------------------------
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class ExperimentRow:
 
 
 # --- history, packages, graph layout, experiment config (readers/job_data.py,
-# --- readers/packages.py, readers/graph_layout.py, readers/exp_config.py; data.md A.4, A.7, A.8)
+# --- readers/packages.py, readers/graph_layout.py, readers/exp_config.py; docs/data.md A.4, A.7, A.8)
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class JobDataRow(NamedTuple):
 
     @property
     def queue_time(self) -> int:
-        """start - submit when both are set and positive, else 0 (data.md A.4 "new")."""
+        """start - submit when both are set and positive, else 0 (docs/data.md A.4 "new")."""
         if self.submit and self.start and self.start > self.submit:
             return self.start - self.submit
         return 0
@@ -225,7 +225,7 @@ class ExperimentHistory:
     source: str = ""  # file name (or schema) it was read from
     columns: Tuple[str, ...] = ()  # job_data columns present, in file order
     last_only: bool = False  # rows holds only the `last = 1` rows (load_history(last_only=True))
-    # Written by Autosubmit >= 4.2 (the history has its `structure_data` table, data.md A.13):
+    # Written by Autosubmit >= 4.2 (the history has its `structure_data` table, docs/data.md A.13):
     # it opens a run on `run` and leaves that run's counters at 0 while recording its jobs.
     as42: bool = False
     # False when the storage keeps no schema version (PostgreSQL): user_version is then the
@@ -250,7 +250,7 @@ class ExperimentHistory:
         """Per job, the first row in id order with `last = 1 AND rowtype >= 2`.
 
         This is the row the anchor's times collection and last-run lookup use
-        (data.md B.0.3, B.0.6); wrapped 4.1.17 rows with rowtype 1 are invisible to it.
+        (docs/data.md B.0.3, B.0.6); wrapped 4.1.17 rows with rowtype 1 are invisible to it.
         """
         found: Dict[str, JobDataRow] = {}
         for row in self.rows:
@@ -276,7 +276,7 @@ class ExperimentHistory:
 
 @dataclass(frozen=True)
 class Packages:
-    """Wrapper packages of an experiment (data.md A.7), empty when there are none."""
+    """Wrapper packages of an experiment (docs/data.md A.7), empty when there are none."""
 
     job_to_package: Mapping[str, str] = field(default_factory=dict)
     package_to_jobs: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
@@ -294,7 +294,7 @@ class Packages:
 
 @dataclass(frozen=True)
 class SectionConfig:
-    """Per-section job settings as the API reads them (data.md A.8 key tables)."""
+    """Per-section job settings as the API reads them (docs/data.md A.8 key tables)."""
 
     name: str
     processors: str = "1"
@@ -356,7 +356,7 @@ class ExperimentConfig:
 
     @property
     def model(self) -> str:
-        """Git origin for git projects, svn url for svn, else "NA" (data.md A.8)."""
+        """Git origin for git projects, svn url for svn, else "NA" (docs/data.md A.8)."""
         if self.project_type == "git":
             return self.git_origin
         if self.project_type == "svn":
@@ -470,7 +470,7 @@ class RawHistory:
     version_stored: bool = True  # False: no `PRAGMA user_version` (PostgreSQL), inferred
 
 
-# --- logs (readers/logs.py, readers/recovery_logs.py, data.md A.10) ---------------------------
+# --- logs (readers/logs.py, readers/recovery_logs.py, docs/data.md A.10) ---------------------------
 
 
 @dataclass(frozen=True)

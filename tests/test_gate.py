@@ -1,7 +1,7 @@
-"""Every registered view carries the gate (api.md 3.2, 11), so a new route cannot escape it.
+"""Every registered view carries the gate (docs/api.md 3.2, 11), so a new route cannot escape it.
 
 Generic: it walks `app.url_map`, so routes added by any module are checked. The only views
-allowed without a gate are the ones api.md 3.2 lists as ungated, plus our own open routes
+allowed without a gate are the ones docs/api.md 3.2 lists as ungated, plus our own open routes
 listed in OUR_OPEN (adding one there is a deliberate, reviewed decision); a route of the route index must carry exactly
 the index's threshold, and any other route must carry some gate. Then every route, with every
 method it answers, is sent every kind of bad token under each PROTECTION_LEVEL.
@@ -30,7 +30,7 @@ UNGATED = OUR_OPEN | {"/", "/login", "/filestatus/", "/v4/auth/cas/v2/login",
            # The current GUI's OpenID Connect login (docs/authentication.md: open at every level).
            "/v4/auth/oidc/login"}
 
-# api.md section 11: rule (v3 rules also exist under /v3) -> threshold
+# docs/api.md section 11: rule (v3 rules also exist under /v3) -> threshold
 V3_INDEX = {
     "/tokentest": "NONE", "/updatedesc": "WRITEONLY",
     "/cconfig/<expid>": "ALL", "/expinfo/<expid>": "ALL", "/expcount/<expid>": "ALL",
@@ -70,13 +70,13 @@ def test_every_view_carries_a_gate_or_is_listed_as_ungated(protected_app):
         threshold = getattr(view, "gate_threshold", "missing")
         if rule.rule in UNGATED:
             if threshold not in (None, "missing"):
-                problems.append(f"{rule.endpoint} ({rule.rule}) is ungated in api.md 3.2 but has gate {threshold}")
+                problems.append(f"{rule.endpoint} ({rule.rule}) is ungated in docs/api.md 3.2 but has gate {threshold}")
             continue
         if threshold == "missing":
             problems.append(f"{rule.endpoint} ({rule.rule}) has no @gate(...): add @gate(\"ALL\") "
                             "under the route decorator")
         elif threshold is None:
-            problems.append(f"{rule.endpoint} ({rule.rule}) is marked open_route but api.md 3.2 "
+            problems.append(f"{rule.endpoint} ({rule.rule}) is marked open_route but docs/api.md 3.2 "
                             "does not list it as ungated")
         elif threshold not in LEVELS:
             problems.append(f"{rule.endpoint} ({rule.rule}) has an unknown gate threshold {threshold!r}")
@@ -243,7 +243,7 @@ def walk_apps(walk_site):
 
 
 def _threshold(rule, view):
-    """The rule's threshold by api.md 3.2 (route index, ungated list); for a rule in neither, the
+    """The rule's threshold by docs/api.md 3.2 (route index, ungated list); for a rule in neither, the
     view's own gate (test_every_view_carries_a_gate_or_is_listed_as_ungated judges that one)."""
     if rule.rule in INDEX:
         return INDEX[rule.rule]
@@ -266,7 +266,7 @@ def _walk_requests(app):
 
 
 def _answer(client, request, headers):
-    """(status, body) of one request, without the tree's `pkl_timestamp` (the current time, api.md Q19)."""
+    """(status, body) of one request, without the tree's `pkl_timestamp` (the current time, docs/api.md Q19)."""
     _threshold, method, url, body = request
     if body is not None:
         headers = {**headers, "Content-Type": "application/json"}
@@ -281,7 +281,7 @@ def _answer(client, request, headers):
 
 
 def _gated(threshold, method, level) -> bool:
-    """Whether the gate answers at this level (api.md 3.2).
+    """Whether the gate answers at this level (docs/api.md 3.2).
 
     OPTIONS is Flask's automatic answer (CORS preflight) and never reaches a view.
     """

@@ -1,5 +1,5 @@
 """`readers/` is the only code that touches Autosubmit's files and databases; dependencies point
-one way, routes -> services -> readers (design.md).
+one way, routes -> services -> readers (docs/architecture.md).
 
 The test reads the source of routes/, services/ and workers/ and fails, naming file and line,
 on any call that opens, stats, lists or connects to something, and on any import of a route

@@ -50,7 +50,7 @@ def test_v4_experiment_routes_document_their_error_statuses(client, make_experim
     """A v4 route under /v4/experiments/{expid} documents what a malformed or unknown id
     gives (400, 404), unreadable data (422) and a locked or missing database (503), and the
     statuses it really answers for the first two are among them. The run configuration keeps
-    4.0.1's 200 with nulls for any run it cannot find (api.md Q2, golden
+    4.0.1's 200 with nulls for any run it cannot find (docs/api.md Q2, golden
     v4__experiments__zzzz__runs__1__config)."""
     make_experiment("a000")
     for path, ops in _doc()["paths"].items():

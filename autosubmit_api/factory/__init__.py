@@ -7,7 +7,7 @@ Used by the tests, the benchmarks and the bundled examples (`autosubmit_api star
 DB, structure DB, config, logs and wrapper packages. Each format is written by its own module:
 
 * `specs`     what to write (JobSpec, RunSpec, JobDataSpec) and where (Site)
-* `pickles`   job_list_<expid>.pkl in the four formats (data.md A.6)
+* `pickles`   job_list_<expid>.pkl in the four formats (docs/data.md A.6)
 * `job_db`    the Autosubmit 4.2 db/job_list.db (A.13)
 * `postgres`  a site copied into PostgreSQL as Autosubmit 4.1.16+/4.2 keep it (A.12, A.13)
 * `history`   job_data_<expid>.db, every schema version (A.4)

@@ -1,4 +1,4 @@
-"""Writes an experiment's `conf/` directory (data.md A.8) as Autosubmit 4 YAML or 3 INI.
+"""Writes an experiment's `conf/` directory (docs/data.md A.8) as Autosubmit 4 YAML or 3 INI.
 
 AS4 (default): the files `autosubmit create` leaves, as in fixtures a007/a6zj:
 `autosubmit_<expid>.yml` (CONFIG, MAIL, STORAGE, WRAPPERS), `expdef_<expid>.yml` (DEFAULT,

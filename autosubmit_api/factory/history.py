@@ -1,4 +1,4 @@
-"""Writes `job_data_<expid>.db` (data.md A.4) the way each Autosubmit version leaves it.
+"""Writes `job_data_<expid>.db` (docs/data.md A.4) the way each Autosubmit version leaves it.
 
 `write_job_data(path, runs, rows, version)` creates the two tables with the DDL of that
 `PRAGMA user_version`:
@@ -230,7 +230,7 @@ def write_job_data(
 
 
 def package_code(package_name: str) -> int:
-    """The `rowtype` Autosubmit <= 4.1.16 stores for a wrapped job (data.md A.4)."""
+    """The `rowtype` Autosubmit <= 4.1.16 stores for a wrapped job (docs/data.md A.4)."""
     return int(package_name.split("_")[-3])
 
 

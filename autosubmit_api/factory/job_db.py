@@ -1,4 +1,4 @@
-"""Writes the Autosubmit 4.2 job list database `<exp>/db/job_list.db` (data.md A.13,
+"""Writes the Autosubmit 4.2 job list database `<exp>/db/job_list.db` (docs/data.md A.13,
 docs/storage.md) from JobSpec lists, with the DDL Autosubmit 4.2.0 creates: `jobs` (status as
 a name, ISO dates, `modified` UTC text), `experiment_structure`, `sections` and the wrapper
 tables (`wrappers_info`, `wrappers_jobs`).

@@ -1,4 +1,4 @@
-"""Writes `<exp>/tmp/metrics_<expid>.db`, the user metrics DB of Autosubmit 4.x (data.md A.10)."""
+"""Writes `<exp>/tmp/metrics_<expid>.db`, the user metrics DB of Autosubmit 4.x (docs/data.md A.10)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""Writes `job_packages_<expid>.db` (data.md A.7) and `graph_data_<expid>.db` (A.11).
+"""Writes `job_packages_<expid>.db` (docs/data.md A.7) and `graph_data_<expid>.db` (A.11).
 
 Package DB layouts (`layout=`), with the table that receives the rows:
 

@@ -1,4 +1,4 @@
-"""Writes `job_list_<expid>.pkl` in the four real formats (data.md A.6), for tests and benchmarks.
+"""Writes `job_list_<expid>.pkl` in the four real formats (docs/data.md A.6), for tests and benchmarks.
 
 The streams hold the same globals real Autosubmit writes (compare with pickletools against
 the fixtures): F1 is emitted opcode by opcode as Python 2 protocol 0 (`S'...'` strings,

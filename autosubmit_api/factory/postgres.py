@@ -1,4 +1,4 @@
-"""Writes a factory-made site into PostgreSQL the way Autosubmit 4.1.16+ does (data.md A.12).
+"""Writes a factory-made site into PostgreSQL the way Autosubmit 4.1.16+ does (docs/data.md A.12).
 
 With `[database] backend = postgres`, Autosubmit keeps in the database at `connection_url`:
 
@@ -202,7 +202,7 @@ def copy_site(site: Site, url: str, expids: Optional[Iterable[str]] = None) -> L
 
 
 def remove_sqlite_files(site: Site, expids: Iterable[str]) -> None:
-    """Delete what Autosubmit would not write in PostgreSQL mode (data.md A.12)."""
+    """Delete what Autosubmit would not write in PostgreSQL mode (docs/data.md A.12)."""
     for path in [site.central_db, site.as_times_db]:
         if path.exists():
             path.unlink()

@@ -1,4 +1,4 @@
-"""Writes `structure_<expid>.db` (table experiment_structure, data.md A.5) from JobSpec.parents.
+"""Writes `structure_<expid>.db` (table experiment_structure, docs/data.md A.5) from JobSpec.parents.
 
 One row per edge parent -> child, with the DDL of Autosubmit <= 4.1.15 (or, with
 `layout="sqlalchemy"`, the 4.1.16+ primary-key DDL). Parents that name no job are written

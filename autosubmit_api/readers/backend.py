@@ -9,7 +9,7 @@ PostgreSQL (`[database] backend = postgres`, `connection_url`, as Autosubmit 4.1
 every central table lives in the `public` schema of that database (with `job_pkl`, the
 pickles of Autosubmit 4.1.16/4.1.17 keyed by expid), and each experiment's own tables
 (job_data, experiment_run, experiment_structure, wrappers, user_metrics, and with Autosubmit
-4.2 jobs and sections) in a schema named after the expid (data.md A.12, A.13;
+4.2 jobs and sections) in a schema named after the expid (docs/data.md A.12, A.13;
 docs/storage.md). Experiment tables are read through readers/store.py.
 """
 from __future__ import annotations

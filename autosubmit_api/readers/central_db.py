@@ -1,11 +1,11 @@
 """Reads of the central databases: `experiment`, `details`, `db_version` and `experiment_status`.
 
-SQLite (the reference's layout, data.md A.2 and A.3): `experiment`, `details` and
+SQLite (the reference's layout, docs/data.md A.2 and A.3): `experiment`, `details` and
 `db_version` in `<[database] path>/<[database] filename>` (autosubmit.db), and
 `experiment_status` in `<[database] path>/as_times.db`. PostgreSQL (A.12): the same tables
 in the `public` schema of `[database] connection_url`.
 
-Everything goes through SQLAlchemy Core with bound parameters (decisions.md Q20), on the
+Everything goes through SQLAlchemy Core with bound parameters (docs/decisions.md Q20), on the
 read-only engines of `readers.backend`; nothing here writes (writes live in
 `readers.central_store`). The SQL is portable: `ILIKE` (rendered as `lower() LIKE lower()`
 on SQLite, whose LIKE is ASCII case-insensitive anyway), explicit NULL ordering and a
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 RUNNING = "RUNNING"
 NOT_RUNNING = "NOT RUNNING"
 DETAILS_FIELDS = ("user", "created", "model", "branch", "hpc")
-# order_by value (api.md 5.1) -> column it sorts on
+# order_by value (docs/api.md 5.1) -> column it sorts on
 ORDER_COLUMNS = {"expid": "name", "created": "created", "description": "description"}
 EXP_TYPES = ("test", "operational", "experiment")
 
@@ -238,7 +238,7 @@ def list_experiments(
     limit: Optional[int] = None,
     offset: int = 0,
 ) -> Tuple[List[ExperimentRow], int]:
-    """The v4 list (api.md 5.1, data.md B.1.1): one page of rows and the filtered total.
+    """The v4 list (docs/api.md 5.1, docs/data.md B.1.1): one page of rows and the filtered total.
 
     `order_by` outside ORDER_COLUMNS and `exp_type` outside EXP_TYPES apply nothing, as in
     the reference. Without an order (and between equal keys) rows come by id, which is
@@ -285,7 +285,7 @@ def search(
     exp_type: Optional[str] = None,
     only_active: bool = False,
 ) -> List[ExperimentRow]:
-    """The v3 search and owner search (api.md 5.2, 5.3, data.md B.1.2), ordered by name DESC.
+    """The v3 search and owner search (docs/api.md 5.2, 5.3, docs/data.md B.1.2), ordered by name DESC.
 
     v3 knows only the `test` and `experiment` types; any other `exp_type` filters nothing.
     """
@@ -309,7 +309,7 @@ def search(
 
 
 def running(settings: Settings) -> List[ExperimentRow]:
-    """Every experiment whose experiment_status is RUNNING (api.md 5.4), ordered by name DESC."""
+    """Every experiment whose experiment_status is RUNNING (docs/api.md 5.4), ordered by name DESC."""
     return search(settings, only_active=True)
 
 

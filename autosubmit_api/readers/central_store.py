@@ -1,6 +1,6 @@
 """Every write the API makes to the central databases, in one module.
 
-Tables written (data.md A.2, A.3, B.14; api.md 4.2 and 8):
+Tables written (docs/data.md A.2, A.3, B.14; docs/api.md 4.2 and 8):
 
 * `experiment.description` in autosubmit.db (or PostgreSQL `public.experiment`): the
   `/updatedesc` route, `update_description`.
@@ -46,7 +46,7 @@ def _unavailable(what: str, exc: Exception) -> Unavailable:
     log.warning("%s: %s", what, exc)
     orig = getattr(exc, "orig", exc)
     reason = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-    if "/" in reason:  # never leak server paths (decisions.md Q39)
+    if "/" in reason:  # never leak server paths (docs/decisions.md Q39)
         reason = type(orig).__name__
     return Unavailable(f"{what}: {reason}")
 

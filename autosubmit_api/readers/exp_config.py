@@ -1,4 +1,4 @@
-"""The experiment configuration `<exp>/conf/` (data.md A.8): the API's only config parser.
+"""The experiment configuration `<exp>/conf/` (docs/data.md A.8): the API's only config parser.
 
 Layout (anchor rule): `conf/expdef_<expid>.conf` exists -> Autosubmit 3 INI files
 (`autosubmit_`, `expdef_`, `platforms_`, `jobs_` required, `proj_` optional); otherwise
@@ -424,7 +424,7 @@ def _normalize_dependencies(deps: Any) -> Dict[str, Any]:
 
 
 def _normalize(data: Any, must_exist: bool) -> Dict[str, Any]:
-    """Autosubmit's per-file (and final) normalisation, data.md A.8.2 step 2."""
+    """Autosubmit's per-file (and final) normalisation, docs/data.md A.8.2 step 2."""
     data = _upper_keys(data)
     default = data.get("DEFAULT")
     if isinstance(default, dict):
@@ -986,7 +986,7 @@ def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
         project_destination=_project_destination(raw),
         svn_url=str(_get(raw, "SVN", "PROJECT_URL")),
         safety_sleep_time=_as_int(_get(raw, "CONFIG", "SAFETYSLEEPTIME", default=10), 10),
-        wrapper_type=None,  # the anchor's getter always yields None for AS4 (data.md A.8)
+        wrapper_type=None,  # the anchor's getter always yields None for AS4 (docs/data.md A.8)
         wrapper_types=tuple(str(w.get("TYPE", "vertical")).lower() for w in wrappers.values() if isinstance(w, dict)),
         wrapper_queue=str(_get(raw, "WRAPPERS", "QUEUE")),
         sections=sections, platforms=platforms,
@@ -1123,7 +1123,7 @@ def load_config(settings: Settings, expid: str) -> ExperimentConfig:
 
 def load_metadata_config(settings: Settings, expid: str) -> Optional[Dict[str, Any]]:
     """`conf/metadata/experiment_data.yml`: the merged configuration Autosubmit >= 4.1 saved
-    at its last run/create (data.md A.8.2), None when absent. Not part of `load_config`,
+    at its last run/create (docs/data.md A.8.2), None when absent. Not part of `load_config`,
     which, like the anchor, ignores subdirectories of conf/."""
     path = paths.experiment_data_yml(settings, expid)
 

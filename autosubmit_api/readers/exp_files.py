@@ -43,5 +43,5 @@ def has_tmp_dir(settings: Settings, expid: str) -> bool:
 
 
 def is_as3_layout(settings: Settings, expid: str) -> bool:
-    """The reference's Autosubmit 3 rule: `conf/expdef_<expid>.conf` exists (data.md A.8)."""
+    """The reference's Autosubmit 3 rule: `conf/expdef_<expid>.conf` exists (docs/data.md A.8)."""
     return os.path.isfile(paths.as3_expdef(settings, expid))

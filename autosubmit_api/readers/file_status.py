@@ -1,6 +1,6 @@
 """The archive file-system probe's DB `<root>/as_metadata/test/<[statusdb] filename>` (Q22):
 the last row of table `archive_status(status, avg_latency, avg_bandwidth, current_latency,
-current_bandwidth, response_time, modified)` (data.md B.14, api.md 7.13). Read-only."""
+current_bandwidth, response_time, modified)` (docs/data.md B.14, docs/api.md 7.13). Read-only."""
 from __future__ import annotations
 
 import sqlite3

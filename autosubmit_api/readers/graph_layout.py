@@ -1,5 +1,5 @@
 """The graph layout DB `<graph_dir>/graph_data_<expid>.db`, table `experiment_graph_draw`
-(data.md A.11): saved GraphViz coordinates, one row per job.
+(docs/data.md A.11): saved GraphViz coordinates, one row per job.
 
 This is the API's own file (Autosubmit never writes it). Reading never creates it (the
 anchor did, on every graph request); `write_layout`, used by the layout worker, builds

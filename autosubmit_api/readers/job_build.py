@@ -1,6 +1,6 @@
 """Building `models.Job` values fast, shared by every job list reader (the pickle of
 readers/job_list.py and the 4.2 job table of readers/job_table_db.py): the job factory,
-the job time parser, the status names of data.md A.9, and the garbage-collector pause used
+the job time parser, the status names of docs/data.md A.9, and the garbage-collector pause used
 while tens of thousands of objects are built.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, Optional
 
 from autosubmit_api.models import Job
 
-# data.md A.9: status name -> code. Any other name is UNKNOWN (-2), never an error.
+# docs/data.md A.9: status name -> code. Any other name is UNKNOWN (-2), never an error.
 STATUS_CODES: Dict[str, int] = {
     "SUSPENDED": -3, "UNKNOWN": -2, "FAILED": -1, "WAITING": 0, "READY": 1, "SUBMITTED": 2,
     "QUEUING": 3, "RUNNING": 4, "COMPLETED": 5, "HELD": 6, "PREPARED": 7, "SKIPPED": 8,

@@ -1,10 +1,10 @@
-"""The history DB `<jobdata_dir>/job_data_<expid>.db` (data.md A.4): tables `experiment_run`
+"""The history DB `<jobdata_dir>/job_data_<expid>.db` (docs/data.md A.4): tables `experiment_run`
 and `job_data`, every `PRAGMA user_version` (17, 18, 19, 21 and older ones).
 
 Two steps, kept apart so another storage can feed the same models:
 
 * **fetch** (`fetch`, over a readers/store.py Store: the history file, or on a PostgreSQL
-  site, Autosubmit 4.1.16+, data.md A.12, the same tables in the schema named after the
+  site, Autosubmit 4.1.16+, docs/data.md A.12, the same tables in the schema named after the
   expid). It returns a `RawHistory`: the schema version (`PRAGMA user_version`, or on
   PostgreSQL the version the columns correspond to) and, per table, the column names and
   the row tuples in id (resp. table) order.
@@ -59,7 +59,7 @@ _NAME_POS = 2
 
 def history_user_version(columns: Sequence[str]) -> int:
     """PostgreSQL has no `PRAGMA user_version`: the schema version its columns correspond to
-    (data.md A.4; Autosubmit writes PostgreSQL from 4.1.16 on, so 19 or 21 in practice)."""
+    (docs/data.md A.4; Autosubmit writes PostgreSQL from 4.1.16 on, so 19 or 21 in practice)."""
     cols = {c.lower() for c in columns}
     if "fail_count" in cols or "splits" in cols:
         return 21
@@ -244,7 +244,7 @@ def load_history(
     `last_only=True` reads only the `last = 1` rows (plus every run): enough for
     `last_rows`, `children_map` and the per-job times, and much cheaper on long histories.
     """
-    if backend.is_postgres(settings):  # data.md A.12: the tables of schema <expid>
+    if backend.is_postgres(settings):  # docs/data.md A.12: the tables of schema <expid>
         return _load_postgres(settings, expid, optional=optional, last_only=last_only)
     path = paths.job_data_db(settings, expid)
 
@@ -280,7 +280,7 @@ def _load_postgres(settings: Settings, expid: str, *, optional: bool,
 def children_map(settings: Settings, expid: str) -> Dict[str, Tuple[str, ...]]:
     """job name -> child names from the `children` column of `last = 1` rows (v17+).
 
-    A fallback source of dependency edges (data.md A.5); empty when the DB is missing
+    A fallback source of dependency edges (docs/data.md A.5); empty when the DB is missing
     or older than v17.
     """
     history = load_history(settings, expid, optional=True, last_only=True)

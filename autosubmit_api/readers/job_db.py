@@ -1,5 +1,5 @@
 """The Autosubmit 4.2 job list: table `jobs` of `<exp>/db/job_list.db` or of the expid's
-PostgreSQL schema (data.md A.13, docs/storage.md), read into the same `models.JobList` the
+PostgreSQL schema (docs/data.md A.13, docs/storage.md), read into the same `models.JobList` the
 pickle gives, plus the `experiment_structure` edges and the `sections` rows.
 
 Plain columns, no unpickling: a 50,000-job table loads in a fraction of a second. What

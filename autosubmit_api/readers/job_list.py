@@ -1,4 +1,4 @@
-"""The job list pickle `<exp>/pkl/job_list_<expid>.pkl`: the project's ONLY unpickler (data.md A.6).
+"""The job list pickle `<exp>/pkl/job_list_<expid>.pkl`: the project's ONLY unpickler (docs/data.md A.6).
 
 Autosubmit pickles its job list in four formats, told apart by what the stream unpickles to
 (never by a version string):
@@ -9,7 +9,7 @@ Autosubmit pickles its job list in four formats, told apart by what the stream u
 * F4  Autosubmit 4.1.12+: a dict job name -> the Job's state dict
 
 The reference calls plain `pickle.load` with Autosubmit importable, which runs whatever a
-crafted file asks for (decisions.md Q37). Here a restricted `pickle.Unpickler` resolves
+crafted file asks for (docs/decisions.md Q37). Here a restricted `pickle.Unpickler` resolves
 only the globals the real formats contain, each to a stdlib class that merely parses bytes
 or to an inert stand-in defined below; every other global is refused, so nothing outside
 this module can be reached from a pickle. Neither `networkx` nor `autosubmit` is imported.
@@ -39,7 +39,7 @@ from autosubmit_api.readers.job_build import stamp as _stamp
 log = logging.getLogger(__name__)
 
 # Autosubmit 3.x/4.0 rewrite the file in place, so a reader may see it half-written:
-# read it again once after this pause (data.md A.6).
+# read it again once after this pause (docs/data.md A.6).
 RETRY_DELAY = 0.05
 
 
@@ -367,7 +367,7 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
     for name, attrs in nodes.items():
         state = _state_of(attrs.get("job")) if isinstance(attrs, dict) else None
         if not isinstance(name, str) or state is None:
-            continue  # nodes without a "job" attribute are not jobs (data.md A.6)
+            continue  # nodes without a "job" attribute are not jobs (docs/data.md A.6)
         jobs.append(_from_state(name, state, ("status", "_status")))
     known = {job.name for job in jobs}
     succ = graph.__dict__.get("_succ") or graph.__dict__.get("_adj") or {}

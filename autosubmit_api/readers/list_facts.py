@@ -1,7 +1,7 @@
 """The two per-experiment facts the experiment lists need, read as cheaply as possible.
 
 * the counters of the latest run: `experiment_run` row with the highest `run_id` of
-  `<jobdata_dir>/job_data_<expid>.db` (data.md A.4; PostgreSQL: `<expid>.experiment_run`);
+  `<jobdata_dir>/job_data_<expid>.db` (docs/data.md A.4; PostgreSQL: `<expid>.experiment_run`);
 * the job list's modification time (readers/job_list.py `job_list_mtime`: the pickle's
   mtime, `job_pkl.modified`, or the 4.2 `MAX(jobs.modified)`).
 

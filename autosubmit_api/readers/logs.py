@@ -1,4 +1,4 @@
-"""Log and stat files under `<exp>/tmp/` (data.md A.10, B.10): the only code that opens them.
+"""Log and stat files under `<exp>/tmp/` (docs/data.md A.10, B.10): the only code that opens them.
 
 * `ASLOGS/*run.log` (and, for Autosubmit 3.9-3.12, `tmp/*run.log`): the newest one by
   mtime for `/exprun` and `/logrun`;
@@ -30,7 +30,7 @@ from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.models import LogFile, Tail
 from autosubmit_api.readers import confined, paths
 
-# The reference's `tail -150` (api.md 7.9, 7.10).
+# The reference's `tail -150` (docs/api.md 7.9, 7.10).
 DEFAULT_TAIL = 150
 # Largest tail the v4 route answers; larger requests are refused with 400.
 MAX_TAIL = 10000

@@ -1,4 +1,4 @@
-"""The wrapper tables: `<exp>/pkl/job_packages_<expid>.db` (data.md A.7), the 4.2
+"""The wrapper tables: `<exp>/pkl/job_packages_<expid>.db` (docs/data.md A.7), the 4.2
 `db/job_list.db` (A.13) or the expid's PostgreSQL schema (A.12), as readers/storage.py says.
 
 Tables, whichever the Autosubmit version left: `job_package` / `wrapper_job_package`
@@ -8,7 +8,7 @@ that table is missing or empty, the preview (`wrapper_job_package`). The 4.1.17 
 are mapped the same way (`wrappers_jobs` is real, `preview_wrappers_jobs` the preview);
 real wrappers of either era come before any preview. A missing file, or one without any
 of these tables, means "no wrappers": an empty `Packages`, not an error. The file is
-only ever opened read-only (never created, decisions.md Q28).
+only ever opened read-only (never created, docs/decisions.md Q28).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def fetch_package_rows(st: Store) -> Tuple[Optional[str], List[Tuple[str, str]]]
 
 
 def build_packages(table: Optional[str], rows: Sequence[Tuple[object, object]]) -> Packages:
-    """The anchor's maps (data.md A.7), including its symbol-parity quirk."""
+    """The anchor's maps (docs/data.md A.7), including its symbol-parity quirk."""
     job_to_package: Dict[str, str] = {}
     package_to_jobs: Dict[str, List[str]] = {}
     for package, job in rows:

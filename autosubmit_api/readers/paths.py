@@ -1,4 +1,4 @@
-"""Every file-name pattern of an experiment and of the site, in one place (data.md A.1).
+"""Every file-name pattern of an experiment and of the site, in one place (docs/data.md A.1).
 
 Functions take Settings and an expid that `check_expid` accepted, so no path built here
 can leave the directories the site configuration names.
@@ -13,7 +13,7 @@ from autosubmit_api.errors import BadRequest
 
 EXPID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
-# Names inside an experiment's tmp/ directory (data.md A.10).
+# Names inside an experiment's tmp/ directory (docs/data.md A.10).
 TOTAL_STATS_SUFFIX = "_TOTAL_STATS"  # tmp/<job>_TOTAL_STATS: one line per attempt
 RUN_LOG = "run.log"  # a name containing it is a run log (`/exprun`)
 AS_RUN_LOG = "_run.log"  # Autosubmit's own `<date>_<time>_run.log` (`/logrun`, status worker)
@@ -45,7 +45,7 @@ def job_list_pkl(settings: Settings, expid: str) -> str:
 
 def job_list_db(settings: Settings, expid: str) -> str:
     """`db/job_list.db`: the job list, edges, sections and wrappers of Autosubmit >= 4.2
-    (data.md A.13); when it exists it wins over a pickle left by an upgrade."""
+    (docs/data.md A.13); when it exists it wins over a pickle left by an upgrade."""
     return os.path.join(exp_dir(settings, expid), "db", "job_list.db")
 
 

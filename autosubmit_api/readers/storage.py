@@ -72,7 +72,7 @@ def locate_in(st: store.Store, expid: str) -> Storage:
         {"jobs": f"{schema}.jobs", "pkl": f"{schema}.job_pkl"})
     if jobs is not None:
         return Storage(expid, True, JOB_DB)
-    # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (data.md
+    # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (docs/data.md
     # A.12); an earlier reading of that layout put it in the expid schema: both are read.
     for table, holder in ((default_pkl, None), (schema_pkl, expid)):
         if table is None:

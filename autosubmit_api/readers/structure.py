@@ -1,12 +1,12 @@
 """Dependency edges: table `experiment_structure` of `<structures_dir>/structure_<expid>.db`
-(data.md A.5), of the 4.2 `db/job_list.db` (A.13) or of the expid's PostgreSQL schema
+(docs/data.md A.5), of the 4.2 `db/job_list.db` (A.13) or of the expid's PostgreSQL schema
 (A.12), whichever readers/storage.py names for the experiment.
 
 Each row (e_from, e_to) is one edge parent -> child. The file is opened read-only and
 never created (the reference creates the table on read). Edges naming a job that is not in
 the current job list are dropped: Autosubmit rewrites the table only when the workflow
 changes, so stale names occur (aa6f still lists pre-split names). Children and parents are
-sorted by name, so answers do not depend on set order (decisions.md Q40).
+sorted by name, so answers do not depend on set order (docs/decisions.md Q40).
 
 Fallbacks when the table is missing: the edges an F3 pickle holds itself,
 then the `children` column of the history DB's `last = 1` rows (v17+), else no edges.

@@ -1,5 +1,5 @@
-"""User metrics: `<exp>/tmp/metrics_<expid>.db`, table `user_metrics` (data.md A.10), or on
-a PostgreSQL site the table `user_metrics` of schema `<expid>` (data.md A.12).
+"""User metrics: `<exp>/tmp/metrics_<expid>.db`, table `user_metrics` (docs/data.md A.10), or on
+a PostgreSQL site the table `user_metrics` of schema `<expid>` (docs/data.md A.12).
 
 Written by Autosubmit 4.x when a job reports metrics; read-only here. A missing file (or
 table) means the experiment has no metrics (not an error).

@@ -31,7 +31,7 @@ def blueprints() -> Iterator[Tuple[Blueprint, str, str]]:
     yield root.bp, "", "root"
     yield docs.bp, "", "docs"
     for bp in _modules("autosubmit_api.routes.v3"):
-        # The reference registers every v3 rule twice (api.md 1.1).
+        # The reference registers every v3 rule twice (docs/api.md 1.1).
         yield bp, "", f"v3root_{bp.name}"
         yield bp, "/v3", f"v3_{bp.name}"
     for bp in _modules("autosubmit_api.routes.v4"):

@@ -1,4 +1,4 @@
-"""Configuration views (api.md 7.11, 7.12; data.md B.13): the experiment's configuration as
+"""Configuration views (docs/api.md 7.11, 7.12; docs/data.md B.13): the experiment's configuration as
 parsed from `<exp>/conf` now (readers/exp_config.py) and, for `/cconfig`, compared with the
 configuration saved in the newest run of the history DB (`experiment_run.metadata`).
 """

@@ -1,4 +1,4 @@
-"""Changing an experiment's description: who may, and the write (api.md 4.2, decisions.md Q12).
+"""Changing an experiment's description: who may, and the write (docs/api.md 4.2, docs/decisions.md Q12).
 
 The owner of an experiment is `details.user` of its central-DB row: Autosubmit (>= 4.1.15)
 and the details worker both write there the name of the OS user owning `<local root>/<expid>`,

@@ -1,5 +1,5 @@
-"""The experiment card `/expinfo/<expid>` (api.md 5.5, data.md B.1.3) and `/ifrun/<expid>`
-(api.md 5.7): the central DB row, the configuration, the history's latest run and the
+"""The experiment card `/expinfo/<expid>` (docs/api.md 5.5, docs/data.md B.1.3) and `/ifrun/<expid>`
+(docs/api.md 5.7): the central DB row, the configuration, the history's latest run and the
 experiment directory's owner and times."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ EXPINFO_ERROR: Dict[str, Any] = {
 
 def expinfo_error(expid: str, message: str) -> Dict[str, Any]:
     body = dict(EXPINFO_ERROR)
-    # The reference's error default for pkl_timestamp is the current time (api.md 5.5).
+    # The reference's error default for pkl_timestamp is the current time (docs/api.md 5.5).
     body.update({"expid": expid, "error_message": message, "pkl_timestamp": int(time.time())})
     return body
 

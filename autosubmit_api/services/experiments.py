@@ -1,4 +1,4 @@
-"""The experiment list, the v3 searches and the running list (api.md 5.1-5.4, 5.9; data.md B.1).
+"""The experiment list, the v3 searches and the running list (docs/api.md 5.1-5.4, 5.9; docs/data.md B.1).
 
 Rows come from the central databases (readers.central_db). Per row, the v4 list adds the
 pickle's mtime and the counters of the latest history run; the v3 searches also read the
@@ -27,7 +27,7 @@ COUNTERS = list_facts.COUNTERS
 
 @dataclass(frozen=True)
 class ListQuery:
-    """The v4 list's query parameters, already parsed (api.md 5.1)."""
+    """The v4 list's query parameters, already parsed (docs/api.md 5.1)."""
 
     query: Optional[str] = None
     only_active: bool = False
@@ -156,7 +156,7 @@ V3_TYPES = ("test", "experiment")
 
 
 def search(settings: Settings, text: str, exp_type: str = "all", only_active: str = "all") -> Dict[str, Any]:
-    """`/search/<text>[/<exptype>/<onlyactive>]` (api.md 5.2)."""
+    """`/search/<text>[/<exptype>/<onlyactive>]` (docs/api.md 5.2)."""
     rows = central_db.search(
         settings, text=text, exp_type=exp_type if exp_type in V3_TYPES else None,
         only_active=only_active == "active",
@@ -165,7 +165,7 @@ def search(settings: Settings, text: str, exp_type: str = "all", only_active: st
 
 
 def search_owner(settings: Settings, owner: str, exp_type: str = "all", only_active: str = "all") -> Dict[str, Any]:
-    """`/searchowner/<owner>[/<exptype>/<onlyactive>]` (api.md 5.3): exact owner match."""
+    """`/searchowner/<owner>[/<exptype>/<onlyactive>]` (docs/api.md 5.3): exact owner match."""
     rows = central_db.search(
         settings, owner=owner, exp_type=exp_type if exp_type in V3_TYPES else None,
         only_active=only_active == "active",
@@ -174,13 +174,13 @@ def search_owner(settings: Settings, owner: str, exp_type: str = "all", only_act
 
 
 def running(settings: Settings) -> Dict[str, Any]:
-    """`/running/` (api.md 5.4): every experiment whose status is RUNNING."""
+    """`/running/` (docs/api.md 5.4): every experiment whose status is RUNNING."""
     rows = central_db.running(settings)
     return {"experiment": [search_item(settings, row, running_list=True) for row in rows]}
 
 
 def get_experiment(settings: Settings, expid: str) -> Dict[str, Any]:
-    """`/v4/experiments/<expid>` (api.md 5.9): the experiment table's row; NotFound when unknown."""
+    """`/v4/experiments/<expid>` (docs/api.md 5.9): the experiment table's row; NotFound when unknown."""
     paths.check_expid(expid)
     row = central_db.get_experiment(settings, expid)
     if row is None:

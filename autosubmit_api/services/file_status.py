@@ -1,4 +1,4 @@
-"""`/filestatus/`: the archive file-system probe's last result (api.md 7.13)."""
+"""`/filestatus/`: the archive file-system probe's last result (docs/api.md 7.13)."""
 from __future__ import annotations
 
 from autosubmit_api.config import Settings

@@ -1,4 +1,4 @@
-"""The graph view `/graph/<expid>/<layout>/<grouped>` (data.md B.6) and the graph monitor
+"""The graph view `/graph/<expid>/<layout>/<grouped>` (docs/data.md B.6) and the graph monitor
 `/pklinfo` (B.5), built from one `JobTable` and a layout (services/layout.py)."""
 from __future__ import annotations
 

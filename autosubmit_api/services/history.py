@@ -1,4 +1,4 @@
-"""`/history/<expid>/<job>`: every attempt of one job across runs (api.md 7.3, data.md B.11).
+"""`/history/<expid>/<job>`: every attempt of one job across runs (docs/api.md 7.3, docs/data.md B.11).
 
 Also the history-row helpers the run views share: queue time corrected for earlier jobs of
 the same wrapper ("qpkg", B.8.1), the "new" run time with *now* for a running last row

@@ -1,5 +1,5 @@
 """One job in detail, its neighbours, and a section's ETA: the v4 job routes the current
-development GUI (autosubmit-gui HEAD) calls and 4.0.1 lacks (gui-contract.md section 8).
+development GUI (autosubmit-gui HEAD) calls and 4.0.1 lacks (docs/gui.md section 8).
 
 Everything comes from the experiment's one cached job table (services/job_table.py), so
 these answers agree with the tree and graph views of the same moment.
@@ -30,7 +30,7 @@ def _index(table: JobTable, job_name: str) -> int:
 
 
 def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int] = None) -> Dict[str, Any]:
-    """What the GUI's job panel shows of one job (gui-contract.md section 8)."""
+    """What the GUI's job panel shows of one job (docs/gui.md section 8)."""
     table = load_table(settings, expid)
     i = _index(table, job_name)
     job = table.jobs[i]

@@ -1,4 +1,4 @@
-"""Views that need only the pickled job list (and the packages): `/quick` (data.md B.3),
+"""Views that need only the pickled job list (and the packages): `/quick` (docs/data.md B.3),
 `/expcount` (B.1.4), `/v4/experiments/<expid>/jobs` (B.1.5), `/v4/.../wrappers` (B.7)."""
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def v4_job_order(jobs: Sequence[Job]) -> List[int]:
 
 def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1, page_size: Optional[int] = None,
             order: Optional[Sequence[int]] = None) -> Dict[str, Any]:
-    """`view=base` (the default) or anything else for the quick shape (api.md 6.5), one
+    """`view=base` (the default) or anything else for the quick shape (docs/api.md 6.5), one
     page of `page_size` jobs (all of them without a page size), with upstream 4.2.0's
     `pagination` block (docs/gui-fields.md). `order`: `v4_job_order(jobs)`, if known."""
     codes = _codes(jobs)

@@ -1,4 +1,4 @@
-"""The job status views as ready JSON bodies (api.md 5.6, 6.1-6.6, 7.8).
+"""The job status views as ready JSON bodies (docs/api.md 5.6, 6.1-6.6, 7.8).
 
 Each function takes Settings and an expid and returns the body bytes, or for the views with
 values that move with the clock (tree, graph, pkl-info) the body's `Version` (its bytes

@@ -1,4 +1,4 @@
-"""Gather one experiment's inputs from the readers and build its `JobTable` (data.md B.0.2),
+"""Gather one experiment's inputs from the readers and build its `JobTable` (docs/data.md B.0.2),
 once per change of any input.
 
 Inputs: the pkl (readers/job_list), dependency edges (readers/structure), packages

@@ -1,4 +1,4 @@
-"""Shared building blocks of the job views (data.md A.9, B.0): statuses and colours, time
+"""Shared building blocks of the job views (docs/data.md A.9, B.0): statuses and colours, time
 formats, the job-times collection and the full job table every view derives from.
 
 Nothing here opens a file: `services.job_table.load_table` gathers the readers' results
@@ -28,7 +28,7 @@ def gc_paused():
         yield
 
 
-# --- statuses (data.md A.9, api.md 1.8) ------------------------------------------------
+# --- statuses (docs/data.md A.9, docs/api.md 1.8) ------------------------------------------------
 
 STATUS_NAMES: Dict[int, str] = {
     -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",
@@ -56,7 +56,7 @@ TREE_NORMAL_CODES = frozenset({COMPLETED, WAITING, READY, SUSPENDED})
 
 
 def status_name(code: Any) -> str:
-    """The status name of a pkl code; codes outside A.9 are UNKNOWN (decisions.md Q27)."""
+    """The status name of a pkl code; codes outside A.9 are UNKNOWN (docs/decisions.md Q27)."""
     return STATUS_NAMES.get(code, "UNKNOWN") if isinstance(code, int) else "UNKNOWN"
 
 
@@ -76,7 +76,7 @@ def interesting_first(indices: Sequence[int], codes: Sequence[int], quiet=QUIET_
     return loud + [i for i in indices if codes[i] in quiet]
 
 
-# --- HTML badges (data.md B.0.2, B.3, B.4) ----------------------------------------------
+# --- HTML badges (docs/data.md B.0.2, B.3, B.4) ----------------------------------------------
 
 TARGET_TAG = " <span class='badge' style='background-color:#99ff66'>TARGET</span>"
 SOURCE_TAG = " <span class='badge' style='background-color:#80d4ff'>SOURCE</span>"
@@ -121,7 +121,7 @@ def folder_badges(completed: int, failed: int, running: int, queuing: int, held:
     return text
 
 
-# --- times and units (api.md 1.9, data.md B.0.4, B.0.5) ---------------------------------
+# --- times and units (docs/api.md 1.9, docs/data.md B.0.4, B.0.5) ---------------------------------
 
 
 @functools.lru_cache(maxsize=65536)
@@ -235,7 +235,7 @@ def parse_processors(raw: Any) -> int:
             return 0
 
 
-# --- job times collection (data.md B.0.3) ------------------------------------------------
+# --- job times collection (docs/data.md B.0.3) ------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ def wrapper_corrections(members: Sequence[int], queue: Sequence[int], run: Seque
     return out
 
 
-# --- the full job table (data.md B.0.2) ---------------------------------------------------
+# --- the full job table (docs/data.md B.0.2) ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -587,7 +587,7 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
         p = get(parent)
         if p is None:
             continue
-        # Sorted names (decisions.md Q40); edges to jobs not in the pkl are dropped (A.5).
+        # Sorted names (docs/decisions.md Q40); edges to jobs not in the pkl are dropped (A.5).
         # Most jobs have one child: no set or sort for those.
         ordered = names_of_children if len(names_of_children) < 2 else sorted(set(names_of_children))
         mine = kids[p]

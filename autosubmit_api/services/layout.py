@@ -1,4 +1,4 @@
-"""Graph coordinates without Graphviz (data.md B.6): the layered "barycentric" layout used
+"""Graph coordinates without Graphviz (docs/data.md B.6): the layered "barycentric" layout used
 for `standard`, and the spectral layout of the normalised Laplacian for `laplacian`.
 
 Both are pure Python on a `JobTable` (indices, children, parents, levels). The spectral

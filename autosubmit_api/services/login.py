@@ -1,5 +1,5 @@
-"""The login exchanges with CAS, GitHub and an OpenID Connect provider (api.md 3.3, 3.4, 4.5
-to 4.7; gui-contract.md 8 for OIDC), as plain functions.
+"""The login exchanges with CAS, GitHub and an OpenID Connect provider (docs/api.md 3.3, 3.4, 4.5
+to 4.7; docs/gui.md 8 for OIDC), as plain functions.
 
 Nothing here knows about Flask: the routes pass the request's values in and shape the
 answer. Each exchange calls the remote server with `requests` and a timeout; a server
@@ -55,7 +55,7 @@ class UnsafeXML(ValueError):
     """The CAS answer declares a DOCTYPE or an entity."""
 
 
-# --- allowed clients (api.md 3.4) -----------------------------------------------------
+# --- allowed clients (docs/api.md 3.4) -----------------------------------------------------
 
 
 def matching_client(clients: Iterable[str], referer: Optional[str]) -> Optional[str]:
@@ -132,7 +132,7 @@ def cas_base(server_url: str) -> str:
 
 
 def cas_login_redirect(login_url: str, service: str) -> str:
-    """Where to send the browser to log in; `service` URL-encoded (decisions.md Q13)."""
+    """Where to send the browser to log in; `service` URL-encoded (docs/decisions.md Q13)."""
     return f"{login_url}?{urlencode({'service': service})}"
 
 
@@ -202,7 +202,7 @@ def github_login_user(settings: Settings, code: str) -> str:
 
     LoginRefused with the reference's messages; Unavailable when no GitHub OAuth app is
     configured (GITHUB_OAUTH_CLIENT_ID) or GitHub cannot be reached. Without a whitelist every
-    GitHub account is admitted (api.md Q14, kept).
+    GitHub account is admitted (docs/api.md Q14, kept).
     """
     if not code:
         raise LoginRefused("Can't verify user")
@@ -340,5 +340,5 @@ def oidc_id_token_user(id_token: object, client_id: str, claim: str) -> Optional
 
 
 def login_answer(user: Optional[str] = None, token: Optional[str] = None, message: str = "") -> dict:
-    """The body every login route answers (api.md 3.3)."""
+    """The body every login route answers (docs/api.md 3.3)."""
     return {"authenticated": bool(user and token), "user": user, "token": token, "message": message}

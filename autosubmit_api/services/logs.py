@@ -1,5 +1,5 @@
 """Log views: `/exprun` (experiment run log), `/joblog` (job log), `/logrun` (running check
-from the run log's age) and the v4 log tail (api.md 5.8, 7.9, 7.10; data.md B.10, B.14.1).
+from the run log's age) and the v4 log tail (docs/api.md 5.8, 7.9, 7.10; docs/data.md B.10, B.14.1).
 
 Files are found and read by readers/logs.py only; nothing here opens a file.
 """
@@ -42,7 +42,7 @@ def _fill(settings: Settings, answer: dict, path: str, n: int = logs.DEFAULT_TAI
     answer["lastModified"] = fmt_dt(found.mtime) or ""
     answer["timeStamp"] = int(found.mtime)
     # The reference cuts the last character of every line, expecting the newline; a final
-    # line without one loses a real character (kept for compatibility, api.md 7.9).
+    # line without one loses a real character (kept for compatibility, docs/api.md 7.9).
     answer["logcontent"] = [{"index": i, "content": line[:-1]} for i, line in enumerate(lines)]
     return answer
 

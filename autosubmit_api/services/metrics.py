@@ -1,4 +1,4 @@
-"""Pure formulas shared by the performance, runs and history views (data.md B.0.4, B.9).
+"""Pure formulas shared by the performance, runs and history views (docs/data.md B.0.4, B.9).
 
 No I/O: inputs are numbers and small dataclasses, so every formula is tested on its own.
 """

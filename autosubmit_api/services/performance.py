@@ -1,4 +1,4 @@
-"""`/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY and parallelization (data.md B.9).
+"""`/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY and parallelization (docs/data.md B.9).
 
 `compute` is the pure part (B.9.4 steps 1-9 on jobs whose times are known);
 `experiment_performance` gathers its inputs: the job list (readers/job_list.py), the
@@ -67,7 +67,7 @@ NO_PLATFORM = PlatformInfo("", 0.0, 0.0)
 def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float,
                platform: PlatformInfo = NO_PLATFORM) -> dict:
     run, queue = job.run, job.queue
-    # A split simulates 1/splits of the chunk (decisions.md Q44).
+    # A split simulates 1/splits of the chunk (docs/decisions.md Q44).
     share = job.splits if job.splits and job.splits > 1 else 1
     return {
         "name": job.name,

@@ -1,7 +1,7 @@
 """`/exp-recovery-logs/<expid>`: the last lines of each platform's newest recovery log.
 
 Not in API 4.0.1; added in 4.1 and read by the development GUI's run-log page ("Log
-Recoveries" tab, gui-contract.md section 8). Shape as 4.1 answers it.
+Recoveries" tab, docs/gui.md section 8). Shape as 4.1 answers it.
 """
 from __future__ import annotations
 

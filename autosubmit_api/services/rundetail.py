@@ -1,5 +1,5 @@
 """`/rundetail/<expid>/<run_id>`: the tree of a past run, built only from its history rows
-(api.md 7.2, data.md B.8.4), with the "old" JobData time rules of A.4.
+(docs/api.md 7.2, docs/data.md B.8.4), with the "old" JobData time rules of A.4.
 
 Kept from the reference on purpose: folders group by the `section` *column* and job nodes
 swap `member`/`section` (Q30), dates use `YYYY-MM-DD-HH:MM:SS` (Q3), `minutes*` hold

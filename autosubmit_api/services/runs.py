@@ -1,4 +1,4 @@
-"""Run views from the history DB (api.md 7.1, 7.4, 7.5; data.md B.8.1-B.8.3).
+"""Run views from the history DB (docs/api.md 7.1, 7.4, 7.5; docs/data.md B.8.1-B.8.3).
 
 * `v3_runs`: `/runs/<expid>`, every run with its counters and SYPD/ASYPD;
 * `v4_runs`: `/v4/experiments/<expid>/runs`, run ids with UTC start/finish;
@@ -31,7 +31,7 @@ def contains_nones(config: Mapping[str, Any]) -> bool:
 def run_with_header(history: ExperimentHistory, run_id: int) -> Optional[ExperimentRun]:
     """The run by id, only when its counters were written (`total > 0`, B.8.3). In a history
     written by Autosubmit 4.2, also a run its jobs' rows belong to: 4.2 opens a run on `run`
-    and leaves its counters at 0 (data.md A.13), and upstream 4.2.0 gives their configuration."""
+    and leaves its counters at 0 (docs/data.md A.13), and upstream 4.2.0 gives their configuration."""
     if history.user_version < MIN_RUN_VERSION:
         return None
     run = history.run(run_id)

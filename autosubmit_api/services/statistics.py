@@ -1,5 +1,5 @@
 """`/stats/<expid>/<hours>/<section>`: queue, run and consumption statistics per job from
-the `<job>_TOTAL_STATS` files (api.md 7.7, data.md B.12, A.10).
+the `<job>_TOTAL_STATS` files (docs/api.md 7.7, docs/data.md B.12, A.10).
 
 Jobs, sections, processors and wallclocks come from the shared job table (B.0.2); the
 attempt lines come from readers/logs.py. Times are hours (floats).

@@ -1,4 +1,4 @@
-"""The experiment summary `/summary/<expid>` (data.md B.2): counters and average queue/run
+"""The experiment summary `/summary/<expid>` (docs/data.md B.2): counters and average queue/run
 times over the job-times collection (B.0.3), so statuses are those of the times, not the pkl.
 
 The sums over jobs whose times are fixed are computed once per table; a request adds the

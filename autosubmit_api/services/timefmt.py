@@ -1,4 +1,4 @@
-"""The reference's time and duration formats (api.md 1.9, data.md B preamble).
+"""The reference's time and duration formats (docs/api.md 1.9, docs/data.md B preamble).
 
 Local time is the server's (`datetime.fromtimestamp` semantics); the golden answers were
 captured with TZ=UTC.

@@ -1,4 +1,4 @@
-"""The tree view `/tree/<expid>` (data.md B.4) and the tree monitor `/pkltreeinfo` (B.5).
+"""The tree view `/tree/<expid>` (docs/data.md B.4) and the tree monitor `/pkltreeinfo` (B.5).
 
 Both are built from one `JobTable`. Values that move with the clock (titles and nodes of
 running or queuing jobs, the tree's `pkl_timestamp`) are `Live` holes that the route fills
@@ -55,7 +55,7 @@ PKL_MOVING = {"minutes": "minutes", "minutes_queue": "minutes_queue", "submit": 
 def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str],
               title: str = None) -> Dict[str, Any]:
     """One `jobs` entry of the tree (B.4 step 8), with upstream 4.2.0's `minutes_queue`
-    (queue seconds, wrapper-corrected as everywhere else: decisions.md Q41)."""
+    (queue seconds, wrapper-corrected as everywhere else: docs/decisions.md Q41)."""
     node = job_record(table, i, t, post_avg)
     node.update({
         "minutes_queue": t.queue,

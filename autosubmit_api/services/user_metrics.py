@@ -1,4 +1,4 @@
-"""User metrics per run (the GUI HEAD "User metrics" page, gui-contract.md section 8)."""
+"""User metrics per run (the GUI HEAD "User metrics" page, docs/gui.md section 8)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List

@@ -1,11 +1,11 @@
-"""Details worker (reference TASK_POPDET, data.md B.14.2): owner, creation time, model,
+"""Details worker (reference TASK_POPDET, docs/data.md B.14.2): owner, creation time, model,
 branch and platform of every experiment, for the lists and cards.
 
 Reads the `experiment` table, the directory's owner and ctime (readers/exp_files) and the
 experiment configuration (readers/exp_config: model, branch, HPCARCH); writes only the
 `details` table (autosubmit.db or `public.details`), in one transaction, row by row.
 
-Differences from the reference, on purpose (data.md C):
+Differences from the reference, on purpose (docs/data.md C):
 
 * the reference deletes every row, VACUUMs and re-inserts; here each experiment's row is
   inserted or updated in place, so the table is never briefly empty, Autosubmit's database

@@ -1,4 +1,4 @@
-"""Graph layout worker (reference TASK_POPGRPH, data.md B.14.2): precompute the `standard`
+"""Graph layout worker (reference TASK_POPGRPH, docs/data.md B.14.2): precompute the `standard`
 graph coordinates of running experiments and store them for the graph view.
 
 Reads the experiments and their `experiment_status`, and each running experiment's job

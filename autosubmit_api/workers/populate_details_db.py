@@ -1,5 +1,5 @@
 """`python -m autosubmit_api.workers.populate_details_db`: the reference's standalone entry point
-(api.md 8): run the `details` job once, then exit (1 if it failed)."""
+(docs/api.md 8): run the `details` job once, then exit (1 if it failed)."""
 from __future__ import annotations
 
 import sys

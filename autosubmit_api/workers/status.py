@@ -1,4 +1,4 @@
-"""Status worker (reference TASK_STTSUPDTR, data.md B.14.2): which experiments are running.
+"""Status worker (reference TASK_STTSUPDTR, docs/data.md B.14.2): which experiments are running.
 
 Reads the `experiment` table, each experiment's job list time (`<exp>/pkl/job_list_<expid>.pkl`
 mtime, `job_pkl.modified` in PostgreSQL, or the 4.2 `MAX(jobs.modified)`, docs/storage.md) and its newest `*_run.log` (`<exp>/tmp/ASLOGS/`,

@@ -1,6 +1,6 @@
 """A blank or whitespace SECRET_KEY is treated as unset (issue 14, item 7).
 
-Unset makes a random key per start with a warning (decisions.md Q6); a key of only spaces,
+Unset makes a random key per start with a warning (docs/decisions.md Q6); a key of only spaces,
 tabs or newlines is no secret at all (anyone can sign with it), so it takes the same path
 and the operator is told it was ignored.
 """

@@ -1,4 +1,4 @@
-"""CAS logins through our routes against a CAS stand-in on loopback (api.md 4.5, 4.6)."""
+"""CAS logins through our routes against a CAS stand-in on loopback (docs/api.md 4.5, 4.6)."""
 from __future__ import annotations
 
 import time

@@ -1,5 +1,5 @@
-"""The gate under each PROTECTION_LEVEL, for every kind of Authorization header (api.md 3.1,
-3.2; decisions.md Q9, Q10): real requests through the test client."""
+"""The gate under each PROTECTION_LEVEL, for every kind of Authorization header (docs/api.md 3.1,
+3.2; docs/decisions.md Q9, Q10): real requests through the test client."""
 from __future__ import annotations
 
 import pytest
@@ -112,7 +112,7 @@ def test_updatedesc_without_a_valid_user_is_refused_at_every_level(client_at, le
                                      json={"expid": "a000", "description": "x"})
     assert response.status_code == 401
     if level == "NONE":
-        # No gate answer under NONE: the route refuses by itself (api.md 4.2).
+        # No gate answer under NONE: the route refuses by itself (docs/api.md 4.2).
         assert response.get_json() == {
             "error": True, "auth": False, "description": None,
             "message": "It seems that your session has expired, please log in again."}

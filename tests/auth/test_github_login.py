@@ -1,4 +1,4 @@
-"""GitHub OAuth login through our route against a GitHub stand-in on loopback (api.md 4.7)."""
+"""GitHub OAuth login through our route against a GitHub stand-in on loopback (docs/api.md 4.7)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs

@@ -1,5 +1,5 @@
 """OpenID Connect login through our route against an OIDC provider stand-in on loopback
-(gui-contract.md 8: the current GUI's `oidc` login calls `/v4/auth/oidc/login`)."""
+(docs/gui.md 8: the current GUI's `oidc` login calls `/v4/auth/oidc/login`)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs

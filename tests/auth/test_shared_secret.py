@@ -1,5 +1,5 @@
 """Without SECRET_KEY, the random secret is made once in the gunicorn master and shared by its
-workers (decisions.md Q6): a token minted by one worker is accepted by every other.
+workers (docs/decisions.md Q6): a token minted by one worker is accepted by every other.
 
 Starts the real CLI (`autosubmit_api start -w 2`) on a free loopback port, logs in through the
 CAS stand-in, then checks the token from many parallel connections; gunicorn's access log

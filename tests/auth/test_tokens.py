@@ -1,4 +1,4 @@
-"""Token issue and check without an app (autosubmit_api.auth, api.md 3.1 and 3.3)."""
+"""Token issue and check without an app (autosubmit_api.auth, docs/api.md 3.1 and 3.3)."""
 from __future__ import annotations
 
 import time

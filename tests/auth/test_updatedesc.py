@@ -1,4 +1,4 @@
-"""`/updatedesc` (api.md 4.2): the reference's answers, plus the owner check of decisions.md Q12,
+"""`/updatedesc` (docs/api.md 4.2): the reference's answers, plus the owner check of docs/decisions.md Q12,
 against a real central DB written by the factory."""
 from __future__ import annotations
 

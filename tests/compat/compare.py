@@ -270,7 +270,7 @@ def diff_exact(
     Same keys at every level, same value kinds, strings exact, numbers within tolerance;
     `volatile` paths only need to exist; `unordered` lists are compared as multisets.
     `added`: generic key paths (`generic_paths`) the answer may have beyond the golden
-    body, the keys 4.2.0 added (decisions.md Q46); their values are judged elsewhere.
+    body, the keys 4.2.0 added (docs/decisions.md Q46); their values are judged elsewhere.
     Substitute `{FIXTURE_DIR}` in `expected` before calling.
     """
     return _Exact(tuple(volatile), tuple(unordered), frozenset(added)).diff(expected, actual, ())
@@ -548,7 +548,7 @@ def shape_paths(answer: Any, shape: dict) -> set:
 def diff_shape(answer: Any, shape: dict, added: Iterable[str] = ()) -> Optional[Diff]:
     """Every key path of the answer is allowed, and every object has its required keys.
 
-    `added`: key paths allowed beyond the shape (4.2.0's added keys, decisions.md Q46), in
+    `added`: key paths allowed beyond the shape (4.2.0's added keys, docs/decisions.md Q46), in
     the notation of `key_paths` with the same shape (`shape_paths` of 4.2.0's answer).
     """
     keys, objects = key_paths(answer, shape.get("maps", ()), shape.get("opaque", ()))
@@ -702,7 +702,7 @@ def _oracle_list(expected: list, actual: list, path: tuple) -> Optional[Diff]:
 
 
 # ---------------------------------------------------------------------------------------
-# Keys 4.2.0 added (decisions.md Q46; golden/v42/README.md "How to judge")
+# Keys 4.2.0 added (docs/decisions.md Q46; golden/v42/README.md "How to judge")
 # ---------------------------------------------------------------------------------------
 
 

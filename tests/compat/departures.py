@@ -1,6 +1,6 @@
-"""Golden rows whose recorded answer is a reference quirk that decisions.md fixes on purpose.
+"""Golden rows whose recorded answer is a reference quirk that docs/decisions.md fixes on purpose.
 
-decisions.md wins over the capture: for each row here, our answer must instead equal the
+docs/decisions.md wins over the capture: for each row here, our answer must instead equal the
 answer of another golden row (its status, body, volatile fields and unordered lists), so
 the departure is still checked to the byte. Maps `file` -> (decision, row whose answer
 applies).

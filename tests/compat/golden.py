@@ -27,7 +27,7 @@ from tests.compat import compare
 from tests.compat.departures import ADDED_ITEMS, DEPARTURES, V42_ANSWERS, V42_VALUES
 from tests.fixture_site import FIXTURE_MTIME, copy_fixture_tree  # noqa: F401 - FIXTURE_MTIME re-exported
 
-# The reference's built-in SECRET_KEY (api.md 2.2). Our server has none (decisions.md Q6);
+# The reference's built-in SECRET_KEY (docs/api.md 2.2). Our server has none (docs/decisions.md Q6);
 # the suite passes it explicitly, as a test key only, so tokens match the capture's.
 REFERENCE_SECRET = "M87;Z$,o5?MSC(/@#-LbzgE3PH-5ki.ZvS}N.s09v>I#v8I'00THrA-:ykh3HX?"
 WRONG_SECRET = "another-key-that-is-not-the-reference-default-secret-0123456789"
@@ -247,7 +247,7 @@ class Harness:
         return compare.substitute(document, "{FIXTURE_DIR}", str(site))
 
     def expected_row(self, row: Row) -> Row:
-        """The row whose answer applies: itself, or its decisions.md substitute."""
+        """The row whose answer applies: itself, or its docs/decisions.md substitute."""
         if row.file in V42_ANSWERS:
             answer = self.v42[row.file]
             return replace(
@@ -281,7 +281,7 @@ class Harness:
             return None
         if row.file in DEPARTURES:
             decision, other = DEPARTURES[row.file]
-            problem += f" (decisions.md {decision}: the answer of {other} applies)"
+            problem += f" (docs/decisions.md {decision}: the answer of {other} applies)"
         elif row.file in V42_ANSWERS:
             problem += f" ({V42_ANSWERS[row.file]}: 4.2.0's answer applies)"
         elif row.file in V42_VALUES:
@@ -376,7 +376,7 @@ class Harness:
                 return f"{diff} [oracle {row.oracle}]"
         return None
 
-    # --- golden/v42: the keys 4.2.0 added (decisions.md Q46) -----------------------------
+    # --- golden/v42: the keys 4.2.0 added (docs/decisions.md Q46) -----------------------------
 
     def v42_answer(self, name: str, site: Path):
         """4.2.0's JSON answer to the 4.0.1 row `name`, or None (no v42 file, or not JSON)."""
@@ -411,7 +411,7 @@ class Harness:
 
     def added_paths(self, row: Row, site: Path) -> frozenset:
         """Generic key paths 4.2.0 sends for this request: a 4.0.1 row allows them beyond
-        its file (decisions.md Q46; golden/README.md "Keys added since 4.0.1")."""
+        its file (docs/decisions.md Q46; golden/README.md "Keys added since 4.0.1")."""
         found: set = set()
         for name in self._v42_sources(row):
             found |= compare.generic_paths(self.v42_answer(name, site))

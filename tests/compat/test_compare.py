@@ -397,7 +397,7 @@ def test_lists_below_an_unordered_path_are_unordered_too():
     assert diff_exact(expected, actual, (), unordered).path == "other[0]"
 
 
-# --- keys 4.2.0 added (decisions.md Q46) ----------------------------------------------
+# --- keys 4.2.0 added (docs/decisions.md Q46) ----------------------------------------------
 
 
 def test_generic_paths_write_indices_and_map_keys_as_stars():

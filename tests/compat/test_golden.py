@@ -58,7 +58,7 @@ def _v42_params():
 @pytest.mark.parametrize("row", list(_v42_params()))
 def test_keys_4_2_added(harness, row):
     """golden/v42/README.md "How to judge": where 4.2.0 answered with data, our answer has
-    every key it sends, with its values on the keys 4.0.1 did not send (decisions.md Q46)."""
+    every key it sends, with its values on the keys 4.0.1 did not send (docs/decisions.md Q46)."""
     if not harness.v42_judged(row):
         pytest.skip("4.2.0 answered no data to this request")
     problem = harness.check_v42(row)

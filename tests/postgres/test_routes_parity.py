@@ -1,5 +1,5 @@
 """Every experiment route answers the same on a PostgreSQL-only site (Autosubmit 4.1.16+
-layout, data.md A.12) as on the SQLite site it was copied from.
+layout, docs/data.md A.12) as on the SQLite site it was copied from.
 
 The site is written by the SQLite factory, each GET is answered by the SQLite app, then the
 content is copied into PostgreSQL, the SQLite databases and the pickles are deleted (logs and
@@ -73,7 +73,7 @@ NOT_COMPARED = {
 }
 
 
-# The tree's pkl_timestamp is the time of the request (data.md C), not data.
+# The tree's pkl_timestamp is the time of the request (docs/data.md C), not data.
 # /logrun's timediff is now minus the log's mtime; /stats' period ends at the current minute.
 CLOCK_FIELDS = {"/tree/a000": ("pkl_timestamp",), "/tree/a001": ("pkl_timestamp",),
                 "/logrun/a000": ("timediff",), "/stats/a000/0/Any": ("Statistics", "Period", "To")}
@@ -86,7 +86,7 @@ def _drop(body, path):
         body.pop(path[-1], None)
 
 
-# The configuration views echo the site's own settings (data.md A.8 step 7), which differ
+# The configuration views echo the site's own settings (docs/data.md A.8 step 7), which differ
 # between the two sites by construction.
 SITE_KEYS = {"DATABASE_BACKEND", "DATABASE_CONN_URL"}
 

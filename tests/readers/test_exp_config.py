@@ -1,4 +1,4 @@
-"""readers/exp_config.py over configurations written by the factory (data.md A.8)."""
+"""readers/exp_config.py over configurations written by the factory (docs/data.md A.8)."""
 from __future__ import annotations
 
 import os

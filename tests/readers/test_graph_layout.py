@@ -1,4 +1,4 @@
-"""readers/graph_layout.py: the API's own layout DB (data.md A.11)."""
+"""readers/graph_layout.py: the API's own layout DB (docs/data.md A.11)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""readers/packages.py over package DBs written by the factory in each layout (data.md A.7)."""
+"""readers/packages.py over package DBs written by the factory in each layout (docs/data.md A.7)."""
 from __future__ import annotations
 
 import os

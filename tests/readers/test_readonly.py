@@ -223,7 +223,7 @@ def _answers(client, urls):
         response = client.get(url)
         body = response.get_json()
         if isinstance(body, dict):
-            body.pop("pkl_timestamp", None)  # the tree's: the current time (api.md Q19)
+            body.pop("pkl_timestamp", None)  # the tree's: the current time (docs/api.md Q19)
         answers[url] = (response.status_code, body)
     return answers
 

@@ -1,4 +1,4 @@
-"""/filestatus/ (no gate, archive_status last row) and /shutdown/<route> (api.md 7.13, 7.14)."""
+"""/filestatus/ (no gate, archive_status last row) and /shutdown/<route> (docs/api.md 7.13, 7.14)."""
 import sqlite3
 
 import pytest

@@ -1,5 +1,5 @@
 """The v4 routes the development GUI calls that 4.0.1 lacks: job detail, neighbours, ETA,
-user metrics and the runner configuration (gui-contract.md section 8)."""
+user metrics and the runner configuration (docs/gui.md section 8)."""
 
 import pytest
 

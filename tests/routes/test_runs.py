@@ -1,4 +1,4 @@
-"""Runs and history routes through the test client (api.md 7.1-7.5)."""
+"""Runs and history routes through the test client (docs/api.md 7.1-7.5)."""
 import pytest
 
 from tests.services import history_case as case

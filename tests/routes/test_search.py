@@ -1,4 +1,4 @@
-"""v3 /search, /searchowner and /running/ (api.md 5.2-5.4) on factory-made sites."""
+"""v3 /search, /searchowner and /running/ (docs/api.md 5.2-5.4) on factory-made sites."""
 import os
 import shutil
 from urllib.parse import quote

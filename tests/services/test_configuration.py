@@ -1,4 +1,4 @@
-"""/cconfig and the v4 filesystem config (data.md B.13), and /logrun (B.14.1)."""
+"""/cconfig and the v4 filesystem config (docs/data.md B.13), and /logrun (B.14.1)."""
 import json
 import os
 import time

@@ -1,4 +1,4 @@
-"""Performance metrics (data.md B.9): formulas on model objects, then the whole route."""
+"""Performance metrics (docs/data.md B.9): formulas on model objects, then the whole route."""
 import pytest
 
 from autosubmit_api.services import metrics, performance

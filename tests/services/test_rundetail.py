@@ -87,7 +87,7 @@ def test_a_run_without_total_is_still_a_run_and_an_unknown_run_the_header_error(
 
 def test_an_autosubmit_42_run_without_total_shows_its_rows(make_experiment, settings, site):
     # Autosubmit 4.2 leaves the counters of the runs `autosubmit run` opens at 0; its history
-    # has the `structure_data` table (data.md A.13).
+    # has the `structure_data` table (docs/data.md A.13).
     make_experiment("a007", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=0)],
                     job_data=[JobDataSpec(job_name="a007_X", run_id=1)])
     with sqlite3.connect(site.jobdata_dir / "job_data_a007.db") as conn:

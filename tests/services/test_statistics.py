@@ -1,4 +1,4 @@
-"""Statistics (data.md B.12): retrial selection, hours, summary, and the route on factory data."""
+"""Statistics (docs/data.md B.12): retrial selection, hours, summary, and the route on factory data."""
 import datetime
 
 import pytest

@@ -5,7 +5,7 @@ central-database backends.
 factory (`make_experiment`) as usual, then asks `backend.settings()` for the settings of
 that site on the backend under test: on SQLite the site as the factory wrote it; on
 PostgreSQL the same site copied into a fresh database the way Autosubmit 4.1.16+ keeps it
-(data.md A.12: central tables in `public`, each experiment's pickle in `public.job_pkl` keyed by expid
+(docs/data.md A.12: central tables in `public`, each experiment's pickle in `public.job_pkl` keyed by expid
 with its `modified` stamp, history and edges in the `<expid>` schema), its SQLite files and
 pickles removed, logs and configuration left on disk. The PostgreSQL tests skip, saying
 why, when no server answers at $API_TEST_POSTGRES (tests/postgres/fixtures.py).

@@ -1,4 +1,4 @@
-"""The job table, run_job's metrics and the scheduler's start-up switches (api.md 2.1, 8)."""
+"""The job table, run_job's metrics and the scheduler's start-up switches (docs/api.md 2.1, 8)."""
 from __future__ import annotations
 
 import shutil

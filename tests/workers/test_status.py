@@ -60,7 +60,7 @@ def test_between_ten_minutes_and_an_hour_the_run_log_decides(backend, make_exper
     backend.age_pkl(quiet, 1800)
     log = _run_log(exp, age=30)
     status.run(settings)
-    # a001 is NOT RUNNING: no row, as a missing row means (data.md A.3)
+    # a001 is NOT RUNNING: no row, as a missing row means (docs/data.md A.3)
     assert _stored(settings) == {"a000": "RUNNING"}
     _age(log, 400)
     status.run(settings)

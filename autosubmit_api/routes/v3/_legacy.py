@@ -1,4 +1,4 @@
-"""The v3 error habit (api.md 1.6): a failed v3 view answers 200 with its normal keys at
+"""The v3 error habit (docs/api.md 1.6): a failed v3 view answers 200 with its normal keys at
 their defaults plus `"error": true` and an `error_message`. Only v3 routes use this."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def legacy(default: Mapping[str, Any], status: int = 200) -> Callable:
 
     `default` is the route's answer shape with its default values (it is deep-copied).
     Unexpected exceptions are logged and answered the same way with a generic message, so
-    no traceback or server path reaches the client (decisions.md Q39).
+    no traceback or server path reaches the client (docs/decisions.md Q39).
     """
 
     def decorator(view: Callable) -> Callable:

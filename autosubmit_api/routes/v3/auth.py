@@ -1,4 +1,4 @@
-"""v3 authentication routes: `/login` (CAS), `/tokentest` and `/updatedesc` (api.md 4.2 to 4.5).
+"""v3 authentication routes: `/login` (CAS), `/tokentest` and `/updatedesc` (docs/api.md 4.2 to 4.5).
 
 Registered at the root and under /v3. `/login` has no gate; `/tokentest` has the NONE
 threshold (it answers 401 itself without a valid user); `/updatedesc`, the API's only write,

@@ -1,4 +1,4 @@
-"""v3 `/cconfig/<expid>`: configuration of the last run against the files on disk (api.md 7.11)."""
+"""v3 `/cconfig/<expid>`: configuration of the last run against the files on disk (docs/api.md 7.11)."""
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,7 +1,7 @@
-"""v3 job status views (api.md 5.5-5.7, 6.1-6.4, 7.8): `/expinfo`, `/expcount`, `/ifrun`,
+"""v3 job status views (docs/api.md 5.5-5.7, 6.1-6.4, 7.8): `/expinfo`, `/expcount`, `/ifrun`,
 `/summary`, `/quick`, `/tree`, `/graph`, `/pklinfo`, `/pkltreeinfo`.
 
-Errors become each route's legacy 200 body (api.md 1.6) through `@legacy`.
+Errors become each route's legacy 200 body (docs/api.md 1.6) through `@legacy`.
 """
 from __future__ import annotations
 

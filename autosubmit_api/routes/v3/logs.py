@@ -1,4 +1,4 @@
-"""v3 log routes: `/exprun/<expid>`, `/joblog/<logfile>`, `/logrun/<expid>` (api.md 5.8, 7.9, 7.10)."""
+"""v3 log routes: `/exprun/<expid>`, `/joblog/<logfile>`, `/logrun/<expid>` (docs/api.md 5.8, 7.9, 7.10)."""
 from __future__ import annotations
 
 import functools

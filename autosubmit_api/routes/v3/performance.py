@@ -1,4 +1,4 @@
-"""v3 `/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY (api.md 7.6)."""
+"""v3 `/performance/<expid>`: SYPD, ASYPD, RSYPD, CHSY, JPSY (docs/api.md 7.6)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response

@@ -1,7 +1,7 @@
-"""v3 searches and the running list (api.md 5.2-5.4): `/search/...`, `/searchowner/...`, `/running/`.
+"""v3 searches and the running list (docs/api.md 5.2-5.4): `/search/...`, `/searchowner/...`, `/running/`.
 
 Registered at the root and under /v3. Errors answer 200 `{"experiment": [], "error": true, ...}`
-(the v3 habit, api.md 1.6).
+(the v3 habit, docs/api.md 1.6).
 """
 from __future__ import annotations
 

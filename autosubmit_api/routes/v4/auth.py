@@ -1,4 +1,4 @@
-"""v4 authentication routes under /v4/auth (api.md 4.4, 4.6, 4.7).
+"""v4 authentication routes under /v4/auth (docs/api.md 4.4, 4.6, 4.7).
 
 `cas/v2/login`, `oauth2/github/login` and `oidc/login` have no gate (they are how a token
 is obtained); `verify-token` has the NONE threshold and answers 401 itself without a valid user.
