@@ -4,7 +4,6 @@ unknown option with a warning. Real servers on loopback, as tests/test_cli.py.""
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import subprocess
 import time

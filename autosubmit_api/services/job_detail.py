@@ -14,6 +14,7 @@ from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import job_data
 from autosubmit_api.services.job_table import load_table
 from autosubmit_api.services.job_views import COMPLETED, JobTable
+from autosubmit_api.services.timefmt import fmt_local_iso
 
 
 def chunk_start(date) -> Optional[str]:
@@ -35,7 +36,8 @@ def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int]
     i = _index(table, job_name)
     job = table.jobs[i]
     times = table.compute_times(int(time.time()) if now is None else int(now), frozenset({i}))[i]
-    submit, start, finish = table.exposed(i, times)
+    # A route 4.0.1 did not have: times as upstream 4.2.0 sends them (ISO 8601 with offset).
+    submit, start, finish = table.exposed(i, times, fmt_local_iso)
     unit, size = table.effective_unit(i)
     section = table.sections[i]
     history = job_data.load_history(settings, expid, optional=True)
@@ -55,7 +57,9 @@ def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int]
         "split": job.split,
         "splits": job.splits,
         "platform": section.platform or job.platform,
-        "qos": section.queue,
+        # The tree's `queue` keeps 4.0.1's "None" text for a section without one (docs/data.md
+        # B.0.2); this route answers "" there, as upstream 4.2.0 does.
+        "qos": "" if section.queue in (None, "None") else section.queue,
         # The scheduler id of the job's latest attempt, as upstream 4.2.0 answers: the history
         # row's, else the job list's (an Autosubmit 4.2 `jobs.id` can lag behind it, or be NULL).
         "remote_id": (latest.job_id if latest is not None and latest.job_id else job.id) or None,

@@ -508,12 +508,15 @@ class JobTable:
             return last
         return self.conf.chunk_unit, self.conf.chunk_size
 
-    def exposed(self, i: int, t: Times) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    def exposed(self, i: int, t: Times, fmt=None) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        """Submit, start and finish as a view shows them: only the times the job's status
+        has reached, formatted by `fmt` (4.0.1's `YYYY-MM-DD HH:MM:SS` by default)."""
+        fmt = fmt_dt if fmt is None else fmt
         code = self.codes[i]
         submit = t.submit if code in (COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED) else 0
         start = t.start if code in (COMPLETED, FAILED, RUNNING) else 0
         finish = t.finish if code in (COMPLETED, FAILED) else 0
-        return fmt_dt(submit), fmt_dt(start), fmt_dt(finish)
+        return fmt(submit), fmt(start), fmt(finish)
 
     def tree_title(self, i: int, t: Times) -> str:
         status = self.statuses[i]

@@ -32,6 +32,14 @@ def fmt_utc_iso(ts: Optional[Number]) -> Optional[str]:
     return datetime.datetime.fromtimestamp(int(ts), tz=datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def fmt_local_iso(ts: Optional[Number]) -> Optional[str]:
+    """`YYYY-MM-DDTHH:MM:SS+HH:MM`, local time with its offset, for ts > 0, else None (the
+    v4 job detail, as upstream 4.2.0 sends it; every browser parses it)."""
+    if not ts or ts <= 0:
+        return None
+    return datetime.datetime.fromtimestamp(int(ts)).astimezone().isoformat(timespec="seconds")
+
+
 def td(seconds: Number) -> str:
     """Python `str(timedelta(seconds=s))`: `0:00:05`, `1714 days, 1:02:05`."""
     return str(datetime.timedelta(seconds=int(seconds)))

@@ -1,6 +1,8 @@
 """The v4 routes the development GUI calls that 4.0.1 lacks: job detail, neighbours, ETA,
 user metrics and the runner configuration (docs/gui.md section 8)."""
 
+from datetime import datetime
+
 import pytest
 
 from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
@@ -56,7 +58,18 @@ def test_job_detail_shows_the_job_and_its_history_times(client, exp):
     assert body["section"] == "SIM" and body["chunk"] == 2 and body["member"] == "fc0"
     assert body["remote_id"] == 102
     assert body["run_time"] == 1200 and body["queue_time"] == 60
-    assert body["submit"] is not None and body["finish"] is not None
+    # ISO 8601 with the offset, as upstream 4.2.0 sends them (the GUI computes run and queue
+    # times from them); the client fixture's site runs with the test process's time zone.
+    expected = [datetime.fromtimestamp(T0 + s).astimezone().isoformat(timespec="seconds")
+                for s in (700, 760, 1960)]
+    assert [body["submit"], body["start"], body["finish"]] == expected
+    waiting = client.get("/v4/experiments/a001/jobs/a001_20000101_fc0_4_SIM").get_json()
+    assert (waiting["submit"], waiting["start"], waiting["finish"]) == (None, None, None)
+    assert body["qos"] == "bsc_es"  # the section's queue
+    # A section without a queue: "" (upstream 4.2.0), not the tree's "None" (docs/data.md B.0.2).
+    tree_qos = {job["id"]: job["queue"] for job in client.get("/v3/tree/a001").get_json()["jobs"]}
+    setup = client.get("/v4/experiments/a001/jobs/a001_LOCAL_SETUP").get_json()
+    assert (tree_qos["a001_LOCAL_SETUP"], setup["qos"]) == ("None", "")
 
 
 def test_job_detail_date_is_yyyymmdd_and_split_jobs_say_which_split(client, make_experiment):

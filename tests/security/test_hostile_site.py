@@ -139,7 +139,7 @@ SWAPS = 2000
 
 @pytest.mark.parametrize("url", ["/joblog/a000_race.out", "/v4/experiments/a000/logs/a000_race.out"])
 def test_a_log_swapped_with_a_symlink_in_a_loop_never_leaks(site, client, exp, outside, url):
-    path = exp.path / "tmp" / f"LOG_a000" / "a000_race.out"
+    path = exp.path / "tmp" / "LOG_a000" / "a000_race.out"
     path.write_text("an honest log line\n")
     leaks = errors = served = requests = 0
     with hostile.Swapper(path, outside / "shadow") as swapper:
