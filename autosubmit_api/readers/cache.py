@@ -135,19 +135,3 @@ def sizes() -> Tuple[int, int]:
     """(large entries, small entries) held now."""
     with _lock:
         return len(_large.entries), len(_small.entries)
-
-
-def remember(kind: str, key: Hashable, value: Any) -> None:
-    """Store `value` for (kind, key) without computing anything (a refusal to recall)."""
-    cached(kind, key, lambda: value)
-
-
-def recall(kind: str, key: Hashable) -> Any:
-    """What (kind, key) holds, None when nothing does (no computation)."""
-    full = (kind, key)
-    lru = _small if kind in SMALL_KINDS else _large
-    with _lock:
-        if full in lru.entries:
-            lru.entries.move_to_end(full)
-            return lru.entries[full]
-    return None

@@ -288,7 +288,7 @@ def read_yaml_file(settings: Settings, path: str, name: str, budget: Optional[Bu
         # The refusal of a file may depend on what the configuration's earlier files
         # used of the budget: remember it for this file version at this budget.
         version = _file_version(path, st) + (budget.bytes_left, budget.nodes_left, budget.expanded_left)
-        remembered = cache.recall("yaml_refused", version)
+        remembered = cache.get("yaml_refused", version)
         if remembered is not None:
             raise ConfigRefused(remembered)
         alone = budget.untouched
@@ -322,7 +322,7 @@ def read_yaml_file(settings: Settings, path: str, name: str, budget: Optional[Bu
 
 
 def _refuse(version: Tuple[Any, ...], message: str) -> None:
-    cache.remember("yaml_refused", version, message)
+    cache.put("yaml_refused", version, message)
     raise ConfigRefused(message)
 
 

@@ -22,6 +22,19 @@ STATUS_CODES: Dict[str, int] = {
 UNKNOWN = -2
 
 
+def opt_int(value: Any) -> Optional[int]:
+    """An integer column or attribute as an int; None when it is absent or not a number
+    (booleans included), whichever job list it comes from."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def status_code(name: Any) -> int:
     """The code of a status name (case and surrounding blanks ignored); UNKNOWN otherwise."""
     if isinstance(name, str):

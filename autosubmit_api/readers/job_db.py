@@ -26,7 +26,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
 from autosubmit_api.models import Job, JobList, Section
 from autosubmit_api.readers import cache, paths, storage
-from autosubmit_api.readers.job_build import make_job, paused_gc, stamp, status_code
+from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp, status_code
 from autosubmit_api.readers.store import Store
 
 TABLE = "jobs"
@@ -66,17 +66,6 @@ def _date(value: Any, seen: Dict[Any, Optional[datetime]]) -> Optional[datetime]
     return found
 
 
-def _int(value: Any) -> Optional[int]:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _text(value: Any) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
@@ -97,12 +86,12 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             "status": status_code(status),
             "section": section if isinstance(section, str) else "",
             "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else None,
-            "priority": _int(priority) or 0,
+            "priority": opt_int(priority) or 0,
             "date": _date(date, seen_dates),
             "member": member if isinstance(member, str) and member else None,
-            "chunk": _int(chunk),
-            "split": _int(split),
-            "splits": _int(splits),
+            "chunk": opt_int(chunk),
+            "split": opt_int(split),
+            "splits": opt_int(splits),
             # NULL until the logs exist: None, which upstream 4.2.0 sends as null.
             "out_path_local": out_local if isinstance(out_local, str) else None,
             "err_path_local": err_local if isinstance(err_local, str) else None,
@@ -117,7 +106,7 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             "nodes": None,
             "threads": None,
             "prev_status": None,
-            "fail_count": _int(fail_count) or 0,
+            "fail_count": opt_int(fail_count) or 0,
             "submit_time": stamp(submit),
             "start_time": stamp(start),
             "finish_time": stamp(finish),
@@ -221,8 +210,8 @@ def read_sections(st: Store) -> Tuple[Section, ...]:
         return ()
     rows = st.select("sections", ("name", "splits", "dependencies", "datelist", "members", "numchunks"),
                      order_by="name")
-    return tuple(Section(name=str(r[0]), splits=_int(r[1]), dependencies=_text(r[2]) or "",
-                         datelist=_text(r[3]) or "", members=_text(r[4]) or "", numchunks=_int(r[5]))
+    return tuple(Section(name=str(r[0]), splits=opt_int(r[1]), dependencies=_text(r[2]) or "",
+                         datelist=_text(r[3]) or "", members=_text(r[4]) or "", numchunks=opt_int(r[5]))
                  for r in rows if r[0] is not None)
 
 

@@ -33,6 +33,7 @@ from autosubmit_api.models import Job, JobList
 from autosubmit_api.readers import backend, cache, confined, job_db, paths, storage, store
 from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
 from autosubmit_api.readers.job_build import make_job as _job
+from autosubmit_api.readers.job_build import opt_int
 from autosubmit_api.readers.job_build import paused_gc  # noqa: F401 (re-exported for services)
 from autosubmit_api.readers.job_build import stamp as _stamp
 
@@ -184,19 +185,8 @@ def _opt_str(value: Any) -> Optional[str]:
     return None
 
 
-def _opt_int(value: Any) -> Optional[int]:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _status(value: Any) -> int:
-    code = _opt_int(value)
+    code = opt_int(value)
     return -2 if code is None else code  # UNKNOWN
 
 
@@ -204,7 +194,7 @@ def _split(value: Any) -> Optional[int]:
     # Autosubmit writes -1 (or None) for "not split".
     if value is None or value == -1:
         return None
-    number = _opt_int(value)
+    number = opt_int(value)
     return None if number is None or number < 0 else number
 
 
@@ -237,10 +227,10 @@ def _from_tuple(entry: Any) -> Job:
         status=_status(entry[2]),
         section=section if isinstance(section, str) else "",
         id=entry[1] if isinstance(entry[1], (int, str)) else 0,
-        priority=_opt_int(entry[3]) or 0,
+        priority=opt_int(entry[3]) or 0,
         date=_when(entry[5]),
         member=member if isinstance(member, str) else None,
-        chunk=_opt_int(entry[7]),
+        chunk=opt_int(entry[7]),
         out_path_local=entry[8] if isinstance(entry[8], str) else "",
         err_path_local=entry[9] if isinstance(entry[9], str) else "",
         out_path_remote=entry[10] if isinstance(entry[10], str) else "",
@@ -305,10 +295,10 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
         "status": status if status.__class__ is int else _status(status),
         "section": section if section.__class__ is str else "",
         "id": job_id if job_id.__class__ in (int, str) else 0,
-        "priority": priority if priority.__class__ is int else (_opt_int(priority) or 0),
+        "priority": priority if priority.__class__ is int else (opt_int(priority) or 0),
         "date": date if date is None or date.__class__ is datetime else _when(date),
         "member": member if member is None or member.__class__ is str else None,
-        "chunk": chunk if chunk is None or chunk.__class__ is int else _opt_int(chunk),
+        "chunk": chunk if chunk is None or chunk.__class__ is int else opt_int(chunk),
         "split": None if split is None or split == -1 else _split(split),
         "splits": None if splits is None or splits == -1 else _split(splits),
         "out_path_local": out_local,
@@ -324,8 +314,8 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
         "nodes": nodes,
         "threads": threads,
         "prev_status": prev_status if prev_status is None or prev_status.__class__ is int
-        else _opt_int(prev_status),
-        "fail_count": fail_count if fail_count.__class__ is int else (_opt_int(fail_count) or 0),
+        else opt_int(prev_status),
+        "fail_count": fail_count if fail_count.__class__ is int else (opt_int(fail_count) or 0),
         "submit_time": None if submit is None else _stamp(submit),
         "start_time": None if start is None else _stamp(start),
         "finish_time": None if finish is None else _stamp(finish),
