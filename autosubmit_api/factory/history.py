@@ -17,6 +17,7 @@ on the latest row of each job, times consistent with each attempt's status.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from dataclasses import replace
@@ -227,6 +228,26 @@ def write_job_data(
         conn.commit()
     finally:
         conn.close()
+
+
+STRUCTURE_DATA_DDL = (
+    "CREATE TABLE structure_data (run_id INTEGER NOT NULL, e_from VARCHAR NOT NULL, "
+    "e_to VARCHAR NOT NULL, min_trigger_status VARCHAR, completion_status VARCHAR, "
+    "from_step INTEGER, fail_ok BOOLEAN, PRIMARY KEY (run_id, e_from, e_to))"
+)
+
+
+def write_structure_data(path: Union[str, os.PathLike],
+                         edges_by_run: Mapping[int, Sequence[Tuple[str, str]]]) -> None:
+    """Add Autosubmit 4.2's `structure_data` table to an existing history DB: each run's
+    own (parent, child) edges (docs/data.md A.13). An empty mapping writes the bare table,
+    as a 4.2 history whose runs stored no edges has it."""
+    with contextlib.closing(sqlite3.connect(os.fspath(path))) as conn, conn:
+        conn.execute(STRUCTURE_DATA_DDL)
+        conn.executemany(
+            "INSERT INTO structure_data (run_id, e_from, e_to, min_trigger_status, completion_status, "
+            "from_step, fail_ok) VALUES (?, ?, ?, 'COMPLETED', 'WAITING', 0, 0)",
+            [(run_id, a, b) for run_id, edges in edges_by_run.items() for a, b in edges])
 
 
 def package_code(package_name: str) -> int:

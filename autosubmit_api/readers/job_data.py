@@ -277,6 +277,33 @@ def _load_postgres(settings: Settings, expid: str, *, optional: bool,
         return cache.cached("pg_job_data", (settings.db_connection_url, expid, marker, last_only), parse)
 
 
+def _fetch_run_edges(st: Store, run_id: int) -> Optional[Tuple[Tuple[str, str], ...]]:
+    if not st.has_table("structure_data"):
+        return None
+    rows = st.rows(f"SELECT e_from, e_to FROM {st.table('structure_data')} WHERE run_id = :run_id "
+                   "ORDER BY e_from, e_to", {"run_id": run_id})
+    return tuple((str(a), str(b)) for a, b in rows)
+
+
+def run_edges(settings: Settings, expid: str, run_id: int) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """The dependency edges (parent, child) as they were in one run: the `structure_data`
+    table Autosubmit 4.2 keeps in the history (docs/data.md A.13), sorted. None when the
+    history has no such table (Autosubmit before 4.2) or does not exist."""
+    if backend.is_postgres(settings):
+        with store.open_schema(settings, expid, f"job_data_{expid}.db") as st:
+            return _fetch_run_edges(st, run_id)
+    path = paths.job_data_db(settings, expid)
+
+    def parse(p: str) -> Optional[Tuple[Tuple[str, str], ...]]:
+        with store.open_file(settings, p, os.path.basename(p)) as st:
+            return _fetch_run_edges(st, run_id)
+
+    try:
+        return cache.cached_file("run_edges", path, parse, expid, run_id)
+    except (FileNotFoundError, NotFound):
+        return None
+
+
 def children_map(settings: Settings, expid: str) -> Dict[str, Tuple[str, ...]]:
     """job name -> child names from the `children` column of `last = 1` rows (v17+).
 

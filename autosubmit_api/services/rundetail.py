@@ -136,6 +136,15 @@ def _renamed(rows: Sequence[JobDataRow]) -> List[OldRow]:
     return result
 
 
+def _edge_fields(known: bool, children: List[str], parents: List[str]) -> Dict[str, Any]:
+    """A node's children/parents: counts and sorted names where the run's edges are known,
+    else the nulls 4.0.1 answers."""
+    if not known:
+        return {"children": None, "children_list": None, "parents": None, "parent_list": None}
+    return {"children": len(children), "children_list": sorted(children),
+            "parents": len(parents), "parent_list": sorted(parents)}
+
+
 def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] = None) -> dict:
     """B.8.4: the run's tree, job nodes and folder counters."""
     paths.check_expid(expid)
@@ -158,6 +167,14 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
                 "error_message": "", "pkl_timestamp": PKL_TIMESTAMP}
     jobs = _renamed(rows)
     log_dir = paths.job_logs_dir(settings, expid)
+    # Autosubmit 4.2 keeps each run's own edges (structure_data): the nodes list them as the
+    # tree does. Older histories have none, and the nodes keep 4.0.1's nulls (B.8.4).
+    edges = job_data.run_edges(settings, expid, run.run_id) if history.as42 else None
+    kids: Dict[str, List[str]] = {}
+    mums: Dict[str, List[str]] = {}
+    for parent, child in edges or ():
+        kids.setdefault(parent, []).append(child)
+        mums.setdefault(child, []).append(parent)
 
     parsed = {job.name: _parse_date(job.row.date) for job in jobs if job.row.date}
     dates = sorted({d for d in parsed.values() if d is not None})
@@ -290,7 +307,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
             "finish": fmt_dt_dash(job.finish),
             "queue": row.qos or "debug", "processors": row.ncpus, "wallclock": row.wallclock,
             "wrapper": wrapper, "wrapper_code": wrapper,
-            "children": None, "children_list": None, "parents": None, "parent_list": None,
+            **_edge_fields(edges is not None, kids.get(row.job_name, []), mums.get(row.job_name, [])),
             "custom_directives": None,
             "out": os.path.join(log_dir, row.out) if row.out != "NA" else "NA",
             "err": os.path.join(log_dir, row.err) if row.err != "NA" else "NA",

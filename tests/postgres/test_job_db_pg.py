@@ -17,9 +17,11 @@ import pytest
 from autosubmit_api.app import create_app
 from autosubmit_api.errors import NotFound
 from autosubmit_api.factory import postgres as pgf
-from autosubmit_api.factory import JobSpec, pickles
+from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec, pickles
+from autosubmit_api.factory.history import write_structure_data
 from autosubmit_api.factory import job_db as factory_db
 from autosubmit_api.readers import job_db, job_list, packages, storage, structure
+from autosubmit_api.services import rundetail
 from tests.conftest import shared_dir
 from tests.fixture_site import copy_fixture_tree, settings_for
 
@@ -115,6 +117,18 @@ def test_an_empty_jobs_table_a_schema_without_tables_and_no_schema(pg42, pg_url)
 
 
 # --- the real sites --------------------------------------------------------------------
+
+
+def test_run_detail_lists_the_runs_own_edges_from_the_schema(site, env, make_experiment, pg_url):
+    rows = [JobDataSpec(job_name=name, run_id=1) for name in ("a042_A", "a042_B")]
+    make_experiment("a042", job_list_layout="db", runs=[RunSpec(run_id=1, start=1, total=2)], job_data=rows)
+    write_structure_data(site.jobdata_dir / "job_data_a042.db", {1: [("a042_A", "a042_B")]})
+    pgf.copy_site(site, pg_url)
+    pgf.remove_sqlite_files(site, ["a042"])
+    pgf.write_pg_rc(site, pg_url)
+    jobs = rundetail.run_detail(site.settings(env), "a042", "1")["jobs"]
+    assert {j["id"]: (j["children_list"], j["parent_list"]) for j in jobs} == {
+        "a042_A": (["a042_B"], []), "a042_B": ([], ["a042_A"])}
 
 
 def _restore(site_name, pg_url, tmp_path):

@@ -1,10 +1,10 @@
 """Run detail tree (B.8.4) on the hand-made history of history_case."""
-import sqlite3
 
 import pytest
 
 from autosubmit_api.errors import NotFound
 from autosubmit_api.factory import JobDataSpec, RunSpec
+from autosubmit_api.factory.history import write_structure_data
 from autosubmit_api.services import rundetail
 from tests.services import history_case as case
 
@@ -90,13 +90,34 @@ def test_an_autosubmit_42_run_without_total_shows_its_rows(make_experiment, sett
     # has the `structure_data` table (docs/data.md A.13).
     make_experiment("a007", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=0)],
                     job_data=[JobDataSpec(job_name="a007_X", run_id=1)])
-    with sqlite3.connect(site.jobdata_dir / "job_data_a007.db") as conn:
-        conn.execute("CREATE TABLE structure_data (run_id INTEGER NOT NULL, e_from VARCHAR NOT NULL, "
-                     "e_to VARCHAR NOT NULL, min_trigger_status VARCHAR, completion_status VARCHAR, "
-                     "from_step INTEGER, fail_ok BOOLEAN, PRIMARY KEY (run_id, e_from, e_to))")
-    conn.close()
+    write_structure_data(site.jobdata_dir / "job_data_a007.db", {})
     body = rundetail.run_detail(settings, "a007", "1")
     assert body["error"] is False and [job["id"] for job in body["jobs"]] == ["a007_X"]
+
+
+def test_an_autosubmit_42_run_lists_its_own_edges(make_experiment, settings, site):
+    # Each run keeps the edges it ran with (structure_data): run 1 had A -> B, run 2 A -> C.
+    rows = [JobDataSpec(job_name=name, run_id=run, counter=run) for run in (1, 2)
+            for name in ("a007_A", "a007_B", "a007_C")]
+    make_experiment("a007", case.jobs(), job_data=rows,
+                    runs=[RunSpec(run_id=1, start=1, total=3), RunSpec(run_id=2, start=2, total=3)])
+    write_structure_data(site.jobdata_dir / "job_data_a007.db",
+                         {1: [("a007_A", "a007_B")], 2: [("a007_A", "a007_C")]})
+
+    def edges(run):
+        return {job["id"]: (job["children"], job["children_list"], job["parents"], job["parent_list"])
+                for job in rundetail.run_detail(settings, "a007", run)["jobs"]}
+
+    assert edges("1") == {"a007_A": (1, ["a007_B"], 0, []), "a007_B": (0, [], 1, ["a007_A"]),
+                          "a007_C": (0, [], 0, [])}
+    assert edges("2") == {"a007_A": (1, ["a007_C"], 0, []), "a007_B": (0, [], 0, []),
+                          "a007_C": (0, [], 1, ["a007_A"])}
+
+
+def test_a_history_before_42_keeps_the_null_edges_of_401(exp, settings):
+    assert rundetail.run_detail(settings, case.EXPID, "1")["jobs"]
+    for job in rundetail.run_detail(settings, case.EXPID, "1")["jobs"]:
+        assert (job["children"], job["children_list"], job["parents"], job["parent_list"]) == (None,) * 4
 
 
 def test_a_run_without_rows_is_empty_without_error(make_experiment, settings):
