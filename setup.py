@@ -42,6 +42,7 @@ setup(
             "psycopg[binary]>=3.1",
             "playwright>=1.40",
             "openapi-spec-validator>=0.7",
+            "ruff>=0.5",
         ],
     },
     entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},
