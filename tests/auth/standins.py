@@ -7,6 +7,7 @@ data the tests set, and every request they receive is recorded in `requests` for
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -63,6 +64,8 @@ class _Server:
                 url = urlsplit(self.path)
                 rec = Recorded(self.command, url.path, parse_qs(url.query), dict(self.headers), body)
                 owner.requests.append(rec)
+                # A held server answers once released (bounded): a slow provider, on cue.
+                owner._release.wait(timeout=30)
                 status, ctype, payload = owner.handle(rec)
                 data = payload.encode("utf-8") if isinstance(payload, str) else payload
                 self.send_response(status)
@@ -84,6 +87,21 @@ class _Server:
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)
         self.stopped = False
+        self._release = threading.Event()
+        self._release.set()
+
+    @contextlib.contextmanager
+    def held(self):
+        """Within the block, requests wait for `release()` (or the block's end) before they
+        are answered: a test decides when the provider's answer reaches our API."""
+        self._release.clear()
+        try:
+            yield self
+        finally:
+            self._release.set()
+
+    def release(self):
+        self._release.set()
 
     def start(self):
         self.thread.start()

@@ -25,12 +25,26 @@ pytestmark = pytest.mark.e2e
 VERIFY = "/v4/auth/verify-token"
 
 
+def _verified_first(gui):
+    """Wait until the Login page's first verify-token (401: no token yet) is answered.
+
+    The page sends it and the login at once, and keeps whichever verify-token answer comes
+    last: a login answered first has its refetch merged into that pending request, whose 401
+    then removes the new token (a race in the GUI, seen once in 3 CI runs). A real provider
+    takes longer than our API; the tests hold the stand-in until the 401 is in, as it would.
+    """
+    gui.wait_call(r"^/v4/auth/verify-token$")
+
+
 @pytest.mark.parametrize("build", ["head", V401_CAS_BUILD])
 def test_cas_login_stores_our_token(open_page, gui_urls, cas_server, api_url, build):
     service = gui_urls[build] + "/login"
     ticket = f"ST-E2E-{build}"
     cas_server.tickets[ticket] = (service, "e2e-alice")
-    gui = open_page(build, f"/login?ticket={ticket}")
+    with cas_server.held():
+        gui = open_page(build, f"/login?ticket={ticket}")
+        _verified_first(gui)
+        cas_server.release()
     login = gui.wait_call(r"^/v4/auth/cas/v2/login\?")
     assert f"ticket={ticket}" in login and f"service={quote(service, safe='')}" in login
     # Success: the GUI stores the token, verifies it and leaves the Login page for home.
@@ -78,7 +92,10 @@ def test_head_oidc_login_stores_our_token(open_page, gui_urls, oidc_server, api_
     redirect = gui_urls[OIDC_BUILD] + "/login"
     oidc_server.state.codes["OIDC-E2E-1"] = (redirect, "e2e-bob")
     # The provider sends the browser back to the GUI's login page with the code.
-    gui = open_page(OIDC_BUILD, "/login?code=OIDC-E2E-1&state=s1")
+    with oidc_server.held():
+        gui = open_page(OIDC_BUILD, "/login?code=OIDC-E2E-1&state=s1")
+        _verified_first(gui)
+        oidc_server.release()
     login = gui.wait_call(r"^/v4/auth/oidc/login\?")
     assert parse_qs(urlsplit(login).query) == {"code": ["OIDC-E2E-1"], "redirect_uri": [redirect]}
     gui.page.wait_for_url(gui_urls[OIDC_BUILD] + "/", timeout=90_000)
