@@ -217,11 +217,15 @@ def remove_sqlite_files(site: Site, expids: Iterable[str]) -> None:
                 path.unlink()
 
 
+def postgres_rc(rc: str, url: str) -> str:
+    """An .autosubmitrc text of the SQLite backend pointed at the PostgreSQL database at `url`,
+    as an Autosubmit 4.1.16+ site has it."""
+    return rc.replace("backend = sqlite\n", f"backend = postgres\nconnection_url = {url}\n")
+
+
 def write_pg_rc(site: Site, url: str) -> None:
-    """Point the site's .autosubmitrc at PostgreSQL, as an Autosubmit 4.1.16+ site has it."""
-    rc = site.rc_path.read_text()
-    rc = rc.replace("backend = sqlite\n", f"backend = postgres\nconnection_url = {url}\n")
-    site.rc_path.write_text(rc)
+    """Point the site's .autosubmitrc at PostgreSQL."""
+    site.rc_path.write_text(postgres_rc(site.rc_path.read_text(), url))
 
 
 def drop_schemas(url: str, schemas: Iterable[str]) -> None:

@@ -33,6 +33,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
+from autosubmit_api.factory import RC_TEMPLATE
+from autosubmit_api.factory.postgres import postgres_rc
 from tests.compat import compare, judge42
 from tests.compat.departures42 import departure_for
 from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows, split_route
@@ -193,24 +195,6 @@ def keys_401(shared: Path) -> Dict[str, judge42.KeySet]:
 # Serving a site
 # ---------------------------------------------------------------------------------------
 
-RC = """[database]
-path = {root}
-filename = autosubmit.db
-backend = {backend}
-{connection}[local]
-path = {root}
-[globallogs]
-path = {root}/logs
-[historicdb]
-path = {root}/metadata/data
-[structures]
-path = {root}/metadata/structures
-[historiclog]
-path = {root}/metadata/logs
-[graph]
-path = {root}/metadata/graph
-"""
-
 
 def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
     """Copy a site's experiment folders into `root` as the capture served them: `logs/`,
@@ -242,13 +226,8 @@ def _named_time(name: str) -> Optional[int]:
 
 
 def write_rc(rc_path: Path, root: Path, connection_url: str = "") -> Path:
-    connection = f"connection_url = {connection_url}\n" if connection_url else ""
-    rc_path.write_text(
-        RC.format(
-            root=root, backend="postgres" if connection_url else "sqlite", connection=connection
-        ),
-        encoding="utf-8",
-    )
+    rc = RC_TEMPLATE.format(root=root)
+    rc_path.write_text(postgres_rc(rc, connection_url) if connection_url else rc, encoding="utf-8")
     return rc_path
 
 
