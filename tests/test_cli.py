@@ -1,4 +1,5 @@
 """The `autosubmit_api` console script: options, errors, and a real gunicorn server on loopback."""
+import contextlib
 import json
 import os
 import subprocess
@@ -67,6 +68,17 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.communicate()
+
+
+@contextlib.contextmanager
+def serving(env, *args, cwd=None):
+    """A `Server` that answers when the block starts and is stopped when it ends."""
+    srv = Server(env, *args, cwd=cwd)
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()
 
 
 def test_version_prints_the_reference_string():

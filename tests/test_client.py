@@ -20,7 +20,7 @@ from autosubmit_api.client.main import main as client_main
 from autosubmit_api.client.main import new_lines, table
 from autosubmit_api.factory import make_experiment, make_site, workflow
 from tests.conftest import TEST_SECRET, free_port
-from tests.test_cli import Server, clean_env
+from tests.test_cli import clean_env, serving
 
 FAILED_JOB = "c000_20000101_fc0_3_SIM"
 LOG_LINES = [f"c000 out line {i}" for i in range(1, 41)]
@@ -48,12 +48,8 @@ def server(site, tmp_path_factory):
     home = tmp_path_factory.mktemp("client-server-home")
     env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(home), PROTECTION_LEVEL="ALL",
                     SECRET_KEY=TEST_SECRET)
-    srv = Server(env, "--disable-bg-tasks", "-w", "2", cwd=home)
-    try:
-        srv.wait()
+    with serving(env, "--disable-bg-tasks", "-w", "2", cwd=home) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture

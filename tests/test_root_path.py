@@ -13,7 +13,7 @@ import pytest
 from autosubmit_api.app import create_app
 from autosubmit_api.factory import make_experiment, make_site
 from tests.conftest import TEST_SECRET
-from tests.test_cli import Server, clean_env
+from tests.test_cli import clean_env, serving
 
 PREFIX = "/as-api"
 GUI = "http://gui.example"
@@ -44,12 +44,8 @@ def server(tmp_path_factory):
     env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
                     SECRET_KEY=TEST_SECRET, AS_API_ROOT_PATH="as-api/", CAS_SERVER_URL="https://cas.example/cas/",
                     API_PUBLIC_URL=PUBLIC)
-    srv = Server(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path)
-    try:
-        srv.wait()
+    with serving(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 def test_the_gui_calls_under_the_prefix_are_answered(server):

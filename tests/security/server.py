@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 
-from tests.test_cli import Server, clean_env
+from tests.test_cli import clean_env, serving
 
 
 @contextlib.contextmanager
@@ -12,9 +12,5 @@ def site_server(site, secret_key: str, workers: int = 2):
     background tasks, answering when entered and stopped on leaving."""
     env = clean_env(**site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=secret_key,
                                DISABLE_BACKGROUND_TASKS="True"))
-    srv = Server(env, "-w", str(workers))
-    try:
-        srv.wait()
+    with serving(env, "-w", str(workers)) as srv:
         yield srv
-    finally:
-        srv.stop()
