@@ -1,13 +1,12 @@
 """Packaging for autosubmit-api: the HTTP monitoring API for Autosubmit experiments."""
+
 import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
-VERSION = re.search(
-    r'__version__ = "([^"]+)"', (HERE / "autosubmit_api" / "__init__.py").read_text()
-).group(1)
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "autosubmit_api" / "__init__.py").read_text()).group(1)
 
 setup(
     name="autosubmit_api",
@@ -42,7 +41,7 @@ setup(
             "psycopg[binary]>=3.1",
             "playwright>=1.40",
             "openapi-spec-validator>=0.7",
-            "ruff>=0.5",
+            "ruff==0.17.6",
         ],
     },
     entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},

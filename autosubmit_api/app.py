@@ -1,4 +1,5 @@
 """The app factory: the only place where settings, routes, errors, CORS and workers meet."""
+
 from __future__ import annotations
 
 import io

@@ -6,6 +6,7 @@ header (raw, as the GUI sends it, or `Bearer <token>`), puts the user name on
 level demands a token for that threshold. A site's static AS_API_SECRET_TOKEN, when set, is
 accepted in place of a JWT and stands for AS_API_SECRET_TOKEN_USER.
 """
+
 from __future__ import annotations
 
 import functools
@@ -86,8 +87,9 @@ def is_secret_token(token: str, secret_token: str) -> bool:
     return hmac.compare_digest(token.encode("utf-8"), secret_token.encode("utf-8"))
 
 
-def current_user(header: Optional[str], secret: str, secret_token: str = "",
-                 secret_token_user: str = "") -> Tuple[Optional[str], Optional[TokenError]]:
+def current_user(
+    header: Optional[str], secret: str, secret_token: str = "", secret_token_user: str = ""
+) -> Tuple[Optional[str], Optional[TokenError]]:
     """(user, None) for a valid token, else (None, the reason).
 
     The static `secret_token` (AS_API_SECRET_TOKEN, the GUI's `secret-token` login sends
@@ -115,8 +117,9 @@ def gate(threshold: str) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             conf = settings()
-            user, problem = current_user(request.headers.get("Authorization"), conf.secret_key,
-                                         conf.secret_token, conf.secret_token_user)
+            user, problem = current_user(
+                request.headers.get("Authorization"), conf.secret_key, conf.secret_token, conf.secret_token_user
+            )
             g.user = user
             g.token_problem = problem
             if problem is not None and threshold != "NONE" and needed <= LEVELS[conf.protection_level]:
@@ -135,20 +138,25 @@ def startup_warnings(conf: Settings) -> List[str]:
     if conf.secret_key_blank:
         found.append("SECRET_KEY is blank (only whitespace): ignored, as if it were not set.")
     if conf.secret_key_generated and conf.protection_level != "NONE":
-        found.append("SECRET_KEY is not set: tokens are signed with a random key made at start; they "
-                     "stop working at restart and are not accepted by other hosts. Set SECRET_KEY.")
+        found.append(
+            "SECRET_KEY is not set: tokens are signed with a random key made at start; they "
+            "stop working at restart and are not accepted by other hosts. Set SECRET_KEY."
+        )
     elif not conf.secret_key_generated and len(conf.secret_key.encode("utf-8")) < 32:
         found.append("SECRET_KEY is shorter than 32 bytes: tokens signed with it are easier to forge.")
     if conf.github_client_id and not conf.github_whitelist_organization:
-        found.append("GitHub login is configured without GITHUB_OAUTH_WHITELIST_ORGANIZATION: every "
-                     "GitHub account can log in.")
+        found.append(
+            "GitHub login is configured without GITHUB_OAUTH_WHITELIST_ORGANIZATION: every GitHub account can log in."
+        )
     if conf.github_whitelist_team and not conf.github_whitelist_organization:
         found.append("GITHUB_OAUTH_WHITELIST_TEAM is ignored without GITHUB_OAUTH_WHITELIST_ORGANIZATION.")
     if conf.secret_token and len(conf.secret_token.encode("utf-8")) < 32:
         found.append("AS_API_SECRET_TOKEN is shorter than 32 bytes: it is easier to guess.")
     if conf.secret_token and conf.secret_token_user in conf.admin_users:
-        found.append(f"AS_API_SECRET_TOKEN stands for {conf.secret_token_user}, a member of API_ADMIN_USERS: "
-                     "whoever holds it may change any experiment's description.")
+        found.append(
+            f"AS_API_SECRET_TOKEN stands for {conf.secret_token_user}, a member of API_ADMIN_USERS: "
+            "whoever holds it may change any experiment's description."
+        )
     if not conf.owner_check:
         found.append("API_OWNER_CHECK=false: any logged-in user can change any experiment's description.")
     return found

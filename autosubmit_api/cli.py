@@ -16,6 +16,7 @@ existing start command keeps working (docs/cli.md).
 
 `client` is the command-line client of a running API (autosubmit_api/client, docs/client.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,13 @@ POSITIVE_INT_OPTIONS = {
 # Our options that stand for a gunicorn setting: gunicorn's other spellings of that setting
 # (`--error-logfile`, `-t`, `--keep-alive`) are added as aliases of ours.
 OUR_SETTINGS = {
-    "bind": "bind", "workers": "workers", "log_level": "loglevel", "log_file": "errorlog",
-    "daemon": "daemon", "timeout": "timeout", **POSITIVE_INT_OPTIONS,
+    "bind": "bind",
+    "workers": "workers",
+    "log_level": "loglevel",
+    "log_file": "errorlog",
+    "daemon": "daemon",
+    "timeout": "timeout",
+    **POSITIVE_INT_OPTIONS,
 }
 # gunicorn settings `start` always sets (the background scheduler must run once per host, in
 # the master; worker output goes to the error log): not offered as options.
@@ -67,12 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--version", action="version", version=f"{PROG} v{__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     start = commands.add_parser("start", help="start the API server (gunicorn)")
-    start.add_argument("--init-bg-tasks", action="store_true",
-                       help="run every background task once at startup, before serving")
-    start.add_argument("--disable-bg-tasks", action="store_true",
-                       help="start no background tasks")
-    start.add_argument("-b", "--bind", action="append",
-                       help="socket to bind, e.g. 0.0.0.0:8000 (repeatable; default 127.0.0.1:8000)")
+    start.add_argument(
+        "--init-bg-tasks", action="store_true", help="run every background task once at startup, before serving"
+    )
+    start.add_argument("--disable-bg-tasks", action="store_true", help="start no background tasks")
+    start.add_argument(
+        "-b", "--bind", action="append", help="socket to bind, e.g. 0.0.0.0:8000 (repeatable; default 127.0.0.1:8000)"
+    )
     start.add_argument("-w", "--workers", type=int, help="number of worker processes")
     start.add_argument("--log-level", type=str, help="error log level (default info)")
     start.add_argument("--log-file", type=str, help="error log file (default - for stderr)")
@@ -81,14 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--worker-connections", type=int, help="maximum simultaneous clients")
     start.add_argument("--max-requests", type=int, help="restart a worker after this many requests")
     start.add_argument("--max-requests-jitter", type=int, help="random jitter added to --max-requests")
-    start.add_argument("--timeout", type=int,
-                       help=f"seconds before a silent worker is restarted (default {DEFAULT_TIMEOUT})")
+    start.add_argument(
+        "--timeout", type=int, help=f"seconds before a silent worker is restarted (default {DEFAULT_TIMEOUT})"
+    )
     start.add_argument("--graceful-timeout", type=int, help="seconds to finish requests on restart")
     start.add_argument("--keepalive", type=int, help="seconds to keep an idle connection open")
     _add_gunicorn_options(start)
     # Listed for the help only: main() hands `client ...` to autosubmit_api.client before parsing.
-    commands.add_parser("client", add_help=False,
-                        help="command-line client of a running API (autosubmit_api client --help)")
+    commands.add_parser(
+        "client", add_help=False, help="command-line client of a running API (autosubmit_api client --help)"
+    )
     return parser
 
 
@@ -106,8 +115,9 @@ def _add_gunicorn_options(start: argparse.ArgumentParser) -> None:
     own description (flags, action, type, metavar, nargs, const), as gunicorn builds its CLI."""
     taken = set(start._option_string_actions)
     ours = {setting: dest for dest, setting in OUR_SETTINGS.items()}
-    group = start.add_argument_group("gunicorn settings", "passed to gunicorn as they are "
-                                     "(see gunicorn's documentation)")
+    group = start.add_argument_group(
+        "gunicorn settings", "passed to gunicorn as they are (see gunicorn's documentation)"
+    )
     for setting in _gunicorn_settings():
         flags = [flag for flag in setting.cli if flag not in taken]
         if not flags or setting.name in FIXED_SETTINGS:
@@ -115,13 +125,20 @@ def _add_gunicorn_options(start: argparse.ArgumentParser) -> None:
         if setting.name in ours:
             dest = ours[setting.name]
             mine = next(a for a in start._actions if a.dest == dest)
-            kwargs = {"dest": dest, "action": "store_true" if mine.nargs == 0 else "store",
-                      "help": f"same as {mine.option_strings[-1]}"}
+            kwargs = {
+                "dest": dest,
+                "action": "store_true" if mine.nargs == 0 else "store",
+                "help": f"same as {mine.option_strings[-1]}",
+            }
             if mine.nargs != 0:
                 kwargs["type"] = mine.type
         else:
-            kwargs = {"dest": GUNICORN_DEST + setting.name, "action": setting.action or "store",
-                      "default": None, "help": f"{setting.short} [{setting.default}]".replace("%", "%%")}
+            kwargs = {
+                "dest": GUNICORN_DEST + setting.name,
+                "action": setting.action or "store",
+                "default": None,
+                "help": f"{setting.short} [{setting.default}]".replace("%", "%%"),
+            }
             if kwargs["action"] == "store":
                 kwargs["type"] = setting.type or str
             if setting.meta is not None:
@@ -152,7 +169,7 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
     options["timeout"] = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
     for key, value in vars(args).items():
         if key.startswith(GUNICORN_DEST) and value is not None:
-            options[key[len(GUNICORN_DEST):]] = value
+            options[key[len(GUNICORN_DEST) :]] = value
     return options
 
 
@@ -185,8 +202,11 @@ def prepare_settings(env=None) -> Settings:
         )
     settings = load_settings(env, dotenv=False)
     if settings.db_backend == "sqlite" and not os.path.isfile(settings.db_path):
-        print(f"autosubmit_api: warning: the central database {settings.db_path} does not exist; "
-              "experiment routes will answer 503", file=sys.stderr)
+        print(
+            f"autosubmit_api: warning: the central database {settings.db_path} does not exist; "
+            "experiment routes will answer 503",
+            file=sys.stderr,
+        )
     return settings
 
 
@@ -216,8 +236,11 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
             # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told
             # not to: a directory in the user's home that 4.0.1 never made, and two API servers
             # of one user would take each other's socket. Off unless a setting names one.
-            named = (getattr(env_args, "control_socket", None) is not None or "control_socket" in options
-                     or "control_socket" in from_file)
+            named = (
+                getattr(env_args, "control_socket", None) is not None
+                or "control_socket" in options
+                or "control_socket" in from_file
+            )
             if "control_socket_disable" in self.cfg.settings and not named:
                 self.cfg.set("control_socket_disable", True)
             for key, value in vars(env_args).items():
@@ -311,8 +334,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:
         # A start command written for another version must still start the server.
-        print(f"autosubmit_api: warning: ignoring unknown option(s) of start: {' '.join(unknown)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"autosubmit_api: warning: ignoring unknown option(s) of start: {' '.join(unknown)}",
+            file=sys.stderr,
+            flush=True,
+        )
     # 4.0.1's line; of the generated gunicorn options only those given.
     shown = {k: v for k, v in vars(args).items() if not (k.startswith(GUNICORN_DEST) and v is None)}
     print(f"Starting autosubmit_api with args: {shown}", flush=True)

@@ -4,6 +4,7 @@ Every option the reference reads is here with the same name and default (docs/ap
 section 2, docs/data.md A.1), plus a few of our own, each with a one-line help in OPTIONS.
 Nothing here reads a file at import time: `load_settings()` does the reading.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -150,8 +151,12 @@ OPTIONS = {
     "cas_server_url": ("CAS_SERVER_URL", "", "CAS base URL, e.g. https://cas.example/cas/"),
     "cas_login_url": ("CAS_LOGIN_URL", "CAS_SERVER_URL + login", "CAS login page for the v3 /login flow"),
     "cas_verify_url": ("CAS_VERIFY_URL", "CAS_SERVER_URL + serviceValidate", "CAS ticket check for /login"),
-    "public_url": ("API_PUBLIC_URL", "", "this API's public base URL, e.g. https://api.example.org (the v4 "
-                   "CAS login's own service URL; never taken from the request's Host)"),
+    "public_url": (
+        "API_PUBLIC_URL",
+        "",
+        "this API's public base URL, e.g. https://api.example.org (the v4 "
+        "CAS login's own service URL; never taken from the request's Host)",
+    ),
     "github_client_id": ("GITHUB_OAUTH_CLIENT_ID", "", "GitHub OAuth app client id"),
     "github_client_secret": ("GITHUB_OAUTH_CLIENT_SECRET", "", "GitHub OAuth app secret"),
     "github_whitelist_organization": ("GITHUB_OAUTH_WHITELIST_ORGANIZATION", "", "only members of this org"),
@@ -162,12 +167,22 @@ OPTIONS = {
     "oidc_client_secret": ("OIDC_CLIENT_SECRET", "", "OpenID Connect client secret"),
     "oidc_token_url": ("OIDC_TOKEN_URL", "", "the provider's token endpoint (code exchange)"),
     "oidc_userinfo_url": ("OIDC_USERINFO_URL", "", "the provider's userinfo endpoint (OIDC_USERNAME_SOURCE=userinfo)"),
-    "oidc_username_source": ("OIDC_USERNAME_SOURCE", "userinfo if OIDC_USERINFO_URL is set, else id_token",
-                             "where the user name is read: `userinfo` (the userinfo call) or `id_token` "
-                             "(a claim of the ID token the code exchange returns)"),
-    "oidc_username_claim": ("OIDC_USERNAME_CLAIM", "sub", "the claim naming the user, e.g. preferred_username or email"),
-    "secret_token": ("AS_API_SECRET_TOKEN", "", "a static token accepted like a login token (the GUI's "
-                     "`secret-token` login); off when unset"),
+    "oidc_username_source": (
+        "OIDC_USERNAME_SOURCE",
+        "userinfo if OIDC_USERINFO_URL is set, else id_token",
+        "where the user name is read: `userinfo` (the userinfo call) or `id_token` "
+        "(a claim of the ID token the code exchange returns)",
+    ),
+    "oidc_username_claim": (
+        "OIDC_USERNAME_CLAIM",
+        "sub",
+        "the claim naming the user, e.g. preferred_username or email",
+    ),
+    "secret_token": (
+        "AS_API_SECRET_TOKEN",
+        "",
+        "a static token accepted like a login token (the GUI's `secret-token` login); off when unset",
+    ),
     "secret_token_user": ("AS_API_SECRET_TOKEN_USER", "User", "the user name AS_API_SECRET_TOKEN stands for"),
     "root_path": ("AS_API_ROOT_PATH", "", "path prefix the API is served under behind a proxy, e.g. /api"),
     "run_background_tasks_on_start": ("RUN_BACKGROUND_TASKS_ON_START", "false", "run every worker once at start"),
@@ -175,25 +190,49 @@ OPTIONS = {
     "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
     "owner_check": ("API_OWNER_CHECK", "true", "false lets any logged-in user change any description"),
     "max_page_size": ("API_MAX_PAGE_SIZE", "1000", "largest page_size a list answers; larger is capped"),
-    "cache_entries": ("API_CACHE_ENTRIES", "64", "large parsed files (job lists, histories, dependencies, "
-                      "layouts) kept in memory per process (LRU); rendered job views: 4 per entry"),
-    "cache_small_entries": ("API_CACHE_SMALL_ENTRIES", "1024", "small parsed files (configurations, "
-                            "metrics) kept per process, in their own LRU"),
+    "cache_entries": (
+        "API_CACHE_ENTRIES",
+        "64",
+        "large parsed files (job lists, histories, dependencies, "
+        "layouts) kept in memory per process (LRU); rendered job views: 4 per entry",
+    ),
+    "cache_small_entries": (
+        "API_CACHE_SMALL_ENTRIES",
+        "1024",
+        "small parsed files (configurations, metrics) kept per process, in their own LRU",
+    ),
     "sqlite_timeout": ("API_SQLITE_TIMEOUT", "2.0", "seconds a read waits for a locked SQLite file"),
-    "max_body_bytes": ("API_MAX_BODY_BYTES", "1048576", "largest request body accepted; a larger one is "
-                       "answered 413 without being read"),
+    "max_body_bytes": (
+        "API_MAX_BODY_BYTES",
+        "1048576",
+        "largest request body accepted; a larger one is answered 413 without being read",
+    ),
     "worker_interval_seconds": ("API_WORKER_INTERVAL", "300", "seconds between background runs"),
     "graph_worker_interval_seconds": ("API_GRAPH_WORKER_INTERVAL", "3600", "seconds between layout runs"),
-    "details_worker_interval_seconds": ("API_DETAILS_WORKER_INTERVAL", "14400",
-                                        "seconds between runs of the details worker"),
-    "extra_roots": ("API_EXTRA_ROOTS", "", "more directories (separated by `:`, os.pathsep) an "
-                    "experiment's files may resolve into, e.g. the scratch filesystem `LOG_<expid>` links to"),
-    "log_max_decompressed_bytes": ("API_LOG_MAX_DECOMPRESSED_BYTES", "67108864",
-                                   "bytes a log read decompresses (or reads) at most"),
+    "details_worker_interval_seconds": (
+        "API_DETAILS_WORKER_INTERVAL",
+        "14400",
+        "seconds between runs of the details worker",
+    ),
+    "extra_roots": (
+        "API_EXTRA_ROOTS",
+        "",
+        "more directories (separated by `:`, os.pathsep) an "
+        "experiment's files may resolve into, e.g. the scratch filesystem `LOG_<expid>` links to",
+    ),
+    "log_max_decompressed_bytes": (
+        "API_LOG_MAX_DECOMPRESSED_BYTES",
+        "67108864",
+        "bytes a log read decompresses (or reads) at most",
+    ),
     "log_max_kept_bytes": ("API_LOG_MAX_KEPT_BYTES", "2097152", "bytes of lines a log tail keeps at most"),
     "log_max_line_bytes": ("API_LOG_MAX_LINE_BYTES", "65536", "longer log lines are cut, with a marker"),
-    "log_format": ("API_LOG_FORMAT", "text", "`text` (plain lines for a terminal) or `json` (one JSON object "
-                   "per line, one line per request; docs/logging.md)"),
+    "log_format": (
+        "API_LOG_FORMAT",
+        "text",
+        "`text` (plain lines for a terminal) or `json` (one JSON object "
+        "per line, one line per request; docs/logging.md)",
+    ),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
 
@@ -227,7 +266,10 @@ RC_HELP = {
     ("historiclog", "path"): ("/esarchive/autosubmit/as_metadata/logs", "history-module log directory"),
     ("globallogs", "path"): ("/esarchive/autosubmit/Aslogs", "Autosubmit global logs (read, not used)"),
     ("graph", "path"): ("[local] path + /metadata/graph", "graph_data_EXPID.db directory (saved layouts)"),
-    ("statusdb", "path"): ("~/autosubmit/metadata/test", "file-status DB directory (used when [local] path/as_metadata/test has none)"),
+    ("statusdb", "path"): (
+        "~/autosubmit/metadata/test",
+        "file-status DB directory (used when [local] path/as_metadata/test has none)",
+    ),
     ("statusdb", "filename"): ("status.db", "file-status DB file name"),
     ("clients", "authorized"): ("", "whitespace-separated front-end URLs allowed to log in; * = any (v4)"),
 }
@@ -278,9 +320,7 @@ def _read_rc(path: Path) -> dict:
     for section, key in REQUIRED_DIRS:
         name = RC_KEYS[(section, key)]
         if name in values and not os.path.isdir(values[name]):
-            raise ConfigError(
-                f"{path}: [{section}] {key} = {values[name]} is not an existing directory"
-            )
+            raise ConfigError(f"{path}: [{section}] {key} = {values[name]} is not an existing directory")
     backend = values.get("db_backend", "sqlite").lower()
     if backend not in ("sqlite", "postgres"):
         raise ConfigError(f"{path}: [database] backend = {backend} (expected sqlite or postgres)")
@@ -290,9 +330,7 @@ def _read_rc(path: Path) -> dict:
     if parser.has_option("clients", "authorized"):
         values["authorized_clients"] = tuple(parser.get("clients", "authorized").split())
     if "graph_dir" not in values:
-        values["graph_dir"] = os.path.join(
-            values.get("local_root_dir", Settings.local_root_dir), "metadata", "graph"
-        )
+        values["graph_dir"] = os.path.join(values.get("local_root_dir", Settings.local_root_dir), "metadata", "graph")
     values["rc_path"] = str(path)
     return values
 
@@ -362,9 +400,7 @@ def _root_path(raw: str) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def load_settings(
-    env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides
-) -> Settings:
+def load_settings(env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides) -> Settings:
     """Build Settings from `env` (default: the process environment) and the rc file it points to.
 
     `.env` files are read only for the process environment unless `dotenv` says otherwise.
@@ -420,9 +456,7 @@ def load_settings(
     values["cache_small_entries"] = _positive_int(env, "API_CACHE_SMALL_ENTRIES", Settings.cache_small_entries)
     values["sqlite_timeout"] = _float(env, "API_SQLITE_TIMEOUT", Settings.sqlite_timeout)
     values["max_body_bytes"] = _positive_int(env, "API_MAX_BODY_BYTES", Settings.max_body_bytes)
-    values["worker_interval_seconds"] = _positive_int(
-        env, "API_WORKER_INTERVAL", Settings.worker_interval_seconds
-    )
+    values["worker_interval_seconds"] = _positive_int(env, "API_WORKER_INTERVAL", Settings.worker_interval_seconds)
     values["graph_worker_interval_seconds"] = _positive_int(
         env, "API_GRAPH_WORKER_INTERVAL", Settings.graph_worker_interval_seconds
     )
@@ -430,8 +464,7 @@ def load_settings(
         env, "API_DETAILS_WORKER_INTERVAL", Settings.details_worker_interval_seconds
     )
     values["extra_roots"] = tuple(
-        os.path.expanduser(item.strip()) for item in env.get("API_EXTRA_ROOTS", "").split(os.pathsep)
-        if item.strip()
+        os.path.expanduser(item.strip()) for item in env.get("API_EXTRA_ROOTS", "").split(os.pathsep) if item.strip()
     )
     for name in ("log_max_decompressed_bytes", "log_max_kept_bytes", "log_max_line_bytes"):
         values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))

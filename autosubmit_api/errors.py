@@ -5,6 +5,7 @@ Services raise these; v4 routes let them through to the handler, which answers
 handler shape, docs/api.md 1.5). v3 routes shape their legacy 200 bodies themselves
 (routes/v3/_legacy.py). Messages never carry absolute server paths (docs/decisions.md Q39).
 """
+
 from __future__ import annotations
 
 import logging

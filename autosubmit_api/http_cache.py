@@ -20,6 +20,7 @@ One `after_request` hook, for GET and HEAD answers of status 200 that are not er
 
 v3 error answers are 200s with `"error": true`: they get no tag (nor does any other status).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -143,7 +144,7 @@ def _tags(header_value: str) -> List[str]:
         if end < 0:
             break
         tags.append(rest[1:end])
-        rest = rest[end + 1:]
+        rest = rest[end + 1 :]
     return tags
 
 
@@ -212,4 +213,3 @@ def conditional(response: Response) -> Response:
     response.response = [encoded]
     response.headers["Content-Length"] = str(len(encoded))
     return response
-

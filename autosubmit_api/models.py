@@ -5,6 +5,7 @@ into the reference's JSON. Each group below is owned by the reader that fills it
 exception to "dataclass": JobDataRow is a NamedTuple, because a history holds hundreds of
 thousands of them and tuples build several times faster and smaller.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -12,6 +12,7 @@ terminal. No line holds a token or secret: request lines name the route template
 URL or a header, and every message passes through `scrub()` (tokens, JWTs, passwords,
 tickets and codes in URLs are replaced).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,10 @@ request_log = logging.getLogger("autosubmit_api.requests")
 # named in a query string, form body or `name: value` / `name=value` text.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s,;\"']+")
-_NAMED = re.compile(r"(?i)\b(token|access_token|id_token|refresh_token|ticket|code|client_secret|secret"
-                    r"|password|passwd|authorization|secret_key)(\"?\s*[=:]\s*\"?)[^\s&,;\"']+")
+_NAMED = re.compile(
+    r"(?i)\b(token|access_token|id_token|refresh_token|ticket|code|client_secret|secret"
+    r"|password|passwd|authorization|secret_key)(\"?\s*[=:]\s*\"?)[^\s&,;\"']+"
+)
 REDACTED = "[redacted]"
 
 
@@ -95,8 +98,9 @@ def _finish(response):
             "user": getattr(g, "user", None),
             "client": request.remote_addr,
         }
-        request_log.info("%s %s %s", request.method, fields["route"] or "(no route)", response.status_code,
-                         extra={"request": fields})
+        request_log.info(
+            "%s %s %s", request.method, fields["route"] or "(no route)", response.status_code, extra={"request": fields}
+        )
     return response
 
 

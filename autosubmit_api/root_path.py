@@ -6,6 +6,7 @@ moved from PATH_INFO to SCRIPT_NAME; a request without it (a proxy that strips t
 is served as it is, with SCRIPT_NAME set to the prefix. Either way every URL the API builds
 (redirects, `request.base_url` in the CAS login) carries the prefix, as the browser sees it.
 """
+
 from __future__ import annotations
 
 
@@ -20,7 +21,7 @@ class RootPathMiddleware:
             script = environ.get("SCRIPT_NAME", "")
             path = environ.get("PATH_INFO", "")
             if path == prefix or path.startswith(prefix + "/"):
-                environ["PATH_INFO"] = path[len(prefix):] or "/"
+                environ["PATH_INFO"] = path[len(prefix) :] or "/"
                 environ["SCRIPT_NAME"] = script.rstrip("/") + prefix
             elif not script.rstrip("/").endswith(prefix):
                 environ["SCRIPT_NAME"] = script.rstrip("/") + prefix

@@ -11,6 +11,7 @@ WAITING, so the views hold still between requests (a running job's times move ev
 second, and so does its body's tag). Requests go through the Flask test client: server
 time, no network.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,13 @@ from autosubmit_api.app import create_app  # noqa: E402
 from autosubmit_api.config import load_settings  # noqa: E402
 from autosubmit_api.factory import make_experiment, make_site, workflow  # noqa: E402
 
-VIEWS = ("/v3/tree/{e}", "/v3/pkltreeinfo/{e}/0", "/v3/graph/{e}/standard/none", "/v3/quick/{e}",
-         "/v4/experiments/{e}/jobs")
+VIEWS = (
+    "/v3/tree/{e}",
+    "/v3/pkltreeinfo/{e}/0",
+    "/v3/graph/{e}/standard/none",
+    "/v3/quick/{e}",
+    "/v4/experiments/{e}/jobs",
+)
 
 
 def site_for(work: Path, n_jobs: int, expid: str = "a000") -> Path:
@@ -65,9 +71,15 @@ def main(argv=None) -> int:
     parser.add_argument("--expid", default="a000")
     args = parser.parse_args(argv)
     root = site_for(args.work, args.jobs, args.expid)
-    settings = load_settings({"AUTOSUBMIT_CONFIGURATION": str(root / ".autosubmitrc"),
-                              "PROTECTION_LEVEL": "NONE", "SECRET_KEY": "bench-" + "x" * 40},
-                             dotenv=False, testing=True)
+    settings = load_settings(
+        {
+            "AUTOSUBMIT_CONFIGURATION": str(root / ".autosubmitrc"),
+            "PROTECTION_LEVEL": "NONE",
+            "SECRET_KEY": "bench-" + "x" * 40,
+        },
+        dotenv=False,
+        testing=True,
+    )
     client = create_app(settings).test_client()
     print(f"{args.jobs} jobs; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     for view in VIEWS:
@@ -80,8 +92,10 @@ def main(argv=None) -> int:
             _, t_again = timed(lambda: client.get(url, headers={"Accept-Encoding": coding}))
             body = first.get_data()
             assert first.headers.get("Content-Encoding") == coding and decode(body) == raw, url
-            line.append(f"{coding} {len(body):,} B = 1/{len(raw) / len(body):.1f} "
-                        f"(first {t_first:.2f} s, then {t_again * 1000:.1f} ms)")
+            line.append(
+                f"{coding} {len(body):,} B = 1/{len(raw) / len(body):.1f} "
+                f"(first {t_first:.2f} s, then {t_again * 1000:.1f} ms)"
+            )
         tag = plain.headers["ETag"]
         times = []
         for _ in range(args.repeat):
@@ -89,8 +103,10 @@ def main(argv=None) -> int:
             assert answer.status_code == 304 and answer.get_data() == b"", (url, answer.status_code)
             times.append(took)
         head = "HTTP/1.1 304 Not Modified\r\n" + "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
-        line.append(f"304: median {statistics.median(times) * 1000:.2f} ms, p95 "
-                    f"{percentile(times, 0.95) * 1000:.2f} ms, {len(head) + 2} B of headers")
+        line.append(
+            f"304: median {statistics.median(times) * 1000:.2f} ms, p95 "
+            f"{percentile(times, 0.95) * 1000:.2f} ms, {len(head) + 2} B of headers"
+        )
         print("\n    ".join(line))
     return 0
 

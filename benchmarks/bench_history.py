@@ -12,6 +12,7 @@ the cold request with the shared inputs already parsed (what the view itself cos
 `--repeat` warm requests (median, p95) of: performance, stats (hours 0, section Any),
 exprun and one job's history. Targets: warm p95 < 300 ms, cold < 3 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,8 @@ for label, path in views:
         t = time.perf_counter(); client.get(url).get_data(); warm.append(time.perf_counter() - t)
     warm.sort()
     p95 = warm[min(len(warm) - 1, int(round(0.95 * (len(warm) - 1))))]
-    out.append({"view": label, "cold": cold, "cold_cpu": cold_cpu, "view_cold": view_cold, "median": statistics.median(warm), "p95": p95,
-                "bytes": len(answer.get_data())})
+    out.append({"view": label, "cold": cold, "cold_cpu": cold_cpu, "view_cold": view_cold,
+                "median": statistics.median(warm), "p95": p95, "bytes": len(answer.get_data())})
 print(json.dumps(out))
 """
 
@@ -97,13 +98,26 @@ def build(out: Path, n_jobs: int, n_rows: int, expid: str = "a000") -> str:
             if status == "QUEUING":
                 start = 0
             clock += 7
-            rows.append(JobDataSpec(
-                job_name=job.name, counter=counter, submit=submit, start=start, finish=finish,
-                status=status, ncpus=int(job.processors) if str(job.processors).isdigit() else 1,
-                date=job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else "",
-                section=job.section, member=job.member or "", chunk=job.chunk or 0,
-                last=1 if final else 0, run_id=(counter - 1) % n_runs + 1, energy=1000 * counter,
-                out=f"{job.name}.{counter}.out", err=f"{job.name}.{counter}.err"))
+            rows.append(
+                JobDataSpec(
+                    job_name=job.name,
+                    counter=counter,
+                    submit=submit,
+                    start=start,
+                    finish=finish,
+                    status=status,
+                    ncpus=int(job.processors) if str(job.processors).isdigit() else 1,
+                    date=job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else "",
+                    section=job.section,
+                    member=job.member or "",
+                    chunk=job.chunk or 0,
+                    last=1 if final else 0,
+                    run_id=(counter - 1) % n_runs + 1,
+                    energy=1000 * counter,
+                    out=f"{job.name}.{counter}.out",
+                    err=f"{job.name}.{counter}.err",
+                )
+            )
             fields = [_stamp(submit)]
             if start:
                 fields.append(_stamp(start))
@@ -111,15 +125,28 @@ def build(out: Path, n_jobs: int, n_rows: int, expid: str = "a000") -> str:
                 fields += [_stamp(finish), status]
             lines.append(" ".join(fields))
         stats[job.name] = "\n".join(lines)
-    runs = [RunSpec(run_id=i, start=t0 + i, finish=t0 + i + 100, created="2020-09-13-12:26:40",
-                    chunk_unit="month", chunk_size=1, completed=10, total=len(jobs)) for i in range(1, n_runs + 1)]
-    experiment = make_experiment(site, expid, jobs, runs=runs, job_data=rows,
-                                 description=f"history benchmark ({n_jobs} jobs, {len(rows)} rows)")
+    runs = [
+        RunSpec(
+            run_id=i,
+            start=t0 + i,
+            finish=t0 + i + 100,
+            created="2020-09-13-12:26:40",
+            chunk_unit="month",
+            chunk_size=1,
+            completed=10,
+            total=len(jobs),
+        )
+        for i in range(1, n_runs + 1)
+    ]
+    experiment = make_experiment(
+        site, expid, jobs, runs=runs, job_data=rows, description=f"history benchmark ({n_jobs} jobs, {len(rows)} rows)"
+    )
     tmp = experiment.path / "tmp"
     for name, text in stats.items():
         (tmp / f"{name}_TOTAL_STATS").write_text(text)
     (tmp / "ASLOGS" / "20240101_000000_run.log").write_text(
-        "".join(f"2024-01-01 00:00:00,000 line {i} of the run log\n" for i in range(100_000)))
+        "".join(f"2024-01-01 00:00:00,000 line {i} of the run log\n" for i in range(100_000))
+    )
     sim = max((job for job in ran if job.section == "SIM"), key=lambda job: job.name)
     (out / "bench_job.txt").write_text(sim.name)
     return sim.name
@@ -139,16 +166,24 @@ def main(argv=None) -> int:
         print(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     job = (out / "bench_job.txt").read_text().strip()
     env = dict(os.environ, TZ="UTC", PYTHONHASHSEED="0")
-    result = subprocess.run([sys.executable, "-c", CHILD, str(out / ".autosubmitrc"), "a000", job,
-                             str(args.repeat), json.dumps(VIEWS)], check=True, capture_output=True,
-                            text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(out / ".autosubmitrc"), "a000", job, str(args.repeat), json.dumps(VIEWS)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     rows = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"{args.jobs} jobs, {args.rows} job_data rows, {args.repeat} warm requests each")
-    print(f"{'view':<14}{'cold s':>9}{'cold cpu s':>12}{'cold, inputs parsed s':>23}{'warm median ms':>16}{'warm p95 ms':>13}"
-          f"{'body bytes':>12}")
+    print(
+        f"{'view':<14}{'cold s':>9}{'cold cpu s':>12}{'cold, inputs parsed s':>23}"
+        f"{'warm median ms':>16}{'warm p95 ms':>13}{'body bytes':>12}"
+    )
     for row in rows:
-        print(f"{row['view']:<14}{row['cold']:>9.2f}{row['cold_cpu']:>12.2f}{row['view_cold']:>23.2f}{row['median'] * 1000:>16.1f}"
-              f"{row['p95'] * 1000:>13.1f}{row['bytes']:>12,}")
+        print(
+            f"{row['view']:<14}{row['cold']:>9.2f}{row['cold_cpu']:>12.2f}{row['view_cold']:>23.2f}"
+            f"{row['median'] * 1000:>16.1f}{row['p95'] * 1000:>13.1f}{row['bytes']:>12,}"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ for each bomb on `/joblog` and on the v4 route with `tail=10000`, prints the wal
 the answer, the worker's CPU time, its peak memory growth (VmHWM after the request minus
 VmRSS before, the peak reset first) and the answer's size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,14 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests/
-from tests.bombs import (BOMBS, MB, log_bomb_site, peak_growth, resident_after_reset,  # noqa: E402
-                         worker_pids)
+from tests.bombs import (
+    BOMBS,
+    MB,
+    log_bomb_site,
+    peak_growth,
+    resident_after_reset,  # noqa: E402
+    worker_pids,
+)
 
 
 def _cpu(pid: int) -> float:
@@ -46,12 +53,20 @@ def main() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "AUTOSUBMIT_CONFIGURATION": str(root / ".autosubmitrc"), "HOME": str(root),
-           "PROTECTION_LEVEL": "NONE", "SECRET_KEY": "bench-hostile-secret-key-0123456789",
-           "DISABLE_BACKGROUND_TASKS": "True"}
-    proc = subprocess.Popen([sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
-                             "-w", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "AUTOSUBMIT_CONFIGURATION": str(root / ".autosubmitrc"),
+        "HOME": str(root),
+        "PROTECTION_LEVEL": "NONE",
+        "SECRET_KEY": "bench-hostile-secret-key-0123456789",
+        "DISABLE_BACKGROUND_TASKS": "True",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", str(args.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -18,6 +18,7 @@ With --postgres, a fresh database is created on that server, the site copied int
 Autosubmit 4.2 keeps it (tables in the expid schema), measured the same way, and dropped.
 Figures are printed as JSON lines; docs/storage.md records them with the machine and load.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,7 +79,8 @@ t = time.perf_counter()
 load_job_list(settings, expid)
 cold_again = time.perf_counter() - t
 print(json.dumps({"backend": "postgres" if pg else "sqlite", "jobs": len(jobs), "edges": len(deps.edges()),
-                  "cold_s": round(cold, 4), "cold_cpu_s": round(cold_cpu, 4), "warm_ms": round(warm * 1000, 3), "warm_cpu_ms": round(warm_cpu * 1000, 3),
+                  "cold_s": round(cold, 4), "cold_cpu_s": round(cold_cpu, 4),
+                  "warm_ms": round(warm * 1000, 3), "warm_cpu_ms": round(warm_cpu * 1000, 3),
                   "refresh_ms_median": round(statistics.median(refresh) * 1000, 2),
                   "refresh_ms_max": round(max(refresh) * 1000, 2),
                   "refresh_cpu_ms_median": round(statistics.median(refresh_cpu) * 1000, 2), "changed_rows": changed,
@@ -94,15 +96,25 @@ def build(work: Path, n_jobs: int) -> Path:
     if rc.is_file() and (root / "a000" / "db" / "job_list.db").is_file():
         return root
     site = make_site(root)
-    make_experiment(site, "a000", workflow.big_workflow("a000", n_jobs), job_list_layout="db",
-                    autosubmit_version="4.2.0", job_data_version=0,
-                    description=f"benchmark 4.2 experiment with {n_jobs} jobs")
+    make_experiment(
+        site,
+        "a000",
+        workflow.big_workflow("a000", n_jobs),
+        job_list_layout="db",
+        autosubmit_version="4.2.0",
+        job_data_version=0,
+        description=f"benchmark 4.2 experiment with {n_jobs} jobs",
+    )
     return root
 
 
 def measure(rc: Path, n_jobs: int, changed: int, pg: str = "") -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(rc), "a000", str(n_jobs), str(changed), pg],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(rc), "a000", str(n_jobs), str(changed), pg],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

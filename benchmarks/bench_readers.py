@@ -8,6 +8,7 @@ pickle (`readers.job_list.load_job_list` with an empty cache), a warm cached loo
 same call again: one stat and a dict hit), the cold and warm dependency build
 (`readers.structure.load_dependencies`) and the process's peak RSS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,13 @@ print(json.dumps({"jobs": len(jobs), "format": jobs.pkl_format, "cold": cold, "c
 
 
 def measure(rc: Path, expid: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(rc), expid], check=True,
-                         capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(rc), expid],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -62,14 +68,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated job counts")
     parser.add_argument("--format", default="F4", help="pickle format F1..F4")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "as-api-bench",
-                        help="where the benchmark sites are written (and reused)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "as-api-bench",
+        help="where the benchmark sites are written (and reused)",
+    )
     args = parser.parse_args(argv)
     import make_experiment  # benchmarks/make_experiment.py
 
     # Wall and CPU seconds: on a shared machine the wall time also measures the neighbours.
-    print(f"{'jobs':>7} {'fmt':>4} {'pickle MB':>10} {'cold parse s (cpu)':>19} {'warm lookup us':>15} "
-          f"{'deps cold s (cpu)':>18} {'deps warm us':>13} {'edges':>7} {'peak RSS MB':>12}")
+    print(
+        f"{'jobs':>7} {'fmt':>4} {'pickle MB':>10} {'cold parse s (cpu)':>19} {'warm lookup us':>15} "
+        f"{'deps cold s (cpu)':>18} {'deps warm us':>13} {'edges':>7} {'peak RSS MB':>12}"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         site = args.work / f"{args.format}-{size}"
         expid = "a000"
@@ -79,9 +91,11 @@ def main(argv=None) -> int:
         r = measure(site / ".autosubmitrc", expid)
         cold = f"{r['cold']:.3f} ({r['cold_cpu']:.3f})"
         deps = f"{r['deps_cold']:.3f} ({r['deps_cpu']:.3f})"
-        print(f"{r['jobs']:>7} {r['format']:>4} {pkl.stat().st_size / 1e6:>10.1f} {cold:>19} "
-              f"{r['warm'] * 1e6:>15.1f} {deps:>18} {r['deps_warm'] * 1e6:>13.1f} "
-              f"{r['edges']:>7} {r['peak_rss_mb']:>12.0f}")
+        print(
+            f"{r['jobs']:>7} {r['format']:>4} {pkl.stat().st_size / 1e6:>10.1f} {cold:>19} "
+            f"{r['warm'] * 1e6:>15.1f} {deps:>18} {r['deps_warm'] * 1e6:>13.1f} "
+            f"{r['edges']:>7} {r['peak_rss_mb']:>12.0f}"
+        )
     return 0
 
 

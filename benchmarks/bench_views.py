@@ -10,6 +10,7 @@ count time lost to other processes on a shared machine) and `--repeat` warm requ
 the size of the response body. Views: quick, tree, graph (standard, none), summary and
 v4 jobs (base).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,14 +84,20 @@ def main(argv=None) -> int:
     for size in (int(s) for s in args.sizes.split(",")):
         site = site_for(args.work, size, args.format)
         result = subprocess.run(
-            [sys.executable, "-c", CHILD, str(site / ".autosubmitrc"), "a000", str(args.repeat),
-             json.dumps(VIEWS)], capture_output=True, text=True, env=env, check=True)
+            [sys.executable, "-c", CHILD, str(site / ".autosubmitrc"), "a000", str(args.repeat), json.dumps(VIEWS)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         rows = json.loads(result.stdout.strip().splitlines()[-1])
         print(f"\n{size:,} jobs ({args.format}), {args.repeat} warm requests per view")
         print(f"{'view':<22}{'cold s':>9}{'cold cpu s':>12}{'warm median ms':>16}{'warm p95 ms':>13}{'body':>12}")
         for row in rows:
-            print(f"{row['view']:<22}{row['cold']:>9.2f}{row['cold_cpu']:>12.2f}{row['median'] * 1000:>16.1f}"
-                  f"{row['p95'] * 1000:>13.1f}{row['bytes'] / 1e6:>10.2f} MB")
+            print(
+                f"{row['view']:<22}{row['cold']:>9.2f}{row['cold_cpu']:>12.2f}{row['median'] * 1000:>16.1f}"
+                f"{row['p95'] * 1000:>13.1f}{row['bytes'] / 1e6:>10.2f} MB"
+            )
     return 0
 
 

@@ -9,6 +9,7 @@ prints the status, the wall and CPU time of each request and the growth of the p
 peak RSS. `--pure` replaces libyaml with PyYAML's pure-Python parser (what a PyYAML built
 without libyaml would use), with the same budget.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,8 +74,10 @@ def main() -> None:
     parser.add_argument("--work", help="directory for the sites (default: a temporary one)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-yaml-"))
-    print(f"caps: {CAP // 2**20} MiB of YAML, {NODES} values, {exp_config.MAX_EXPANDED_COST // 2**20} MiB "
-          f"expanded; parser: {'pure Python' if args.pure else exp_config._Loader.__mro__[2].__name__}")
+    print(
+        f"caps: {CAP // 2**20} MiB of YAML, {NODES} values, {exp_config.MAX_EXPANDED_COST // 2**20} MiB "
+        f"expanded; parser: {'pure Python' if args.pure else exp_config._Loader.__mro__[2].__name__}"
+    )
     print(f"{'case':52s} {'file':>9s} {'status':>6s} {'1st s':>6s} {'cpu s':>6s} {'2nd s':>6s} {'RSS+MB':>7s} answer")
     for index, (name, make) in enumerate(CASES.items()):
         site = make_site(work / f"site{index}")
@@ -82,15 +85,21 @@ def main() -> None:
         others = sum(p.stat().st_size for p in (made.path / "conf").glob("*.yml"))
         text = make(CAP - others)
         (made.path / "conf" / "case.yml").write_text(text)
-        result = subprocess.run([sys.executable, "-c", CHILD, str(site.rc_path), "a000", "1" if args.pure else "0"],
-                                capture_output=True, text=True, env=dict(os.environ, TZ="UTC"))
+        result = subprocess.run(
+            [sys.executable, "-c", CHILD, str(site.rc_path), "a000", "1" if args.pure else "0"],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TZ="UTC"),
+        )
         if result.returncode != 0:
             print(f"{name:52s} FAILED: {result.stderr.strip().splitlines()[-1:]}")
             continue
         first, second, rss = json.loads(result.stdout.strip().splitlines()[-1])
         answer = first["message"] or f"{first['bytes']} bytes"
-        print(f"{name:52s} {len(text) / 1e6:8.2f}M {first['status']:6d} {first['wall']:6.2f} {first['cpu']:6.2f} "
-              f"{second['wall']:6.3f} {rss['rss_growth_mb']:7.1f} {answer}")
+        print(
+            f"{name:52s} {len(text) / 1e6:8.2f}M {first['status']:6d} {first['wall']:6.2f} {first['cpu']:6.2f} "
+            f"{second['wall']:6.3f} {rss['rss_growth_mb']:7.1f} {answer}"
+        )
 
 
 if __name__ == "__main__":

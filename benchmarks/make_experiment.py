@@ -10,6 +10,7 @@ The site (`.autosubmitrc`, central DBs, metadata directories) is laid out by
 configuration) by `make_experiment` with `factory.workflow.big_workflow`. Point the API at
 it with `AUTOSUBMIT_CONFIGURATION=<out>/.autosubmitrc`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,18 +27,27 @@ def build(out: Path, n_jobs: int, fmt: str = "F4", expid: str = "a000", seed: in
     site = make_site(out)
     jobs = workflow.big_workflow(expid, n_jobs, seed=seed)
     if fmt == "DB":
-        return make_experiment(site, expid, jobs, job_list_layout="db", autosubmit_version="4.2.0",
-                               description=f"benchmark 4.2 experiment with {n_jobs} jobs")
-    return make_experiment(site, expid, jobs, pkl_format=fmt,
-                           description=f"benchmark experiment with {n_jobs} jobs")
+        return make_experiment(
+            site,
+            expid,
+            jobs,
+            job_list_layout="db",
+            autosubmit_version="4.2.0",
+            description=f"benchmark 4.2 experiment with {n_jobs} jobs",
+        )
+    return make_experiment(site, expid, jobs, pkl_format=fmt, description=f"benchmark experiment with {n_jobs} jobs")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, required=True, help="number of jobs")
     parser.add_argument("--out", type=Path, required=True, help="site directory to create")
-    parser.add_argument("--format", default="F4", choices=tuple(FORMATS) + ("DB",),
-                        help="pickle format, or DB for the Autosubmit 4.2 job list database")
+    parser.add_argument(
+        "--format",
+        default="F4",
+        choices=tuple(FORMATS) + ("DB",),
+        help="pickle format, or DB for the Autosubmit 4.2 job list database",
+    )
     parser.add_argument("--expid", default="a000", help="experiment id")
     parser.add_argument("--seed", type=int, default=0, help="seed of the status mix")
     args = parser.parse_args(argv)
@@ -46,8 +56,10 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     experiment = build(args.out, args.jobs, args.format, args.expid, args.seed)
     written = experiment.job_db_path if args.format == "DB" else experiment.pkl_path
-    print(f"wrote {args.expid} ({args.jobs} jobs, {args.format}) in {args.out} "
-          f"in {time.perf_counter() - started:.1f} s; job list {written.stat().st_size:,} bytes")
+    print(
+        f"wrote {args.expid} ({args.jobs} jobs, {args.format}) in {args.out} "
+        f"in {time.perf_counter() - started:.1f} s; job list {written.stat().st_size:,} bytes"
+    )
     print(f"AUTOSUBMIT_CONFIGURATION={args.out / '.autosubmitrc'}")
     return 0
 

@@ -5,6 +5,7 @@ benchmarks/bench_hostile.py, so it needs nothing of pytest.
 The peak is VmHWM after the request against VmRSS after warm-up, VmHWM first reset to the
 resident size, so the figure does not depend on timing.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,7 @@ from autosubmit_api.factory import Site, hostile, make_experiment, make_site
 MB = 1024 * 1024
 # a000's logs beside its normal a000_OK.1.out: a small .gz of 2 MB lines, a gigabyte of zeros
 # as .gz/.xz/.bz2, a plain log of 1 MB lines.
-BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2",
-         "a000_WIDE.1.out"]
+BOMBS = ["a000_LONG.1.out.gz", "a000_ZERO.1.out.gz", "a000_ZERO.1.out.xz", "a000_ZERO.1.out.bz2", "a000_WIDE.1.out"]
 
 
 def log_bomb_site(root: Path) -> Site:

@@ -3,6 +3,7 @@
 Experiments are written by the project's own factory in the real formats; nothing of our
 own code is mocked.
 """
+
 from __future__ import annotations
 
 import os
@@ -83,6 +84,7 @@ def client(app):
 def make_client(site):
     """make(level="ALL", **env): a test client of a fresh app over `site` at that
     PROTECTION_LEVEL, TEST_SECRET its key, `env` added to its settings."""
+
     def make(level="ALL", **env):
         return create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET, **env})).test_client()
 

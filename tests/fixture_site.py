@@ -3,6 +3,7 @@ README says: `logs/` and `metadata/logs/` created, an `.autosubmitrc` pointing i
 (the factory's own template), permissions normalised. Tests that need it skip cleanly when
 the shared directory is absent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,7 @@ def writable_copy(source: Path, root: Path, subdirs=()) -> None:
             os.chmod(os.path.join(dirpath, name), 0o644)
 
 
-def copy_fixture_tree(root: Path, *, source: Optional[Path] = None,
-                      mtime: int = FIXTURE_MTIME) -> Path:
+def copy_fixture_tree(root: Path, *, source: Optional[Path] = None, mtime: int = FIXTURE_MTIME) -> Path:
     """Copy the fixtures into `root` (created or merged into) and write its `.autosubmitrc`.
 
     Skips the calling test when the fixtures are not available. Every file's and directory's

@@ -1,4 +1,5 @@
 """The `autosubmit_api` console script: options, errors, and a real gunicorn server on loopback."""
+
 import contextlib
 import json
 import os
@@ -19,17 +20,27 @@ PYTHON = sys.executable
 
 
 def run_cli(*args, env=None, timeout=60):
-    return subprocess.run([PYTHON, "-m", "autosubmit_api.cli", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [PYTHON, "-m", "autosubmit_api.cli", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("AUTOSUBMIT_CONFIGURATION", "PROTECTION_LEVEL", "DISABLE_BACKGROUND_TASKS",
-                        "RUN_BACKGROUND_TASKS_ON_START", "SECRET_KEY", "XDG_DATA_HOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "AUTOSUBMIT_CONFIGURATION",
+            "PROTECTION_LEVEL",
+            "DISABLE_BACKGROUND_TASKS",
+            "RUN_BACKGROUND_TASKS_ON_START",
+            "SECRET_KEY",
+            "XDG_DATA_HOME",
+        )
+    }
     env.update(extra)
     return env
-
 
 
 def get(url):
@@ -48,7 +59,12 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{self.port}", *args],
-            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def wait(self, deadline=90):
         end = time.monotonic() + deadline
@@ -110,15 +126,50 @@ def test_a_bad_option_value_is_an_argparse_error_with_exit_2():
 def test_start_options_map_to_gunicorn_settings_as_the_reference():
     args = cli.build_parser().parse_args(["start"])
     assert cli.gunicorn_options(args) == {"preload_app": True, "capture_output": True, "timeout": 600}
-    args = cli.build_parser().parse_args([
-        "start", "-b", "0.0.0.0:8000", "--bind", "unix:/tmp/s", "-w", "4", "--log-level", "debug",
-        "--log-file", "/tmp/api.log", "-D", "--threads", "2", "--worker-connections", "0",
-        "--max-requests", "100", "--max-requests-jitter", "-3", "--timeout", "30",
-        "--graceful-timeout", "5", "--keepalive", "7"])
+    args = cli.build_parser().parse_args(
+        [
+            "start",
+            "-b",
+            "0.0.0.0:8000",
+            "--bind",
+            "unix:/tmp/s",
+            "-w",
+            "4",
+            "--log-level",
+            "debug",
+            "--log-file",
+            "/tmp/api.log",
+            "-D",
+            "--threads",
+            "2",
+            "--worker-connections",
+            "0",
+            "--max-requests",
+            "100",
+            "--max-requests-jitter",
+            "-3",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+            "--keepalive",
+            "7",
+        ]
+    )
     assert cli.gunicorn_options(args) == {
-        "preload_app": True, "capture_output": True, "bind": ["0.0.0.0:8000", "unix:/tmp/s"],
-        "workers": 4, "loglevel": "debug", "errorlog": "/tmp/api.log", "daemon": True, "threads": 2,
-        "max_requests": 100, "timeout": 30, "graceful_timeout": 5, "keepalive": 7}
+        "preload_app": True,
+        "capture_output": True,
+        "bind": ["0.0.0.0:8000", "unix:/tmp/s"],
+        "workers": 4,
+        "loglevel": "debug",
+        "errorlog": "/tmp/api.log",
+        "daemon": True,
+        "threads": 2,
+        "max_requests": 100,
+        "timeout": 30,
+        "graceful_timeout": 5,
+        "keepalive": 7,
+    }
 
 
 def test_bg_task_flags_set_the_environment_only_when_unset():
@@ -147,23 +198,28 @@ def test_an_rc_naming_a_missing_directory_is_one_line_and_exit_1(tmp_path):
     result = run_cli("start", env=clean_env(AUTOSUBMIT_CONFIGURATION=str(rc), HOME=str(tmp_path)))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"autosubmit_api: {rc}: [database] path = {tmp_path / 'nowhere'} is not an existing directory"]
+        f"autosubmit_api: {rc}: [database] path = {tmp_path / 'nowhere'} is not an existing directory"
+    ]
 
 
 def test_a_bad_number_in_the_environment_is_one_line_and_exit_1(tmp_path):
     site = make_site(tmp_path / "site")
-    result = run_cli("start", env=clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path),
-                                            API_MAX_PAGE_SIZE="lots"))
+    result = run_cli(
+        "start", env=clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), API_MAX_PAGE_SIZE="lots")
+    )
     assert result.returncode == 1
-    assert result.stderr.strip() == "autosubmit_api: environment variable API_MAX_PAGE_SIZE='lots' is not a whole number"
+    assert (
+        result.stderr.strip() == "autosubmit_api: environment variable API_MAX_PAGE_SIZE='lots' is not a whole number"
+    )
 
 
 def test_start_serves_a_site_over_http(tmp_path):
     site = make_site(tmp_path / "site")
     make_experiment(site, "a000", details={"user": "alice"}, status="RUNNING")
     make_experiment(site, "a001")
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
-                    SECRET_KEY="cli-test")
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE", SECRET_KEY="cli-test"
+    )
     server = Server(env, "--disable-bg-tasks", "-w", "2", cwd=tmp_path)
     try:
         assert server.wait() == (200, {"name": "Autosubmit API", "version": "4.0.1"})
@@ -192,8 +248,13 @@ def test_a_control_socket_is_opened_only_when_gunicorn_cmd_args_asks(tmp_path):
     site = make_site(tmp_path / "site")
     make_experiment(site, "a000")
     socket_path = tmp_path / "ctl" / "api.ctl"
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
-                    SECRET_KEY="cli-test", GUNICORN_CMD_ARGS=f"--control-socket {socket_path}")
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path),
+        HOME=str(tmp_path),
+        PROTECTION_LEVEL="NONE",
+        SECRET_KEY="cli-test",
+        GUNICORN_CMD_ARGS=f"--control-socket {socket_path}",
+    )
     server = Server(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path)
     try:
         server.wait()

@@ -1,6 +1,7 @@
 """`autosubmit_api start` takes every gunicorn setting, as upstream 4.2.0's CLI does (its
 options generated from gunicorn.config's settings), keeps 4.0.1's spellings, and ignores an
 unknown option with a warning. Real servers on loopback, as tests/test_cli.py."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ from tests.test_cli import Server, clean_env, get, run_cli
 def site_env(tmp_path):
     site = make_site(tmp_path / "site")
     make_experiment(site, "a000", details={"user": "alice"})
-    return clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
-                     SECRET_KEY="cli-gunicorn-test")
+    return clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path),
+        HOME=str(tmp_path),
+        PROTECTION_LEVEL="NONE",
+        SECRET_KEY="cli-gunicorn-test",
+    )
 
 
 def _gunicorn_flags():
@@ -34,27 +39,73 @@ def _gunicorn_flags():
 def test_every_gunicorn_flag_is_an_option_of_start():
     start = cli.build_parser()._subparsers._group_actions[0].choices["start"]
     known = set(start._option_string_actions)
-    missing = [f"{name}: {flag}" for name, flags in _gunicorn_flags().items() for flag in flags
-               if flag not in known and name not in cli.FIXED_SETTINGS]
+    missing = [
+        f"{name}: {flag}"
+        for name, flags in _gunicorn_flags().items()
+        for flag in flags
+        if flag not in known and name not in cli.FIXED_SETTINGS
+    ]
     assert not missing, missing
     assert len(_gunicorn_flags()) > 60
 
 
 def test_gunicorn_options_map_to_their_settings_and_4_0_1_spellings_keep_theirs():
-    args = cli.build_parser().parse_args([
-        "start", "-c", "site.conf.py", "--access-logfile", "-", "--error-logfile", "/tmp/e.log", "-t", "45",
-        "--keep-alive", "3", "--backlog", "64", "--reuse-port", "--forwarded-allow-ips", "10.0.0.1,10.0.0.2",
-        "--certfile", "c.pem", "--keyfile", "k.pem", "-k", "gthread", "--no-sendfile", "-e", "A=1", "-e", "B=2"])
+    args = cli.build_parser().parse_args(
+        [
+            "start",
+            "-c",
+            "site.conf.py",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "/tmp/e.log",
+            "-t",
+            "45",
+            "--keep-alive",
+            "3",
+            "--backlog",
+            "64",
+            "--reuse-port",
+            "--forwarded-allow-ips",
+            "10.0.0.1,10.0.0.2",
+            "--certfile",
+            "c.pem",
+            "--keyfile",
+            "k.pem",
+            "-k",
+            "gthread",
+            "--no-sendfile",
+            "-e",
+            "A=1",
+            "-e",
+            "B=2",
+        ]
+    )
     assert cli.gunicorn_options(args) == {
-        "preload_app": True, "capture_output": True, "config": "site.conf.py", "accesslog": "-",
-        "errorlog": "/tmp/e.log", "timeout": 45, "keepalive": 3, "backlog": 64, "reuse_port": True,
-        "forwarded_allow_ips": "10.0.0.1,10.0.0.2", "certfile": "c.pem", "keyfile": "k.pem",
-        "worker_class": "gthread", "sendfile": False, "raw_env": ["A=1", "B=2"]}
+        "preload_app": True,
+        "capture_output": True,
+        "config": "site.conf.py",
+        "accesslog": "-",
+        "errorlog": "/tmp/e.log",
+        "timeout": 45,
+        "keepalive": 3,
+        "backlog": 64,
+        "reuse_port": True,
+        "forwarded_allow_ips": "10.0.0.1,10.0.0.2",
+        "certfile": "c.pem",
+        "keyfile": "k.pem",
+        "worker_class": "gthread",
+        "sendfile": False,
+        "raw_env": ["A=1", "B=2"],
+    }
     # 4.0.1's spellings of the same settings, and its rule that a value <= 0 is ignored.
-    old = cli.build_parser().parse_args(["start", "--log-file", "/tmp/e.log", "--timeout", "45",
-                                         "--keepalive", "0"])
-    assert cli.gunicorn_options(old) == {"preload_app": True, "capture_output": True,
-                                         "errorlog": "/tmp/e.log", "timeout": 45}
+    old = cli.build_parser().parse_args(["start", "--log-file", "/tmp/e.log", "--timeout", "45", "--keepalive", "0"])
+    assert cli.gunicorn_options(old) == {
+        "preload_app": True,
+        "capture_output": True,
+        "errorlog": "/tmp/e.log",
+        "timeout": 45,
+    }
 
 
 def test_a_value_gunicorn_refuses_is_an_error_before_starting(site_env):
@@ -108,9 +159,26 @@ def test_an_unknown_option_is_ignored_with_a_warning_and_the_server_starts(site_
 
 def test_logs_timeout_backlog_and_forwarded_ips_reach_a_real_server(site_env, tmp_path):
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
-    server = Server(site_env, "--disable-bg-tasks", "--access-logfile", str(access), "--error-logfile", str(errors),
-                    "-t", "45", "--backlog", "16", "--reuse-port", "--forwarded-allow-ips", "127.0.0.1",
-                    "--keep-alive", "3", "--log-level", "info", cwd=tmp_path)
+    server = Server(
+        site_env,
+        "--disable-bg-tasks",
+        "--access-logfile",
+        str(access),
+        "--error-logfile",
+        str(errors),
+        "-t",
+        "45",
+        "--backlog",
+        "16",
+        "--reuse-port",
+        "--forwarded-allow-ips",
+        "127.0.0.1",
+        "--keep-alive",
+        "3",
+        "--log-level",
+        "info",
+        cwd=tmp_path,
+    )
     try:
         server.wait()
         req = urllib.request.Request(server.base + "/v4/experiments/a000", headers={"User-Agent": "cli-test-agent"})
@@ -128,22 +196,57 @@ def test_logs_timeout_backlog_and_forwarded_ips_reach_a_real_server(site_env, tm
 
 def test_certfile_and_keyfile_serve_https(site_env, tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                           "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], capture_output=True)
+    made = subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        capture_output=True,
+    )
     if made.returncode != 0:
         pytest.skip(f"openssl could not make a test certificate: {made.stderr[-200:]!r}")
     port = free_port()
-    proc = subprocess.Popen([cli.sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
-                             "--disable-bg-tasks", "--certfile", str(cert), "--keyfile", str(key)],
-                            env=site_env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            cli.sys.executable,
+            "-m",
+            "autosubmit_api.cli",
+            "start",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--disable-bg-tasks",
+            "--certfile",
+            str(cert),
+            "--keyfile",
+            str(key),
+        ],
+        env=site_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     context = ssl.create_default_context(cafile=str(cert))
     context.check_hostname = False
     try:
         deadline, answer = time.monotonic() + 90, None
         while answer is None and time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{port}/v4/experiments/a000", timeout=5,
-                                            context=context) as response:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/v4/experiments/a000", timeout=5, context=context
+                ) as response:
                     answer = json.loads(response.read())
             except OSError:
                 time.sleep(0.2)
@@ -155,8 +258,9 @@ def test_certfile_and_keyfile_serve_https(site_env, tmp_path):
 
 def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
     # gunicorn's `-e NAME=VALUE` sets the environment the app is built in, as under upstream.
-    server = Server(site_env, "--disable-bg-tasks", "-e", "PROTECTION_LEVEL=ALL", "--chdir", str(tmp_path),
-                    cwd=tmp_path)
+    server = Server(
+        site_env, "--disable-bg-tasks", "-e", "PROTECTION_LEVEL=ALL", "--chdir", str(tmp_path), cwd=tmp_path
+    )
     try:
         server.wait()
         status, body = get(server.base + "/v4/experiments")

@@ -1,5 +1,6 @@
 """`autosubmit_api client` against a real `autosubmit_api start` on loopback (PROTECTION_LEVEL ALL):
 every command's table and JSON, the filters, the token, the exit codes, `logs --follow`."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ def site(tmp_path_factory):
         if job.name == FAILED_JOB:
             job.status, job.fail_count, job.id = -1, 1, 4242
             job.out_log, job.err_log = f"{job.name}.20240101120000.out", f"{job.name}.20240101120000.err"
-    make_experiment(site, "c000", jobs, details={"user": "alice"}, status="RUNNING",
-                    description="client experiment zero")
+    make_experiment(
+        site, "c000", jobs, details={"user": "alice"}, status="RUNNING", description="client experiment zero"
+    )
     make_experiment(site, "c001", details={"user": "bob"}, description="client experiment one")
     logs = site.exp_dir("c000") / "tmp" / "LOG_c000"
     (logs / f"{FAILED_JOB}.20240101120000.out").write_text("".join(f"{line}\n" for line in LOG_LINES))
@@ -46,8 +48,9 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(site, tmp_path_factory):
     home = tmp_path_factory.mktemp("client-server-home")
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(home), PROTECTION_LEVEL="ALL",
-                    SECRET_KEY=TEST_SECRET)
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(home), PROTECTION_LEVEL="ALL", SECRET_KEY=TEST_SECRET
+    )
     with serving(env, "--disable-bg-tasks", "-w", "2", cwd=home) as srv:
         yield srv
 
@@ -55,13 +58,18 @@ def server(site, tmp_path_factory):
 @pytest.fixture
 def env(server, tmp_path):
     """The client's environment: the server's address, a good token, no config file."""
-    return {"AUTOSUBMIT_API_URL": server.base, "AUTOSUBMIT_API_TOKEN": issue_token("alice", TEST_SECRET, 3600),
-            "XDG_CONFIG_HOME": str(tmp_path / "config"), "HOME": str(tmp_path)}
+    return {
+        "AUTOSUBMIT_API_URL": server.base,
+        "AUTOSUBMIT_API_TOKEN": issue_token("alice", TEST_SECRET, 3600),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "HOME": str(tmp_path),
+    }
 
 
 @pytest.fixture
 def run(env, capsys):
     """client(args...) -> (exit code, stdout, stderr), in this process."""
+
     def call(*args, env_=None):
         code = client_main(list(args), env=env if env_ is None else env_)
         out, err = capsys.readouterr()
@@ -71,8 +79,9 @@ def run(env, capsys):
 
 
 def api_get(server, path):
-    request = urllib.request.Request(server.base + path,
-                                     headers={"Authorization": issue_token("alice", TEST_SECRET, 3600)})
+    request = urllib.request.Request(
+        server.base + path, headers={"Authorization": issue_token("alice", TEST_SECRET, 3600)}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -100,10 +109,17 @@ def test_experiments_table_and_json(run):
     assert found[0]["user"] == "alice" and found[0]["description"] == "client experiment zero"
 
 
-@pytest.mark.parametrize("args,names", [
-    (("--owner", "alice"), ["c000"]), (("--owner", "bob"), ["c001"]), (("--owner", "nobody"), []),
-    (("--active",), ["c000"]), (("--query", "c001"), ["c001"]), (("--query", "experiment one"), ["c001"]),
-])
+@pytest.mark.parametrize(
+    "args,names",
+    [
+        (("--owner", "alice"), ["c000"]),
+        (("--owner", "bob"), ["c001"]),
+        (("--owner", "nobody"), []),
+        (("--active",), ["c000"]),
+        (("--query", "c001"), ["c001"]),
+        (("--query", "experiment one"), ["c001"]),
+    ],
+)
 def test_experiments_filters(run, args, names):
     code, out, _ = run("--json", "experiments", *args)
     assert code == 0
@@ -154,8 +170,9 @@ def test_jobs_table_json_and_filters(run, server):
     sims = sorted(job["name"] for job in jobs if job["section"] == "SIM")
     assert code == 0 and sorted(job["name"] for job in json.loads(out)) == sims and len(sims) == 3
     code, out, _ = run("jobs", "c000", "--section", "SIM", "--status", "FAILED,COMPLETED", "--json")
-    expected = sorted(job["name"] for job in jobs if job["section"] == "SIM"
-                      and job["status"] in ("FAILED", "COMPLETED"))
+    expected = sorted(
+        job["name"] for job in jobs if job["section"] == "SIM" and job["status"] in ("FAILED", "COMPLETED")
+    )
     assert code == 0 and sorted(job["name"] for job in json.loads(out)) == expected
     code, out, _ = run("jobs", "c000", "--section", "SIM", "--status", "FAILED")
     assert code == 0 and [r[0] for r in rows(out)[1:]] == [FAILED_JOB]
@@ -212,9 +229,18 @@ def test_performance_table_and_json(run, server):
 # --- exit codes ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [("status", "zzzz"), ("jobs", "zzzz"), ("runs", "zzzz"), ("performance", "zzzz"),
-                                  ("logs", "zzzz", "job"), ("logs", "c000", "c000_NO_SUCH_JOB"),
-                                  ("logs", "c000", "missing.out")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status", "zzzz"),
+        ("jobs", "zzzz"),
+        ("runs", "zzzz"),
+        ("performance", "zzzz"),
+        ("logs", "zzzz", "job"),
+        ("logs", "c000", "c000_NO_SUCH_JOB"),
+        ("logs", "c000", "missing.out"),
+    ],
+)
 def test_unknown_experiment_job_or_log_exits_2(run, args):
     for extra in ((), ("--json",)):
         code, out, err = run(*args, *extra)
@@ -264,9 +290,18 @@ def test_a_server_down_exits_4(run, env):
         assert f"cannot reach {down}" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("args", [(), ("nosuchcommand",), ("status",), ("logs", "c000", "job", "--tail", "0"),
-                                  ("logs", "c000", "job", "--tail", "x"), ("experiments", "--bogus"),
-                                  ("--url", "ftp://example", "experiments")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("nosuchcommand",),
+        ("status",),
+        ("logs", "c000", "job", "--tail", "0"),
+        ("logs", "c000", "job", "--tail", "x"),
+        ("experiments", "--bogus"),
+        ("--url", "ftp://example", "experiments"),
+    ],
+)
 def test_usage_errors_exit_1(run, args):
     code, out, err = run(*args)
     assert code == client_api.USAGE == 1 and out == ""
@@ -283,8 +318,14 @@ def test_a_missing_named_config_file_exits_1(run, env, tmp_path):
 
 def _client(env, *args, **kwargs):
     full = dict(os.environ, **env)
-    return subprocess.Popen([sys.executable, "-m", "autosubmit_api.cli", "client", *args], env=full,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "autosubmit_api.cli", "client", *args],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_the_console_script_runs_the_client_and_keeps_stderr_clean(env):
@@ -294,8 +335,9 @@ def test_the_console_script_runs_the_client_and_keeps_stderr_clean(env):
     assert [e["name"] for e in json.loads(out)] == ["c000", "c001"]
     top = subprocess.run([sys.executable, "-m", "autosubmit_api.cli", "--help"], capture_output=True, text=True)
     assert "client" in top.stdout
-    help_ = subprocess.run([sys.executable, "-m", "autosubmit_api.cli", "client", "--help"], capture_output=True,
-                           text=True)
+    help_ = subprocess.run(
+        [sys.executable, "-m", "autosubmit_api.cli", "client", "--help"], capture_output=True, text=True
+    )
     assert help_.returncode == 0 and "exit codes" in help_.stdout and "performance" in help_.stdout
 
 

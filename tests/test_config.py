@@ -1,4 +1,5 @@
 """config.load_settings: rc lookup order, every key, defaults, env parsing, docs/configuration.md coverage."""
+
 import os
 import re
 from pathlib import Path
@@ -67,37 +68,46 @@ def test_every_rc_key_is_read(tmp_path):
     dirs = {name: tmp_path / name for name in ("db", "root", "data", "struct", "hlog", "glog", "graph", "sdb")}
     for path in dirs.values():
         path.mkdir()
-    path = rc(tmp_path / "site.rc", f"""[database]
-path = {dirs['db']}
+    path = rc(
+        tmp_path / "site.rc",
+        f"""[database]
+path = {dirs["db"]}
 filename = central.db
 backend = sqlite
 connection_url = unused
 [local]
-path = {dirs['root']}
+path = {dirs["root"]}
 [historicdb]
-path = {dirs['data']}
+path = {dirs["data"]}
 [structures]
-path = {dirs['struct']}
+path = {dirs["struct"]}
 [historiclog]
-path = {dirs['hlog']}
+path = {dirs["hlog"]}
 [globallogs]
-path = {dirs['glog']}
+path = {dirs["glog"]}
 [graph]
-path = {dirs['graph']}
+path = {dirs["graph"]}
 [statusdb]
-path = {dirs['sdb']}
+path = {dirs["sdb"]}
 filename = fs.db
 [clients]
 authorized = https://gui.example http://localhost:3000
-""")
+""",
+    )
     settings = load_settings({"AUTOSUBMIT_CONFIGURATION": str(path)}, dotenv=False)
     assert settings.rc_path == str(path)
     assert settings.db_path == str(dirs["db"] / "central.db")
     assert settings.as_times_db_path == str(dirs["db"] / "as_times.db")
     assert (settings.local_root_dir, settings.jobdata_dir, settings.structures_dir) == (
-        str(dirs["root"]), str(dirs["data"]), str(dirs["struct"]))
+        str(dirs["root"]),
+        str(dirs["data"]),
+        str(dirs["struct"]),
+    )
     assert (settings.historical_log_dir, settings.global_log_dir, settings.graph_dir) == (
-        str(dirs["hlog"]), str(dirs["glog"]), str(dirs["graph"]))
+        str(dirs["hlog"]),
+        str(dirs["glog"]),
+        str(dirs["graph"]),
+    )
     assert (settings.statusdb_path, settings.statusdb_filename) == (str(dirs["sdb"]), "fs.db")
     assert settings.db_connection_url == "unused"
     assert settings.authorized_clients == ("https://gui.example", "http://localhost:3000")
@@ -110,13 +120,16 @@ def test_graph_dir_follows_the_local_root_when_an_rc_lacks_it(tmp_path):
     assert settings.graph_dir == str(tmp_path / "metadata" / "graph")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[database\npath = x\n", "cannot parse"),
-    ("[database]\npath =\n", "[database] path is empty"),
-    ("[database]\nbackend = mysql\n", "expected sqlite or postgres"),
-    ("[database]\nbackend = postgres\n", "needs [database] connection_url"),
-    ("[local]\npath = /no/such/dir\n", "is not an existing directory"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[database\npath = x\n", "cannot parse"),
+        ("[database]\npath =\n", "[database] path is empty"),
+        ("[database]\nbackend = mysql\n", "expected sqlite or postgres"),
+        ("[database]\nbackend = postgres\n", "needs [database] connection_url"),
+        ("[local]\npath = /no/such/dir\n", "is not an existing directory"),
+    ],
+)
 def test_unusable_rc_files_are_one_line_config_errors(tmp_path, text, message):
     path = rc(tmp_path / "bad.rc", text)
     with pytest.raises(ConfigError) as info:
@@ -124,10 +137,18 @@ def test_unusable_rc_files_are_one_line_config_errors(tmp_path, text, message):
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("value, level", [
-    ("NONE", "NONE"), ("WRITEONLY", "WRITEONLY"), ("ALL", "ALL"), ("none", "ALL"), ("", "ALL"),
-    ("whatever", "ALL"), (None, "ALL"),
-])
+@pytest.mark.parametrize(
+    "value, level",
+    [
+        ("NONE", "NONE"),
+        ("WRITEONLY", "WRITEONLY"),
+        ("ALL", "ALL"),
+        ("none", "ALL"),
+        ("", "ALL"),
+        ("whatever", "ALL"),
+        (None, "ALL"),
+    ],
+)
 def test_protection_level_is_case_sensitive_and_defaults_to_all(tmp_path, value, level):
     env = {"HOME": str(tmp_path)}
     if value is not None:
@@ -135,9 +156,18 @@ def test_protection_level_is_case_sensitive_and_defaults_to_all(tmp_path, value,
     assert load_settings(env, dotenv=False).protection_level == level
 
 
-@pytest.mark.parametrize("value, truth", [
-    ("True", True), ("T", True), ("true", True), ("TRUE", False), ("1", False), ("yes", False), ("", False),
-])
+@pytest.mark.parametrize(
+    "value, truth",
+    [
+        ("True", True),
+        ("T", True),
+        ("true", True),
+        ("TRUE", False),
+        ("1", False),
+        ("yes", False),
+        ("", False),
+    ],
+)
 def test_background_task_variables_follow_the_reference_truth_rule(tmp_path, value, truth):
     env = {"HOME": str(tmp_path), "RUN_BACKGROUND_TASKS_ON_START": value, "DISABLE_BACKGROUND_TASKS": value}
     settings = load_settings(env, dotenv=False)
@@ -149,8 +179,9 @@ def test_cas_urls_derive_from_the_server_url(tmp_path):
     settings = load_settings({"HOME": str(tmp_path), "CAS_SERVER_URL": "https://cas.example/cas/"}, dotenv=False)
     assert settings.cas_login_url == "https://cas.example/cas/login"
     assert settings.cas_verify_url == "https://cas.example/cas/serviceValidate"
-    settings = load_settings({"HOME": str(tmp_path), "CAS_SERVER_URL": "https://c/", "CAS_LOGIN_URL": "https://l"},
-                             dotenv=False)
+    settings = load_settings(
+        {"HOME": str(tmp_path), "CAS_SERVER_URL": "https://c/", "CAS_LOGIN_URL": "https://l"}, dotenv=False
+    )
     assert settings.cas_login_url == "https://l"
 
 
@@ -162,11 +193,15 @@ def test_secret_key_is_random_per_start_when_unset(tmp_path):
     assert fixed.secret_key == "k" and not fixed.secret_key_generated
 
 
-@pytest.mark.parametrize("env,source", [
-    ({}, "id_token"), ({"OIDC_USERINFO_URL": "https://idp/userinfo"}, "userinfo"),
-    ({"OIDC_USERINFO_URL": "https://idp/userinfo", "OIDC_USERNAME_SOURCE": "ID_TOKEN"}, "id_token"),
-    ({"OIDC_USERNAME_SOURCE": "userinfo"}, "userinfo"),
-])
+@pytest.mark.parametrize(
+    "env,source",
+    [
+        ({}, "id_token"),
+        ({"OIDC_USERINFO_URL": "https://idp/userinfo"}, "userinfo"),
+        ({"OIDC_USERINFO_URL": "https://idp/userinfo", "OIDC_USERNAME_SOURCE": "ID_TOKEN"}, "id_token"),
+        ({"OIDC_USERNAME_SOURCE": "userinfo"}, "userinfo"),
+    ],
+)
 def test_the_oidc_user_name_source_follows_upstream_unless_a_userinfo_url_is_set(tmp_path, env, source):
     settings = load_settings({"HOME": str(tmp_path), **env}, dotenv=False)
     assert (settings.oidc_username_source, settings.oidc_username_claim) == (source, "sub")
@@ -179,8 +214,9 @@ def test_oidc_settings_are_checked(tmp_path):
     assert settings.oidc_username_claim == "email"
 
 
-@pytest.mark.parametrize("raw,root", [("", ""), ("/", ""), ("api", "/api"), ("/api/", "/api"),
-                                      ("//as/api//", "/as/api")])
+@pytest.mark.parametrize(
+    "raw,root", [("", ""), ("/", ""), ("api", "/api"), ("/api/", "/api"), ("//as/api//", "/as/api")]
+)
 def test_the_root_path_is_normalized(tmp_path, raw, root):
     assert load_settings({"HOME": str(tmp_path), "AS_API_ROOT_PATH": raw}, dotenv=False).root_path == root
 
@@ -193,8 +229,9 @@ def test_a_root_path_with_dot_segments_is_refused(tmp_path):
 def test_the_secret_token_is_off_unless_set(tmp_path):
     off = load_settings({"HOME": str(tmp_path)}, dotenv=False)
     assert (off.secret_token, off.secret_token_user) == ("", "User")
-    on = load_settings({"HOME": str(tmp_path), "AS_API_SECRET_TOKEN": "s" * 40,
-                        "AS_API_SECRET_TOKEN_USER": "ops"}, dotenv=False)
+    on = load_settings(
+        {"HOME": str(tmp_path), "AS_API_SECRET_TOKEN": "s" * 40, "AS_API_SECRET_TOKEN_USER": "ops"}, dotenv=False
+    )
     assert (on.secret_token, on.secret_token_user) == ("s" * 40, "ops")
 
 
@@ -226,23 +263,33 @@ def test_the_configuration_doc_documents_every_option_and_rc_key():
     section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     for name, (variable, _default, _help) in OPTIONS.items():
         assert f"`{variable}`" in section, f"docs/configuration.md ## Configuration lacks {variable}"
-    for (rc_section, key) in RC_KEYS:
+    for rc_section, key in RC_KEYS:
         assert re.search(rf"`\[{rc_section}\] {key}`", section), f"docs/configuration.md lacks [{rc_section}] {key}"
     # The tables are generated: regenerate them with config.configuration_markdown().
     assert config.configuration_markdown() in section
 
 
 def test_extra_roots_and_log_bounds_are_read_from_the_environment(tmp_path):
-    env = {"HOME": str(tmp_path), "API_EXTRA_ROOTS": f"/scratch/a{os.pathsep} {os.pathsep}~/logs",
-           "API_LOG_MAX_DECOMPRESSED_BYTES": "1000", "API_LOG_MAX_KEPT_BYTES": "200",
-           "API_LOG_MAX_LINE_BYTES": "20"}
+    env = {
+        "HOME": str(tmp_path),
+        "API_EXTRA_ROOTS": f"/scratch/a{os.pathsep} {os.pathsep}~/logs",
+        "API_LOG_MAX_DECOMPRESSED_BYTES": "1000",
+        "API_LOG_MAX_KEPT_BYTES": "200",
+        "API_LOG_MAX_LINE_BYTES": "20",
+    }
     settings = load_settings(env, dotenv=False)
     assert settings.extra_roots == ("/scratch/a", os.path.expanduser("~/logs"))
-    assert (settings.log_max_decompressed_bytes, settings.log_max_kept_bytes,
-            settings.log_max_line_bytes) == (1000, 200, 20)
+    assert (settings.log_max_decompressed_bytes, settings.log_max_kept_bytes, settings.log_max_line_bytes) == (
+        1000,
+        200,
+        20,
+    )
     defaults = load_settings({"HOME": str(tmp_path)}, dotenv=False)
     assert defaults.extra_roots == ()
-    assert (defaults.log_max_decompressed_bytes, defaults.log_max_kept_bytes,
-            defaults.log_max_line_bytes) == (64 * 1024 * 1024, 2 * 1024 * 1024, 64 * 1024)
+    assert (defaults.log_max_decompressed_bytes, defaults.log_max_kept_bytes, defaults.log_max_line_bytes) == (
+        64 * 1024 * 1024,
+        2 * 1024 * 1024,
+        64 * 1024,
+    )
     with pytest.raises(ConfigError, match="API_LOG_MAX_LINE_BYTES"):
         load_settings({"HOME": str(tmp_path), "API_LOG_MAX_LINE_BYTES": "0"}, dotenv=False)

@@ -6,6 +6,7 @@ listed in OUR_OPEN (adding one there is a deliberate, reviewed decision); a rout
 the index's threshold, and any other route must carry some gate. Then every route, with every
 method it answers, is sent every kind of bad token under each PROTECTION_LEVEL.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,29 +26,54 @@ from tests.conftest import TEST_SECRET
 # Ours, not the reference's: the published contract, its interactive reference (the page and
 # Swagger UI's files) and the load balancer's health probe.
 OUR_OPEN = {"/openapi.json", "/docs", "/docs/<path:filename>", "/v4/health"}
-UNGATED = OUR_OPEN | {"/", "/login", "/filestatus/", "/v4/auth/cas/v2/login",
-           "/v4/auth/oauth2/github/login", "/static/<path:filename>",
-           # The current GUI's OpenID Connect login (docs/authentication.md: open at every level).
-           "/v4/auth/oidc/login"}
+UNGATED = OUR_OPEN | {
+    "/",
+    "/login",
+    "/filestatus/",
+    "/v4/auth/cas/v2/login",
+    "/v4/auth/oauth2/github/login",
+    "/static/<path:filename>",
+    # The current GUI's OpenID Connect login (docs/authentication.md: open at every level).
+    "/v4/auth/oidc/login",
+}
 
 # docs/api.md section 11: rule (v3 rules also exist under /v3) -> threshold
 V3_INDEX = {
-    "/tokentest": "NONE", "/updatedesc": "WRITEONLY",
-    "/cconfig/<expid>": "ALL", "/expinfo/<expid>": "ALL", "/expcount/<expid>": "ALL",
-    "/searchowner/<owner>/<exptype>/<onlyactive>": "ALL", "/searchowner/<owner>": "ALL",
-    "/search/<expid>/<exptype>/<onlyactive>": "ALL", "/search/<expid>": "ALL",
-    "/running/": "ALL", "/runs/<expid>": "ALL", "/ifrun/<expid>": "ALL", "/logrun/<expid>": "ALL",
-    "/summary/<expid>": "ALL", "/shutdown/<route>": "ALL", "/performance/<expid>": "ALL",
-    "/graph/<expid>/<layout>/<grouped>": "ALL", "/tree/<expid>": "ALL", "/quick/<expid>": "ALL",
-    "/exprun/<expid>": "ALL", "/joblog/<logfile>": "ALL", "/pklinfo/<expid>/<timeStamp>": "ALL",
+    "/tokentest": "NONE",
+    "/updatedesc": "WRITEONLY",
+    "/cconfig/<expid>": "ALL",
+    "/expinfo/<expid>": "ALL",
+    "/expcount/<expid>": "ALL",
+    "/searchowner/<owner>/<exptype>/<onlyactive>": "ALL",
+    "/searchowner/<owner>": "ALL",
+    "/search/<expid>/<exptype>/<onlyactive>": "ALL",
+    "/search/<expid>": "ALL",
+    "/running/": "ALL",
+    "/runs/<expid>": "ALL",
+    "/ifrun/<expid>": "ALL",
+    "/logrun/<expid>": "ALL",
+    "/summary/<expid>": "ALL",
+    "/shutdown/<route>": "ALL",
+    "/performance/<expid>": "ALL",
+    "/graph/<expid>/<layout>/<grouped>": "ALL",
+    "/tree/<expid>": "ALL",
+    "/quick/<expid>": "ALL",
+    "/exprun/<expid>": "ALL",
+    "/joblog/<logfile>": "ALL",
+    "/pklinfo/<expid>/<timeStamp>": "ALL",
     "/pkltreeinfo/<expid>/<timeStamp>": "ALL",
-    "/stats/<expid>/<filter_period>/<filter_type>": "ALL", "/history/<expid>/<jobname>": "ALL",
+    "/stats/<expid>/<filter_period>/<filter_type>": "ALL",
+    "/history/<expid>/<jobname>": "ALL",
     "/rundetail/<expid>/<runid>": "ALL",
 }
 V4_INDEX = {
-    "/v4/auth/verify-token": "NONE", "/v4/experiments": "ALL", "/v4/experiments/<expid>": "ALL",
-    "/v4/experiments/<expid>/jobs": "ALL", "/v4/experiments/<expid>/wrappers": "ALL",
-    "/v4/experiments/<expid>/filesystem-config": "ALL", "/v4/experiments/<expid>/runs": "ALL",
+    "/v4/auth/verify-token": "NONE",
+    "/v4/experiments": "ALL",
+    "/v4/experiments/<expid>": "ALL",
+    "/v4/experiments/<expid>/jobs": "ALL",
+    "/v4/experiments/<expid>/wrappers": "ALL",
+    "/v4/experiments/<expid>/filesystem-config": "ALL",
+    "/v4/experiments/<expid>/runs": "ALL",
     "/v4/experiments/<expid>/runs/<run_id>/config": "ALL",
 }
 INDEX = {**V4_INDEX, **V3_INDEX, **{"/v3" + rule: level for rule, level in V3_INDEX.items()}}
@@ -73,23 +99,31 @@ def test_every_view_carries_a_gate_or_is_listed_as_ungated(protected_app):
                 problems.append(f"{rule.endpoint} ({rule.rule}) is ungated in docs/api.md 3.2 but has gate {threshold}")
             continue
         if threshold == "missing":
-            problems.append(f"{rule.endpoint} ({rule.rule}) has no @gate(...): add @gate(\"ALL\") "
-                            "under the route decorator")
+            problems.append(
+                f'{rule.endpoint} ({rule.rule}) has no @gate(...): add @gate("ALL") under the route decorator'
+            )
         elif threshold is None:
-            problems.append(f"{rule.endpoint} ({rule.rule}) is marked open_route but docs/api.md 3.2 "
-                            "does not list it as ungated")
+            problems.append(
+                f"{rule.endpoint} ({rule.rule}) is marked open_route but docs/api.md 3.2 does not list it as ungated"
+            )
         elif threshold not in LEVELS:
             problems.append(f"{rule.endpoint} ({rule.rule}) has an unknown gate threshold {threshold!r}")
         elif rule.rule in INDEX and threshold != INDEX[rule.rule]:
-            problems.append(f"{rule.endpoint} ({rule.rule}) has gate {threshold}, the route index says "
-                            f"{INDEX[rule.rule]}")
+            problems.append(
+                f"{rule.endpoint} ({rule.rule}) has gate {threshold}, the route index says {INDEX[rule.rule]}"
+            )
     assert not problems, "\n".join(problems)
 
 
 def test_the_auth_routes_are_registered_with_their_thresholds(protected_app):
     by_rule = {rule.rule: protected_app.view_functions[rule.endpoint] for rule in _rules(protected_app)}
-    for rule, level in (("/tokentest", "NONE"), ("/v3/tokentest", "NONE"), ("/updatedesc", "WRITEONLY"),
-                        ("/v3/updatedesc", "WRITEONLY"), ("/v4/auth/verify-token", "NONE")):
+    for rule, level in (
+        ("/tokentest", "NONE"),
+        ("/v3/tokentest", "NONE"),
+        ("/updatedesc", "WRITEONLY"),
+        ("/v3/updatedesc", "WRITEONLY"),
+        ("/v4/auth/verify-token", "NONE"),
+    ):
         assert by_rule[rule].gate_threshold == level
     for rule in ("/login", "/v3/login", "/v4/auth/cas/v2/login", "/v4/auth/oauth2/github/login"):
         assert by_rule[rule].gate_threshold is None
@@ -116,8 +150,7 @@ def test_every_gated_data_route_refuses_a_get_without_token_under_all(protected_
         url = adapter.build(rule.endpoint, values)
         for header in ({}, {"Authorization": "null"}):
             response = client.get(url, headers=header)
-            if response.status_code != 401 or response.get_json() != {"error": True,
-                                                                      "error_message": "Unauthorized"}:
+            if response.status_code != 401 or response.get_json() != {"error": True, "error_message": "Unauthorized"}:
                 problems.append(f"{rule.endpoint} GET {url} {header} answered {response.status_code}")
         checked += 1
     assert checked >= 2, "expected at least /updatedesc under both prefixes"
@@ -139,8 +172,11 @@ def _gate_refusal(response):
 
 def test_a_valid_token_passes_the_gate_of_every_data_route_under_all(protected_app, token):
     client = protected_app.test_client()
-    refused = [f"{endpoint} GET {url}" for endpoint, url in _gated_get_urls(protected_app)
-               if _gate_refusal(client.get(url, headers={"Authorization": token()}))]
+    refused = [
+        f"{endpoint} GET {url}"
+        for endpoint, url in _gated_get_urls(protected_app)
+        if _gate_refusal(client.get(url, headers={"Authorization": token()}))
+    ]
     assert not refused, "refused with a valid token:\n" + "\n".join(refused)
 
 
@@ -148,8 +184,11 @@ def test_a_valid_token_passes_the_gate_of_every_data_route_under_all(protected_a
 def test_data_routes_are_open_without_token_below_all(site, level):
     app = create_app(site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET}))
     client = app.test_client()
-    refused = [f"{endpoint} GET {url}" for endpoint, url in _gated_get_urls(app)
-               if _gate_refusal(client.get(url, headers={"Authorization": "null"}))]
+    refused = [
+        f"{endpoint} GET {url}"
+        for endpoint, url in _gated_get_urls(app)
+        if _gate_refusal(client.get(url, headers={"Authorization": "null"}))
+    ]
     assert not refused, f"refused under {level} without a token:\n" + "\n".join(refused)
 
 
@@ -237,8 +276,7 @@ def walk_apps(walk_site):
     for level in WALK_LEVELS:
         app = create_app(walk_site.settings({"PROTECTION_LEVEL": level, "SECRET_KEY": TEST_SECRET}))
         client = app.test_client()
-        apps[level] = (app, {request[1:4]: _answer(client, request, {})
-                             for request in _walk_requests(app)})
+        apps[level] = (app, {request[1:4]: _answer(client, request, {}) for request in _walk_requests(app)})
     return apps
 
 
@@ -285,8 +323,7 @@ def _gated(threshold, method, level) -> bool:
 
     OPTIONS is Flask's automatic answer (CORS preflight) and never reaches a view.
     """
-    return (method != "OPTIONS" and threshold in ("ALL", "WRITEONLY")
-            and LEVELS[threshold] <= LEVELS[level])
+    return method != "OPTIONS" and threshold in ("ALL", "WRITEONLY") and LEVELS[threshold] <= LEVELS[level]
 
 
 def _description(site, expid="a000"):
@@ -300,8 +337,7 @@ def test_every_route_answers_a_bad_token_as_the_gate_must(walk_site, walk_apps, 
     app, without_token = walk_apps[level]
     client = app.test_client()
     header = {"Authorization": BAD_TOKENS[kind]}
-    refusal = {"error": True,
-               "error_message": "Expired token" if kind in BAD_KINDS_EXPIRED else "Unauthorized"}
+    refusal = {"error": True, "error_message": "Expired token" if kind in BAD_KINDS_EXPIRED else "Unauthorized"}
     description = _description(walk_site)
     gated, problems = 0, []
     for request in _walk_requests(app):
@@ -315,12 +351,13 @@ def test_every_route_answers_a_bad_token_as_the_gate_must(walk_site, walk_apps, 
             expected_body = b"" if method == "HEAD" else refusal
             got = data if method == "HEAD" else json.loads(data or b"null")
             if (status, got) != (401, expected_body):
-                problems.append(f"{where}: expected the gate's 401 {expected_body}, "
-                                f"got {status} {data[:200]!r}")
+                problems.append(f"{where}: expected the gate's 401 {expected_body}, got {status} {data[:200]!r}")
         elif (status, data) != without_token[(method, url, body)]:
             plain_status, plain_data = without_token[(method, url, body)]
-            problems.append(f"{where}: answered {status} {data[:200]!r}, without a token "
-                            f"{plain_status} {plain_data[:200]!r}: the bad token changed the answer")
+            problems.append(
+                f"{where}: answered {status} {data[:200]!r}, without a token "
+                f"{plain_status} {plain_data[:200]!r}: the bad token changed the answer"
+            )
     # The walk reached the gated routes: every data route under ALL, /updatedesc under WRITEONLY.
     assert gated >= {"ALL": 60, "WRITEONLY": 4, "NONE": 0}[level]
     assert not problems, f"{kind} under {level}:\n" + "\n".join(problems)
@@ -339,11 +376,13 @@ def test_updatedesc_refuses_every_bad_token_and_the_owner_token_writes(walk_site
             assert response.status_code == 401, (kind, path, response.get_json())
             if level == "NONE":
                 assert response.get_json() == {
-                    "error": True, "auth": False, "description": None,
-                    "message": "It seems that your session has expired, please log in again."}, kind
+                    "error": True,
+                    "auth": False,
+                    "description": None,
+                    "message": "It seems that your session has expired, please log in again.",
+                }, kind
             assert _description(walk_site) == before, (kind, path)
-    valid = jwt.encode({"user_id": OWNER, "sub": OWNER, "exp": int(time.time()) + 3600},
-                       TEST_SECRET, algorithm="HS256")
+    valid = jwt.encode({"user_id": OWNER, "sub": OWNER, "exp": int(time.time()) + 3600}, TEST_SECRET, algorithm="HS256")
     try:
         response = client.post("/v3/updatedesc", json=POST_BODY, headers={"Authorization": f"Bearer {valid}"})
         assert (response.status_code, response.get_json()["message"]) == (200, "Description Updated.")

@@ -7,6 +7,7 @@ route that answers a 200 (not a v3 error body) on a factory experiment carries a
 experiment has no running or queuing job, so its job views hold still (the tree's
 generation stamp aside, which the weak tag leaves out).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -22,10 +23,20 @@ from tests.conftest import TEST_SECRET
 
 EXPID = "a000"
 # Routes that must be among the checked ones (the GUI's polls and the big views).
-REQUIRED = {"/v3/tree/<expid>", "/v3/pkltreeinfo/<expid>/<timeStamp>", "/v3/pklinfo/<expid>/<timeStamp>",
-            "/v3/quick/<expid>", "/v3/graph/<expid>/<layout>/<grouped>", "/v3/summary/<expid>",
-            "/v3/expinfo/<expid>", "/v4/experiments/<expid>/jobs", "/v4/experiments/<expid>",
-            "/v4/experiments", "/v3/performance/<expid>", "/openapi.json"}
+REQUIRED = {
+    "/v3/tree/<expid>",
+    "/v3/pkltreeinfo/<expid>/<timeStamp>",
+    "/v3/pklinfo/<expid>/<timeStamp>",
+    "/v3/quick/<expid>",
+    "/v3/graph/<expid>/<layout>/<grouped>",
+    "/v3/summary/<expid>",
+    "/v3/expinfo/<expid>",
+    "/v4/experiments/<expid>/jobs",
+    "/v4/experiments/<expid>",
+    "/v4/experiments",
+    "/v3/performance/<expid>",
+    "/openapi.json",
+}
 # Not read routes: they act (shutdown) or log in.
 SKIP = re.compile(r"/(shutdown|login)\b|/auth/")
 
@@ -53,10 +64,21 @@ def _value(name: str, experiment) -> str:
     names = [job.name for job in experiment.jobs]
     logs = [job.out_log for job in experiment.jobs if job.out_log]
     return {
-        "expid": EXPID, "layout": "standard", "grouped": "none", "timeStamp": "0",
-        "filter_period": "0", "filter_type": "Any", "jobname": names[0], "job_name": names[0],
-        "logfile": logs[0] if logs else "x.out", "runid": "1", "run_id": "1", "owner": "tester",
-        "exptype": "all", "onlyactive": "active", "filename": "x",
+        "expid": EXPID,
+        "layout": "standard",
+        "grouped": "none",
+        "timeStamp": "0",
+        "filter_period": "0",
+        "filter_type": "Any",
+        "jobname": names[0],
+        "job_name": names[0],
+        "logfile": logs[0] if logs else "x.out",
+        "runid": "1",
+        "run_id": "1",
+        "owner": "tester",
+        "exptype": "all",
+        "onlyactive": "active",
+        "filename": "x",
     }.get(name, EXPID)
 
 
@@ -140,8 +162,14 @@ def test_every_read_route_compresses_to_the_same_bytes(app, still):
 
 
 def test_a_rewritten_pickle_changes_the_tags(client, still):
-    urls = ["/v3/tree/a000", "/v3/pkltreeinfo/a000/0", "/v3/quick/a000", "/v4/experiments/a000/jobs",
-            "/v3/graph/a000/standard/none", "/v3/expcount/a000"]
+    urls = [
+        "/v3/tree/a000",
+        "/v3/pkltreeinfo/a000/0",
+        "/v3/quick/a000",
+        "/v4/experiments/a000/jobs",
+        "/v3/graph/a000/standard/none",
+        "/v3/expcount/a000",
+    ]
     before = {url: client.get(url).headers["ETag"] for url in urls}
     for url, tag in before.items():
         assert client.get(url, headers={"If-None-Match": tag}).status_code == 304, url
@@ -184,11 +212,22 @@ def test_each_encoding_has_its_own_tag_and_304(client, still):
     assert client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": plain}).status_code == 200
 
 
-@pytest.mark.parametrize("accept, coding", [
-    ("gzip", "gzip"), ("br", "br"), ("gzip, br", "br"), ("gzip;q=1.0, br;q=0.5", "gzip"),
-    ("br;q=0, gzip", "gzip"), ("gzip;q=0", None), ("identity", None), ("*", "br"),
-    ("deflate", None), ("GZIP", "gzip"), ("", None),
-])
+@pytest.mark.parametrize(
+    "accept, coding",
+    [
+        ("gzip", "gzip"),
+        ("br", "br"),
+        ("gzip, br", "br"),
+        ("gzip;q=1.0, br;q=0.5", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("gzip;q=0", None),
+        ("identity", None),
+        ("*", "br"),
+        ("deflate", None),
+        ("GZIP", "gzip"),
+        ("", None),
+    ],
+)
 def test_accept_encoding_q_values(client, still, accept, coding):
     answer = client.get("/v3/quick/a000", headers={"Accept-Encoding": accept})
     assert answer.headers.get("Content-Encoding") == coding
@@ -203,8 +242,9 @@ def test_head_answers_headers_of_the_encoded_body(client, still):
     assert head.headers["Content-Encoding"] == "gzip"
     assert head.headers["Content-Length"] == got.headers["Content-Length"]
     assert head.headers["ETag"] == got.headers["ETag"]
-    assert client.head(url, headers={"If-None-Match": got.headers["ETag"],
-                                     "Accept-Encoding": "gzip"}).status_code == 304
+    assert (
+        client.head(url, headers={"If-None-Match": got.headers["ETag"], "Accept-Encoding": "gzip"}).status_code == 304
+    )
 
 
 def test_small_bodies_stay_plain_and_errors_get_no_tag(client, still):
@@ -230,8 +270,9 @@ def test_a_304_keeps_the_cors_headers(client, still):
 def test_post_answers_carry_no_tag(site, env, still, token):
     env.update({"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET})
     client = create_app(site.settings(env)).test_client()
-    answer = client.post("/v3/updatedesc", json={"expid": EXPID, "description": "x"},
-                         headers={"Authorization": token()})
+    answer = client.post(
+        "/v3/updatedesc", json={"expid": EXPID, "description": "x"}, headers={"Authorization": token()}
+    )
     assert "ETag" not in answer.headers
 
 
@@ -259,13 +300,13 @@ def test_the_request_log_records_the_304_and_the_bytes_sent(site, still, caplog)
     names the status and the size the client got."""
     import logging
 
-    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET,
-                                    "API_LOG_FORMAT": "json"}))
+    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET, "API_LOG_FORMAT": "json"}))
     client = app.test_client()
     with caplog.at_level(logging.INFO, logger="autosubmit_api.requests"):
         zipped = client.get("/v3/quick/a000", headers={"Accept-Encoding": "gzip"})
-        again = client.get("/v3/quick/a000", headers={"Accept-Encoding": "gzip",
-                                                      "If-None-Match": zipped.headers["ETag"]})
+        again = client.get(
+            "/v3/quick/a000", headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
+        )
     assert again.status_code == 304
     lines = [r.request for r in caplog.records if r.name == "autosubmit_api.requests"]
     assert [line["status"] for line in lines] == [200, 304]

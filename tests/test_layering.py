@@ -5,6 +5,7 @@ The test reads the source of routes/, services/ and workers/ and fails, naming f
 on any call that opens, stats, lists or connects to something, and on any import of a route
 module from a service or reader, or of a service from a reader.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,13 +16,28 @@ PACKAGE = Path(__file__).resolve().parents[1] / "autosubmit_api"
 
 # Calls that reach the file system or a database, by their dotted name as written.
 FORBIDDEN_CALLS = {
-    "open", "os.open", "os.stat", "os.lstat", "os.listdir", "os.scandir", "os.walk",
-    "os.path.isfile", "os.path.isdir", "os.path.exists", "os.path.getmtime", "os.path.getsize",
-    "os.path.islink", "os.path.realpath", "glob.glob", "sqlite3.connect", "pickle.load",
-    "pickle.loads", "shutil.copyfile", "shutil.copytree",
+    "open",
+    "os.open",
+    "os.stat",
+    "os.lstat",
+    "os.listdir",
+    "os.scandir",
+    "os.walk",
+    "os.path.isfile",
+    "os.path.isdir",
+    "os.path.exists",
+    "os.path.getmtime",
+    "os.path.getsize",
+    "os.path.islink",
+    "os.path.realpath",
+    "glob.glob",
+    "sqlite3.connect",
+    "pickle.load",
+    "pickle.loads",
+    "shutil.copyfile",
+    "shutil.copytree",
 }
-FORBIDDEN_METHODS = {"read_text", "read_bytes", "iterdir", "glob", "rglob", "is_file", "is_dir",
-                     "exists", "stat"}
+FORBIDDEN_METHODS = {"read_text", "read_bytes", "iterdir", "glob", "rglob", "is_file", "is_dir", "exists", "stat"}
 FORBIDDEN_IMPORTS = {"sqlite3", "pickle", "glob"}
 
 # (file, call) pairs that touch only the API's own files, never Autosubmit's.
@@ -70,15 +86,13 @@ def _modules(*layers: str) -> Iterator[Tuple[str, ast.Module]]:
 
 
 def test_only_readers_touch_files():
-    problems = [line for rel, tree in _modules("routes", "services", "workers")
-                for line in file_accesses(rel, tree)]
+    problems = [line for rel, tree in _modules("routes", "services", "workers") for line in file_accesses(rel, tree)]
     assert not problems, "file access outside readers/ (move it into a reader):\n" + "\n".join(problems)
 
 
 def test_dependencies_point_one_way():
     problems = []
-    below = {"services": ("autosubmit_api.routes",),
-             "readers": ("autosubmit_api.routes", "autosubmit_api.services")}
+    below = {"services": ("autosubmit_api.routes",), "readers": ("autosubmit_api.routes", "autosubmit_api.services")}
     for layer, banned in below.items():
         for rel, tree in _modules(layer):
             for node in ast.walk(tree):
@@ -96,11 +110,14 @@ def test_dependencies_point_one_way():
 
 def test_the_checks_see_a_file_access():
     # The walker must flag what it is meant to flag, or the tests above prove nothing.
-    source = ("import os\nimport sqlite3\nos.stat(p)\nPath(p).read_text()\nwith open(p) as f:\n    pass\n"
-              "self.exists()\n")
+    source = "import os\nimport sqlite3\nos.stat(p)\nPath(p).read_text()\nwith open(p) as f:\n    pass\nself.exists()\n"
     found = file_accesses("services/example.py", ast.parse(source))
-    assert found == ["services/example.py:2: import sqlite3", "services/example.py:3: os.stat()",
-                     "services/example.py:4: read_text()", "services/example.py:5: open()"]
+    assert found == [
+        "services/example.py:2: import sqlite3",
+        "services/example.py:3: os.stat()",
+        "services/example.py:4: read_text()",
+        "services/example.py:5: open()",
+    ]
     own = 'resources.files("autosubmit_api").joinpath("openapi.json").read_text()'
     assert file_accesses("routes/root.py", ast.parse(own)) == []  # listed in OWN_FILES
     assert file_accesses("routes/other.py", ast.parse(own)) == ["routes/other.py:1: read_text()"]
@@ -123,16 +140,20 @@ def test_the_client_imports_nothing_of_the_server():
     problems = []
     for rel, tree in _modules("client"):
         for line, target in _imports(tree):
-            if target.startswith(".") or (target.split(".")[0] == "autosubmit_api"
-                                          and not target.startswith("autosubmit_api.client")):
+            if target.startswith(".") or (
+                target.split(".")[0] == "autosubmit_api" and not target.startswith("autosubmit_api.client")
+            ):
                 problems.append(f"{rel}:{line}: imports {target}")
     assert not problems, "\n".join(problems)
 
 
 def test_the_server_imports_nothing_of_the_client():
-    problems = [f"{rel}:{line}: imports {target}"
-                for rel, tree in _modules("routes", "services", "readers", "workers")
-                for line, target in _imports(tree) if target.startswith("autosubmit_api.client")]
+    problems = [
+        f"{rel}:{line}: imports {target}"
+        for rel, tree in _modules("routes", "services", "readers", "workers")
+        for line, target in _imports(tree)
+        if target.startswith("autosubmit_api.client")
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -166,7 +187,7 @@ def import_graph(root: Path = PACKAGE) -> dict:
                 base = node.module or ""
                 if node.level:
                     anchor = name.split(".") if is_package else name.split(".")[:-1]
-                    anchor = anchor[:len(anchor) - (node.level - 1)]
+                    anchor = anchor[: len(anchor) - (node.level - 1)]
                     base = ".".join(anchor + ([base] if base else []))
                 for alias in node.names:
                     full = f"{base}.{alias.name}"
@@ -241,7 +262,10 @@ def test_workers_import_no_route_and_readers_no_worker():
         for target, line in edges:
             if src.startswith("autosubmit_api.workers") and target.startswith("autosubmit_api.routes"):
                 problems.append(f"{src}:{line}: imports {target}")
-            if src.startswith(("autosubmit_api.readers", "autosubmit_api.services")) and \
-                    target.startswith("autosubmit_api.workers") and src != "autosubmit_api.services.health":
+            if (
+                src.startswith(("autosubmit_api.readers", "autosubmit_api.services"))
+                and target.startswith("autosubmit_api.workers")
+                and src != "autosubmit_api.services.health"
+            ):
                 problems.append(f"{src}:{line}: imports {target}")
     assert not problems, "\n".join(problems)

@@ -1,4 +1,5 @@
 """openapi.json and the registered routes must describe the same API."""
+
 import json
 import re
 from importlib import resources
@@ -24,8 +25,12 @@ def _registered(app):
 
 
 def _documented():
-    return {(method, path) for path, ops in _doc()["paths"].items() for method in ops
-            if method in ("get", "post", "put", "patch", "delete")}
+    return {
+        (method, path)
+        for path, ops in _doc()["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    }
 
 
 def test_every_registered_route_is_documented(app):
@@ -87,7 +92,8 @@ def test_every_read_route_documents_conditional_requests():
         if op is None or re.search(r"/(shutdown|login)\b|/auth/", path):
             continue
         refs = [p.get("$ref") for p in op.get("parameters", [])]
-        if ("#/components/parameters/IfNoneMatch" not in refs
-                or op["responses"].get("304") != {"$ref": "#/components/responses/NotModified"}):
+        if "#/components/parameters/IfNoneMatch" not in refs or op["responses"].get("304") != {
+            "$ref": "#/components/responses/NotModified"
+        }:
             missing.append(path)
     assert not missing, f"GET routes without If-None-Match / 304: {missing}"

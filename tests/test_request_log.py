@@ -1,6 +1,7 @@
 """Request ids and API_LOG_FORMAT=json (docs/logging.md): a real gunicorn's error log read back,
 one JSON object per line, a request line per request with its fields, warnings with the
 request id, and no token, ticket or secret anywhere."""
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,14 @@ def json_log(tmp_path_factory):
     make_experiment(site, "l000", details={"user": "alice"})
     with open(site.rc_path, "a") as rc:
         rc.write("[clients]\nauthorized = http://gui.example\n")
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(root), PROTECTION_LEVEL="ALL",
-                    SECRET_KEY=TEST_SECRET, API_LOG_FORMAT="json",
-                    CAS_SERVER_URL=f"http://127.0.0.1:{free_port()}/cas/")
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path),
+        HOME=str(root),
+        PROTECTION_LEVEL="ALL",
+        SECRET_KEY=TEST_SECRET,
+        API_LOG_FORMAT="json",
+        CAS_SERVER_URL=f"http://127.0.0.1:{free_port()}/cas/",
+    )
     token = issue_token("alice", TEST_SECRET, 3600)
     srv = Server(env, "--disable-bg-tasks", "-w", "1", cwd=root)
     answers = {}
@@ -53,8 +59,9 @@ def json_log(tmp_path_factory):
         answers["listed"] = _get(base + "/v4/experiments", {"Authorization": token, HEADER: "req-abc.123"})
         answers["unknown"] = _get(base + "/v4/experiments/zzzz", {"Authorization": f"Bearer {token}"})
         answers["refused"] = _get(base + "/v4/experiments", {"Authorization": BAD_TOKEN})
-        answers["query"] = _get(base + f"/v4/experiments?token={QUERY_SECRET}",
-                                {"Authorization": token, HEADER: "bad id with spaces"})
+        answers["query"] = _get(
+            base + f"/v4/experiments?token={QUERY_SECRET}", {"Authorization": token, HEADER: "bad id with spaces"}
+        )
         answers["cas"] = _get(base + f"/login?ticket={TICKET}", {HEADER: "cas-1", "Referer": "http://gui.example/"})
     finally:
         _, err = srv.stop()
@@ -134,8 +141,7 @@ def test_request_ids_in_text_mode_and_no_request_lines(site, caplog):
 
 
 def test_the_json_mode_logs_a_request_line_per_request(site, caplog):
-    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET,
-                                    "API_LOG_FORMAT": "json"}))
+    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET, "API_LOG_FORMAT": "json"}))
     with caplog.at_level(logging.INFO, logger="autosubmit_api.requests"):
         app.test_client().get("/v4/experiments/zzzz", headers={HEADER: "one"})
     records = [r for r in caplog.records if r.name == "autosubmit_api.requests"]
@@ -146,8 +152,10 @@ def test_the_json_mode_logs_a_request_line_per_request(site, caplog):
 
 def test_scrub_removes_tokens_and_secrets():
     jwt = issue_token("bob", TEST_SECRET, 60)
-    text = (f"GET http://cas/serviceValidate?service=x&ticket={TICKET}&code=abc123 Authorization: Bearer tok123 "
-            f"jwt {jwt} password=hunter2 client_secret: s3cr3t token=\"quoted\"")
+    text = (
+        f"GET http://cas/serviceValidate?service=x&ticket={TICKET}&code=abc123 Authorization: Bearer tok123 "
+        f'jwt {jwt} password=hunter2 client_secret: s3cr3t token="quoted"'
+    )
     clean = scrub(text)
     for secret in (TICKET, "abc123", "tok123", jwt, "hunter2", "s3cr3t", "quoted"):
         assert secret not in clean, secret

@@ -1,6 +1,7 @@
 """AS_API_ROOT_PATH (upstream 4.2.0's setting): the API served under a path prefix behind a
 proxy, through a real `autosubmit_api start` on loopback, as the GUI calls it (its API
 address then ends with the prefix), and as a proxy that strips the prefix forwards it."""
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,15 @@ def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("root_path")
     site = make_site(tmp_path / "site")
     make_experiment(site, "a000", details={"user": "alice"}, description="under a prefix")
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(tmp_path), PROTECTION_LEVEL="NONE",
-                    SECRET_KEY=TEST_SECRET, AS_API_ROOT_PATH="as-api/", CAS_SERVER_URL="https://cas.example/cas/",
-                    API_PUBLIC_URL=PUBLIC)
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path),
+        HOME=str(tmp_path),
+        PROTECTION_LEVEL="NONE",
+        SECRET_KEY=TEST_SECRET,
+        AS_API_ROOT_PATH="as-api/",
+        CAS_SERVER_URL="https://cas.example/cas/",
+        API_PUBLIC_URL=PUBLIC,
+    )
     with serving(env, "--disable-bg-tasks", "-w", "1", cwd=tmp_path) as srv:
         yield srv
 
@@ -61,9 +68,15 @@ def test_the_gui_calls_under_the_prefix_are_answered(server):
 
 
 def test_a_preflight_under_the_prefix_is_allowed(server):
-    status, headers, _ = _call(server.base + PREFIX + "/v4/experiments", method="OPTIONS",
-                               headers={"Origin": GUI, "Access-Control-Request-Method": "GET",
-                                        "Access-Control-Request-Headers": "authorization"})
+    status, headers, _ = _call(
+        server.base + PREFIX + "/v4/experiments",
+        method="OPTIONS",
+        headers={
+            "Origin": GUI,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert 200 <= status < 300
     assert headers.get("Access-Control-Allow-Origin") == GUI
 
@@ -79,8 +92,7 @@ def test_a_proxy_that_strips_the_prefix_is_served_too(server):
     status, _, body = _call(server.base + "/v4/experiments/a000")
     assert status == 200 and json.loads(body)["name"] == "a000"
     status, headers, _ = _call(server.base + "/v4/auth/cas/v2/login")
-    assert parse_qs(urlsplit(headers["Location"]).query)["service"] == [
-        PUBLIC + PREFIX + "/v4/auth/cas/v2/login"]
+    assert parse_qs(urlsplit(headers["Location"]).query)["service"] == [PUBLIC + PREFIX + "/v4/auth/cas/v2/login"]
 
 
 def test_a_path_that_only_begins_like_the_prefix_is_not_under_it(server):

@@ -11,6 +11,7 @@ The config file is an INI file (stdlib `configparser`) with a `[client]` section
 `--config`, then `AUTOSUBMIT_API_CLIENT_CONFIG`, then
 `$XDG_CONFIG_HOME/autosubmit_api/client.ini` (default `~/.config/autosubmit_api/client.ini`).
 """
+
 from __future__ import annotations
 
 import configparser
@@ -29,10 +30,10 @@ DEFAULT_TIMEOUT = 60.0
 
 # Exit codes scripts can test (docs/client.md).
 OK = 0
-USAGE = 1        # bad arguments, bad configuration, or a request the API refused as malformed (400)
-NOT_FOUND = 2    # unknown experiment, job or log (404)
-AUTH = 3         # the API refused the token, or wants one (401, 403)
-SERVER = 4       # the API is unreachable, timed out, failed (5xx) or answered something unreadable
+USAGE = 1  # bad arguments, bad configuration, or a request the API refused as malformed (400)
+NOT_FOUND = 2  # unknown experiment, job or log (404)
+AUTH = 3  # the API refused the token, or wants one (401, 403)
+SERVER = 4  # the API is unreachable, timed out, failed (5xx) or answered something unreadable
 INTERRUPTED = 130  # Ctrl-C during a call (not during `logs --follow`, which ends with 0)
 
 
@@ -73,13 +74,16 @@ def _read_file(path: str, explicit: bool) -> Dict[str, str]:
         raise ClientError(f"cannot read config file {path}: {exc}", USAGE) from None
     values = dict(parser["client"]) if parser.has_section("client") else {}
     if values.get("token") and os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        print(f"autosubmit_api client: warning: {path} holds a token and others may read it "
-              f"(chmod 600 {path})", file=sys.stderr)
+        print(
+            f"autosubmit_api client: warning: {path} holds a token and others may read it (chmod 600 {path})",
+            file=sys.stderr,
+        )
     return values
 
 
-def load_config(env: Mapping[str, str], url: Optional[str] = None, path: Optional[str] = None,
-                timeout: Optional[float] = None) -> Config:
+def load_config(
+    env: Mapping[str, str], url: Optional[str] = None, path: Optional[str] = None, timeout: Optional[float] = None
+) -> Config:
     explicit = bool(path or env.get("AUTOSUBMIT_API_CLIENT_CONFIG"))
     values = _read_file(config_path(env, path), explicit)
     chosen = (url or env.get("AUTOSUBMIT_API_URL") or values.get("url") or DEFAULT_URL).strip()
@@ -90,8 +94,7 @@ def load_config(env: Mapping[str, str], url: Optional[str] = None, path: Optiona
         try:
             timeout = float(values.get("timeout", DEFAULT_TIMEOUT))
         except ValueError:
-            raise ClientError(f"timeout in the config file is not a number: {values['timeout']!r}",
-                              USAGE) from None
+            raise ClientError(f"timeout in the config file is not a number: {values['timeout']!r}", USAGE) from None
     if timeout <= 0:
         raise ClientError("the timeout must be a positive number of seconds", USAGE)
     return Config(url=chosen.rstrip("/"), token=token, timeout=timeout)

@@ -3,6 +3,7 @@
 Every command prints a table for people, or with `--json` one JSON document on stdout for
 scripts; errors go to stderr and end with the exit codes of `api.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,7 @@ PROG = "autosubmit_api client"
 EXPERIMENTS_PAGE = 200
 LOG_TAIL_MAX = 10000  # the v4 log route's largest `tail`
 FOLLOW_WINDOW = 1000  # lines read per poll of `logs --follow`
-FOLLOW_FAILURES = 5   # consecutive failed polls before `--follow` gives up
+FOLLOW_FAILURES = 5  # consecutive failed polls before `--follow` gives up
 JOB_COLUMNS = ("name", "section", "date", "member", "chunk", "status")
 
 
@@ -35,16 +36,27 @@ class _Parser(argparse.ArgumentParser):
 def _common() -> argparse.ArgumentParser:
     # Accepted before or after the command; SUPPRESS keeps a later default from hiding an earlier value.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print JSON for scripts instead of a table")
-    common.add_argument("--url", default=argparse.SUPPRESS,
-                        help="API address (default: $AUTOSUBMIT_API_URL, the config file, "
-                             f"{client_api.DEFAULT_URL})")
-    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
-                        help="config file (default: $AUTOSUBMIT_API_CLIENT_CONFIG, "
-                             "~/.config/autosubmit_api/client.ini)")
-    common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
-                        help=f"seconds to wait for each answer (default {client_api.DEFAULT_TIMEOUT:g})")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts instead of a table"
+    )
+    common.add_argument(
+        "--url",
+        default=argparse.SUPPRESS,
+        help=f"API address (default: $AUTOSUBMIT_API_URL, the config file, {client_api.DEFAULT_URL})",
+    )
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="config file (default: $AUTOSUBMIT_API_CLIENT_CONFIG, ~/.config/autosubmit_api/client.ini)",
+    )
+    common.add_argument(
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help=f"seconds to wait for each answer (default {client_api.DEFAULT_TIMEOUT:g})",
+    )
     return common
 
 
@@ -70,10 +82,13 @@ def _seconds(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
-    parser = _Parser(prog=PROG, parents=[common],
-                     description="Command-line client of an Autosubmit API server.",
-                     epilog="exit codes: 0 ok, 1 usage, 2 not found, 3 token refused or missing, "
-                            "4 server failed or unreachable (docs/client.md)")
+    parser = _Parser(
+        prog=PROG,
+        parents=[common],
+        description="Command-line client of an Autosubmit API server.",
+        epilog="exit codes: 0 ok, 1 usage, 2 not found, 3 token refused or missing, "
+        "4 server failed or unreachable (docs/client.md)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -82,29 +97,44 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--owner", help="only this owner's experiments")
     cmd.add_argument("--active", action="store_true", help="only running experiments")
 
-    cmd = commands.add_parser("status", parents=[common],
-                              help="job counts per status, and the running and failed jobs")
+    cmd = commands.add_parser("status", parents=[common], help="job counts per status, and the running and failed jobs")
     cmd.add_argument("expid")
 
     cmd = commands.add_parser("jobs", parents=[common], help="an experiment's jobs")
     cmd.add_argument("expid")
-    cmd.add_argument("--status", action="append", default=[],
-                     help="only jobs in this status (repeatable or comma-separated), e.g. FAILED")
-    cmd.add_argument("--section", action="append", default=[],
-                     help="only jobs of this section (repeatable or comma-separated), e.g. SIM")
+    cmd.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        help="only jobs in this status (repeatable or comma-separated), e.g. FAILED",
+    )
+    cmd.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        help="only jobs of this section (repeatable or comma-separated), e.g. SIM",
+    )
 
     cmd = commands.add_parser("logs", parents=[common], help="the end of a job's log")
     cmd.add_argument("expid")
     cmd.add_argument("job", help="a job name (its .out log; --err for the .err) or a log file name")
     cmd.add_argument("--err", action="store_true", help="the job's .err log instead of its .out")
-    cmd.add_argument("--tail", type=_positive, default=50, metavar="N",
-                     help=f"lines from the end (1..{LOG_TAIL_MAX}, default 50)")
-    cmd.add_argument("-f", "--follow", action="store_true",
-                     help="keep printing new lines (polling the API) until Ctrl-C")
-    cmd.add_argument("--interval", type=_seconds, default=2.0, metavar="SECONDS",
-                     help="seconds between polls with --follow (default 2)")
-    cmd.add_argument("--for", dest="follow_for", type=_seconds, metavar="SECONDS",
-                     help="stop following after this many seconds")
+    cmd.add_argument(
+        "--tail", type=_positive, default=50, metavar="N", help=f"lines from the end (1..{LOG_TAIL_MAX}, default 50)"
+    )
+    cmd.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing new lines (polling the API) until Ctrl-C"
+    )
+    cmd.add_argument(
+        "--interval",
+        type=_seconds,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between polls with --follow (default 2)",
+    )
+    cmd.add_argument(
+        "--for", dest="follow_for", type=_seconds, metavar="SECONDS", help="stop following after this many seconds"
+    )
 
     cmd = commands.add_parser("runs", parents=[common], help="an experiment's runs")
     cmd.add_argument("expid")
@@ -125,7 +155,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Tuple[str, str]], width: Optional[Dict[str, int]] = None) -> str:
+def table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Tuple[str, str]], width: Optional[Dict[str, int]] = None
+) -> str:
     """`rows` as aligned text columns: `columns` is (key, heading); long cells are cut to `width`."""
     width = width or {}
     cells = []
@@ -135,7 +167,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Tuple[str, str]],
             text = _cell(row.get(key)).replace("\n", " ")
             limit = width.get(key)
             if limit and len(text) > limit:
-                text = text[:limit - 1] + "~"
+                text = text[: limit - 1] + "~"
             line.append(text)
         cells.append(line)
     headings = [heading for _, heading in columns]
@@ -176,9 +208,21 @@ def cmd_experiments(api: Api, args) -> Any:
     if args.json:
         return found
     rows = [dict(e, jobs=f"{e.get('completed', 0)}/{e.get('total', 0)}") for e in found]
-    text = table(rows, [("name", "EXPID"), ("user", "OWNER"), ("status", "STATUS"), ("hpc", "HPC"),
-                        ("version", "VERSION"), ("jobs", "DONE/TOTAL"), ("running", "RUNNING"),
-                        ("failed", "FAILED"), ("description", "DESCRIPTION")], {"description": 50})
+    text = table(
+        rows,
+        [
+            ("name", "EXPID"),
+            ("user", "OWNER"),
+            ("status", "STATUS"),
+            ("hpc", "HPC"),
+            ("version", "VERSION"),
+            ("jobs", "DONE/TOTAL"),
+            ("running", "RUNNING"),
+            ("failed", "FAILED"),
+            ("description", "DESCRIPTION"),
+        ],
+        {"description": 50},
+    )
     return f"{text}\n{len(found)} experiment(s)"
 
 
@@ -201,11 +245,21 @@ def cmd_status(api: Api, args) -> Any:
     running = _job_rows([job for job in jobs if job.get("status") == "RUNNING"])
     failed = _job_rows([job for job in jobs if job.get("status") == "FAILED"])
     if args.json:
-        return {"expid": args.expid, "description": detail.get("description"), "total": len(jobs),
-                "counts": dict(sorted(counts.items())), "running": running, "failed": failed}
+        return {
+            "expid": args.expid,
+            "description": detail.get("description"),
+            "total": len(jobs),
+            "counts": dict(sorted(counts.items())),
+            "running": running,
+            "failed": failed,
+        }
     lines = [f"{args.expid}: {detail.get('description') or ''}".rstrip(), ""]
-    lines.append(table([{"status": s, "jobs": n} for s, n in sorted(counts.items())] +
-                       [{"status": "TOTAL", "jobs": len(jobs)}], [("status", "STATUS"), ("jobs", "JOBS")]))
+    lines.append(
+        table(
+            [{"status": s, "jobs": n} for s, n in sorted(counts.items())] + [{"status": "TOTAL", "jobs": len(jobs)}],
+            [("status", "STATUS"), ("jobs", "JOBS")],
+        )
+    )
     for title, rows in (("Running jobs", running), ("Failed jobs", failed)):
         lines += ["", f"{title}: {len(rows)}"]
         if rows:
@@ -215,9 +269,12 @@ def cmd_status(api: Api, args) -> Any:
 
 def cmd_jobs(api: Api, args) -> Any:
     statuses, sections = set(_values(args.status)), set(_values(args.section))
-    jobs = [job for job in _jobs(api, args.expid)
-            if (not statuses or str(job.get("status", "")).upper() in statuses)
-            and (not sections or str(job.get("section", "")).upper() in sections)]
+    jobs = [
+        job
+        for job in _jobs(api, args.expid)
+        if (not statuses or str(job.get("status", "")).upper() in statuses)
+        and (not sections or str(job.get("section", "")).upper() in sections)
+    ]
     if args.json:
         return jobs
     return f"{_job_table(_job_rows(jobs))}\n{len(jobs)} job(s)"
@@ -229,8 +286,9 @@ def _log_file(api: Api, args) -> str:
         if job.get("name") == args.job:
             name = job.get("err_path_local" if args.err else "out_path_local")
             if not name:
-                raise ClientError(f"job {args.job} has no {'.err' if args.err else '.out'} log yet",
-                                  client_api.NOT_FOUND)
+                raise ClientError(
+                    f"job {args.job} has no {'.err' if args.err else '.out'} log yet", client_api.NOT_FOUND
+                )
             return name
     if "." in args.job:
         return args.job
@@ -250,7 +308,7 @@ def new_lines(before: Sequence[str], after: Sequence[str], full: bool) -> Tuple[
     for kept in range(top, -1, -1):
         if kept and after[0] != before[len(before) - kept]:
             continue
-        if list(after[:kept]) == list(before[len(before) - kept:]):
+        if list(after[:kept]) == list(before[len(before) - kept :]):
             if full and kept == len(after) and kept:
                 continue
             return list(after[kept:]), kept == 0 and bool(before) and bool(after)
@@ -286,8 +344,7 @@ def _follow(api: Api, args, path: str, first: Mapping[str, Any], out) -> None:
             cut = bool(body.get("truncated")) or len(after) >= window
             fresh, gap = new_lines(lines, after, new_size > size and cut)
         if gap:
-            print(f"{PROG}: more lines were written than one poll reads; some are not shown",
-                  file=sys.stderr)
+            print(f"{PROG}: more lines were written than one poll reads; some are not shown", file=sys.stderr)
         for line in fresh:
             out(line)
         lines, size = after, new_size
@@ -307,7 +364,7 @@ def cmd_logs(api: Api, args) -> Any:
     def out(line: str) -> None:
         print(json.dumps({"line": line}) if args.json else line, flush=True)
 
-    for line in body.get("lines", [])[-args.tail:]:
+    for line in body.get("lines", [])[-args.tail :]:
         out(line)
     if args.follow:
         try:
@@ -323,9 +380,20 @@ def cmd_runs(api: Api, args) -> Any:
     if args.json:
         return runs
     rows = [dict(r, jobs=f"{r.get('completed', 0)}/{r.get('total', 0)}") for r in runs]
-    text = table(rows, [("run_id", "RUN"), ("created", "STARTED"), ("finish", "FINISHED"),
-                        ("jobs", "DONE/TOTAL"), ("failed", "FAILED"), ("running", "RUNNING"),
-                        ("queuing", "QUEUING"), ("SYPD", "SYPD"), ("ASYPD", "ASYPD")])
+    text = table(
+        rows,
+        [
+            ("run_id", "RUN"),
+            ("created", "STARTED"),
+            ("finish", "FINISHED"),
+            ("jobs", "DONE/TOTAL"),
+            ("failed", "FAILED"),
+            ("running", "RUNNING"),
+            ("queuing", "QUEUING"),
+            ("SYPD", "SYPD"),
+            ("ASYPD", "ASYPD"),
+        ],
+    )
     return f"{text}\n{len(runs)} run(s)"
 
 
@@ -338,22 +406,45 @@ def cmd_performance(api: Api, args) -> Any:
     result = {key: value for key, value in body.items() if key not in ("error", "error_message")}
     if args.json:
         return result
-    lines = [table([{"metric": m, "value": result.get(m)} for m in PERFORMANCE_METRICS],
-                   [("metric", "METRIC"), ("value", "VALUE")])]
+    lines = [
+        table(
+            [{"metric": m, "value": result.get(m)} for m in PERFORMANCE_METRICS],
+            [("metric", "METRIC"), ("value", "VALUE")],
+        )
+    ]
     considered = result.get("considered") or []
     lines += ["", f"Jobs considered: {len(considered)}"]
     if considered:
-        lines.append(table(considered, [("name", "NAME"), ("chunk", "CHUNK"), ("queue", "QUEUE_S"),
-                                        ("running", "RUN_S"), ("ncpus", "CPUS"), ("SYPD", "SYPD"),
-                                        ("ASYPD", "ASYPD"), ("CHSY", "CHSY"), ("JPSY", "JPSY"),
-                                        ("energy", "ENERGY")]))
+        lines.append(
+            table(
+                considered,
+                [
+                    ("name", "NAME"),
+                    ("chunk", "CHUNK"),
+                    ("queue", "QUEUE_S"),
+                    ("running", "RUN_S"),
+                    ("ncpus", "CPUS"),
+                    ("SYPD", "SYPD"),
+                    ("ASYPD", "ASYPD"),
+                    ("CHSY", "CHSY"),
+                    ("JPSY", "JPSY"),
+                    ("energy", "ENERGY"),
+                ],
+            )
+        )
     for warning in result.get("warnings_job_data") or []:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
 
 
-COMMANDS = {"experiments": cmd_experiments, "status": cmd_status, "jobs": cmd_jobs, "logs": cmd_logs,
-            "runs": cmd_runs, "performance": cmd_performance}
+COMMANDS = {
+    "experiments": cmd_experiments,
+    "status": cmd_status,
+    "jobs": cmd_jobs,
+    "logs": cmd_logs,
+    "runs": cmd_runs,
+    "performance": cmd_performance,
+}
 
 
 def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
@@ -365,8 +456,9 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         if not hasattr(args, name):
             setattr(args, name, default)
     try:
-        config = client_api.load_config(os.environ if env is None else env, url=args.url,
-                                        path=args.config, timeout=args.timeout)
+        config = client_api.load_config(
+            os.environ if env is None else env, url=args.url, path=args.config, timeout=args.timeout
+        )
         result = COMMANDS[args.command](Api(config), args)
     except ClientError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ DB, structure DB, config, logs and wrapper packages. Each format is written by i
 * `hostile`   what a hostile owner puts in an experiment: symlinked directories and files,
               compression bombs, a file swapped with a symlink in a loop (docs/security.md)
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,6 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Union
-
 
 
 from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec, Site  # noqa: F401 (re-exported)
@@ -79,8 +79,14 @@ CREATE TABLE IF NOT EXISTS experiment_status(
 def make_site(root: Union[str, Path]) -> Site:
     """An empty site: `.autosubmitrc`, central DBs and metadata directories under `root`."""
     site = Site(Path(root))
-    for directory in (site.root, site.jobdata_dir, site.structures_dir, site.graph_dir,
-                      site.historiclog_dir, site.globallogs_dir):
+    for directory in (
+        site.root,
+        site.jobdata_dir,
+        site.structures_dir,
+        site.graph_dir,
+        site.historiclog_dir,
+        site.globallogs_dir,
+    ):
         directory.mkdir(parents=True, exist_ok=True)
     site.rc_path.write_text(RC_TEMPLATE.format(root=site.root))
     with sqlite3.connect(site.central_db) as conn:
@@ -112,8 +118,14 @@ def add_central_row(
         if details is not None:
             conn.execute(
                 "INSERT INTO details(exp_id, user, created, model, branch, hpc) VALUES (?,?,?,?,?,?)",
-                (exp_id, details.get("user", "tester"), details.get("created", "2024-01-01 00:00:00"),
-                 details.get("model", "NA"), details.get("branch", "NA"), details.get("hpc", "LOCAL")),
+                (
+                    exp_id,
+                    details.get("user", "tester"),
+                    details.get("created", "2024-01-01 00:00:00"),
+                    details.get("model", "NA"),
+                    details.get("branch", "NA"),
+                    details.get("hpc", "LOCAL"),
+                ),
             )
     if status is not None:
         with sqlite3.connect(site.as_times_db) as conn:
@@ -187,9 +199,12 @@ def make_experiment(
         jobs = workflow.standard_jobs(expid)
     jobs = list(jobs)
     exp_id = add_central_row(
-        site, expid,
+        site,
+        expid,
         description=description if description is not None else f"test experiment {expid}",
-        autosubmit_version=autosubmit_version, details=details, status=status,
+        autosubmit_version=autosubmit_version,
+        details=details,
+        status=status,
     )
     exp_dir = site.exp_dir(expid)
     if job_list_layout not in ("pkl", "db", "upgraded"):
@@ -202,19 +217,20 @@ def make_experiment(
         if structure:
             structure_mod.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
     if job_list_layout != "pkl":
-        job_db.write_job_list_db(exp_dir / "db" / "job_list.db", expid, jobs,
-                                 packages=packages if job_list_layout == "db" else None)
+        job_db.write_job_list_db(
+            exp_dir / "db" / "job_list.db", expid, jobs, packages=packages if job_list_layout == "db" else None
+        )
     if job_data_version:
         if runs is None or job_data is None:
             default_runs, default_rows = history.default_history(jobs)
             runs = default_runs if runs is None else runs
             job_data = default_rows if job_data is None else job_data
-        history.write_job_data(site.jobdata_dir / f"job_data_{expid}.db", runs, job_data,
-                               version=job_data_version)
+        history.write_job_data(site.jobdata_dir / f"job_data_{expid}.db", runs, job_data, version=job_data_version)
     conf.write_config(exp_dir, expid, config, as3=as3_config)
     if packages and with_pkl:
-        packages_mod.write_packages(exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages,
-                                layout=packages_layout)
+        packages_mod.write_packages(
+            exp_dir / "pkl" / f"job_packages_{expid}.db", expid, packages, layout=packages_layout
+        )
     return Experiment(site=site, expid=expid, exp_id=exp_id, jobs=jobs)
 
 

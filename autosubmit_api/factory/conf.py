@@ -13,6 +13,7 @@ INI files, as in fixture a3tb. `config` then uses the keys of the "full config" 
 (`conf`, `exp`, `jobs`, `platforms`, `proj`), each `{section: {option: value}}`, merged
 over the defaults; a file key set to `None` leaves that file out.
 """
+
 from __future__ import annotations
 
 import copy
@@ -87,19 +88,39 @@ def default_as4_config(expid: str) -> Dict[str, Any]:
         # The sections and settings of factory.workflow.SECTIONS, so the default config
         # describes the default job list.
         "JOBS": {
-            "LOCAL_SETUP": {"FILE": "LOCAL_SETUP.sh", "PLATFORM": "LOCAL", "RUNNING": "once",
-                            "WALLCLOCK": "00:05"},
-            "REMOTE_SETUP": {"FILE": "REMOTE_SETUP.sh", "DEPENDENCIES": "LOCAL_SETUP",
-                             "WALLCLOCK": "00:10", "RUNNING": "once"},
-            "INI": {"FILE": "INI.sh", "DEPENDENCIES": "REMOTE_SETUP", "RUNNING": "member",
-                    "WALLCLOCK": "00:30"},
-            "SIM": {"FILE": "SIM.sh", "DEPENDENCIES": "INI SIM-1", "RUNNING": "chunk",
-                    "WALLCLOCK": "02:00", "PROCESSORS": 48, "QUEUE": "bsc_es", "THREADS": 1,
-                    "TASKS": 48, "NODES": 1},
-            "POST": {"FILE": "POST.sh", "DEPENDENCIES": "SIM", "RUNNING": "chunk",
-                     "WALLCLOCK": "00:20", "PROCESSORS": 1},
-            "CLEAN": {"FILE": "CLEAN.sh", "DEPENDENCIES": "POST", "RUNNING": "member",
-                      "PLATFORM": "LOCAL", "WALLCLOCK": "00:05"},
+            "LOCAL_SETUP": {"FILE": "LOCAL_SETUP.sh", "PLATFORM": "LOCAL", "RUNNING": "once", "WALLCLOCK": "00:05"},
+            "REMOTE_SETUP": {
+                "FILE": "REMOTE_SETUP.sh",
+                "DEPENDENCIES": "LOCAL_SETUP",
+                "WALLCLOCK": "00:10",
+                "RUNNING": "once",
+            },
+            "INI": {"FILE": "INI.sh", "DEPENDENCIES": "REMOTE_SETUP", "RUNNING": "member", "WALLCLOCK": "00:30"},
+            "SIM": {
+                "FILE": "SIM.sh",
+                "DEPENDENCIES": "INI SIM-1",
+                "RUNNING": "chunk",
+                "WALLCLOCK": "02:00",
+                "PROCESSORS": 48,
+                "QUEUE": "bsc_es",
+                "THREADS": 1,
+                "TASKS": 48,
+                "NODES": 1,
+            },
+            "POST": {
+                "FILE": "POST.sh",
+                "DEPENDENCIES": "SIM",
+                "RUNNING": "chunk",
+                "WALLCLOCK": "00:20",
+                "PROCESSORS": 1,
+            },
+            "CLEAN": {
+                "FILE": "CLEAN.sh",
+                "DEPENDENCIES": "POST",
+                "RUNNING": "member",
+                "PLATFORM": "LOCAL",
+                "WALLCLOCK": "00:05",
+            },
         },
     }
 
@@ -107,41 +128,88 @@ def default_as4_config(expid: str) -> Dict[str, Any]:
 def default_as3_config(expid: str) -> Dict[str, Optional[Dict[str, Dict[str, str]]]]:
     return {
         "conf": {
-            "config": {"EXPID": expid, "AUTOSUBMIT_VERSION": "3.13.0", "MAXWAITINGJOBS": "20",
-                       "TOTALJOBS": "20", "SAFETYSLEEPTIME": "10", "RETRIALS": "0"},
+            "config": {
+                "EXPID": expid,
+                "AUTOSUBMIT_VERSION": "3.13.0",
+                "MAXWAITINGJOBS": "20",
+                "TOTALJOBS": "20",
+                "SAFETYSLEEPTIME": "10",
+                "RETRIALS": "0",
+            },
             "mail": {"NOTIFICATIONS": "False", "TO": ""},
         },
         "exp": {
             "DEFAULT": {"EXPID": expid, "HPCARCH": "marenostrum4"},
-            "experiment": {"DATELIST": "19930101 19930501", "MEMBERS": "fc01",
-                           "CHUNKSIZEUNIT": "month", "CHUNKSIZE": "1", "NUMCHUNKS": "3",
-                           "CALENDAR": "standard"},
+            "experiment": {
+                "DATELIST": "19930101 19930501",
+                "MEMBERS": "fc01",
+                "CHUNKSIZEUNIT": "month",
+                "CHUNKSIZE": "1",
+                "NUMCHUNKS": "3",
+                "CALENDAR": "standard",
+            },
             "rerun": {"RERUN": "FALSE", "CHUNKLIST": ""},
             "project": {"PROJECT_TYPE": "git", "PROJECT_DESTINATION": "auto-ecearth3"},
-            "git": {"PROJECT_ORIGIN": "https://earth.bsc.es/gitlab/es/auto-ecearth3.git",
-                    "PROJECT_BRANCH": "trunk", "PROJECT_COMMIT": ""},
+            "git": {
+                "PROJECT_ORIGIN": "https://earth.bsc.es/gitlab/es/auto-ecearth3.git",
+                "PROJECT_BRANCH": "trunk",
+                "PROJECT_COMMIT": "",
+            },
             "svn": {"PROJECT_URL": "", "PROJECT_REVISION": ""},
             "local": {"PROJECT_PATH": ""},
             "project_files": {"FILE_PROJECT_CONF": "templates/proj.conf", "FILE_JOBS_CONF": ""},
         },
         "jobs": {
             "LOCAL_SETUP": {"FILE": "templates/localsetup.tmpl.sh", "PLATFORM": "LOCAL"},
-            "REMOTE_SETUP": {"FILE": "templates/compilation.sh", "DEPENDENCIES": "LOCAL_SETUP",
-                             "WALLCLOCK": "2:00", "PROCESSORS": "4"},
-            "INI": {"FILE": "templates/ini.tmpl.sh", "DEPENDENCIES": "REMOTE_SETUP",
-                    "RUNNING": "member", "WALLCLOCK": "00:30", "QUEUE": "debug"},
-            "SIM": {"FILE": "templates/sim.sh", "DEPENDENCIES": "INI SIM-1", "RUNNING": "chunk",
-                    "WALLCLOCK": "1:30", "PROCESSORS": "768", "TASKS": "48", "THREADS": "1",
-                    "QUEUE": "debug"},
-            "POST": {"FILE": "templates/post.sh", "DEPENDENCIES": "SIM", "RUNNING": "chunk",
-                     "WALLCLOCK": "00:30", "PROCESSORS": "1"},
+            "REMOTE_SETUP": {
+                "FILE": "templates/compilation.sh",
+                "DEPENDENCIES": "LOCAL_SETUP",
+                "WALLCLOCK": "2:00",
+                "PROCESSORS": "4",
+            },
+            "INI": {
+                "FILE": "templates/ini.tmpl.sh",
+                "DEPENDENCIES": "REMOTE_SETUP",
+                "RUNNING": "member",
+                "WALLCLOCK": "00:30",
+                "QUEUE": "debug",
+            },
+            "SIM": {
+                "FILE": "templates/sim.sh",
+                "DEPENDENCIES": "INI SIM-1",
+                "RUNNING": "chunk",
+                "WALLCLOCK": "1:30",
+                "PROCESSORS": "768",
+                "TASKS": "48",
+                "THREADS": "1",
+                "QUEUE": "debug",
+            },
+            "POST": {
+                "FILE": "templates/post.sh",
+                "DEPENDENCIES": "SIM",
+                "RUNNING": "chunk",
+                "WALLCLOCK": "00:30",
+                "PROCESSORS": "1",
+            },
         },
         "platforms": {
-            "marenostrum4": {"TYPE": "slurm", "HOST": "mn1.bsc.es", "PROJECT": "bsc32",
-                             "USER": "tester", "QUEUE": "bsc_es", "SCRATCH_DIR": "/gpfs/scratch",
-                             "ADD_PROJECT_TO_HOST": "false", "MAX_WALLCLOCK": "48:00"},
-            "transfer_node": {"TYPE": "ps", "HOST": "dt01.bsc.es", "PROJECT": "bsc32",
-                              "USER": "tester", "SCRATCH_DIR": "/gpfs/scratch"},
+            "marenostrum4": {
+                "TYPE": "slurm",
+                "HOST": "mn1.bsc.es",
+                "PROJECT": "bsc32",
+                "USER": "tester",
+                "QUEUE": "bsc_es",
+                "SCRATCH_DIR": "/gpfs/scratch",
+                "ADD_PROJECT_TO_HOST": "false",
+                "MAX_WALLCLOCK": "48:00",
+            },
+            "transfer_node": {
+                "TYPE": "ps",
+                "HOST": "dt01.bsc.es",
+                "PROJECT": "bsc32",
+                "USER": "tester",
+                "SCRATCH_DIR": "/gpfs/scratch",
+            },
         },
         "proj": {"common": {"MODEL": "ecearth", "VERSION": "trunk"}},
     }
@@ -166,12 +234,10 @@ def _write_as4(conf: Path, expid: str, config: Dict[str, Any]) -> None:
         part = {k: config[k] for k in keys if k in config}
         placed.update(part)
         if part:
-            (conf / f"{stem}_{expid}.yml").write_text(
-                yaml.safe_dump(part, sort_keys=False, default_flow_style=False))
+            (conf / f"{stem}_{expid}.yml").write_text(yaml.safe_dump(part, sort_keys=False, default_flow_style=False))
     rest = {k: v for k, v in config.items() if k not in placed}
     if rest:
-        (conf / f"proj_{expid}.yml").write_text(
-            yaml.safe_dump(rest, sort_keys=False, default_flow_style=False))
+        (conf / f"proj_{expid}.yml").write_text(yaml.safe_dump(rest, sort_keys=False, default_flow_style=False))
 
 
 def _ini_text(sections: Mapping[str, Mapping[str, Any]]) -> str:
@@ -254,5 +320,4 @@ def for_loop_yaml(names: int, body_values: int, copies: int = 10) -> str:
     values = ",".join(["x" * 10] * body_values)
     aliases = ", ".join(["*b"] * copies)
     name_list = ",".join(f"n{i}" for i in range(names))
-    return (f"BIG: &b [{values}]\nJOBS:\n  LOOPED:\n    FOR:\n      NAME: [{name_list}]\n"
-            f"    DATA: [{aliases}]\n")
+    return f"BIG: &b [{values}]\nJOBS:\n  LOOPED:\n    FOR:\n      NAME: [{name_list}]\n    DATA: [{aliases}]\n"

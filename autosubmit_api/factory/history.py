@@ -15,6 +15,7 @@
 in run 1, retrials and jobs still in progress in run 2, one row per attempt, `last = 1`
 on the latest row of each job, times consistent with each attempt's status.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,18 @@ from typing import Collection, Dict, List, Mapping, Optional, Sequence, Tuple, U
 from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec
 
 STATUS_NAMES = {
-    -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",
-    3: "QUEUING", 4: "RUNNING", 5: "COMPLETED", 6: "HELD", 7: "PREPARED", 8: "SKIPPED",
+    -3: "SUSPENDED",
+    -2: "UNKNOWN",
+    -1: "FAILED",
+    0: "WAITING",
+    1: "READY",
+    2: "SUBMITTED",
+    3: "QUEUING",
+    4: "RUNNING",
+    5: "COMPLETED",
+    6: "HELD",
+    7: "PREPARED",
+    8: "SKIPPED",
     9: "DELAYED",
 }
 # Statuses whose job has been submitted at least once, so the history holds a row for it.
@@ -148,15 +159,17 @@ def _sqlalchemy_type(kind: str) -> str:
 def _sqlalchemy_ddl(version: int) -> str:
     run_types = {name: kind for name, kind, _ in _RUN_COLUMNS}
     run_cols = run_columns(version, upgraded=False)
-    body = ", \n\t".join(
-        f"{n} {'TEXT' if n == 'modified' else _sqlalchemy_type(run_types[n])}" for n in run_cols)
+    body = ", \n\t".join(f"{n} {'TEXT' if n == 'modified' else _sqlalchemy_type(run_types[n])}" for n in run_cols)
     run_sql = f"CREATE TABLE experiment_run (\n\t{body}, \n\tPRIMARY KEY (run_id)\n)"
     job_types = {name: kind for name, kind, _ in _JOB_DATA_COLUMNS}
     body = ", \n\t".join(
         f"{chr(34) + n + chr(34) if n != n.lower() else n} {_sqlalchemy_type(job_types[n])}"
-        for n in job_data_columns(version))
-    job_sql = (f"CREATE TABLE job_data (\n\t{body}, \n\tPRIMARY KEY (id), \n\t"
-               "CONSTRAINT unique_counter_and_job_name UNIQUE (counter, job_name)\n)")
+        for n in job_data_columns(version)
+    )
+    job_sql = (
+        f"CREATE TABLE job_data (\n\t{body}, \n\tPRIMARY KEY (id), \n\t"
+        "CONSTRAINT unique_counter_and_job_name UNIQUE (counter, job_name)\n)"
+    )
     return f'{run_sql};\n{job_sql};\nCREATE INDEX "ID_JOB_NAME" ON job_data (job_name);\n'
 
 
@@ -237,8 +250,7 @@ STRUCTURE_DATA_DDL = (
 )
 
 
-def write_structure_data(path: Union[str, os.PathLike],
-                         edges_by_run: Mapping[int, Sequence[Tuple[str, str]]]) -> None:
+def write_structure_data(path: Union[str, os.PathLike], edges_by_run: Mapping[int, Sequence[Tuple[str, str]]]) -> None:
     """Add Autosubmit 4.2's `structure_data` table to an existing history DB: each run's
     own (parent, child) edges (docs/data.md A.13). An empty mapping writes the bare table,
     as a 4.2 history whose runs stored no edges has it."""
@@ -247,7 +259,8 @@ def write_structure_data(path: Union[str, os.PathLike],
         conn.executemany(
             "INSERT INTO structure_data (run_id, e_from, e_to, min_trigger_status, completion_status, "
             "from_step, fail_ok) VALUES (?, ?, ?, 'COMPLETED', 'WAITING', 0, 0)",
-            [(run_id, a, b) for run_id, edges in edges_by_run.items() for a, b in edges])
+            [(run_id, a, b) for run_id, edges in edges_by_run.items() for a, b in edges],
+        )
 
 
 def package_code(package_name: str) -> int:
@@ -256,7 +269,11 @@ def package_code(package_name: str) -> int:
 
 
 def default_history(
-    jobs: Sequence[JobSpec], *, t0: int = 1_704_067_200, chunk_unit: str = "month", chunk_size: int = 1,
+    jobs: Sequence[JobSpec],
+    *,
+    t0: int = 1_704_067_200,
+    chunk_unit: str = "month",
+    chunk_size: int = 1,
     packages: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> Tuple[List[RunSpec], List[JobDataSpec]]:
     """A plausible history for `jobs` (deterministic: times start at `t0`).
@@ -317,20 +334,37 @@ def default_history(
             counters[job.name] = counters.get(job.name, 0) + 1
             ncpus = int(job.processors) if str(job.processors).isdigit() else 1
             stamp = _stamp(submit)
-            rows.append(JobDataSpec(
-                job_name=job.name, counter=counters[job.name], submit=submit, start=start,
-                finish=finish, status=status, rowtype=codes.get(job.name, 2), ncpus=ncpus,
-                wallclock=job.wallclock or "00:30", qos=job.queue or "debug",
-                energy=(finish - start) * ncpus * 10 if status == "COMPLETED" else 0,
-                date=job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else "",
-                section=job.section, member=job.member or "", chunk=job.chunk or 0,
-                last=0, platform=job.platform, job_id=1000 + len(rows) + 1,
-                nnodes=1 if ncpus > 1 else 0, run_id=run_id,
-                out=f"{job.name}.{stamp}.out", err=f"{job.name}.{stamp}.err",
-                rowstatus=1 if status == "COMPLETED" else 0,
-                children=",".join(children.get(job.name, ())),
-                split=job.split, splits=job.splits, fail_count=fails,
-            ))
+            rows.append(
+                JobDataSpec(
+                    job_name=job.name,
+                    counter=counters[job.name],
+                    submit=submit,
+                    start=start,
+                    finish=finish,
+                    status=status,
+                    rowtype=codes.get(job.name, 2),
+                    ncpus=ncpus,
+                    wallclock=job.wallclock or "00:30",
+                    qos=job.queue or "debug",
+                    energy=(finish - start) * ncpus * 10 if status == "COMPLETED" else 0,
+                    date=job.date.strftime("%Y-%m-%d %H:%M:%S") if job.date else "",
+                    section=job.section,
+                    member=job.member or "",
+                    chunk=job.chunk or 0,
+                    last=0,
+                    platform=job.platform,
+                    job_id=1000 + len(rows) + 1,
+                    nnodes=1 if ncpus > 1 else 0,
+                    run_id=run_id,
+                    out=f"{job.name}.{stamp}.out",
+                    err=f"{job.name}.{stamp}.err",
+                    rowstatus=1 if status == "COMPLETED" else 0,
+                    children=",".join(children.get(job.name, ())),
+                    split=job.split,
+                    splits=job.splits,
+                    fail_count=fails,
+                )
+            )
         run_bounds.append((run_id, run_start, 0 if in_progress else clock))
         clock += 60
 
@@ -343,12 +377,24 @@ def default_history(
         for row in rows:
             if row.run_id is not None and row.run_id <= run_id:
                 latest[row.job_name] = row.status
-        counts = {name: sum(1 for s in latest.values() if s == name)
-                  for name in ("COMPLETED", "FAILED", "QUEUING", "RUNNING", "SUBMITTED", "SUSPENDED")}
-        runs.append(RunSpec(
-            run_id=run_id, start=start, finish=finish, chunk_unit=chunk_unit, chunk_size=chunk_size,
-            completed=counts["COMPLETED"], total=len(jobs), failed=counts["FAILED"],
-            queuing=counts["QUEUING"], running=counts["RUNNING"], submitted=counts["SUBMITTED"],
-            suspended=counts["SUSPENDED"],
-        ))
+        counts = {
+            name: sum(1 for s in latest.values() if s == name)
+            for name in ("COMPLETED", "FAILED", "QUEUING", "RUNNING", "SUBMITTED", "SUSPENDED")
+        }
+        runs.append(
+            RunSpec(
+                run_id=run_id,
+                start=start,
+                finish=finish,
+                chunk_unit=chunk_unit,
+                chunk_size=chunk_size,
+                completed=counts["COMPLETED"],
+                total=len(jobs),
+                failed=counts["FAILED"],
+                queuing=counts["QUEUING"],
+                running=counts["RUNNING"],
+                submitted=counts["SUBMITTED"],
+                suspended=counts["SUSPENDED"],
+            )
+        )
     return runs, rows

@@ -11,6 +11,7 @@ read a file that is not the experiment's, or exhaust the server (docs/security.m
 
 Only tests and benchmarks use this; nothing here runs in the server.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -50,8 +51,7 @@ def symlink_file(path: PathLike, target: PathLike) -> Path:
     return path
 
 
-def gzip_long_lines(path: PathLike, line_bytes: int = 2 * 1024 * 1024, lines: int = 150,
-                    byte: bytes = b"A") -> Path:
+def gzip_long_lines(path: PathLike, line_bytes: int = 2 * 1024 * 1024, lines: int = 150, byte: bytes = b"A") -> Path:
     """A `.gz` of `lines` lines of `line_bytes` bytes each (about 1 MB compressed for the
     defaults: 300 MB decompressed)."""
     path = Path(path)
@@ -106,8 +106,9 @@ class Swapper:
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._count = ctx.Value("q", 0)
-        self._proc = ctx.Process(target=_swap_loop, daemon=True,
-                                 args=(self.path, self.real, self.target, self._stop, self._count))
+        self._proc = ctx.Process(
+            target=_swap_loop, daemon=True, args=(self.path, self.real, self.target, self._stop, self._count)
+        )
 
     @property
     def swaps(self) -> int:

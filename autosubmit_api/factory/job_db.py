@@ -6,6 +6,7 @@ tables (`wrappers_info`, `wrappers_jobs`).
 `update_jobs` saves some rows again as a running Autosubmit 4.2 does: new values and a newer
 `modified`, in one write transaction, leaving every other row as it was.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,19 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from autosubmit_api.factory.specs import JobSpec
 
 STATUS_NAMES: Dict[int, str] = {
-    -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",
-    3: "QUEUING", 4: "RUNNING", 5: "COMPLETED", 6: "HELD", 7: "PREPARED", 8: "SKIPPED", 9: "DELAYED",
+    -3: "SUSPENDED",
+    -2: "UNKNOWN",
+    -1: "FAILED",
+    0: "WAITING",
+    1: "READY",
+    2: "SUBMITTED",
+    3: "QUEUING",
+    4: "RUNNING",
+    5: "COMPLETED",
+    6: "HELD",
+    7: "PREPARED",
+    8: "SKIPPED",
+    9: "DELAYED",
 }
 
 JOBS_DDL = """CREATE TABLE jobs (
@@ -62,26 +74,47 @@ def _stamp(ts: Optional[float]) -> Optional[int]:
     return int(datetime.fromtimestamp(ts).strftime("%Y%m%d%H%M%S"))
 
 
-def job_row(job: JobSpec, modified: str, *, times: Tuple[Optional[float], ...] = (None, None, None),
-            status_name: Optional[str] = None) -> Dict[str, Any]:
+def job_row(
+    job: JobSpec,
+    modified: str,
+    *,
+    times: Tuple[Optional[float], ...] = (None, None, None),
+    status_name: Optional[str] = None,
+) -> Dict[str, Any]:
     """The `jobs` row of one job (times: submit, start, finish epoch seconds or None)."""
     submit, start, finish = times
     return {
-        "name": job.name, "id": job.id if isinstance(job.id, int) and job.id else None,
-        "script_name": f"{job.name}.cmd", "priority": job.priority,
+        "name": job.name,
+        "id": job.id if isinstance(job.id, int) and job.id else None,
+        "script_name": f"{job.name}.cmd",
+        "priority": job.priority,
         "status": status_name or STATUS_NAMES.get(job.status, "UNKNOWN"),
-        "section": job.section, "chunk": job.chunk, "member": job.member,
+        "section": job.section,
+        "chunk": job.chunk,
+        "member": job.member,
         "splits": job.splits if job.splits is not None else -1,
         "split": job.split if job.split is not None else -1,
         "date": job.date.strftime("%Y-%m-%dT%H:%M:%S") if job.date else None,
-        "max_checkpoint_step": 0, "submit_time_timestamp": _stamp(submit),
-        "start_time_timestamp": _stamp(start), "finish_time_timestamp": _stamp(finish),
-        "local_logs_out": job.out_log or None, "local_logs_err": job.err_log or None,
-        "remote_logs_out": job.out_log or "", "remote_logs_err": job.err_log or "",
-        "updated_log": 0, "updated_stats": 0, "fail_count": job.fail_count, "retrials": 0,
-        "log_recovery_call_count": 0, "wrapper_type": job.wrapper_type, "wallclock": job.wallclock,
-        "packed": 0, "current_checkpoint_step": 0, "platform_name": job.platform,
-        "created": modified, "modified": modified,
+        "max_checkpoint_step": 0,
+        "submit_time_timestamp": _stamp(submit),
+        "start_time_timestamp": _stamp(start),
+        "finish_time_timestamp": _stamp(finish),
+        "local_logs_out": job.out_log or None,
+        "local_logs_err": job.err_log or None,
+        "remote_logs_out": job.out_log or "",
+        "remote_logs_err": job.err_log or "",
+        "updated_log": 0,
+        "updated_stats": 0,
+        "fail_count": job.fail_count,
+        "retrials": 0,
+        "log_recovery_call_count": 0,
+        "wrapper_type": job.wrapper_type,
+        "wallclock": job.wallclock,
+        "packed": 0,
+        "current_checkpoint_step": 0,
+        "platform_name": job.platform,
+        "created": modified,
+        "modified": modified,
     }
 
 
@@ -90,16 +123,19 @@ def _insert(conn: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, An
         return
     names = list(rows[0])
     verb = "INSERT OR REPLACE" if replace else "INSERT"
-    conn.executemany(f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                     [tuple(row[n] for n in names) for row in rows])
+    conn.executemany(
+        f"{verb} INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+        [tuple(row[n] for n in names) for row in rows],
+    )
 
 
 def sections_of(expid: str, jobs: Sequence[JobSpec]) -> List[Dict[str, Any]]:
     found: Dict[str, Dict[str, Any]] = {}
     by_name = {job.name: job for job in jobs}
     for job in jobs:
-        entry = found.setdefault(job.section, {"name": job.section, "deps": set(), "dates": set(),
-                                               "members": set(), "chunks": 0})
+        entry = found.setdefault(
+            job.section, {"name": job.section, "deps": set(), "dates": set(), "members": set(), "chunks": 0}
+        )
         entry["deps"].update(by_name[p].section for p in job.parents if p in by_name)
         if job.date:
             entry["dates"].add(job.date.strftime("%Y%m%d"))
@@ -107,17 +143,29 @@ def sections_of(expid: str, jobs: Sequence[JobSpec]) -> List[Dict[str, Any]]:
             entry["members"].add(job.member)
         if job.chunk:
             entry["chunks"] = max(entry["chunks"], job.chunk)
-    return [{"name": e["name"], "splits": None,
-             "dependencies": repr({dep: {} for dep in sorted(e["deps"] - {e["name"]})}) if e["deps"] else None,
-             "datelist": " ".join(sorted(e["dates"])) or None,
-             "members": " ".join(sorted(e["members"])) or None,
-             "numchunks": e["chunks"] or None, "expid": expid} for e in found.values()]
+    return [
+        {
+            "name": e["name"],
+            "splits": None,
+            "dependencies": repr({dep: {} for dep in sorted(e["deps"] - {e["name"]})}) if e["deps"] else None,
+            "datelist": " ".join(sorted(e["dates"])) or None,
+            "members": " ".join(sorted(e["members"])) or None,
+            "numchunks": e["chunks"] or None,
+            "expid": expid,
+        }
+        for e in found.values()
+    ]
 
 
-def write_job_list_db(path: Union[str, Path], expid: str, jobs: Sequence[JobSpec], *,
-                      packages: Optional[Mapping[str, Sequence[str]]] = None,
-                      modified: datetime = BASE_MODIFIED,
-                      times: Optional[Mapping[str, Tuple[Optional[float], ...]]] = None) -> None:
+def write_job_list_db(
+    path: Union[str, Path],
+    expid: str,
+    jobs: Sequence[JobSpec],
+    *,
+    packages: Optional[Mapping[str, Sequence[str]]] = None,
+    modified: datetime = BASE_MODIFIED,
+    times: Optional[Mapping[str, Tuple[Optional[float], ...]]] = None,
+) -> None:
     """Replace `path` with a 4.2 job list database holding `jobs`, their edges and sections."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,27 +179,31 @@ def write_job_list_db(path: Union[str, Path], expid: str, jobs: Sequence[JobSpec
         with conn:
             for ddl in (JOBS_DDL, STRUCTURE_DDL, WRAPPERS_JOBS_DDL, WRAPPERS_INFO_DDL, SECTIONS_DDL):
                 conn.execute(ddl)
-            _insert(conn, "jobs", [job_row(job, stamp, times=times.get(job.name, (None, None, None)))
-                                   for job in jobs])
+            _insert(conn, "jobs", [job_row(job, stamp, times=times.get(job.name, (None, None, None))) for job in jobs])
             conn.executemany(
                 "INSERT OR IGNORE INTO experiment_structure VALUES (?, ?, 'COMPLETED', 'WAITING', 0, 0)",
-                [(parent, job.name) for job in jobs for parent in job.parents])
+                [(parent, job.name) for job in jobs for parent in job.parents],
+            )
             _insert(conn, "sections", sections_of(expid, jobs))
             for n, (package, names) in enumerate((packages or {}).items()):
-                conn.execute("INSERT INTO wrappers_info (name, id, script_name, status, platform_name, "
-                             "wallclock, num_processors, type, sections, method) VALUES "
-                             "(?, ?, ?, 'COMPLETED', 'MN5', '02:00', 0, 'vertical', ?, 'ASThread')",
-                             (package, 4_000_000 + n, f"{package}.cmd",
-                              " ".join(sorted({j.rsplit('_', 1)[-1] for j in names}))))
-                conn.executemany("INSERT INTO wrappers_jobs VALUES (?, ?, ?, ?, 1)",
-                                 [(4_000_000 + n, package, job, stamp) for job in names])
+                conn.execute(
+                    "INSERT INTO wrappers_info (name, id, script_name, status, platform_name, "
+                    "wallclock, num_processors, type, sections, method) VALUES "
+                    "(?, ?, ?, 'COMPLETED', 'MN5', '02:00', 0, 'vertical', ?, 'ASThread')",
+                    (package, 4_000_000 + n, f"{package}.cmd", " ".join(sorted({j.rsplit("_", 1)[-1] for j in names}))),
+                )
+                conn.executemany(
+                    "INSERT INTO wrappers_jobs VALUES (?, ?, ?, ?, 1)",
+                    [(4_000_000 + n, package, job, stamp) for job in names],
+                )
     finally:
         conn.close()
     os.replace(tmp, path)
 
 
-def update_jobs(path: Union[str, Path], jobs: Iterable[JobSpec], modified: datetime,
-                statuses: Optional[Mapping[str, str]] = None) -> int:
+def update_jobs(
+    path: Union[str, Path], jobs: Iterable[JobSpec], modified: datetime, statuses: Optional[Mapping[str, str]] = None
+) -> int:
     """Save these jobs' rows again (insert new ones) with `modified`, as Autosubmit 4.2's
     save does; `statuses` may give raw status names (unknown ones included). Returns the
     number of rows written."""
@@ -169,8 +221,9 @@ def update_jobs(path: Union[str, Path], jobs: Iterable[JobSpec], modified: datet
     return len(rows)
 
 
-def update_jobs_postgres(url: str, expid: str, jobs: Iterable[JobSpec], modified: datetime,
-                         statuses: Optional[Mapping[str, str]] = None) -> int:
+def update_jobs_postgres(
+    url: str, expid: str, jobs: Iterable[JobSpec], modified: datetime, statuses: Optional[Mapping[str, str]] = None
+) -> int:
     """`update_jobs` on the expid schema's `jobs` table of a PostgreSQL site."""
     from sqlalchemy import text
 
@@ -185,9 +238,10 @@ def update_jobs_postgres(url: str, expid: str, jobs: Iterable[JobSpec], modified
             for row in rows:
                 conn.execute(text(f"DELETE FROM {table} WHERE name = :n"), {"n": row["name"]})
                 names = list(row)
-                conn.execute(text(f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-                                  f"({', '.join(':' + n for n in names)})"),
-                             {n: (str(row[n]) if n == "packed" else row[n]) for n in names})
+                conn.execute(
+                    text(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"),
+                    {n: (str(row[n]) if n == "packed" else row[n]) for n in names},
+                )
     finally:
         engine.dispose()
     return len(rows)

@@ -10,6 +10,7 @@ Package DB layouts (`layout=`), with the table that receives the rows:
 * `wrappers_jobs` / `preview_wrappers_jobs`: 4.1.17, the SQLAlchemy tables `wrappers_info`,
   `preview_wrappers_info`, `wrappers_jobs`, `preview_wrappers_jobs` (fixture aa6f).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,12 @@ import sqlite3
 from typing import Mapping, Sequence, Tuple, Union
 
 LAYOUTS = (
-    "job_package", "wrapper_job_package", "job_package_wallclock",
-    "wrapper_job_package_wallclock", "wrappers_jobs", "preview_wrappers_jobs",
+    "job_package",
+    "wrapper_job_package",
+    "job_package_wallclock",
+    "wrapper_job_package_wallclock",
+    "wrappers_jobs",
+    "preview_wrappers_jobs",
 )
 
 _INFO_DDL = """CREATE TABLE {table} (
@@ -77,15 +82,17 @@ def write_packages(
             cols = "exp_id, package_name, job_name" + (", wallclock" if with_wallclock else "")
             if not with_wallclock:
                 conn.execute("CREATE TABLE db_options (option_name, option_value)")
-                conn.executemany("INSERT INTO db_options VALUES (?, ?)",
-                                 [("name", f"job_packages_{expid}"), ("version", "1")])
+                conn.executemany(
+                    "INSERT INTO db_options VALUES (?, ?)", [("name", f"job_packages_{expid}"), ("version", "1")]
+                )
             conn.execute(f"CREATE TABLE job_package ({cols})")
             conn.execute(f"CREATE TABLE wrapper_job_package ({cols})")
             table = "wrapper_job_package" if layout.startswith("wrapper_") else "job_package"
             marks = ", ".join("?" * (4 if with_wallclock else 3))
             rows = [
                 (expid, package, job) + ((wallclock,) if with_wallclock else ())
-                for package, jobs in packages.items() for job in jobs
+                for package, jobs in packages.items()
+                for job in jobs
             ]
             conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         conn.commit()
@@ -93,8 +100,9 @@ def write_packages(
         conn.close()
 
 
-def _write_4117(conn: sqlite3.Connection, packages: Mapping[str, Sequence[str]], *, preview: bool,
-                wallclock: str) -> None:
+def _write_4117(
+    conn: sqlite3.Connection, packages: Mapping[str, Sequence[str]], *, preview: bool, wallclock: str
+) -> None:
     for table in ("wrappers_info", "preview_wrappers_info"):
         conn.execute(_INFO_DDL.format(table=table))
     for table in ("wrappers_jobs", "preview_wrappers_jobs"):
@@ -112,10 +120,8 @@ def _write_4117(conn: sqlite3.Connection, packages: Mapping[str, Sequence[str]],
             (package, package_id, f"{package}.cmd", "COMPLETED", "MN5", wallclock, sections),
         )
         conn.executemany(
-            f"INSERT INTO {prefix}wrappers_jobs (package_id, package_name, job_name, timestamp)"
-            " VALUES (?, ?, ?, ?)",
-            [(package_id, package, job, f"2026-06-09T15:28:31.{515130 + i:06d}")
-             for i, job in enumerate(jobs)],
+            f"INSERT INTO {prefix}wrappers_jobs (package_id, package_name, job_name, timestamp) VALUES (?, ?, ?, ?)",
+            [(package_id, package, job, f"2026-06-09T15:28:31.{515130 + i:06d}") for i, job in enumerate(jobs)],
         )
 
 

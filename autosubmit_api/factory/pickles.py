@@ -9,6 +9,7 @@ sys.modules only while dumping; F4 is a dict of Job state dicts with `datetime.d
 and `pathlib.PosixPath`. Every file is written to `<path>.tmp` and renamed, as Autosubmit
 4.1 does, so a reader never sees half a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,20 @@ def write_job_list(path: Union[str, Path], jobs: Sequence[JobSpec], fmt: str) ->
 
 def _tuple_of(job: JobSpec, remote_logs: bool) -> tuple:
     remote_out, remote_err = (job.out_log, job.err_log) if remote_logs else ("", "")
-    return (job.name, job.id, job.status, job.priority, job.section, job.date, job.member,
-            job.chunk, job.out_log, job.err_log, remote_out, remote_err)
+    return (
+        job.name,
+        job.id,
+        job.status,
+        job.priority,
+        job.section,
+        job.date,
+        job.member,
+        job.chunk,
+        job.out_log,
+        job.err_log,
+        remote_out,
+        remote_err,
+    )
 
 
 def _dump_f2(jobs: List[JobSpec], path: Path) -> bytes:
@@ -205,7 +218,7 @@ def _state(job: JobSpec, expid: str, root: str, status_key: str) -> Dict[str, An
 def _expid_of(path: Path, jobs: List[JobSpec]) -> str:
     stem = path.stem
     if stem.startswith("job_list_"):
-        return stem[len("job_list_"):]
+        return stem[len("job_list_") :]
     return jobs[0].name.split("_", 1)[0] if jobs else "a000"
 
 
@@ -273,8 +286,7 @@ def _graph_of(jobs: List[JobSpec], expid: str, root: str) -> _DiGraphStandin:
     for job in jobs:
         obj = _JobStandin()
         attrs = _state(job, expid, root, "status")
-        attrs["parameters"] = {"JOBNAME": job.name, "TASKTYPE": job.section,
-                               "DEFAULT.EXPID": expid}
+        attrs["parameters"] = {"JOBNAME": job.name, "TASKTYPE": job.section, "DEFAULT.EXPID": expid}
         obj.__dict__.update(attrs)
         node[job.name] = {"job": obj}
         succ[job.name] = {}
@@ -286,20 +298,22 @@ def _graph_of(jobs: List[JobSpec], expid: str, root: str) -> _DiGraphStandin:
                 succ[parent][job.name] = data
                 pred[job.name][parent] = data
     # Same attributes, in the same order, as networkx's DiGraph.__init__ leaves them.
-    graph.__dict__.update({
-        "graph_attr_dict_factory": dict,
-        "node_dict_factory": dict,
-        "node_attr_dict_factory": dict,
-        "adjlist_outer_dict_factory": dict,
-        "adjlist_inner_dict_factory": dict,
-        "edge_attr_dict_factory": dict,
-        "graph": {},
-        "_node": node,
-        "_adj": succ,
-        "_pred": pred,
-        "_succ": succ,
-        "nodes": _NodeViewStandin(node),
-    })
+    graph.__dict__.update(
+        {
+            "graph_attr_dict_factory": dict,
+            "node_dict_factory": dict,
+            "node_attr_dict_factory": dict,
+            "adjlist_outer_dict_factory": dict,
+            "adjlist_inner_dict_factory": dict,
+            "edge_attr_dict_factory": dict,
+            "graph": {},
+            "_node": node,
+            "_adj": succ,
+            "_pred": pred,
+            "_succ": succ,
+            "nodes": _NodeViewStandin(node),
+        }
+    )
     return graph
 
 

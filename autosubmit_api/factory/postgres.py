@@ -16,6 +16,7 @@ the answers compared. `remove_sqlite_files(site)` then deletes the SQLite copies
 pickles), leaving a PostgreSQL-only site whose logs and configuration stay on disk.
 `pg_settings(site, url)` rewrites the site's `.autosubmitrc` for `backend = postgres`.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -40,8 +41,16 @@ CENTRAL_DDL = (
 )
 
 # Autosubmit's own SQLAlchemy types for the per-experiment tables, by SQLite declared type.
-_TYPES = {"INTEGER": "BIGINT", "INT": "BIGINT", "REAL": "DOUBLE PRECISION", "FLOAT": "DOUBLE PRECISION",
-          "BLOB": "BYTEA", "TEXT": "TEXT", "VARCHAR": "TEXT", "": "TEXT"}
+_TYPES = {
+    "INTEGER": "BIGINT",
+    "INT": "BIGINT",
+    "REAL": "DOUBLE PRECISION",
+    "FLOAT": "DOUBLE PRECISION",
+    "BLOB": "BYTEA",
+    "TEXT": "TEXT",
+    "VARCHAR": "TEXT",
+    "": "TEXT",
+}
 
 
 def _sa_url(url: str) -> str:
@@ -68,10 +77,16 @@ def create_central_tables(conn: Connection) -> None:
 def _sqlite_tables(path: Path) -> List[Tuple[str, List[Tuple[str, str]]]]:
     """[(table, [(column, declared type)])] of a SQLite file, in creation order."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
-        return [(name, [(r[1], (r[2] or "").upper()) for r in conn.execute(f"PRAGMA table_info({_ident(name)})")])
-                for name in names]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            )
+        ]
+        return [
+            (name, [(r[1], (r[2] or "").upper()) for r in conn.execute(f"PRAGMA table_info({_ident(name)})")])
+            for name in names
+        ]
 
 
 def _pg_type(declared: str) -> str:
@@ -79,8 +94,7 @@ def _pg_type(declared: str) -> str:
     return _TYPES.get(base, "TEXT")
 
 
-def copy_sqlite_tables(conn: Connection, schema: str, path: Path,
-                       only: Optional[Sequence[str]] = None) -> List[str]:
+def copy_sqlite_tables(conn: Connection, schema: str, path: Path, only: Optional[Sequence[str]] = None) -> List[str]:
     """Copy every table (or `only` those) of a SQLite file into `schema`, columns by name."""
     copied = []
     if not path.is_file():
@@ -98,9 +112,10 @@ def copy_sqlite_tables(conn: Connection, schema: str, path: Path,
                 names = [c for c, _ in columns]
                 params = ", ".join(f":p{i}" for i in range(len(names)))
                 statement = text(f"INSERT INTO {target}({', '.join(_ident(n) for n in names)}) VALUES ({params})")
-                conn.execute(statement, [
-                    {f"p{i}": _value(v, t) for i, (v, (_, t)) in enumerate(zip(row, columns))} for row in rows
-                ])
+                conn.execute(
+                    statement,
+                    [{f"p{i}": _value(v, t) for i, (v, (_, t)) in enumerate(zip(row, columns))} for row in rows],
+                )
             copied.append(table)
     return copied
 
@@ -119,19 +134,22 @@ def job_pkl_table(expid: str, in_schema: bool = False) -> str:
     return f"{_ident(expid)}.job_pkl" if in_schema else "public.job_pkl"
 
 
-def write_job_pkl(conn: Connection, expid: str, data: bytes, modified: Optional[datetime] = None,
-                  *, in_schema: bool = False) -> None:
+def write_job_pkl(
+    conn: Connection, expid: str, data: bytes, modified: Optional[datetime] = None, *, in_schema: bool = False
+) -> None:
     """The job_pkl row as Autosubmit writes it: the pickle bytes and `str(datetime.now())`."""
     table = job_pkl_table(expid, in_schema)
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS {table}(expid TEXT PRIMARY KEY, pkl BYTEA, modified TEXT)"))
     stamp = str(modified or datetime.now())
     conn.execute(text(f"DELETE FROM {table} WHERE expid = :e"), {"e": expid})
-    conn.execute(text(f"INSERT INTO {table}(expid, pkl, modified) VALUES (:e, :p, :m)"),
-                 {"e": expid, "p": data, "m": stamp})
+    conn.execute(
+        text(f"INSERT INTO {table}(expid, pkl, modified) VALUES (:e, :p, :m)"), {"e": expid, "p": data, "m": stamp}
+    )
 
 
-def set_job_pkl(url: str, expid: str, data: bytes, modified: Optional[datetime] = None,
-                *, in_schema: bool = False) -> None:
+def set_job_pkl(
+    url: str, expid: str, data: bytes, modified: Optional[datetime] = None, *, in_schema: bool = False
+) -> None:
     """Rewrite one experiment's pickle in PostgreSQL, as a running Autosubmit does."""
     engine = engine_for(url)
     try:
@@ -168,21 +186,38 @@ def copy_central(conn: Connection, site: Site) -> List[Tuple[int, str]]:
         experiments = src.execute("SELECT id, name, description, autosubmit_version FROM experiment").fetchall()
         details = src.execute('SELECT exp_id, "user", created, model, branch, hpc FROM details').fetchall()
     for row in experiments:
-        conn.execute(text("INSERT INTO public.experiment(id, name, description, autosubmit_version) "
-                          "VALUES (:i, :n, :d, :v)"), dict(zip("indv", row)))
+        conn.execute(
+            text("INSERT INTO public.experiment(id, name, description, autosubmit_version) VALUES (:i, :n, :d, :v)"),
+            dict(zip("indv", row)),
+        )
     if experiments:
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('public.experiment', 'id'), "
-                          "(SELECT MAX(id) FROM public.experiment))"))
+        conn.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('public.experiment', 'id'), "
+                "(SELECT MAX(id) FROM public.experiment))"
+            )
+        )
     for row in details:
-        conn.execute(text('INSERT INTO public.details(exp_id, "user", created, model, branch, hpc) '
-                          "VALUES (:e, :u, :c, :m, :b, :h)"), dict(zip("eucmbh", row)))
+        conn.execute(
+            text(
+                'INSERT INTO public.details(exp_id, "user", created, model, branch, hpc) '
+                "VALUES (:e, :u, :c, :m, :b, :h)"
+            ),
+            dict(zip("eucmbh", row)),
+        )
     if site.as_times_db.is_file():
         with sqlite3.connect(f"file:{site.as_times_db}?mode=ro", uri=True) as src:
             statuses = src.execute(
-                "SELECT exp_id, name, status, seconds_diff, modified FROM experiment_status").fetchall()
+                "SELECT exp_id, name, status, seconds_diff, modified FROM experiment_status"
+            ).fetchall()
         for row in statuses:
-            conn.execute(text("INSERT INTO public.experiment_status(exp_id, name, status, seconds_diff, modified) "
-                              "VALUES (:e, :n, :s, :d, :m)"), dict(zip("ensdm", row)))
+            conn.execute(
+                text(
+                    "INSERT INTO public.experiment_status(exp_id, name, status, seconds_diff, modified) "
+                    "VALUES (:e, :n, :s, :d, :m)"
+                ),
+                dict(zip("ensdm", row)),
+            )
     return [(int(r[0]), r[1]) for r in experiments]
 
 
@@ -207,12 +242,14 @@ def remove_sqlite_files(site: Site, expids: Iterable[str]) -> None:
         if path.exists():
             path.unlink()
     for expid in expids:
-        for path in (site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl",
-                     site.exp_dir(expid) / "db" / "job_list.db",
-                     site.jobdata_dir / f"job_data_{expid}.db",
-                     site.structures_dir / f"structure_{expid}.db",
-                     site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db",
-                     user_metrics_db(site, expid)):
+        for path in (
+            site.exp_dir(expid) / "pkl" / f"job_list_{expid}.pkl",
+            site.exp_dir(expid) / "db" / "job_list.db",
+            site.jobdata_dir / f"job_data_{expid}.db",
+            site.structures_dir / f"structure_{expid}.db",
+            site.exp_dir(expid) / "pkl" / f"job_packages_{expid}.db",
+            user_metrics_db(site, expid),
+        ):
             if path.exists():
                 path.unlink()
 
@@ -243,9 +280,14 @@ def table_counts(url: str, schema: str) -> Dict[str, int]:
     engine = engine_for(url)
     try:
         with engine.connect() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema})]
-            return {t: conn.execute(text(f"SELECT COUNT(*) FROM {_ident(schema)}.{_ident(t)}")).scalar()
-                    for t in tables}
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"), {"s": schema}
+                )
+            ]
+            return {
+                t: conn.execute(text(f"SELECT COUNT(*) FROM {_ident(schema)}.{_ident(t)}")).scalar() for t in tables
+            }
     finally:
         engine.dispose()

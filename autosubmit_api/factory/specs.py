@@ -3,6 +3,7 @@
 Kept apart from the package's `__init__` so the format writers import them without
 importing the package that imports them (no import cycle, tests/test_layering.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ Names follow Autosubmit: `<expid>_<SECTION>` (running once), `<expid>_<date>_<me
 in Autosubmit's pickle order (parents before children), with dependencies in `parents` and
 statuses that look like an experiment in progress.
 """
+
 from __future__ import annotations
 
 import random
@@ -37,8 +38,9 @@ def _parse_date(text: str) -> datetime:
     return datetime.strptime(text, "%Y%m%d")
 
 
-def _name(expid: str, section: str, date: Optional[datetime] = None, member: Optional[str] = None,
-          chunk: Optional[int] = None) -> str:
+def _name(
+    expid: str, section: str, date: Optional[datetime] = None, member: Optional[str] = None, chunk: Optional[int] = None
+) -> str:
     parts = [expid]
     if date is not None:
         parts.append(_date_text(date))
@@ -50,8 +52,9 @@ def _name(expid: str, section: str, date: Optional[datetime] = None, member: Opt
     return "_".join(parts)
 
 
-def _build(expid: str, dates: Sequence[datetime], members: Sequence[str], chunks: int,
-           sections: Sequence[str]) -> List[JobSpec]:
+def _build(
+    expid: str, dates: Sequence[datetime], members: Sequence[str], chunks: int, sections: Sequence[str]
+) -> List[JobSpec]:
     """Every job of the workflow, statuses left WAITING."""
     chosen = [s for s in DEFAULT_SECTIONS if s in sections]
     unknown = set(sections) - set(SECTIONS)
@@ -84,11 +87,20 @@ def _build(expid: str, dates: Sequence[datetime], members: Sequence[str], chunks
         if section == "SIM" and chunk and chunk > 1:
             parents.append(_name(expid, "SIM", date, member, chunk - 1))
         name = _name(expid, section, date, member, chunk)
-        jobs.append(JobSpec(
-            name=name, section=section, date=date, member=member, chunk=chunk,
-            priority=len(jobs), platform=platform, processors=processors, wallclock=wallclock,
-            parents=tuple(dict.fromkeys(parents)),
-        ))
+        jobs.append(
+            JobSpec(
+                name=name,
+                section=section,
+                date=date,
+                member=member,
+                chunk=chunk,
+                priority=len(jobs),
+                platform=platform,
+                processors=processors,
+                wallclock=wallclock,
+                parents=tuple(dict.fromkeys(parents)),
+            )
+        )
         key = (section, None, None) if level == "once" else (section, date, member)
         latest.setdefault(key, []).append(name)
 
@@ -112,8 +124,9 @@ def _set_status(job: JobSpec, status: int, counter: int) -> None:
     job.status = status
     if status in (SUBMITTED, QUEUING, RUNNING, COMPLETED, FAILED):
         job.id = 1_000_000 + counter
-        job.prev_status = {COMPLETED: RUNNING, RUNNING: QUEUING, QUEUING: SUBMITTED,
-                           FAILED: RUNNING, SUBMITTED: READY}[status]
+        job.prev_status = {COMPLETED: RUNNING, RUNNING: QUEUING, QUEUING: SUBMITTED, FAILED: RUNNING, SUBMITTED: READY}[
+            status
+        ]
     if status in (RUNNING, COMPLETED, FAILED):
         job.out_log = f"{job.name}.{LOG_STAMP}.out"
         job.err_log = f"{job.name}.{LOG_STAMP}.err"

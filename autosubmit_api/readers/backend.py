@@ -12,6 +12,7 @@ pickles of Autosubmit 4.1.16/4.1.17 keyed by expid), and each experiment's own t
 4.2 jobs and sections) in a schema named after the expid (docs/data.md A.12, A.13;
 docs/storage.md). Experiment tables are read through readers/store.py.
 """
+
 from __future__ import annotations
 
 import os

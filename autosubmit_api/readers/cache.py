@@ -12,6 +12,7 @@ to the small LRU (`API_CACHE_SMALL_ENTRIES`, default 1024); every other kind, in
 any new one, counts against the large bound (`API_CACHE_ENTRIES`, default 64), so an
 unclassified kind can never pile up big values.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,11 +24,18 @@ from typing import Any, Callable, Hashable, Optional, Tuple
 # metadata, user metrics, the names and last lines of the TOTAL_STATS files of the few
 # live jobs, the change time and edge marker of a 4.2 job list database. Saved layouts,
 # packages and log listings hold one item per job: large.
-SMALL_KINDS = frozenset({
-    "exp_config", "exp_config_metadata", "user_metrics", "stats_names", "total_stats",
-    "yaml_refused",
-    "job_db_mtime", "edges_marker",
-})
+SMALL_KINDS = frozenset(
+    {
+        "exp_config",
+        "exp_config_metadata",
+        "user_metrics",
+        "stats_names",
+        "total_stats",
+        "yaml_refused",
+        "job_db_mtime",
+        "edges_marker",
+    }
+)
 
 
 class _Lru:

@@ -15,6 +15,7 @@ binary collation on PostgreSQL, so both backends sort as the reference's SQLite 
 by column name and absent columns read as NULL. A missing `experiment_status` table (or
 as_times.db) means every experiment is NOT RUNNING.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,18 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
-    bindparam, column, false, func, inspect, not_, null, nulls_first, nulls_last, or_, select, table,
+    bindparam,
+    column,
+    false,
+    func,
+    inspect,
+    not_,
+    null,
+    nulls_first,
+    nulls_last,
+    or_,
+    select,
+    table,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -41,9 +53,7 @@ DETAILS_FIELDS = ("user", "created", "model", "branch", "hpc")
 ORDER_COLUMNS = {"expid": "name", "created": "created", "description": "description"}
 EXP_TYPES = ("test", "operational", "experiment")
 
-_experiment = table(
-    "experiment", column("id"), column("name"), column("description"), column("autosubmit_version")
-)
+_experiment = table("experiment", column("id"), column("name"), column("description"), column("autosubmit_version"))
 _details = table("details", column("exp_id"), *(column(name) for name in DETAILS_FIELDS))
 _status = table("experiment_status", column("exp_id"), column("name"), column("status"), column("modified"))
 _db_version = table("db_version", column("version"))
@@ -85,15 +95,12 @@ class _Shape:
         experiment_cols = _columns(conn, "experiment")
         if experiment_cols is None:
             raise Unavailable("The central database has no experiment table")
-        self.version = (
-            _experiment.c.autosubmit_version if "autosubmit_version" in experiment_cols else null()
-        )
+        self.version = _experiment.c.autosubmit_version if "autosubmit_version" in experiment_cols else null()
         details_cols = _columns(conn, "details")
         self.has_details = details_cols is not None and "exp_id" in details_cols
         # name -> column, or None when this details table lacks it
         self.details = {
-            name: (_details.c[name] if self.has_details and name in details_cols else None)
-            for name in DETAILS_FIELDS
+            name: (_details.c[name] if self.has_details and name in details_cols else None) for name in DETAILS_FIELDS
         }
 
     def detail(self, name: str):
@@ -299,8 +306,10 @@ def search(
         if only_active:
             conditions += _running_filter(status_map)
         conditions += _type_filter(exp_type, operational=False)
-        ordered = shape.select().where(*conditions).order_by(
-            nulls_last(_text_order(conn, _experiment.c.name).desc()), _experiment.c.id.asc()
+        ordered = (
+            shape.select()
+            .where(*conditions)
+            .order_by(nulls_last(_text_order(conn, _experiment.c.name).desc()), _experiment.c.id.asc())
         )
         return conn.execute(ordered).all(), None
 

@@ -21,6 +21,7 @@ Each call is one transaction: it commits everything or nothing. SQLite files are
 reference does the same at start-up, and as_times.db holds nothing else the API needs).
 Failures to reach a database raise `errors.Unavailable` with a one-line message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,12 +81,12 @@ def experiments(settings: Settings) -> List[ExperimentRef]:
         engine = backend.central_engine(settings)
         with engine.connect() as conn:
             try:
-                rows = conn.execute(text(
-                    "SELECT id, name, autosubmit_version FROM experiment ORDER BY id")).all()
+                rows = conn.execute(text("SELECT id, name, autosubmit_version FROM experiment ORDER BY id")).all()
             except (DBAPIError, SQLAlchemyError):
                 conn.rollback()
-                rows = [(r[0], r[1], None) for r in conn.execute(text(
-                    "SELECT id, name FROM experiment ORDER BY id")).all()]
+                rows = [
+                    (r[0], r[1], None) for r in conn.execute(text("SELECT id, name FROM experiment ORDER BY id")).all()
+                ]
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The central database cannot be read", exc) from None
     return [ExperimentRef(int(r[0]), r[1], r[2]) for r in rows]
@@ -94,8 +95,7 @@ def experiments(settings: Settings) -> List[ExperimentRef]:
 # --- details (worker) -----------------------------------------------------------------------
 
 
-def upsert_details(settings: Settings, rows: Iterable[DetailsRow], *,
-                   keep_created: bool = False) -> Dict[str, int]:
+def upsert_details(settings: Settings, rows: Iterable[DetailsRow], *, keep_created: bool = False) -> Dict[str, int]:
     """Write each row: UPDATE when the exp_id has a row and it differs, else INSERT.
 
     `keep_created` leaves the `created` of existing rows as it is (Autosubmit >= 4.1.15
@@ -112,9 +112,7 @@ def upsert_details(settings: Settings, rows: Iterable[DetailsRow], *,
         with backend.central_engine(settings, write=True).begin() as conn:
             current = {
                 int(r[0]): tuple(r[1:])
-                for r in conn.execute(
-                    text('SELECT exp_id, "user", created, model, branch, hpc FROM details')
-                )
+                for r in conn.execute(text('SELECT exp_id, "user", created, model, branch, hpc FROM details'))
             }
             for row in rows:
                 old = current.get(row.exp_id)
@@ -123,15 +121,19 @@ def upsert_details(settings: Settings, rows: Iterable[DetailsRow], *,
                 params = dict(zip(DETAILS_COLUMNS, values), exp_id=row.exp_id)
                 if old is None:
                     conn.execute(
-                        text('INSERT INTO details(exp_id, "user", created, model, branch, hpc) '
-                             "VALUES (:exp_id, :user, :created, :model, :branch, :hpc)"),
+                        text(
+                            'INSERT INTO details(exp_id, "user", created, model, branch, hpc) '
+                            "VALUES (:exp_id, :user, :created, :model, :branch, :hpc)"
+                        ),
                         params,
                     )
                     counts["inserted"] += 1
                 elif tuple(old) != values:
                     conn.execute(
-                        text('UPDATE details SET "user" = :user, created = :created, model = :model, '
-                             "branch = :branch, hpc = :hpc WHERE exp_id = :exp_id"),
+                        text(
+                            'UPDATE details SET "user" = :user, created = :created, model = :model, '
+                            "branch = :branch, hpc = :hpc WHERE exp_id = :exp_id"
+                        ),
                         params,
                     )
                     counts["updated"] += 1
@@ -183,17 +185,20 @@ def apply_statuses(
             for row in rows:
                 if stored.get(row.exp_id, "NOT RUNNING") == row.status:
                     continue
-                params = {"e": row.exp_id, "n": row.name, "s": row.status,
-                          "d": row.seconds_diff, "m": row.modified}
+                params = {"e": row.exp_id, "n": row.name, "s": row.status, "d": row.seconds_diff, "m": row.modified}
                 updated = conn.execute(
-                    text("UPDATE experiment_status SET name = :n, status = :s, seconds_diff = :d, "
-                         "modified = :m WHERE exp_id = :e"),
+                    text(
+                        "UPDATE experiment_status SET name = :n, status = :s, seconds_diff = :d, "
+                        "modified = :m WHERE exp_id = :e"
+                    ),
                     params,
                 ).rowcount
                 if not updated:
                     conn.execute(
-                        text("INSERT INTO experiment_status(exp_id, name, status, seconds_diff, modified) "
-                             "VALUES (:e, :n, :s, :d, :m)"),
+                        text(
+                            "INSERT INTO experiment_status(exp_id, name, status, seconds_diff, modified) "
+                            "VALUES (:e, :n, :s, :d, :m)"
+                        ),
                         params,
                     )
                 counts["written"] += 1
@@ -206,9 +211,12 @@ def status_rows(settings: Settings) -> List[Mapping]:
     """Every stored experiment_status row (for the worker's own comparisons and tests)."""
     try:
         with backend.status_engine(settings).connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(
-                text("SELECT exp_id, name, status, seconds_diff, modified FROM experiment_status "
-                     "ORDER BY exp_id"))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    text("SELECT exp_id, name, status, seconds_diff, modified FROM experiment_status ORDER BY exp_id")
+                )
+            ]
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The experiment status table cannot be read", exc) from None
 
@@ -220,8 +228,10 @@ def status_rows(settings: Settings) -> List[Mapping]:
 
 PG_SCHEMA = "autosubmit_api"
 _PREFERENCE_COLUMNS = ("user_id", "preferred_username", "created", "modified")
-_PREFERENCES_COLUMNS_DDL = ("(user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
-                            "created TEXT NOT NULL, modified TEXT NOT NULL)")
+_PREFERENCES_COLUMNS_DDL = (
+    "(user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
+    "created TEXT NOT NULL, modified TEXT NOT NULL)"
+)
 
 
 def preferences_table(settings: Settings) -> str:
@@ -255,8 +265,12 @@ def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, s
             if not _preferences_exist(conn, settings):
                 return None
             row = conn.execute(
-                text("SELECT user_id, preferred_username, created, modified "
-                     f"FROM {preferences_table(settings)} WHERE user_id = :u"), {"u": user_id}).first()
+                text(
+                    "SELECT user_id, preferred_username, created, modified "
+                    f"FROM {preferences_table(settings)} WHERE user_id = :u"
+                ),
+                {"u": user_id},
+            ).first()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be read", exc) from None
     return dict(zip(_PREFERENCE_COLUMNS, row)) if row is not None else None
@@ -276,14 +290,17 @@ def set_preferred_username(settings: Settings, user_id: str, name: str, now: str
             if not _preferences_exist(conn, settings):
                 _create_preferences(conn, settings)
             conn.execute(
-                text(f"INSERT INTO {table_name}(user_id, preferred_username, created, modified) "
-                     "VALUES (:u, :p, :now, :now) ON CONFLICT (user_id) DO UPDATE SET "
-                     "preferred_username = excluded.preferred_username, modified = excluded.modified"),
+                text(
+                    f"INSERT INTO {table_name}(user_id, preferred_username, created, modified) "
+                    "VALUES (:u, :p, :now, :now) ON CONFLICT (user_id) DO UPDATE SET "
+                    "preferred_username = excluded.preferred_username, modified = excluded.modified"
+                ),
                 {"u": user_id, "p": name, "now": now},
             )
             row = conn.execute(
-                text(f"SELECT user_id, preferred_username, created, modified FROM {table_name} "
-                     "WHERE user_id = :u"), {"u": user_id}).one()
+                text(f"SELECT user_id, preferred_username, created, modified FROM {table_name} WHERE user_id = :u"),
+                {"u": user_id},
+            ).one()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be written", exc) from None
     return dict(zip(_PREFERENCE_COLUMNS, row))

@@ -20,6 +20,7 @@ SQLite files cannot be handed an open descriptor: `real_path` resolves and check
 and the caller opens the real path it returns (read-only URI). What remains is documented
 in docs/security.md.
 """
+
 from __future__ import annotations
 
 import functools
@@ -49,9 +50,19 @@ class NotRegular(Refused):
 
 def site_roots(settings: Settings) -> Tuple[str, ...]:
     """The real paths of every directory the site lets the API read, longest first."""
-    return _real_roots((settings.local_root_dir, settings.db_dir, settings.jobdata_dir,
-                        settings.structures_dir, settings.graph_dir, settings.historical_log_dir,
-                        settings.global_log_dir, settings.statusdb_path) + tuple(settings.extra_roots))
+    return _real_roots(
+        (
+            settings.local_root_dir,
+            settings.db_dir,
+            settings.jobdata_dir,
+            settings.structures_dir,
+            settings.graph_dir,
+            settings.historical_log_dir,
+            settings.global_log_dir,
+            settings.statusdb_path,
+        )
+        + tuple(settings.extra_roots)
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -205,8 +216,7 @@ def list_files(settings: Settings, directory: str, accept=None) -> list:
                 if accept is not None and not accept(name):
                     continue
                 try:
-                    if entry.is_symlink() and not is_inside(
-                            os.path.realpath(os.path.join(real_dir, name)), roots):
+                    if entry.is_symlink() and not is_inside(os.path.realpath(os.path.join(real_dir, name)), roots):
                         continue
                     st = os.stat(name, dir_fd=dir_fd)
                 except OSError:

@@ -16,6 +16,7 @@ Results are cached by the identity (path, mtime, size) of every file and directo
 went into them. Errors: no `conf/` directory -> NotFound; a file that cannot be read or
 parsed -> DataError naming the file (relative to the experiment directory).
 """
+
 from __future__ import annotations
 
 import collections.abc
@@ -80,6 +81,7 @@ class _PythonLoader(_BudgetedComposer, yaml.SafeLoader):
 # libyaml (bundled with PyYAML's wheels) composes 5 to 10 times faster than the pure-Python
 # parser; both give the same nodes and values, and the budget bounds either.
 if getattr(yaml, "__with_libyaml__", False):
+
     class _LibyamlLoader(_BudgetedComposer, yaml.CSafeLoader):
         """The same loader over libyaml."""
 
@@ -91,21 +93,33 @@ _Loader = LOADERS.get("libyaml", _PythonLoader)
 _PythonLoader.yaml_implicit_resolvers = {}
 _RESOLVERS = (
     ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    (
+        "tag:yaml.org,2002:float",
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
         |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
         |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
         |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""", "-+0123456789."),
-    ("tag:yaml.org,2002:int", r"""^(?:[-+]?0b[0-1_]+
+        |\.(?:nan|NaN|NAN))$""",
+        "-+0123456789.",
+    ),
+    (
+        "tag:yaml.org,2002:int",
+        r"""^(?:[-+]?0b[0-1_]+
         |[-+]?0o[0-7_]+
         |[-+]?[0-9_]+
-        |[-+]?0x[0-9a-fA-F_]+)$""", "-+0123456789"),
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        "-+0123456789",
+    ),
     ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    (
+        "tag:yaml.org,2002:timestamp",
+        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
         |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
         (?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789"),
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        "0123456789",
+    ),
 )
 for _tag, _regexp, _first in _RESOLVERS:
     _PythonLoader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
@@ -154,7 +168,10 @@ class Budget:
     def untouched(self) -> bool:
         """True before anything was charged: a refusal then depends on one file alone."""
         return (self.bytes_left, self.nodes_left, self.expanded_left) == (
-            MAX_CONFIG_BYTES, MAX_CONFIG_NODES, MAX_EXPANDED_COST)
+            MAX_CONFIG_BYTES,
+            MAX_CONFIG_NODES,
+            MAX_EXPANDED_COST,
+        )
 
 
 def _children(node: yaml.Node) -> List[yaml.Node]:
@@ -352,7 +369,7 @@ def _without_password(url: str) -> str:
     match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", url or "")
     if not match:
         return url
-    return match.group(1) + ":***@" + url[match.end():]
+    return match.group(1) + ":***@" + url[match.end() :]
 
 
 def _site_keys(settings: Settings) -> Dict[str, Any]:
@@ -505,8 +522,9 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
     if special:
         matches += list(_SPECIAL_PLACEHOLDER.finditer(text))
     if len(matches) > MAX_PLACEHOLDERS_PER_VALUE:
-        raise ConfigRefused(f"The configuration is refused: a value holds more than "
-                            f"{MAX_PLACEHOLDERS_PER_VALUE} %KEY% placeholders")
+        raise ConfigRefused(
+            f"The configuration is refused: a value holds more than {MAX_PLACEHOLDERS_PER_VALUE} %KEY% placeholders"
+        )
     longest = max(len(text), MAX_SUBSTITUTED_CHARS)
     for match in sorted(matches, key=lambda m: m.start(), reverse=True):
         value = _lookup(data, match.group(0)[1:-1])
@@ -515,10 +533,12 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
         if isinstance(value, int):
             value = str(value)
         if value:
-            text = text[:match.start()] + str(value) + text[match.end():]
+            text = text[: match.start()] + str(value) + text[match.end() :]
             if len(text) > longest:
-                raise ConfigRefused(f"The configuration is refused: a %KEY% placeholder expands a "
-                                    f"value to more than {MAX_SUBSTITUTED_CHARS // 2**20} MiB")
+                raise ConfigRefused(
+                    f"The configuration is refused: a %KEY% placeholder expands a "
+                    f"value to more than {MAX_SUBSTITUTED_CHARS // 2**20} MiB"
+                )
     return text
 
 
@@ -552,8 +572,10 @@ def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -
             new = _substitute_text(node, data, special)
             grown += max(0, len(new) - len(node))
             if grown > MAX_EXPANDED_COST:
-                raise ConfigRefused(f"The configuration is refused: its %KEY% placeholders expand to "
-                                    f"more than {MAX_EXPANDED_COST // 2**20} MiB")
+                raise ConfigRefused(
+                    f"The configuration is refused: its %KEY% placeholders expand to "
+                    f"more than {MAX_EXPANDED_COST // 2**20} MiB"
+                )
             return new, new != node
         return node, False
 
@@ -606,8 +628,10 @@ def _expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
                     columns[name] = values
                 added += _value_cost(body, MAX_EXPANDED_COST) * len(columns["NAME"])
                 if added > MAX_EXPANDED_COST:
-                    raise ConfigRefused(f"The configuration is refused: its FOR loops expand to more "
-                                        f"than {MAX_EXPANDED_COST // 2**20} MiB")
+                    raise ConfigRefused(
+                        f"The configuration is refused: its FOR loops expand to more "
+                        f"than {MAX_EXPANDED_COST // 2**20} MiB"
+                    )
                 del parent[key]
                 for index, name in enumerate(columns["NAME"]):
                     new_key = f"{key}_{str(name).upper()}"
@@ -649,8 +673,10 @@ def _yaml_files(folder: Path, ignore_minimal: bool = False) -> List[Path]:
     except OSError:
         return []
     return sorted(
-        p for p in entries
-        if p.suffix in (".yml", ".yaml") and p.is_file()
+        p
+        for p in entries
+        if p.suffix in (".yml", ".yaml")
+        and p.is_file()
         and not (ignore_minimal and p.name.endswith(("minimal.yml", "minimal.yaml")))
     )
 
@@ -698,7 +724,9 @@ class _AS4Merge:
     def common(self, data: Dict[str, Any]) -> Dict[str, Any]:
         data["ROOTDIR"] = str(self.exp_dir)
         project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
-        data["PROJDIR"] = os.path.join(str(self.exp_dir), "proj", str(project.get("PROJECT_DESTINATION", "project_files")))
+        data["PROJDIR"] = os.path.join(
+            str(self.exp_dir), "proj", str(project.get("PROJECT_DESTINATION", "project_files"))
+        )
         return data
 
     def load_custom(self, current: Dict[str, Any], names: List[str]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
@@ -802,6 +830,7 @@ class _AS4Merge:
             return None
         project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
         git = self.exp_dir / "proj" / str(project.get("PROJECT_DESTINATION", "git_project")) / ".git"
+
         def read(path: Path) -> str:
             return _read_text(self.settings, path, path.name)
 
@@ -849,8 +878,13 @@ def _project_destination(data: Mapping[str, Any]) -> str:
 
 # --- AS3 INI ------------------------------------------------------------------------------
 
-AS3_FILES = (("conf", "autosubmit", True), ("exp", "expdef", True), ("platforms", "platforms", True),
-             ("jobs", "jobs", True), ("proj", "proj", False))
+AS3_FILES = (
+    ("conf", "autosubmit", True),
+    ("exp", "expdef", True),
+    ("platforms", "platforms", True),
+    ("jobs", "jobs", True),
+    ("proj", "proj", False),
+)
 
 
 def _read_text(settings: Settings, path: Path, name: str) -> str:
@@ -942,10 +976,12 @@ def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
         if not isinstance(body, dict):
             continue
         platforms[name] = PlatformConfig(
-            name=name, type=str(_get(body, "TYPE")),
+            name=name,
+            type=str(_get(body, "TYPE")),
             queue=_str_or_none(_get(body, "QUEUE", default=None)),
             serial_queue=_str_or_none(_get(body, "SERIAL_QUEUE", default=None)),
-            max_wallclock=str(_get(body, "MAX_WALLCLOCK")), processors=str(_get(body, "PROCESSORS")),
+            max_wallclock=str(_get(body, "MAX_WALLCLOCK")),
+            processors=str(_get(body, "PROCESSORS")),
             raw=body,
         )
     sections = {}
@@ -961,16 +997,24 @@ def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
 
         exclusive = pick("EXCLUSIVE", False)
         sections[name] = SectionConfig(
-            name=name, processors=str(pick("PROCESSORS", "1")), platform=platform,
-            queue=str(_get(body, "QUEUE")), wallclock=str(_get(body, "WALLCLOCK")),
-            tasks=str(pick("TASKS", "")), threads=str(_get(body, "THREADS", default="1")),
-            nodes=str(pick("NODES", "")), processors_per_node=str(pick("PROCESSORS_PER_NODE", "")),
+            name=name,
+            processors=str(pick("PROCESSORS", "1")),
+            platform=platform,
+            queue=str(_get(body, "QUEUE")),
+            wallclock=str(_get(body, "WALLCLOCK")),
+            tasks=str(pick("TASKS", "")),
+            threads=str(_get(body, "THREADS", default="1")),
+            nodes=str(pick("NODES", "")),
+            processors_per_node=str(pick("PROCESSORS_PER_NODE", "")),
             exclusive=exclusive if isinstance(exclusive, bool) else False,
         )
     wrappers = raw.get("WRAPPERS") if isinstance(raw.get("WRAPPERS"), dict) else {}
     version = _get(raw, "CONFIG", "AUTOSUBMIT_VERSION", default="")
     return ExperimentConfig(
-        expid=expid, layout="AS4", raw=raw, files=files,
+        expid=expid,
+        layout="AS4",
+        raw=raw,
+        files=files,
         autosubmit_version=str(version),
         hpcarch=hpcarch,
         chunk_unit=str(_get(raw, "EXPERIMENT", "CHUNKSIZEUNIT")),
@@ -989,7 +1033,8 @@ def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
         wrapper_type=None,  # the anchor's getter always yields None for AS4 (docs/data.md A.8)
         wrapper_types=tuple(str(w.get("TYPE", "vertical")).lower() for w in wrappers.values() if isinstance(w, dict)),
         wrapper_queue=str(_get(raw, "WRAPPERS", "QUEUE")),
-        sections=sections, platforms=platforms,
+        sections=sections,
+        platforms=platforms,
     )
 
 
@@ -1008,23 +1053,34 @@ def _as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
     platforms = {}
     for name, body in (raw.get("platforms") or {}).items():
         platforms[name] = PlatformConfig(
-            name=name, type=body.get("TYPE", ""), queue=body.get("QUEUE", ""),
-            serial_queue=body.get("SERIAL_QUEUE", ""), max_wallclock=body.get("MAX_WALLCLOCK", ""),
-            processors=body.get("PROCESSORS", ""), raw=body,
+            name=name,
+            type=body.get("TYPE", ""),
+            queue=body.get("QUEUE", ""),
+            serial_queue=body.get("SERIAL_QUEUE", ""),
+            max_wallclock=body.get("MAX_WALLCLOCK", ""),
+            processors=body.get("PROCESSORS", ""),
+            raw=body,
         )
     sections = {}
     for name, body in (raw.get("jobs") or {}).items():
         sections[name] = SectionConfig(
-            name=name, processors=body.get("PROCESSORS", "1"),
-            platform=body.get("PLATFORM", "") or hpcarch, queue=body.get("QUEUE", ""),
-            wallclock=body.get("WALLCLOCK", ""), tasks=body.get("TASKS", ""),
-            threads=body.get("THREADS", "1"), nodes=body.get("NODES", ""),
+            name=name,
+            processors=body.get("PROCESSORS", "1"),
+            platform=body.get("PLATFORM", "") or hpcarch,
+            queue=body.get("QUEUE", ""),
+            wallclock=body.get("WALLCLOCK", ""),
+            tasks=body.get("TASKS", ""),
+            threads=body.get("THREADS", "1"),
+            nodes=body.get("NODES", ""),
             processors_per_node=body.get("PROCESSORS_PER_NODE", ""),
             exclusive=str(body.get("EXCLUSIVE", "")).lower() == "true",
         )
     wrapper_type = str(opt(conf, "wrapper", "TYPE", "none")).lower()
     return ExperimentConfig(
-        expid=expid, layout="AS3", raw=raw, files=files,
+        expid=expid,
+        layout="AS3",
+        raw=raw,
+        files=files,
         autosubmit_version=str(opt(conf, "config", "AUTOSUBMIT_VERSION", "None")),
         hpcarch=hpcarch,
         chunk_unit=str(opt(exp, "experiment", "CHUNKSIZEUNIT", "")).lower(),
@@ -1043,7 +1099,8 @@ def _as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
         wrapper_type=wrapper_type,
         wrapper_types=(wrapper_type,) if wrapper_type != "none" else (),
         wrapper_queue=str(opt(conf, "wrapper", "QUEUE", "")),
-        sections=sections, platforms=platforms,
+        sections=sections,
+        platforms=platforms,
     )
 
 
@@ -1104,12 +1161,20 @@ def load_config(settings: Settings, expid: str) -> ExperimentConfig:
         raise DataError(f"conf directory of {expid} cannot be listed: {type(exc).__name__}") from None
     with _deps_lock:
         deps = _last_deps.get(str(conf), ())
-    site = (settings.local_root_dir, settings.db_dir, settings.db_file, settings.jobdata_dir,
-            settings.structures_dir, settings.historical_log_dir, settings.global_log_dir,
-            settings.db_backend, settings.db_connection_url, settings.rc_path)
+    site = (
+        settings.local_root_dir,
+        settings.db_dir,
+        settings.db_file,
+        settings.jobdata_dir,
+        settings.structures_dir,
+        settings.historical_log_dir,
+        settings.global_log_dir,
+        settings.db_backend,
+        settings.db_connection_url,
+        settings.rc_path,
+    )
     base = (str(conf), cache.file_key(str(conf)), _identity(listing))
-    result = cache.cached("exp_config", base + (_identity(deps), site),
-                          lambda: _parse(settings, expid, exp_dir))
+    result = cache.cached("exp_config", base + (_identity(deps), site), lambda: _parse(settings, expid, exp_dir))
     with _deps_lock:
         read = _last_deps.get(str(conf), ())
     if read != deps:

@@ -5,6 +5,7 @@ and times, and which configuration layout it has. Only `stat` calls; nothing is 
 Services and workers ask here instead of calling `os` themselves, so `readers/` stays the
 only code that touches Autosubmit's files (tests/test_layering.py keeps it so).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """The archive file-system probe's DB `<root>/as_metadata/test/<[statusdb] filename>` (Q22):
 the last row of table `archive_status(status, avg_latency, avg_bandwidth, current_latency,
 current_bandwidth, response_time, modified)` (docs/data.md B.14, docs/api.md 7.13). Read-only."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -11,8 +12,15 @@ from autosubmit_api.errors import APIError
 from autosubmit_api.readers import paths
 from autosubmit_api.readers.sqlite import connect_ro, has_table, table_columns
 
-COLUMNS = ("status", "avg_latency", "avg_bandwidth", "current_latency", "current_bandwidth",
-           "response_time", "modified")
+COLUMNS = (
+    "status",
+    "avg_latency",
+    "avg_bandwidth",
+    "current_latency",
+    "current_bandwidth",
+    "response_time",
+    "modified",
+)
 
 
 def last_probe(settings: Settings) -> Optional[Dict[str, Any]]:

@@ -6,6 +6,7 @@ anchor did, on every graph request); `write_layout`, used by the layout worker, 
 the whole file under a temporary name in the same directory and renames it over the old
 one, so a reader sees either the old layout or the new one, never a half-written table.
 """
+
 from __future__ import annotations
 
 import os

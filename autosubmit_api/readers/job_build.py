@@ -3,6 +3,7 @@ readers/job_list.py and the 4.2 job table of readers/job_table_db.py): the job f
 the job time parser, the status names of docs/data.md A.9, and the garbage-collector pause used
 while tens of thousands of objects are built.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +16,18 @@ from autosubmit_api.models import Job
 
 # docs/data.md A.9: status name -> code. Any other name is UNKNOWN (-2), never an error.
 STATUS_CODES: Dict[str, int] = {
-    "SUSPENDED": -3, "UNKNOWN": -2, "FAILED": -1, "WAITING": 0, "READY": 1, "SUBMITTED": 2,
-    "QUEUING": 3, "RUNNING": 4, "COMPLETED": 5, "HELD": 6, "PREPARED": 7, "SKIPPED": 8,
+    "SUSPENDED": -3,
+    "UNKNOWN": -2,
+    "FAILED": -1,
+    "WAITING": 0,
+    "READY": 1,
+    "SUBMITTED": 2,
+    "QUEUING": 3,
+    "RUNNING": 4,
+    "COMPLETED": 5,
+    "HELD": 6,
+    "PREPARED": 7,
+    "SKIPPED": 8,
     "DELAYED": 9,
 }
 UNKNOWN = -2
@@ -60,8 +71,9 @@ def stamp(value: Any) -> Optional[float]:
         if len(text) == 14 and text.isdigit():
             try:
                 # A naive datetime's timestamp() reads it as server local time, like mktime.
-                return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]),
-                                int(text[10:12]), int(text[12:14])).timestamp()
+                return datetime(
+                    int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]), int(text[12:14])
+                ).timestamp()
             except (ValueError, OverflowError, OSError):
                 return None
         try:
@@ -77,9 +89,7 @@ def stamp(value: Any) -> Optional[float]:
 # is a third of a second for 50,000 jobs. Job has no __post_init__ to skip; if it ever gets
 # one, the normal constructor is used.
 JOB_FIELDS = tuple(f.name for f in fields(Job))
-JOB_DEFAULTS: Dict[str, Any] = {
-    f.name: f.default for f in fields(Job) if f.default is not MISSING
-}
+JOB_DEFAULTS: Dict[str, Any] = {f.name: f.default for f in fields(Job) if f.default is not MISSING}
 _FAST_JOBS = not hasattr(Job, "__post_init__")
 _new_object = object.__new__
 
@@ -123,5 +133,3 @@ def _skip_young_collection() -> None:
     """
     gc.freeze()
     gc.unfreeze()
-
-

@@ -15,6 +15,7 @@ Two steps, kept apart so another storage can feed the same models:
 
 `load_history` caches the result by the file's (path, mtime, size).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,19 +39,58 @@ class HistoryNotFound(NotFound):
 # Model field -> (DB column, default when the column does not exist), in JobDataRow order
 # up to fail_count; section, member and swapped are derived.
 _JOB_FIELDS: Tuple[Tuple[str, Any], ...] = (
-    ("id", None), ("counter", 0), ("job_name", ""), ("created", ""), ("modified", ""),
-    ("submit", 0), ("start", 0), ("finish", 0), ("status", "UNKNOWN"), ("rowtype", 2),
-    ("ncpus", 0), ("wallclock", ""), ("qos", ""), ("energy", 0), ("date", ""),
-    ("section", ""), ("member", ""), ("chunk", 0), ("last", 0), ("platform", ""),
-    ("job_id", 0), ("extra_data", ""), ("nnodes", 0), ("run_id", None), ("MaxRSS", 0.0),
-    ("AveRSS", 0.0), ("out", ""), ("err", ""), ("rowstatus", 0), ("children", None),
-    ("platform_output", None), ("workflow_commit", None), ("split", None),
-    ("splits", None), ("fail_count", 0),
+    ("id", None),
+    ("counter", 0),
+    ("job_name", ""),
+    ("created", ""),
+    ("modified", ""),
+    ("submit", 0),
+    ("start", 0),
+    ("finish", 0),
+    ("status", "UNKNOWN"),
+    ("rowtype", 2),
+    ("ncpus", 0),
+    ("wallclock", ""),
+    ("qos", ""),
+    ("energy", 0),
+    ("date", ""),
+    ("section", ""),
+    ("member", ""),
+    ("chunk", 0),
+    ("last", 0),
+    ("platform", ""),
+    ("job_id", 0),
+    ("extra_data", ""),
+    ("nnodes", 0),
+    ("run_id", None),
+    ("MaxRSS", 0.0),
+    ("AveRSS", 0.0),
+    ("out", ""),
+    ("err", ""),
+    ("rowstatus", 0),
+    ("children", None),
+    ("platform_output", None),
+    ("workflow_commit", None),
+    ("split", None),
+    ("splits", None),
+    ("fail_count", 0),
 )
 _RUN_FIELDS: Tuple[Tuple[str, Any], ...] = (
-    ("run_id", 0), ("created", ""), ("modified", ""), ("start", 0), ("finish", 0),
-    ("chunk_unit", ""), ("chunk_size", 0), ("completed", 0), ("total", 0), ("failed", 0),
-    ("queuing", 0), ("running", 0), ("submitted", 0), ("suspended", 0), ("metadata", None),
+    ("run_id", 0),
+    ("created", ""),
+    ("modified", ""),
+    ("start", 0),
+    ("finish", 0),
+    ("chunk_unit", ""),
+    ("chunk_size", 0),
+    ("completed", 0),
+    ("total", 0),
+    ("failed", 0),
+    ("queuing", 0),
+    ("running", 0),
+    ("submitted", 0),
+    ("suspended", 0),
+    ("metadata", None),
 )
 _SECTION_POS = 15
 _MEMBER_POS = 16
@@ -99,12 +139,18 @@ def fetch(st: Store, *, last_only: bool = False) -> RawHistory:
     stored = version is not None
     if version is None:
         version = history_user_version(tables["job_data"].columns)
-    return RawHistory(int(version or 0), tables["job_data"], tables["experiment_run"], st.label, last_only,
-                      as42=st.has_table("structure_data"), version_stored=stored)
+    return RawHistory(
+        int(version or 0),
+        tables["job_data"],
+        tables["experiment_run"],
+        st.label,
+        last_only,
+        as42=st.has_table("structure_data"),
+        version_stored=stored,
+    )
 
 
-def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *,
-                 last_only: bool = False) -> RawHistory:
+def fetch_sqlite(settings: Settings, path: str, what: Optional[str] = None, *, last_only: bool = False) -> RawHistory:
     """`fetch` on one history file; NotFound/DataError/Unavailable (a lock held past the
     site's timeout is Unavailable, never a half-read history)."""
     with store.open_file(settings, path, what or os.path.basename(path)) as st:
@@ -166,11 +212,11 @@ def _build_rows(table: RawTable) -> Tuple[JobDataRow, ...]:
     cls = JobDataRow
     out = []
     append = out.append
-    if columns == model[:len(columns)]:
+    if columns == model[: len(columns)]:
         # Files created with Autosubmit's own DDL hold the columns in model order (a
         # prefix of it for older versions): skip the per-row reordering, which is most
         # of the build time on large histories.
-        tail = tuple(default for _, default in _JOB_FIELDS[len(columns):])
+        tail = tuple(default for _, default in _JOB_FIELDS[len(columns) :])
         for raw in table.rows:
             section = raw[_SECTION_POS]
             member = raw[_MEMBER_POS]
@@ -217,9 +263,15 @@ def build_history(expid: str, raw: RawHistory) -> ExperimentHistory:
     except (TypeError, ValueError) as exc:
         raise DataError(f"{raw.source} has unexpected content: {exc}") from None
     return ExperimentHistory(
-        expid=expid, user_version=raw.user_version, runs=runs, rows=rows,
-        source=raw.source, columns=tuple(raw.job_data.columns), last_only=raw.last_only,
-        as42=raw.as42, version_stored=raw.version_stored,
+        expid=expid,
+        user_version=raw.user_version,
+        runs=runs,
+        rows=rows,
+        source=raw.source,
+        columns=tuple(raw.job_data.columns),
+        last_only=raw.last_only,
+        as42=raw.as42,
+        version_stored=raw.version_stored,
     )
 
 
@@ -260,8 +312,7 @@ def load_history(
         raise HistoryNotFound(f"job_data_{expid}.db not found") from None
 
 
-def _load_postgres(settings: Settings, expid: str, *, optional: bool,
-                   last_only: bool) -> Optional[ExperimentHistory]:
+def _load_postgres(settings: Settings, expid: str, *, optional: bool, last_only: bool) -> Optional[ExperimentHistory]:
     """The history of a PostgreSQL experiment, cached while its tables do not change."""
     with store.open_schema(settings, expid, f"job_data_{expid}.db") as st:
         marker = table_marker(st)
@@ -280,8 +331,10 @@ def _load_postgres(settings: Settings, expid: str, *, optional: bool,
 def _fetch_run_edges(st: Store, run_id: int) -> Optional[Tuple[Tuple[str, str], ...]]:
     if not st.has_table("structure_data"):
         return None
-    rows = st.rows(f"SELECT e_from, e_to FROM {st.table('structure_data')} WHERE run_id = :run_id "
-                   "ORDER BY e_from, e_to", {"run_id": run_id})
+    rows = st.rows(
+        f"SELECT e_from, e_to FROM {st.table('structure_data')} WHERE run_id = :run_id ORDER BY e_from, e_to",
+        {"run_id": run_id},
+    )
     return tuple((str(a), str(b)) for a, b in rows)
 
 

@@ -16,6 +16,7 @@ only the rows with `modified >= <previous max>` are read and patched into a new 
 read is read again rather than missed). Rows deleted since show up as a smaller count than
 the patch gives, and cost a full read.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -30,10 +31,29 @@ from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp
 from autosubmit_api.readers.store import Store
 
 TABLE = "jobs"
-COLUMNS = ("name", "id", "status", "priority", "section", "date", "member", "chunk", "split",
-           "splits", "local_logs_out", "local_logs_err", "remote_logs_out", "remote_logs_err",
-           "wrapper_type", "platform_name", "wallclock", "fail_count", "submit_time_timestamp",
-           "start_time_timestamp", "finish_time_timestamp")
+COLUMNS = (
+    "name",
+    "id",
+    "status",
+    "priority",
+    "section",
+    "date",
+    "member",
+    "chunk",
+    "split",
+    "splits",
+    "local_logs_out",
+    "local_logs_err",
+    "remote_logs_out",
+    "remote_logs_err",
+    "wrapper_type",
+    "platform_name",
+    "wallclock",
+    "fail_count",
+    "submit_time_timestamp",
+    "start_time_timestamp",
+    "finish_time_timestamp",
+)
 SOURCE = "job_db"
 
 
@@ -76,41 +96,65 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
     seen_dates: Dict[Any, Optional[datetime]] = {}
     out = []
     append = out.append
-    for (name, job_id, status, priority, section, date, member, chunk, split, splits, out_local,
-         err_local, out_remote, err_remote, wrapper_type, platform, wallclock, fail_count, submit,
-         start, finish) in rows:
+    for (
+        name,
+        job_id,
+        status,
+        priority,
+        section,
+        date,
+        member,
+        chunk,
+        split,
+        splits,
+        out_local,
+        err_local,
+        out_remote,
+        err_remote,
+        wrapper_type,
+        platform,
+        wallclock,
+        fail_count,
+        submit,
+        start,
+        finish,
+    ) in rows:
         if not isinstance(name, str) or not name:
             continue
-        append(make_job({
-            "name": name,
-            "status": status_code(status),
-            "section": section if isinstance(section, str) else "",
-            "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else None,
-            "priority": opt_int(priority) or 0,
-            "date": _date(date, seen_dates),
-            "member": member if isinstance(member, str) and member else None,
-            "chunk": opt_int(chunk),
-            "split": opt_int(split),
-            "splits": opt_int(splits),
-            # NULL until the logs exist: None, which upstream 4.2.0 sends as null.
-            "out_path_local": out_local if isinstance(out_local, str) else None,
-            "err_path_local": err_local if isinstance(err_local, str) else None,
-            "out_path_remote": out_remote if isinstance(out_remote, str) else "",
-            "err_path_remote": err_remote if isinstance(err_remote, str) else "",
-            "wrapper_type": _text(wrapper_type) or None,
-            "platform": _text(platform) or None,
-            "queue": None,
-            "wallclock": _text(wallclock) or None,
-            "processors": None,
-            "tasks": None,
-            "nodes": None,
-            "threads": None,
-            "prev_status": None,
-            "fail_count": opt_int(fail_count) or 0,
-            "submit_time": stamp(submit),
-            "start_time": stamp(start),
-            "finish_time": stamp(finish),
-        }))
+        append(
+            make_job(
+                {
+                    "name": name,
+                    "status": status_code(status),
+                    "section": section if isinstance(section, str) else "",
+                    "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else None,
+                    "priority": opt_int(priority) or 0,
+                    "date": _date(date, seen_dates),
+                    "member": member if isinstance(member, str) and member else None,
+                    "chunk": opt_int(chunk),
+                    "split": opt_int(split),
+                    "splits": opt_int(splits),
+                    # NULL until the logs exist: None, which upstream 4.2.0 sends as null.
+                    "out_path_local": out_local if isinstance(out_local, str) else None,
+                    "err_path_local": err_local if isinstance(err_local, str) else None,
+                    "out_path_remote": out_remote if isinstance(out_remote, str) else "",
+                    "err_path_remote": err_remote if isinstance(err_remote, str) else "",
+                    "wrapper_type": _text(wrapper_type) or None,
+                    "platform": _text(platform) or None,
+                    "queue": None,
+                    "wallclock": _text(wallclock) or None,
+                    "processors": None,
+                    "tasks": None,
+                    "nodes": None,
+                    "threads": None,
+                    "prev_status": None,
+                    "fail_count": opt_int(fail_count) or 0,
+                    "submit_time": stamp(submit),
+                    "start_time": stamp(start),
+                    "finish_time": stamp(finish),
+                }
+            )
+        )
     return out
 
 
@@ -145,8 +189,15 @@ def _job_list(expid: str, jobs: Sequence[Job], top: str, path: str) -> JobList:
     by_name: Dict[str, Job] = {}
     for job in jobs:
         by_name.setdefault(job.name, job)
-    return JobList(expid=expid, jobs=tuple(jobs), pkl_format="DB", pkl_mtime=parse_modified(top),
-                   pkl_path=path, by_name=by_name, source=SOURCE)
+    return JobList(
+        expid=expid,
+        jobs=tuple(jobs),
+        pkl_format="DB",
+        pkl_mtime=parse_modified(top),
+        pkl_path=path,
+        by_name=by_name,
+        source=SOURCE,
+    )
 
 
 def _patched(old: JobList, changed: Sequence[Job], top: str) -> JobList:
@@ -160,8 +211,15 @@ def _patched(old: JobList, changed: Sequence[Job], top: str) -> JobList:
     else:  # new jobs go last, in the order the table gave them
         pending = dict(replace)
         jobs = tuple([pending.pop(job.name, job) for job in old.jobs] + list(pending.values()))
-    return JobList(expid=old.expid, jobs=jobs, pkl_format=old.pkl_format, pkl_mtime=parse_modified(top),
-                   pkl_path=old.pkl_path, by_name=by_name, source=SOURCE)
+    return JobList(
+        expid=old.expid,
+        jobs=jobs,
+        pkl_format=old.pkl_format,
+        pkl_mtime=parse_modified(top),
+        pkl_path=old.pkl_path,
+        by_name=by_name,
+        source=SOURCE,
+    )
 
 
 def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store] = None) -> JobList:
@@ -208,11 +266,21 @@ def read_sections(st: Store) -> Tuple[Section, ...]:
     """`sections` rows (one per job section); empty without the table."""
     if not st.has_table("sections"):
         return ()
-    rows = st.select("sections", ("name", "splits", "dependencies", "datelist", "members", "numchunks"),
-                     order_by="name")
-    return tuple(Section(name=str(r[0]), splits=opt_int(r[1]), dependencies=_text(r[2]) or "",
-                         datelist=_text(r[3]) or "", members=_text(r[4]) or "", numchunks=opt_int(r[5]))
-                 for r in rows if r[0] is not None)
+    rows = st.select(
+        "sections", ("name", "splits", "dependencies", "datelist", "members", "numchunks"), order_by="name"
+    )
+    return tuple(
+        Section(
+            name=str(r[0]),
+            splits=opt_int(r[1]),
+            dependencies=_text(r[2]) or "",
+            datelist=_text(r[3]) or "",
+            members=_text(r[4]) or "",
+            numchunks=opt_int(r[5]),
+        )
+        for r in rows
+        if r[0] is not None
+    )
 
 
 def load_sections(settings: Settings, where: storage.Storage) -> Tuple[Section, ...]:

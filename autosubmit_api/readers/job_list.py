@@ -14,6 +14,7 @@ only the globals the real formats contain, each to a stdlib class that merely pa
 or to an inert stand-in defined below; every other global is refused, so nothing outside
 this module can be reached from a pickle. Neither `networkx` nor `autosubmit` is imported.
 """
+
 from __future__ import annotations
 
 import io
@@ -208,8 +209,7 @@ def _when(value: Any) -> Optional[datetime]:
 
 def _log_pair(value: Any) -> Tuple[str, str]:
     if isinstance(value, (tuple, list)) and len(value) >= 2:
-        return (value[0] if isinstance(value[0], str) else "",
-                value[1] if isinstance(value[1], str) else "")
+        return (value[0] if isinstance(value[0], str) else "", value[1] if isinstance(value[1], str) else "")
     return ("", "")
 
 
@@ -242,15 +242,25 @@ def _from_tuple(entry: Any) -> Job:
 
 # The state keys read, in one order; every 4.1.x Job state has them all except where noted
 # in _from_state, so one itemgetter call fetches a job's fields.
-_STATE_KEYS = ("_local_logs", "_remote_logs", "_section", "_member", "id", "_chunk", "date",
-               "priority", "prev_status", "_fail_count", "submit_time_timestamp",
-               "start_time_timestamp", "finish_time_timestamp", "_split", "_splits")
-_TEXT_KEYS = ("wrapper_type", "platform_name", "_queue", "_wallclock", "_processors", "_tasks",
-              "_nodes", "_threads")
-_GETTERS = {
-    status_key: itemgetter(status_key, *_STATE_KEYS, *_TEXT_KEYS)
-    for status_key in ("status", "_status")
-}
+_STATE_KEYS = (
+    "_local_logs",
+    "_remote_logs",
+    "_section",
+    "_member",
+    "id",
+    "_chunk",
+    "date",
+    "priority",
+    "prev_status",
+    "_fail_count",
+    "submit_time_timestamp",
+    "start_time_timestamp",
+    "finish_time_timestamp",
+    "_split",
+    "_splits",
+)
+_TEXT_KEYS = ("wrapper_type", "platform_name", "_queue", "_wallclock", "_processors", "_tasks", "_nodes", "_threads")
+_GETTERS = {status_key: itemgetter(status_key, *_STATE_KEYS, *_TEXT_KEYS) for status_key in ("status", "_status")}
 _TEXT_TYPES = frozenset((str, type(None)))
 
 
@@ -269,14 +279,34 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
         if status is None:
             status = get(status_keys[1])
         values = (status,) + tuple(get(key) for key in _STATE_KEYS + _TEXT_KEYS)
-    (status, local_logs, remote_logs, section, member, job_id, chunk, date, priority,
-     prev_status, fail_count, submit, start, finish, split, splits) = values[:16]
+    (
+        status,
+        local_logs,
+        remote_logs,
+        section,
+        member,
+        job_id,
+        chunk,
+        date,
+        priority,
+        prev_status,
+        fail_count,
+        submit,
+        start,
+        finish,
+        split,
+        splits,
+    ) = values[:16]
     texts = values[16:]
     if not _TEXT_TYPES.issuperset(map(type, texts)):
         texts = tuple(_opt_str(text) for text in texts)
     wrapper_type, platform, queue, wallclock, processors, tasks, nodes, threads = texts
-    if local_logs.__class__ is tuple and len(local_logs) == 2 \
-            and local_logs[0].__class__ is str and local_logs[1].__class__ is str:
+    if (
+        local_logs.__class__ is tuple
+        and len(local_logs) == 2
+        and local_logs[0].__class__ is str
+        and local_logs[1].__class__ is str
+    ):
         out_local, err_local = local_logs
     else:
         out_local, err_local = _log_pair(local_logs)
@@ -290,36 +320,37 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
     if not finish:
         # 4.1.13 leaves finish_time_timestamp None and records end_time_timestamp instead.
         finish = state.get("end_time_timestamp")
-    return _job({
-        "name": name,
-        "status": status if status.__class__ is int else _status(status),
-        "section": section if section.__class__ is str else "",
-        "id": job_id if job_id.__class__ in (int, str) else 0,
-        "priority": priority if priority.__class__ is int else (opt_int(priority) or 0),
-        "date": date if date is None or date.__class__ is datetime else _when(date),
-        "member": member if member is None or member.__class__ is str else None,
-        "chunk": chunk if chunk is None or chunk.__class__ is int else opt_int(chunk),
-        "split": None if split is None or split == -1 else _split(split),
-        "splits": None if splits is None or splits == -1 else _split(splits),
-        "out_path_local": out_local,
-        "err_path_local": err_local,
-        "out_path_remote": out_remote,
-        "err_path_remote": err_remote,
-        "wrapper_type": wrapper_type,
-        "platform": platform,
-        "queue": queue,
-        "wallclock": wallclock,
-        "processors": processors,
-        "tasks": tasks,
-        "nodes": nodes,
-        "threads": threads,
-        "prev_status": prev_status if prev_status is None or prev_status.__class__ is int
-        else opt_int(prev_status),
-        "fail_count": fail_count if fail_count.__class__ is int else (opt_int(fail_count) or 0),
-        "submit_time": None if submit is None else _stamp(submit),
-        "start_time": None if start is None else _stamp(start),
-        "finish_time": None if finish is None else _stamp(finish),
-    })
+    return _job(
+        {
+            "name": name,
+            "status": status if status.__class__ is int else _status(status),
+            "section": section if section.__class__ is str else "",
+            "id": job_id if job_id.__class__ in (int, str) else 0,
+            "priority": priority if priority.__class__ is int else (opt_int(priority) or 0),
+            "date": date if date is None or date.__class__ is datetime else _when(date),
+            "member": member if member is None or member.__class__ is str else None,
+            "chunk": chunk if chunk is None or chunk.__class__ is int else opt_int(chunk),
+            "split": None if split is None or split == -1 else _split(split),
+            "splits": None if splits is None or splits == -1 else _split(splits),
+            "out_path_local": out_local,
+            "err_path_local": err_local,
+            "out_path_remote": out_remote,
+            "err_path_remote": err_remote,
+            "wrapper_type": wrapper_type,
+            "platform": platform,
+            "queue": queue,
+            "wallclock": wallclock,
+            "processors": processors,
+            "tasks": tasks,
+            "nodes": nodes,
+            "threads": threads,
+            "prev_status": prev_status if prev_status is None or prev_status.__class__ is int else opt_int(prev_status),
+            "fail_count": fail_count if fail_count.__class__ is int else (opt_int(fail_count) or 0),
+            "submit_time": None if submit is None else _stamp(submit),
+            "start_time": None if start is None else _stamp(start),
+            "finish_time": None if finish is None else _stamp(finish),
+        }
+    )
 
 
 def _state_of(obj: Any) -> Optional[Dict[str, Any]]:
@@ -433,8 +464,7 @@ def _read(settings: Settings, path: str) -> Tuple[bytes, int]:
     return data, int(st.st_mtime)
 
 
-def read_job_list_file(settings: Settings, path: str, expid: str, *,
-                       retry_delay: float = RETRY_DELAY) -> JobList:
+def read_job_list_file(settings: Settings, path: str, expid: str, *, retry_delay: float = RETRY_DELAY) -> JobList:
     """Parse one pickle file, reading it a second time if the first copy was half-written."""
     name = os.path.basename(path)
     try:

@@ -11,6 +11,7 @@ that `readers.job_data` builds. The counters are cached by the file's (path, mti
 in their own LRU (a few hundred bytes per experiment), not in `readers.cache`: listing
 thousands of experiments must not evict the big parsed job lists kept there.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,8 +74,7 @@ def _read_sqlite(settings: Settings, path: str) -> Optional[Dict[str, int]]:
         if not present:
             return None
         row = conn.execute(
-            f"SELECT {', '.join(quote_ident(c) for c in present)} FROM experiment_run"
-            " ORDER BY run_id DESC LIMIT 1"
+            f"SELECT {', '.join(quote_ident(c) for c in present)} FROM experiment_run ORDER BY run_id DESC LIMIT 1"
         ).fetchone()
     return None if row is None else _counters(dict(zip(present, row)))
 
@@ -92,9 +92,12 @@ def latest_run_counters(settings: Settings, expid: str) -> Optional[Dict[str, in
             with store.open_schema(settings, expid, "experiment_run") as st:
                 if not st.has_table("experiment_run"):
                     return None
-                row = st.first(st.select_sql("experiment_run", ("run_id",) + COUNTERS,
-                                             where="run_id IS NOT NULL", order_by="run_id DESC")
-                               + " LIMIT 1")
+                row = st.first(
+                    st.select_sql(
+                        "experiment_run", ("run_id",) + COUNTERS, where="run_id IS NOT NULL", order_by="run_id DESC"
+                    )
+                    + " LIMIT 1"
+                )
             return None if row is None else _counters(dict(zip(COUNTERS, row[1:])))
         path = paths.job_data_db(settings, expid)
         return _cached_counters(settings, path)

@@ -15,6 +15,7 @@ through the decompressor keeping only the last lines; both within the site's bou
 File names that come from a URL go through `resolve_log_name`, which refuses separators,
 NUL bytes, `.`/`..` and symlinks that leave the directory before anything is opened.
 """
+
 from __future__ import annotations
 
 import bz2
@@ -84,8 +85,10 @@ def resolve_log_name(directory: str, name: str) -> Optional[str]:
 
 
 def _scan(settings: Settings, directory: str, contains: str) -> List[LogFile]:
-    return [LogFile(name, os.path.join(directory, name), st.st_mtime, st.st_size)
-            for name, st in confined.list_files(settings, directory, lambda name: contains in name)]
+    return [
+        LogFile(name, os.path.join(directory, name), st.st_mtime, st.st_size)
+        for name, st in confined.list_files(settings, directory, lambda name: contains in name)
+    ]
 
 
 def newest(files: Iterable[LogFile]) -> Optional[LogFile]:
@@ -97,8 +100,9 @@ def newest(files: Iterable[LogFile]) -> Optional[LogFile]:
     return best
 
 
-def newest_run_log(settings: Settings, expid: str, pattern: str = paths.RUN_LOG,
-                   tmp_first: bool = False) -> Optional[LogFile]:
+def newest_run_log(
+    settings: Settings, expid: str, pattern: str = paths.RUN_LOG, tmp_first: bool = False
+) -> Optional[LogFile]:
     """The newest file whose name contains `pattern` in the first of ASLOGS / tmp that has one.
 
     `/exprun` uses "run.log" with ASLOGS first; `/logrun` uses "_run.log", with tmp first
@@ -167,8 +171,7 @@ class Limits(NamedTuple):
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
-        return cls(settings.log_max_decompressed_bytes, settings.log_max_kept_bytes,
-                   settings.log_max_line_bytes)
+        return cls(settings.log_max_decompressed_bytes, settings.log_max_kept_bytes, settings.log_max_line_bytes)
 
 
 def cut_marker(limit: int) -> bytes:
@@ -217,7 +220,7 @@ def _tail_plain(handle: BinaryIO, size: int, n: int, limits: Limits) -> Tuple[by
         cut = len(data)
         for _ in range(needed):
             cut = data.rfind(b"\n", 0, cut)
-        data = data[cut + 1:]
+        data = data[cut + 1 :]
     return data, truncated
 
 
@@ -255,8 +258,7 @@ def _tail_stream(stream, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
             current += first[: limits.line - len(current)]
         current_len += len(first)
         done = [_finish(current, current_len, limits.line)]
-        done += [part + b"\n" if len(part) <= limits.line else _cap(part + b"\n", limits.line)
-                 for part in parts[1:]]
+        done += [part + b"\n" if len(part) <= limits.line else _cap(part + b"\n", limits.line) for part in parts[1:]]
         current = bytearray(last[: limits.line])
         current_len = len(last)
         if len(done) >= n:
@@ -354,13 +356,14 @@ def read_total_stats(settings: Settings, expid: str, job_name: str) -> List[List
     return _total_stats_lines(settings, total_stats_path(settings, expid, job_name))
 
 
-def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]
-                        ) -> List[List[List[str]]]:
+def read_total_stats_of(settings: Settings, expid: str, job_names: Iterable[str]) -> List[List[List[str]]]:
     """`read_total_stats` of many jobs, in order: the tmp dir is resolved once (a big
     experiment has tens of thousands of stats files)."""
     where = paths.tmp_dir(settings, expid)
-    return [_total_stats_lines(settings, os.path.join(where, check_log_name(paths.total_stats_name(name))))
-            for name in job_names]
+    return [
+        _total_stats_lines(settings, os.path.join(where, check_log_name(paths.total_stats_name(name))))
+        for name in job_names
+    ]
 
 
 def _total_stats_lines(settings: Settings, path: str) -> List[List[str]]:

@@ -10,6 +10,7 @@ real wrappers of either era come before any preview. A missing file, or one with
 of these tables, means "no wrappers": an empty `Packages`, not an error. The file is
 only ever opened read-only (never created, docs/decisions.md Q28).
 """
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,9 @@ def load_packages(settings: Settings, expid: str) -> Packages:
         # The rows themselves are the cache key: a few per wrapped job, read in one query.
         with store.open_schema(settings, expid, "the wrapper tables") as st:
             table, rows = fetch_package_rows(st)
-        return cache.cached("packages", (settings.db_connection_url, expid, table, tuple(rows)),
-                            lambda: build_packages(table, rows))
+        return cache.cached(
+            "packages", (settings.db_connection_url, expid, table, tuple(rows)), lambda: build_packages(table, rows)
+        )
 
     def parse(p: str) -> Packages:
         with store.open_file(settings, p, os.path.basename(p)) as st:

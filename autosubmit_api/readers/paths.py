@@ -3,6 +3,7 @@
 Functions take Settings and an expid that `check_expid` accepted, so no path built here
 can leave the directories the site configuration names.
 """
+
 from __future__ import annotations
 
 import os

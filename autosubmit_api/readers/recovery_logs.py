@@ -5,6 +5,7 @@ each platform (by the date in its name, as the reference 4.1 route picks it) is 
 end and with the same bounds as every other log tail (`readers.logs.read_tail`), through
 readers/confined.py.
 """
+
 from __future__ import annotations
 
 import os

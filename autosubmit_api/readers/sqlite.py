@@ -5,6 +5,7 @@ error, not a new empty database), with a short busy timeout, `query_only` on, an
 after use so no read transaction outlives the request. The file must resolve inside the
 site's roots (readers/confined.py `real_path`); its real path is what SQLite opens.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,8 +30,9 @@ def is_busy(exc: sqlite3.Error) -> bool:
 
 
 @contextlib.contextmanager
-def connect_ro(settings: Settings, path: str, timeout: float | None = None, *,
-               what: str | None = None) -> Iterator[sqlite3.Connection]:
+def connect_ro(
+    settings: Settings, path: str, timeout: float | None = None, *, what: str | None = None
+) -> Iterator[sqlite3.Connection]:
     """A read-only connection to `path` that waits at most `timeout` seconds (default: the
     site's `API_SQLITE_TIMEOUT`) for a writer's lock; NotFound when missing, Forbidden
     (confined.Refused) when it resolves outside the site's roots, Unavailable when still
@@ -62,9 +64,7 @@ def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
 
 
 def has_table(conn: sqlite3.Connection, table: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)
-    ).fetchone()
+    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)).fetchone()
     return row is not None
 
 

@@ -13,6 +13,7 @@ wins over `job_pkl`. Older PostgreSQL sites that kept `job_pkl` inside the expid
 still read. History and user metrics do not depend on the layout: `job_data_<expid>.db` /
 `metrics_<expid>.db` on SQLite, the expid schema on PostgreSQL (readers/store.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -69,7 +70,8 @@ def locate_in(st: store.Store, expid: str) -> Storage:
     # to_regclass: catalog lookups, no error for a missing schema or table.
     jobs, default_pkl, schema_pkl = st.first(
         "SELECT to_regclass(:jobs), to_regclass('job_pkl'), to_regclass(:pkl)",
-        {"jobs": f"{schema}.jobs", "pkl": f"{schema}.job_pkl"})
+        {"jobs": f"{schema}.jobs", "pkl": f"{schema}.job_pkl"},
+    )
     if jobs is not None:
         return Storage(expid, True, JOB_DB)
     # Autosubmit 4.1.16/4.1.17 keep job_pkl in the default schema keyed by expid (docs/data.md
@@ -79,9 +81,14 @@ def locate_in(st: store.Store, expid: str) -> Storage:
             continue
         if st.first(f"SELECT 1 FROM {table} WHERE expid = :e AND pkl IS NOT NULL", {"e": expid}):
             if holder is None:
-                holder = str(st.first("SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog."
-                                      "pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = "
-                                      "CAST(:t AS regclass)", {"t": table})[0])
+                holder = str(
+                    st.first(
+                        "SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog."
+                        "pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = "
+                        "CAST(:t AS regclass)",
+                        {"t": table},
+                    )[0]
+                )
             return Storage(expid, True, PICKLE, pkl_schema=holder)
     return Storage(expid, True, None)
 
@@ -128,8 +135,9 @@ def packages_path(settings: Settings, where: Storage) -> str:
 def pkl_row_identity(settings: Settings, where: Storage) -> Optional[Tuple[str, int]]:
     """(modified, byte length) of a PostgreSQL `job_pkl` row, without its bytes."""
     with store.open_schema(settings, "public", "job_pkl") as st:
-        row = st.first(f"SELECT modified, octet_length(pkl) FROM {_pkl_table(where)} WHERE expid = :e",
-                       {"e": where.expid})
+        row = st.first(
+            f"SELECT modified, octet_length(pkl) FROM {_pkl_table(where)} WHERE expid = :e", {"e": where.expid}
+        )
     if row is None or row[1] is None:
         return None
     return (str(row[0]), int(row[1]))
@@ -138,8 +146,7 @@ def pkl_row_identity(settings: Settings, where: Storage) -> Optional[Tuple[str, 
 def pkl_bytes(settings: Settings, where: Storage) -> Tuple[bytes, Optional[str]]:
     """(pickle bytes, `modified` text) of a PostgreSQL `job_pkl` row; NotFound without one."""
     with store.open_schema(settings, "public", "job_pkl") as st:
-        row = st.first(f"SELECT pkl, modified FROM {_pkl_table(where)} WHERE expid = :e",
-                       {"e": where.expid})
+        row = st.first(f"SELECT pkl, modified FROM {_pkl_table(where)} WHERE expid = :e", {"e": where.expid})
     if row is None or row[0] is None:
         raise NotFound(f"job_list_{where.expid}.pkl not found")
     return bytes(row[0]), row[1]

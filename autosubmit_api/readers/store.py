@@ -14,6 +14,7 @@ fetched. Both are read-only and never wait long:
   A server that cannot be reached or times out is Unavailable; a query the schema cannot
   answer (a table or column that is not there) DataError.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -80,8 +81,15 @@ class Store:
             sql += f" ORDER BY {order_by}"
         return sql
 
-    def select(self, table: str, wanted: Sequence[str], *, where: str = "", order_by: str = "",
-               params: Optional[Mapping[str, Any]] = None) -> List[Sequence[Any]]:
+    def select(
+        self,
+        table: str,
+        wanted: Sequence[str],
+        *,
+        where: str = "",
+        order_by: str = "",
+        params: Optional[Mapping[str, Any]] = None,
+    ) -> List[Sequence[Any]]:
         """Rows of `select_sql`."""
         return self.rows(self.select_sql(table, wanted, where=where, order_by=order_by), params)
 
@@ -104,14 +112,18 @@ class SqliteStore(Store):
 
     def tables(self) -> FrozenSet[str]:
         if self._tables is None:
-            self._tables = frozenset(r[0] for r in self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"))
+            self._tables = frozenset(
+                r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            )
         return self._tables
 
     def columns(self, name: str) -> Optional[List[str]]:
         if name not in self._columns:
-            self._columns[name] = ([r[1] for r in self.conn.execute(f"PRAGMA table_info({quote_ident(name)})")]
-                                   if name in self.tables() else None)
+            self._columns[name] = (
+                [r[1] for r in self.conn.execute(f"PRAGMA table_info({quote_ident(name)})")]
+                if name in self.tables()
+                else None
+            )
         return self._columns[name]
 
     def user_version(self) -> Optional[int]:
@@ -139,13 +151,16 @@ class PostgresStore(Store):
         if self._columns is None:
             found: Dict[str, List[str]] = {}
             # pg_catalog rather than information_schema: the same answer, a fraction of the cost.
-            for table, column in self.conn.execute(text(
+            for table, column in self.conn.execute(
+                text(
                     "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
                     "JOIN pg_catalog.pg_class c ON a.attrelid = c.oid "
                     "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid "
                     "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'p', 'm', 'f') "
-                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"),
-                    {"s": self.schema}):
+                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+                ),
+                {"s": self.schema},
+            ):
                 found.setdefault(table, []).append(column)
             self._columns = found
         return self._columns
@@ -197,8 +212,9 @@ def open_schema(settings: Settings, schema: str, label: Optional[str] = None) ->
         raise _pg_error(exc, name) from None
 
 
-def open_experiment(settings: Settings, expid: str, sqlite_path: str,
-                    what: Optional[str] = None) -> "contextlib.AbstractContextManager[Store]":
+def open_experiment(
+    settings: Settings, expid: str, sqlite_path: str, what: Optional[str] = None
+) -> "contextlib.AbstractContextManager[Store]":
     """The store holding one of an experiment's databases: the SQLite file `sqlite_path`
     on an SQLite site, the schema named after the expid on a PostgreSQL site."""
     if backend.is_postgres(settings):

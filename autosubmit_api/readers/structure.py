@@ -11,6 +11,7 @@ sorted by name, so answers do not depend on set order (docs/decisions.md Q40).
 Fallbacks when the table is missing: the edges an F3 pickle holds itself,
 then the `children` column of the history DB's `last = 1` rows (v17+), else no edges.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -120,8 +121,7 @@ def read_edges(st: Store) -> Optional[Tuple[Tuple[str, str], ...]]:
     if not st.has_table(TABLE):
         return None
     collate = " COLLATE BINARY" if st.kind == "sqlite" else ' COLLATE "C"'
-    rows = st.rows(f"SELECT e_from, e_to FROM {st.table(TABLE)} "
-                   f"ORDER BY e_from{collate}, e_to{collate}")
+    rows = st.rows(f"SELECT e_from, e_to FROM {st.table(TABLE)} ORDER BY e_from{collate}, e_to{collate}")
     return tuple((a, b) for a, b in rows if isinstance(a, str) and isinstance(b, str))
 
 
@@ -135,8 +135,11 @@ def edges_marker(st: Store) -> Optional[Tuple[Any, ...]]:
     if st.kind == "sqlite":
         # Row count, top rowid and a weighted sum of name lengths: a rewrite with other
         # edges changes at least one of them in practice.
-        return tuple(st.first(f"SELECT COUNT(*), MAX(rowid), TOTAL(length(e_from) * 7 + length(e_to) * 13 "
-                              f"+ rowid * 31) FROM {table}"))
+        return tuple(
+            st.first(
+                f"SELECT COUNT(*), MAX(rowid), TOTAL(length(e_from) * 7 + length(e_to) * 13 + rowid * 31) FROM {table}"
+            )
+        )
     # PostgreSQL stamps every written row version with a new xmin.
     return tuple(st.first(f"SELECT COUNT(*), MAX(xmin::text::bigint), SUM(xmin::text::bigint) FROM {table}"))
 
@@ -147,8 +150,7 @@ def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) 
     The entry holds only a weak reference to the job list, so it does not keep an old
     parse alive; if the id was reused by another object, the result is computed afresh.
     """
-    ref, value = cache.cached("dependencies", key + (id(job_list),),
-                              lambda: (weakref.ref(job_list), compute()))
+    ref, value = cache.cached("dependencies", key + (id(job_list),), lambda: (weakref.ref(job_list), compute()))
     if ref() is job_list:
         return value
     return compute()
@@ -162,8 +164,7 @@ def load_dependencies(settings: Settings, expid: str, job_list: JobList) -> Depe
     if found is not None:
         return found
     if job_list.pkl_edges:
-        found = _for_job_list(("pkl",), job_list,
-                              lambda: build_dependencies(job_list.pkl_edges, job_list, "pkl"))
+        found = _for_job_list(("pkl",), job_list, lambda: build_dependencies(job_list.pkl_edges, job_list, "pkl"))
         if found is not None:
             return found
     return _from_history(settings, expid, job_list)
@@ -195,8 +196,7 @@ def _from_structure(settings: Settings, where: storage.Storage, job_list: JobLis
                 return None
         else:
             marker = file_marker
-        return _for_job_list(("structure", path, marker), job_list,
-                             lambda: build(_file_edges(settings, path)))
+        return _for_job_list(("structure", path, marker), job_list, lambda: build(_file_edges(settings, path)))
     except NotFound:
         return None
     except (Unavailable, DataError) as exc:

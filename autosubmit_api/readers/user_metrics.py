@@ -4,6 +4,7 @@ a PostgreSQL site the table `user_metrics` of schema `<expid>` (docs/data.md A.1
 Written by Autosubmit 4.x when a job reports metrics; read-only here. A missing file (or
 table) means the experiment has no metrics (not an error).
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,7 @@ COLUMNS = ("user_metric_id", "run_id", "job_name", "metric_name", "metric_value"
 def _metrics(rows: Iterable[Sequence[Any]]) -> Tuple[UserMetric, ...]:
     """Rows of COLUMNS as models."""
     return tuple(
-        UserMetric(id=r[0], run_id=r[1], job_name=r[2] or "", metric_name=r[3] or "",
-                   metric_value=r[4], modified=r[5])
+        UserMetric(id=r[0], run_id=r[1], job_name=r[2] or "", metric_name=r[3] or "", metric_value=r[4], modified=r[5])
         for r in rows
     )
 

@@ -4,6 +4,7 @@
 Every module of `routes.v3` and `routes.v4` defines `bp`, a Blueprint, and is found by
 `blueprints()`; adding a module is enough to serve its routes.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -9,6 +9,7 @@ Under AS_API_ROOT_PATH every address on the page starts with the prefix (`reques
 and the page tells Swagger UI that the API lives at the prefix, so "Try it out" works behind a
 proxy that publishes the API under a path.
 """
+
 from __future__ import annotations
 
 from importlib import resources

@@ -1,4 +1,5 @@
 """`GET /`: the service name and version (docs/api.md 4.1) and `GET /openapi.json`."""
+
 from __future__ import annotations
 
 import json

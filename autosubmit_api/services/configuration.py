@@ -2,6 +2,7 @@
 parsed from `<exp>/conf` now (readers/exp_config.py) and, for `/cconfig`, compared with the
 configuration saved in the newest run of the history DB (`experiment_run.metadata`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -41,9 +42,11 @@ def hpc_root_dir(expid: str, config: Mapping[str, Any]) -> Optional[str]:
     if arch == "LOCAL" or str(platform.get("TYPE", "")).lower() == "local":
         root, tmp = _text(config.get("LOCAL_ROOT_DIR")), _text(config.get("LOCAL_TMP_DIR"))
         return posixpath.join(root, expid, tmp) if root and tmp else None
-    parts = [_text(platform.get("SCRATCH_DIR")),
-             _text(platform.get("PROJECT_DIR")) or _text(platform.get("PROJECT")),
-             _text(platform.get("USER"))]
+    parts = [
+        _text(platform.get("SCRATCH_DIR")),
+        _text(platform.get("PROJECT_DIR")) or _text(platform.get("PROJECT")),
+        _text(platform.get("USER")),
+    ]
     return posixpath.join(*parts, expid) if all(parts) else None
 
 
@@ -95,7 +98,9 @@ def differences(base: Mapping[str, Any], other: Mapping[str, Any]) -> List[str]:
             if nested:
                 found.add(key)
             found.update(f"{key}.{sub}" for sub in nested)
-        elif (isinstance(value, str) and isinstance(theirs, int)) or (isinstance(value, int) and isinstance(theirs, str)):
+        elif (isinstance(value, str) and isinstance(theirs, int)) or (
+            isinstance(value, int) and isinstance(theirs, str)
+        ):
             if str(value) != str(theirs):
                 found.add(key)
         elif value != theirs:
@@ -122,7 +127,8 @@ def current_config(settings: Settings, expid: str) -> dict:
         except APIError as exc:
             answer["warning"] = True
             answer["warning_message"] = (
-                f"The filesystem system configuration can't be retrieved because '{exc.message}'")
+                f"The filesystem system configuration can't be retrieved because '{exc.message}'"
+            )
             fs_config["contains_nones"] = True
         else:
             if raw:
@@ -140,6 +146,12 @@ def current_config(settings: Settings, expid: str) -> dict:
     diffs = differences(fs_config, run_config)
     if not answer["error"] and not answer["warning"] and not as3 and len(fs_config) > 1:
         add_computed_keys(settings, expid, fs_config)
-    answer.update({"configuration_current_run": run_config, "configuration_filesystem": fs_config,
-                   "are_equal": not diffs, "differences": diffs})
+    answer.update(
+        {
+            "configuration_current_run": run_config,
+            "configuration_filesystem": fs_config,
+            "are_equal": not diffs,
+            "differences": diffs,
+        }
+    )
     return answer

@@ -10,6 +10,7 @@ A user may change the description when they own the experiment, are listed in
 `Settings.admin_users` (API_ADMIN_USERS), or the site turned the check off
 (`Settings.owner_check`, API_OWNER_CHECK=false, the reference's behaviour).
 """
+
 from __future__ import annotations
 
 from typing import Optional

@@ -1,6 +1,7 @@
 """The experiment card `/expinfo/<expid>` (docs/api.md 5.5, docs/data.md B.1.3) and `/ifrun/<expid>`
 (docs/api.md 5.7): the central DB row, the configuration, the history's latest run and the
 experiment directory's owner and times."""
+
 from __future__ import annotations
 
 import time
@@ -14,10 +15,26 @@ from autosubmit_api.services.job_table import check_experiment, load_config
 from autosubmit_api.services.job_views import fmt_dt
 
 EXPINFO_ERROR: Dict[str, Any] = {
-    "expid": "", "path": "NA", "owner_id": 0, "owner": "NA", "time_last_access": "",
-    "time_last_mod": "", "description": "", "version": "", "model": "", "branch": "", "hpc": "",
-    "updateTime": 0, "running": False, "pkl_timestamp": 0, "chunk_size": 0, "chunk_unit": "default",
-    "total_jobs": 0, "completed_jobs": 0, "db_historic_version": "NA", "error": True,
+    "expid": "",
+    "path": "NA",
+    "owner_id": 0,
+    "owner": "NA",
+    "time_last_access": "",
+    "time_last_mod": "",
+    "description": "",
+    "version": "",
+    "model": "",
+    "branch": "",
+    "hpc": "",
+    "updateTime": 0,
+    "running": False,
+    "pkl_timestamp": 0,
+    "chunk_size": 0,
+    "chunk_unit": "default",
+    "total_jobs": 0,
+    "completed_jobs": 0,
+    "db_historic_version": "NA",
+    "error": True,
     "error_message": "",
 }
 
@@ -60,17 +77,28 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
         # PostgreSQL keeps no schema version: "NA", as upstream 4.2.0 answers there.
         db_version = history.user_version if history.version_stored else "NA"
     return {
-        "expid": expid, "path": directory, "owner_id": st.uid, "owner": st.owner,
-        "time_last_access": fmt_dt(st.atime) or "", "time_last_mod": fmt_dt(st.mtime) or "",
+        "expid": expid,
+        "path": directory,
+        "owner_id": st.uid,
+        "owner": st.owner,
+        "time_last_access": fmt_dt(st.atime) or "",
+        "time_last_mod": fmt_dt(st.mtime) or "",
         "description": row.description if row is not None else "NA",
-        "version": str(conf.autosubmit_version or ""), "model": conf.model, "branch": conf.branch,
-        "hpc": conf.hpcarch, "updateTime": conf.safety_sleep_time,
+        "version": str(conf.autosubmit_version or ""),
+        "model": conf.model,
+        "branch": conf.branch,
+        "hpc": conf.hpcarch,
+        "updateTime": conf.safety_sleep_time,
         "running": bool(row is not None and row.is_running),
         "pkl_timestamp": int(pkl_mtime),
-        "chunk_size": conf.chunk_size, "chunk_unit": conf.chunk_unit,
-        "total_jobs": total, "completed_jobs": completed, "db_historic_version": db_version,
+        "chunk_size": conf.chunk_size,
+        "chunk_unit": conf.chunk_unit,
+        "total_jobs": total,
+        "completed_jobs": completed,
+        "db_historic_version": db_version,
         "workflow_commit": workflow_commit(conf),
-        "error": False, "error_message": "",
+        "error": False,
+        "error_message": "",
     }
 
 

@@ -5,6 +5,7 @@ pickle's mtime and the counters of the latest history run; the v3 searches also 
 experiment configuration (version, wrapper type, HPCARCH). Every file read is cached by
 the readers (path, mtime, size), so listing the same experiments again costs a few stats.
 """
+
 from __future__ import annotations
 
 import logging
@@ -158,7 +159,9 @@ V3_TYPES = ("test", "experiment")
 def search(settings: Settings, text: str, exp_type: str = "all", only_active: str = "all") -> Dict[str, Any]:
     """`/search/<text>[/<exptype>/<onlyactive>]` (docs/api.md 5.2)."""
     rows = central_db.search(
-        settings, text=text, exp_type=exp_type if exp_type in V3_TYPES else None,
+        settings,
+        text=text,
+        exp_type=exp_type if exp_type in V3_TYPES else None,
         only_active=only_active == "active",
     )
     return {"experiment": [search_item(settings, row) for row in rows]}
@@ -167,7 +170,9 @@ def search(settings: Settings, text: str, exp_type: str = "all", only_active: st
 def search_owner(settings: Settings, owner: str, exp_type: str = "all", only_active: str = "all") -> Dict[str, Any]:
     """`/searchowner/<owner>[/<exptype>/<onlyactive>]` (docs/api.md 5.3): exact owner match."""
     rows = central_db.search(
-        settings, owner=owner, exp_type=exp_type if exp_type in V3_TYPES else None,
+        settings,
+        owner=owner,
+        exp_type=exp_type if exp_type in V3_TYPES else None,
         only_active=only_active == "active",
     )
     return {"experiment": [search_item(settings, row) for row in rows]}

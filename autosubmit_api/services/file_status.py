@@ -1,4 +1,5 @@
 """`/filestatus/`: the archive file-system probe's last result (docs/api.md 7.13)."""
+
 from __future__ import annotations
 
 from autosubmit_api.config import Settings
@@ -14,18 +15,33 @@ def _number(value):
 
 def archive_status(settings: Settings) -> dict:
     """ONLINE when the last probe row has status 1; warnings compare current with average."""
-    answer = {"status": "OFFLINE", "error": False, "error_message": "", "avg_latency": None,
-              "avg_bandwidth": None, "current_latency": None, "current_bandwidth": None,
-              "reponse_time": None, "datetime": None, "latency_warning": None,
-              "bandwidth_warning": None, "response_warning": None}
+    answer = {
+        "status": "OFFLINE",
+        "error": False,
+        "error_message": "",
+        "avg_latency": None,
+        "avg_bandwidth": None,
+        "current_latency": None,
+        "current_bandwidth": None,
+        "reponse_time": None,
+        "datetime": None,
+        "latency_warning": None,
+        "bandwidth_warning": None,
+        "response_warning": None,
+    }
     row = file_status.last_probe(settings)
     if row is None:
         return answer
-    answer.update({
-        "avg_latency": row["avg_latency"], "avg_bandwidth": row["avg_bandwidth"],
-        "current_latency": row["current_latency"], "current_bandwidth": row["current_bandwidth"],
-        "reponse_time": row["response_time"], "datetime": row["modified"],
-    })
+    answer.update(
+        {
+            "avg_latency": row["avg_latency"],
+            "avg_bandwidth": row["avg_bandwidth"],
+            "current_latency": row["current_latency"],
+            "current_bandwidth": row["current_bandwidth"],
+            "reponse_time": row["response_time"],
+            "datetime": row["modified"],
+        }
+    )
     if str(row["status"]) not in ("1", "1.0"):
         return answer
     answer["status"] = "ONLINE"

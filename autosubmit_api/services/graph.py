@@ -1,28 +1,56 @@
 """The graph view `/graph/<expid>/<layout>/<grouped>` (docs/data.md B.6) and the graph monitor
 `/pklinfo` (B.5), built from one `JobTable` and a layout (services/layout.py)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest
 from autosubmit_api.services.job_views import (
-    COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED, JobTable, Times, job_record,
-    moving_resolver, status_color, with_holes,
+    COMPLETED,
+    FAILED,
+    QUEUING,
+    RUNNING,
+    SUBMITTED,
+    SUSPENDED,
+    JobTable,
+    Times,
+    job_record,
+    moving_resolver,
+    status_color,
+    with_holes,
 )
 from autosubmit_api.services.tree import date_format
 
 LAYOUTS = ("standard", "laplacian")
 GROUPINGS = ("none", "date-member", "status")
-GRAPH_ERROR = {"nodes": [], "edges": [], "fake_edges": [], "groups": [], "groups_data": {}, "error": True,
-               "error_message": "", "graphviz": False, "max_children": 0, "max_parents": 0,
-               "total_jobs": 0, "pkl_timestamp": 0}
-STATUS_GROUPS = {"WAITING": {"color": "#aaaaaa"}, "COMPLETED": {"color": "yellow"},
-                 "SUSPENDED": {"color": "orange"}}
+GRAPH_ERROR = {
+    "nodes": [],
+    "edges": [],
+    "fake_edges": [],
+    "groups": [],
+    "groups_data": {},
+    "error": True,
+    "error_message": "",
+    "graphviz": False,
+    "max_children": 0,
+    "max_parents": 0,
+    "total_jobs": 0,
+    "pkl_timestamp": 0,
+}
+STATUS_GROUPS = {"WAITING": {"color": "#aaaaaa"}, "COMPLETED": {"color": "yellow"}, "SUSPENDED": {"color": "orange"}}
 # Colour precedence of a date-member group (B.6).
 GROUP_PRECEDENCE = (FAILED, RUNNING, SUSPENDED, SUBMITTED, QUEUING, COMPLETED)
 GROUP_DISTANCE = 250
-GRAPH_MOVING = {"minutes_queue": "minutes_queue", "minutes": "minutes", "submit": "submit",
-                "start": "start", "finish": "finish", "SYPD": "SYPD", "ASYPD": "ASYPD"}
+GRAPH_MOVING = {
+    "minutes_queue": "minutes_queue",
+    "minutes": "minutes",
+    "submit": "submit",
+    "start": "start",
+    "finish": "finish",
+    "SYPD": "SYPD",
+    "ASYPD": "ASYPD",
+}
 
 
 def check_arguments(layout: str, grouped: str) -> None:
@@ -43,15 +71,21 @@ def edge_list(table: JobTable) -> List[Tuple[int, int, bool]]:
     return out
 
 
-def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, xy: Tuple[int, int]
-               ) -> Dict[str, Any]:
+def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, xy: Tuple[int, int]) -> Dict[str, Any]:
     package = table.package[i]
     node = job_record(table, i, t, post_avg)
-    node.update({
-        "package": package, "wrapper": package, "dashed": package is not None,
-        "minutes_queue": t.queue, "level": level, "shape": table.symbol[i],
-        "x": int(xy[0]), "y": int(xy[1]),
-    })
+    node.update(
+        {
+            "package": package,
+            "wrapper": package,
+            "dashed": package is not None,
+            "minutes_queue": t.queue,
+            "level": level,
+            "shape": table.symbol[i],
+            "x": int(xy[0]),
+            "y": int(xy[1]),
+        }
+    )
     return node
 
 
@@ -95,7 +129,7 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
     ordered = sorted(centres, key=lambda g: centres[g]["y"], reverse=True)
     for k, name in enumerate(ordered):
         current = centres[name]
-        for other_name in ordered[k + 1:]:
+        for other_name in ordered[k + 1 :]:
             other = centres[other_name]
             dx, dy = abs(current["x"] - other["x"]), abs(current["y"] - other["y"])
             if dx <= GROUP_DISTANCE and dy <= GROUP_DISTANCE:
@@ -104,8 +138,14 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
     return centres
 
 
-def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tuple[int, int]],
-                from_saved: bool, level: Sequence[int]) -> Dict[str, Any]:
+def build_graph(
+    table: JobTable,
+    layout: str,
+    grouped: str,
+    coords: Sequence[Tuple[int, int]],
+    from_saved: bool,
+    level: Sequence[int],
+) -> Dict[str, Any]:
     """The `/graph` answer, with holes for the moving values of live jobs."""
     times = table.times
     post_avg = table.post_avg
@@ -113,8 +153,10 @@ def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tup
     for i in table.live:
         with_holes(nodes[i], i, GRAPH_MOVING)
     names = table.names
-    edges = [{"id": f"{names[a]}-{names[b]}", "from": names[a], "to": names[b], "is_wrapper": w,
-              "dashed": False} for a, b, w in edge_list(table)]
+    edges = [
+        {"id": f"{names[a]}-{names[b]}", "from": names[a], "to": names[b], "is_wrapper": w, "dashed": False}
+        for a, b, w in edge_list(table)
+    ]
     if grouped == "status":
         groups, groups_data = list(STATUS_GROUPS), {k: dict(v) for k, v in STATUS_GROUPS.items()}
     elif grouped == "date-member":
@@ -123,14 +165,20 @@ def build_graph(table: JobTable, layout: str, grouped: str, coords: Sequence[Tup
     else:
         groups, groups_data = [], {}
     return {
-        "nodes": nodes, "edges": edges,
+        "nodes": nodes,
+        "edges": edges,
         "packages": {p: list(ns) for p, ns in table.packages.package_to_jobs.items()},
-        "fake_edges": [], "groups": groups, "groups_data": groups_data,
+        "fake_edges": [],
+        "groups": groups,
+        "groups_data": groups_data,
         "graphviz": bool(from_saved),
         "max_children": max((len(c) for c in table.children), default=0),
         "max_parents": max((len(p) for p in table.parents), default=0),
-        "chunk_unit": table.conf.chunk_unit, "chunk_size": table.conf.chunk_size,
-        "total_jobs": len(table.jobs), "error": False, "error_message": "",
+        "chunk_unit": table.conf.chunk_unit,
+        "chunk_size": table.conf.chunk_size,
+        "total_jobs": len(table.jobs),
+        "error": False,
+        "error_message": "",
         # A constant in the reference (Q19).
         "pkl_timestamp": 10000000,
     }
@@ -140,8 +188,7 @@ def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequ
     return moving_resolver(table, now)
 
 
-def saved_coordinates(table: JobTable, saved: Optional[Dict[str, Tuple[int, int]]]
-                      ) -> Optional[List[Tuple[int, int]]]:
+def saved_coordinates(table: JobTable, saved: Optional[Dict[str, Tuple[int, int]]]) -> Optional[List[Tuple[int, int]]]:
     """The saved layout's coordinates if it covers every current job, else None."""
     if not saved:
         return None

@@ -1,4 +1,5 @@
 """The health report of `/v4/health`: version, central database reachability, workers' metrics."""
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -4,6 +4,7 @@ Also the history-row helpers the run views share: queue time corrected for earli
 the same wrapper ("qpkg", B.8.1), the "new" run time with *now* for a running last row
 (A.4), and the COMPLETED package/POST/SIM row groups, computed once per history file.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,8 +36,11 @@ def run_time_of(row: JobDataRow, now: int) -> int:
 
 def qpkg(row: JobDataRow, package_rows: Sequence[JobDataRow], now: int) -> int:
     """Queue time considering the package: minus the longest earlier member's queue + run."""
-    earlier = [other for other in package_rows
-               if other.job_name != row.job_name and other.start < row.start - PACKAGE_START_SLACK]
+    earlier = [
+        other
+        for other in package_rows
+        if other.job_name != row.job_name and other.start < row.start - PACKAGE_START_SLACK
+    ]
     if earlier:
         longest = max(other.queue_time + run_time_of(other, now) for other in earlier)
         return max(0, int(row.start - row.submit) - int(longest))
@@ -94,8 +98,7 @@ def job_history(settings: Settings, expid: str, job_name: str, now: Optional[int
     path_to_logs = paths.job_logs_dir(settings, expid)
     history = job_data.load_history(settings, expid, optional=True)
     if history is None:
-        return {"error": True, "error_message": NO_DB_MESSAGE, "history": None,
-                "path_to_logs": path_to_logs}
+        return {"error": True, "error_message": NO_DB_MESSAGE, "history": None, "path_to_logs": path_to_logs}
     now = int(time.time()) if now is None else now
     groups = row_groups(settings, expid, history)
     rows = sorted(history.rows_of(job_name), key=lambda r: r.counter, reverse=True)
@@ -128,8 +131,9 @@ def job_history(settings: Settings, expid: str, job_name: str, now: Optional[int
         if run is not None:
             if row.run_id not in post_times:
                 post_times[row.run_id] = _post_time(groups, row.run_id, now)
-            entry["ASYPD"] = asypd_job(run.chunk_unit, run.chunk_size, row.chunk, queue + run_time,
-                                       post_times[row.run_id], row.status)
+            entry["ASYPD"] = asypd_job(
+                run.chunk_unit, run.chunk_size, row.chunk, queue + run_time, post_times[row.run_id], row.status
+            )
             entry["SYPD"] = sypd_job(run.chunk_unit, run.chunk_size, row.chunk, run_time, row.status)
             entry["run_created"] = run.created
         else:

@@ -4,6 +4,7 @@ development GUI (autosubmit-gui HEAD) calls and 4.0.1 lacks (docs/gui.md section
 Everything comes from the experiment's one cached job table (services/job_table.py), so
 these answers agree with the tree and graph views of the same moment.
 """
+
 from __future__ import annotations
 
 import time
@@ -77,8 +78,7 @@ def job_detail(settings: Settings, expid: str, job_name: str, now: Optional[int]
     }
 
 
-def neighbours(settings: Settings, expid: str, job_name: str, which: str,
-               include_status: bool) -> List[Dict[str, Any]]:
+def neighbours(settings: Settings, expid: str, job_name: str, which: str, include_status: bool) -> List[Dict[str, Any]]:
     """The job's parents or children (sorted by name), with their status when asked."""
     if which not in ("parents", "children"):
         raise BadRequest("which must be parents or children")

@@ -1,5 +1,6 @@
 """Views that need only the pickled job list (and the packages): `/quick` (docs/data.md B.3),
 `/expcount` (B.1.4), `/v4/experiments/<expid>/jobs` (B.1.5), `/v4/.../wrappers` (B.7)."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,13 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from autosubmit_api.models import Job, Packages
 from autosubmit_api.services.job_views import (
-    ALL_STATUS_NAMES, COMPLETED, FAILED, QUEUING, RUNNING, interesting_first, quick_title,
+    ALL_STATUS_NAMES,
+    COMPLETED,
+    FAILED,
+    QUEUING,
+    RUNNING,
+    interesting_first,
+    quick_title,
     status_name,
 )
 
@@ -24,21 +31,35 @@ def quick_view(expid: str, log_dir: str, jobs: Sequence[Job], packages: Packages
         job = jobs[i]
         status = status_name(codes[i])
         package = packages.job_to_package.get(job.name)
-        tree_view.append({
-            "title": quick_title(job.name, status, ids.get(package) if package else None),
-            "refKey": job.name, "data": "Empty", "children": [], "status": status,
-        })
-    view_data = [{
-        "name": job.name, "path_log": log_dir,
-        # "/" + the pkl's log name, so "/" when it is empty (Q18).
-        "out": "/" + (job.out_path_local or ""), "err": "/" + (job.err_path_local or ""),
-    } for job in jobs]
+        tree_view.append(
+            {
+                "title": quick_title(job.name, status, ids.get(package) if package else None),
+                "refKey": job.name,
+                "data": "Empty",
+                "children": [],
+                "status": status,
+            }
+        )
+    view_data = [
+        {
+            "name": job.name,
+            "path_log": log_dir,
+            # "/" + the pkl's log name, so "/" when it is empty (Q18).
+            "out": "/" + (job.out_path_local or ""),
+            "err": "/" + (job.err_path_local or ""),
+        }
+        for job in jobs
+    ]
     return {
-        "error": False, "error_message": "",
+        "error": False,
+        "error_message": "",
         "total": len(jobs),
-        "completed": codes.count(COMPLETED), "failed": codes.count(FAILED),
-        "running": codes.count(RUNNING), "queuing": codes.count(QUEUING),
-        "view_data": view_data, "tree_view": tree_view,
+        "completed": codes.count(COMPLETED),
+        "failed": codes.count(FAILED),
+        "running": codes.count(RUNNING),
+        "queuing": codes.count(QUEUING),
+        "view_data": view_data,
+        "tree_view": tree_view,
     }
 
 
@@ -54,8 +75,13 @@ def v4_job_order(jobs: Sequence[Job]) -> List[int]:
     return interesting_first(range(len(jobs)), _codes(jobs))
 
 
-def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1, page_size: Optional[int] = None,
-            order: Optional[Sequence[int]] = None) -> Dict[str, Any]:
+def v4_jobs(
+    jobs: Sequence[Job],
+    view: str,
+    page: int = 1,
+    page_size: Optional[int] = None,
+    order: Optional[Sequence[int]] = None,
+) -> Dict[str, Any]:
     """`view=base` (the default) or anything else for the quick shape (docs/api.md 6.5), one
     page of `page_size` jobs (all of them without a page size), with upstream 4.2.0's
     `pagination` block (docs/gui-fields.md). `order`: `v4_job_order(jobs)`, if known."""
@@ -66,33 +92,49 @@ def v4_jobs(jobs: Sequence[Job], view: str, page: int = 1, page_size: Optional[i
     if page_size is None:
         chosen, total_pages = order, 1
     else:
-        chosen = order[(page - 1) * page_size:page * page_size]
+        chosen = order[(page - 1) * page_size : page * page_size]
         total_pages = math.ceil(total / page_size)
     out = []
     for i in chosen:
         job = jobs[i]
         item: Dict[str, Any] = {"name": job.name, "status": status_name(codes[i])}
         if view == "base":
-            item.update({
-                "priority": job.priority, "section": job.section,
-                "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
-                "member": job.member, "chunk": job.chunk,
-                # A pickle's empty name stays ""; the 4.2 table's NULL (no log yet) is null,
-                # as upstream 4.2.0 sends it.
-                "out_path_local": job.out_path_local, "err_path_local": job.err_path_local,
-                "out_path_remote": job.out_path_remote, "err_path_remote": job.err_path_remote,
-                "split": job.split, "splits": job.splits,
-            })
+            item.update(
+                {
+                    "priority": job.priority,
+                    "section": job.section,
+                    "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
+                    "member": job.member,
+                    "chunk": job.chunk,
+                    # A pickle's empty name stays ""; the 4.2 table's NULL (no log yet) is null,
+                    # as upstream 4.2.0 sends it.
+                    "out_path_local": job.out_path_local,
+                    "err_path_local": job.err_path_local,
+                    "out_path_remote": job.out_path_remote,
+                    "err_path_remote": job.err_path_remote,
+                    "split": job.split,
+                    "splits": job.splits,
+                }
+            )
         out.append(item)
     if view not in ("base", "quick"):
         # An unknown view: 4.0.1's answer (the quick shape) exactly; 4.2.0 refuses it.
         return {"jobs": out}
-    return {"jobs": out, "pagination": {
-        "page": page, "page_size": page_size, "page_items": len(out), "total_items": total,
-        "total_pages": total_pages,
-    }}
+    return {
+        "jobs": out,
+        "pagination": {
+            "page": page,
+            "page_size": page_size,
+            "page_items": len(out),
+            "total_items": total,
+            "total_pages": total_pages,
+        },
+    }
 
 
 def wrappers(packages: Packages) -> Dict[str, Any]:
-    return {"wrappers": [{"wrapper_name": name, "job_names": list(names)}
-                         for name, names in packages.package_to_jobs.items()]}
+    return {
+        "wrappers": [
+            {"wrapper_name": name, "job_names": list(names)} for name, names in packages.package_to_jobs.items()
+        ]
+    }

@@ -8,6 +8,7 @@ cached inputs plus the view's parameters); per request only the values that move
 the clock are re-encoded (services/rendered.py). Errors are raised as `errors.*`; the
 routes shape them (v3 legacy bodies, v4 handler).
 """
+
 from __future__ import annotations
 
 import time
@@ -19,7 +20,12 @@ from autosubmit_api.readers import central_db, graph_layout, paths
 from autosubmit_api.services import graph as graph_service
 from autosubmit_api.services import job_lists, layout, summary as summary_service, tree as tree_service
 from autosubmit_api.services.job_table import (
-    cached_view, check_experiment, load_jobs, load_packages, load_table, require_history_ready,
+    cached_view,
+    check_experiment,
+    load_jobs,
+    load_packages,
+    load_table,
+    require_history_ready,
 )
 from autosubmit_api.services.rendered import Rendered, Version, render
 
@@ -37,24 +43,22 @@ def quick(settings: Settings, expid: str) -> bytes:
     jobs = load_jobs(settings, expid)
     pkgs = load_packages(settings, expid)
     log_dir = paths.job_logs_dir(settings, expid)
-    rendered = cached_view("view_quick", jobs, log_dir,
-                           lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)), also=(pkgs,))
+    rendered = cached_view(
+        "view_quick", jobs, log_dir, lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)), also=(pkgs,)
+    )
     return rendered.body()
 
 
 def expcount(settings: Settings, expid: str) -> bytes:
     jobs = load_jobs(settings, expid)
-    return cached_view("view_expcount", jobs, expid,
-                       lambda: render(job_lists.status_counters(expid, jobs.jobs))).body()
+    return cached_view("view_expcount", jobs, expid, lambda: render(job_lists.status_counters(expid, jobs.jobs))).body()
 
 
-def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1,
-            page_size: Optional[int] = None) -> bytes:
+def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1, page_size: Optional[int] = None) -> bytes:
     jobs = load_jobs(settings, expid)
     shape = view if view in ("base", "quick") else "other"
     if page_size is None:
-        return cached_view("view_v4_jobs", jobs, shape,
-                           lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
+        return cached_view("view_v4_jobs", jobs, shape, lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
     # One page: built per request from the cached order, so paging through a big list does
     # not fill the view store (each entry of it can weigh as much as the whole list).
     order = cached_view("v4_jobs_order", jobs, None, lambda: job_lists.v4_job_order(jobs.jobs))
@@ -64,14 +68,21 @@ def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1,
 def wrappers(settings: Settings, expid: str) -> bytes:
     check_experiment(settings, expid)
     pkgs = load_packages(settings, expid)
-    return cached_view("view_wrappers", pkgs, paths.packages_db(settings, expid),
-                       lambda: render(job_lists.wrappers(pkgs))).body()
+    return cached_view(
+        "view_wrappers", pkgs, paths.packages_db(settings, expid), lambda: render(job_lists.wrappers(pkgs))
+    ).body()
 
 
 def summary(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[str, Any]:
     table = load_table(settings, expid, need_config=False)
-    fixed = cached_view("view_summary", table, None, lambda: summary_service.accumulate(
-        table, table.times, (i for i in range(len(table.names)) if i not in table.live)))
+    fixed = cached_view(
+        "view_summary",
+        table,
+        None,
+        lambda: summary_service.accumulate(
+            table, table.times, (i for i in range(len(table.names)) if i not in table.live)
+        ),
+    )
     if not table.live:
         return summary_service.finish(table, fixed)
     fresh = table.compute_times(_now(now), table.live)
@@ -94,20 +105,19 @@ def tree(settings: Settings, expid: str, now: Optional[int] = None) -> Version:
     return rendered.version_at(_now(now), lambda at: tree_service.tree_resolver(table, built, at))
 
 
-def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool,
-             now: Optional[int] = None) -> Version:
+def pkl_info(settings: Settings, expid: str, timestamp: str, tree_flavour: bool, now: Optional[int] = None) -> Version:
     try:
         int(timestamp)
     except ValueError:
         raise BadRequest(f"The timestamp {timestamp!r} is not a number") from None
     table = load_table(settings, expid)
-    rendered: Rendered = cached_view("view_pkl_info", table, tree_flavour,
-                                     lambda: render(tree_service.build_pkl_info(table, tree_flavour)))
+    rendered: Rendered = cached_view(
+        "view_pkl_info", table, tree_flavour, lambda: render(tree_service.build_pkl_info(table, tree_flavour))
+    )
     return rendered.version_at(_now(now), lambda at: tree_service.pkl_info_resolver(table, at, tree_flavour))
 
 
-def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
-          now: Optional[int] = None) -> Version:
+def graph(settings: Settings, expid: str, layout_name: str, grouped: str, now: Optional[int] = None) -> Version:
     graph_service.check_arguments(layout_name, grouped)
     table = load_table(settings, expid)
     require_history_ready(table.conf)
@@ -123,14 +133,14 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str,
             else:
                 coords = cached_view("graph_standard", table, None, lambda: layout.layered_layout(table, level))
         else:
-            coords = cached_view("graph_laplacian", table, None,
-                                 lambda: layout.laplacian_layout(table, graph_service.edge_list(table)))
+            coords = cached_view(
+                "graph_laplacian", table, None, lambda: layout.laplacian_layout(table, graph_service.edge_list(table))
+            )
         body = graph_service.build_graph(table, layout_name, grouped, coords, from_saved, level)
         return render(body), level, coords
 
     # An empty saved layout is a fresh {} per call: key it as "none saved".
-    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped), build,
-                                          also=(saved or None,))
+    rendered, level, coords = cached_view("view_graph", table, (layout_name, grouped), build, also=(saved or None,))
     return rendered.version_at(_now(now), lambda at: graph_service.graph_resolver(table, at, level, coords))
 
 

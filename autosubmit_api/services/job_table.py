@@ -9,6 +9,7 @@ identity and hand back the same object while a file is unchanged; the table is c
 under the identities of those objects, so every view of one experiment shares one parse
 and one table, and a changed pickle gives a new table on the next request.
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,10 +21,25 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentConfig, JobList, Packages
 from autosubmit_api.readers import (
-    cache, exp_config, exp_files, job_data, job_list, logs, packages, paths, structure,
+    cache,
+    exp_config,
+    exp_files,
+    job_data,
+    job_list,
+    logs,
+    packages,
+    paths,
+    structure,
 )
 from autosubmit_api.services.job_views import (
-    FAILED, QUEUING, RUNNING, SUBMITTED, JobTable, build_table, gc_paused, status_name,
+    FAILED,
+    QUEUING,
+    RUNNING,
+    SUBMITTED,
+    JobTable,
+    build_table,
+    gc_paused,
+    status_name,
 )
 
 STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
@@ -96,6 +112,7 @@ def _job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
 
 def _stats_lines(settings: Settings, expid: str, jobs: JobList, rows: dict) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
     """Last TOTAL_STATS line of every job whose times come from that file (B.0.3 step 2)."""
+
     def wanted() -> Tuple[str, ...]:
         out = []
         for job in jobs.jobs:
@@ -112,8 +129,10 @@ def _stats_lines(settings: Settings, expid: str, jobs: JobList, rows: dict) -> T
     keys = tuple(cache.file_key(logs.total_stats_path(settings, expid, name)) for name in names)
 
     def read() -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
-        return tuple((name, tuple(logs.last_total_stats_line(settings, expid, name)) if key else ())
-                     for name, key in zip(names, keys))
+        return tuple(
+            (name, tuple(logs.last_total_stats_line(settings, expid, name)) if key else ())
+            for name, key in zip(names, keys)
+        )
 
     return cache.cached("total_stats", (expid, names, keys), read)
 
@@ -149,18 +168,27 @@ def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> J
     rows = _last_rows(history)
     stats = _stats_lines(settings, expid, jobs, rows)
     outs, errs = _job_logs(settings, expid)
-    key: Hashable = (expid, Ident(jobs), Ident(deps), Ident(pkgs), Ident(history), Ident(conf),
-                     stats, Ident(outs))
+    key: Hashable = (expid, Ident(jobs), Ident(deps), Ident(pkgs), Ident(history), Ident(conf), stats, Ident(outs))
 
     def build() -> JobTable:
         return build_table(
-            expid=expid, exp_dir=paths.exp_dir(settings, expid),
+            expid=expid,
+            exp_dir=paths.exp_dir(settings, expid),
             pkl_path=jobs.pkl_path or paths.job_list_pkl(settings, expid),
-            pkl_mtime=int(jobs.pkl_mtime), log_dir=paths.job_logs_dir(settings, expid),
-            jobs=jobs.jobs, children=deps.children,
+            pkl_mtime=int(jobs.pkl_mtime),
+            log_dir=paths.job_logs_dir(settings, expid),
+            jobs=jobs.jobs,
+            children=deps.children,
             has_structure=bool(deps.children) and deps.source != "none",
-            packages=pkgs, conf=conf, rows=rows, runs=_runs(history), stats=dict(stats),
-            outs=outs, errs=errs, now=int(time.time()), pkl_format=jobs.pkl_format,
+            packages=pkgs,
+            conf=conf,
+            rows=rows,
+            runs=_runs(history),
+            stats=dict(stats),
+            outs=outs,
+            errs=errs,
+            now=int(time.time()),
+            pkl_format=jobs.pkl_format,
         )
 
     return stored("job_table", paths.exp_dir(settings, expid), need_config, key, build)
@@ -190,8 +218,9 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
     return value
 
 
-def cached_view(kind: str, inputs: Any, params: Hashable, compute: Callable[[], Any],
-                also: Tuple[Any, ...] = ()) -> Any:
+def cached_view(
+    kind: str, inputs: Any, params: Hashable, compute: Callable[[], Any], also: Tuple[Any, ...] = ()
+) -> Any:
     """A view computed from `inputs` (a JobTable or JobList, or a reader's cached object
     with the experiment named in `params`) and the other cached objects `also`."""
     where = getattr(inputs, "exp_dir", None) or getattr(inputs, "pkl_path", None) or ""

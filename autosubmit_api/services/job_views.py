@@ -5,6 +5,7 @@ Nothing here opens a file: `services.job_table.load_table` gathers the readers' 
 and calls `build_table`; the views (quick, tree, graph, summary, pkl-info) only read the
 `JobTable`. Everything is plain data so a view can be computed once per input change.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -20,6 +21,7 @@ from autosubmit_api.models import ExperimentConfig, Job, Packages
 from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.services.rendered import Live
 
+
 @contextlib.contextmanager
 def gc_paused():
     """Pause the cyclic GC while building large views: they allocate millions of small
@@ -31,17 +33,36 @@ def gc_paused():
 # --- statuses (docs/data.md A.9, docs/api.md 1.8) ------------------------------------------------
 
 STATUS_NAMES: Dict[int, str] = {
-    -3: "SUSPENDED", -2: "UNKNOWN", -1: "FAILED", 0: "WAITING", 1: "READY", 2: "SUBMITTED",
-    3: "QUEUING", 4: "RUNNING", 5: "COMPLETED", 6: "HELD", 7: "PREPARED", 8: "SKIPPED",
+    -3: "SUSPENDED",
+    -2: "UNKNOWN",
+    -1: "FAILED",
+    0: "WAITING",
+    1: "READY",
+    2: "SUBMITTED",
+    3: "QUEUING",
+    4: "RUNNING",
+    5: "COMPLETED",
+    6: "HELD",
+    7: "PREPARED",
+    8: "SKIPPED",
     9: "DELAYED",
 }
 STATUS_CODES: Dict[str, int] = {name: code for code, name in STATUS_NAMES.items()}
 # /expcount lists the 13 names in this order (sorted on output anyway).
 ALL_STATUS_NAMES: Tuple[str, ...] = tuple(STATUS_NAMES.values())
 STATUS_COLORS: Dict[str, str] = {
-    "WAITING": "#aaaaaa", "READY": "lightblue", "PREPARED": "lightsalmon", "SUBMITTED": "cyan",
-    "QUEUING": "lightpink", "RUNNING": "green", "COMPLETED": "yellow", "HELD": "salmon",
-    "FAILED": "red", "SUSPENDED": "orange", "SKIPPED": "lightyellow", "UNKNOWN": "white",
+    "WAITING": "#aaaaaa",
+    "READY": "lightblue",
+    "PREPARED": "lightsalmon",
+    "SUBMITTED": "cyan",
+    "QUEUING": "lightpink",
+    "RUNNING": "green",
+    "COMPLETED": "yellow",
+    "HELD": "salmon",
+    "FAILED": "red",
+    "SUSPENDED": "orange",
+    "SKIPPED": "lightyellow",
+    "UNKNOWN": "white",
     # 4.0.1 had none (its default, white); upstream 4.2.0's colour, which the GUI shows.
     "DELAYED": "lightcyan",
 }
@@ -179,8 +200,9 @@ def _shift(d: datetime, amount: int, unit: str) -> datetime:
 
 
 @functools.lru_cache(maxsize=65536)
-def chunk_range(date: Optional[datetime], chunk: Optional[int], unit: Any, size: Any
-                ) -> Tuple[Optional[str], Optional[str]]:
+def chunk_range(
+    date: Optional[datetime], chunk: Optional[int], unit: Any, size: Any
+) -> Tuple[Optional[str], Optional[str]]:
     """(`date`, `date_plus`) as `YYYY MM DD` (B.0.5)."""
     if date is None:
         return None, None
@@ -265,8 +287,15 @@ class Times(NamedTuple):
 
 def parse_stamp(text: str) -> int:
     """Epoch of a TOTAL_STATS `YYYYMMDDhhmmss` local stamp; 0 when it is not one (A.10)."""
-    formats = {4: "%Y", 6: "%Y%m", 8: "%Y%m%d", 10: "%Y%m%d%H", 12: "%Y%m%d%H%M", 14: "%Y%m%d%H%M%S",
-               19: "%Y-%m-%d %H:%M:%S"}
+    formats = {
+        4: "%Y",
+        6: "%Y%m",
+        8: "%Y%m%d",
+        10: "%Y%m%d%H",
+        12: "%Y%m%d%H%M",
+        14: "%Y%m%d%H%M%S",
+        19: "%Y-%m-%d %H:%M:%S",
+    }
     fmt = formats.get(len(text))
     if fmt is None:
         return 0
@@ -280,8 +309,7 @@ def _duration(a: int, b: int) -> int:
     return b - a if a > 0 and b > 0 and b - a > 0 else 0
 
 
-def raw_times(name: str, code: int, row: Optional[LastRow], stats: Sequence[str], now: int
-              ) -> Tuple[Times, bool]:
+def raw_times(name: str, code: int, row: Optional[LastRow], stats: Sequence[str], now: int) -> Tuple[Times, bool]:
     """(times before the wrapper correction, whether they depend on `now`)."""
     s = status_name(code)
     if row is not None and row.status == s:
@@ -331,8 +359,13 @@ def running_text(queue: int, run: int, text: str) -> str:
     return ""
 
 
-def wrapper_corrections(members: Sequence[int], queue: Sequence[int], run: Sequence[int],
-                        children: Sequence[Sequence[int]], has_structure: bool) -> Dict[int, int]:
+def wrapper_corrections(
+    members: Sequence[int],
+    queue: Sequence[int],
+    run: Sequence[int],
+    children: Sequence[Sequence[int]],
+    has_structure: bool,
+) -> Dict[int, int]:
     """Corrected queue times of one package's members (B.0.3 "wrapper correction")."""
     out: Dict[int, int] = {}
     if has_structure:
@@ -463,8 +496,7 @@ class JobTable:
         raw: Dict[int, Times] = {}
         for i in need:
             job = self.jobs[i]
-            raw[i], _ = raw_times(job.name, self.codes[i], self.rows.get(job.name),
-                                  self.stats.get(job.name, ()), now)
+            raw[i], _ = raw_times(job.name, self.codes[i], self.rows.get(job.name), self.stats.get(job.name, ()), now)
         if self.packages.package_to_jobs:
             queue = _Lookup(raw, 0)
             run = _Lookup(raw, 1)
@@ -475,8 +507,7 @@ class JobTable:
                 if package is None or package in done:
                     continue
                 done.add(package)
-                fixed.update(wrapper_corrections(self._members(package), queue, run, self.children,
-                                                 self.has_structure))
+                fixed.update(wrapper_corrections(self._members(package), queue, run, self.children, self.has_structure))
             for i, q in fixed.items():
                 if i in raw:
                     raw[i] = raw[i]._replace(queue=q)
@@ -521,8 +552,10 @@ class JobTable:
     def tree_title(self, i: int, t: Times) -> str:
         status = self.statuses[i]
         colour = "#fff" if status in WHITE_TEXT else "#000"
-        title = (f"{self.names[i]} <span class='badge' style='background-color: "
-                 f"{status_color(status)}; color:{colour};'>#{status}</span>")
+        title = (
+            f"{self.names[i]} <span class='badge' style='background-color: "
+            f"{status_color(status)}; color:{colour};'>#{status}</span>"
+        )
         text = running_text(t.queue, t.run, t.text)
         if text:
             title += f" ~ {text}"
@@ -540,8 +573,11 @@ class JobTable:
 
     def post_average(self, times: Sequence[Times]) -> float:
         """Mean queue+run of COMPLETED jobs of section POST, rounded to 4 (B.4 step 8)."""
-        totals = [times[i].queue + times[i].run for i, job in enumerate(self.jobs)
-                  if job.section == "POST" and self.codes[i] == COMPLETED]
+        totals = [
+            times[i].queue + times[i].run
+            for i, job in enumerate(self.jobs)
+            if job.section == "POST" and self.codes[i] == COMPLETED
+        ]
         return round(sum(totals) / len(totals), 4) if totals else 0.0
 
     def rm_id(self, i: int) -> Any:
@@ -569,12 +605,26 @@ class _Lookup:
         return t[self.column] if t is not None else 0
 
 
-def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_dir: str,
-                jobs: Sequence[Job], children: Mapping[str, Sequence[str]], has_structure: bool,
-                packages: Packages, conf: ExperimentConfig, rows: Mapping[str, LastRow],
-                runs: Mapping[Any, Tuple[str, int]], stats: Mapping[str, Sequence[str]],
-                outs: Mapping[str, str], errs: Mapping[str, str], now: int, pkl_format: str = ""
-                ) -> JobTable:
+def build_table(
+    *,
+    expid: str,
+    exp_dir: str,
+    pkl_path: str,
+    pkl_mtime: int,
+    log_dir: str,
+    jobs: Sequence[Job],
+    children: Mapping[str, Sequence[str]],
+    has_structure: bool,
+    packages: Packages,
+    conf: ExperimentConfig,
+    rows: Mapping[str, LastRow],
+    runs: Mapping[Any, Tuple[str, int]],
+    stats: Mapping[str, Sequence[str]],
+    outs: Mapping[str, str],
+    errs: Mapping[str, str],
+    now: int,
+    pkl_format: str = "",
+) -> JobTable:
     """The full loader (B.0.2) on already-read inputs; times evaluated at `now`."""
     jobs = tuple(jobs)
     names = [job.name for job in jobs]
@@ -630,12 +680,32 @@ def build_table(*, expid: str, exp_dir: str, pkl_path: str, pkl_mtime: int, log_
         out.append(log_prefix + o if final and o else None)
         err.append(log_prefix + e if final and e else None)
     table = JobTable(
-        expid=expid, exp_dir=exp_dir, pkl_path=pkl_path, pkl_mtime=pkl_mtime, log_dir=log_dir,
-        jobs=jobs, names=names, index=index, codes=codes, statuses=statuses, children=kids,
-        parents=pars, has_structure=has_structure, packages=packages, package=package,
-        package_id=package_id, symbol=symbol, conf=conf, sections=sections,
-        last_run_unit=last_unit, out=out, err=err, rows=dict(rows),
-        stats={k: tuple(v) for k, v in stats.items()}, built_at=now, pkl_format=pkl_format,
+        expid=expid,
+        exp_dir=exp_dir,
+        pkl_path=pkl_path,
+        pkl_mtime=pkl_mtime,
+        log_dir=log_dir,
+        jobs=jobs,
+        names=names,
+        index=index,
+        codes=codes,
+        statuses=statuses,
+        children=kids,
+        parents=pars,
+        has_structure=has_structure,
+        packages=packages,
+        package=package,
+        package_id=package_id,
+        symbol=symbol,
+        conf=conf,
+        sections=sections,
+        last_run_unit=last_unit,
+        out=out,
+        err=err,
+        rows=dict(rows),
+        stats={k: tuple(v) for k, v in stats.items()},
+        built_at=now,
+        pkl_format=pkl_format,
     )
     live = set()
     raw: Dict[int, Times] = {}
@@ -666,27 +736,58 @@ def job_record(table: JobTable, i: int, t: Times, post_avg: float) -> Dict[str, 
     code = table.codes[i]
     status = table.statuses[i]
     return {
-        "id": job.name, "internal_id": job.name, "label": job.name,
-        "status": status, "status_code": status_code(code), "status_color": status_color(status),
-        "platform_name": sc.platform, "chunk": job.chunk, "chunk_size": size, "chunk_unit": unit,
-        "member": job.member, "date": date, "date_plus": date_plus,
+        "id": job.name,
+        "internal_id": job.name,
+        "label": job.name,
+        "status": status,
+        "status_code": status_code(code),
+        "status_color": status_color(status),
+        "platform_name": sc.platform,
+        "chunk": job.chunk,
+        "chunk_size": size,
+        "chunk_unit": unit,
+        "member": job.member,
+        "date": date,
+        "date_plus": date_plus,
         "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
         "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
-        "minutes": t.run, "submit": submit, "start": start, "finish": finish,
-        "section": job.section, "queue": sc.queue, "processors": sc.processors,
-        "wallclock": sc.wallclock, "children": len(table.children[i]),
-        "children_list": table.children_names(i), "parents": len(table.parents[i]),
-        "parent_list": table.parent_names(i), "out": table.out[i], "err": table.err[i],
-        "custom_directives": None, "rm_id": table.rm_id(i),
+        "minutes": t.run,
+        "submit": submit,
+        "start": start,
+        "finish": finish,
+        "section": job.section,
+        "queue": sc.queue,
+        "processors": sc.processors,
+        "wallclock": sc.wallclock,
+        "children": len(table.children[i]),
+        "children_list": table.children_names(i),
+        "parents": len(table.parents[i]),
+        "parent_list": table.parent_names(i),
+        "out": table.out[i],
+        "err": table.err[i],
+        "custom_directives": None,
+        "rm_id": table.rm_id(i),
         # Added by upstream 4.2.0 (docs/gui-fields.md): the GUI's job panel shows them.
-        "split": job.split, "splits": job.splits, "workflow_commit": table.workflow_commit(i),
+        "split": job.split,
+        "splits": job.splits,
+        "workflow_commit": table.workflow_commit(i),
     }
 
 
 # --- values that move with the clock (services/rendered.py holes) ------------------------
 
-MOVING = ("title", "minutes", "minutes_queue", "submit", "start", "finish", "SYPD", "ASYPD",
-          "running_text", "SYPD_last")
+MOVING = (
+    "title",
+    "minutes",
+    "minutes_queue",
+    "submit",
+    "start",
+    "finish",
+    "SYPD",
+    "ASYPD",
+    "running_text",
+    "SYPD_last",
+)
 
 
 def moving_fields(table: JobTable, i: int, t: Times) -> Dict[str, Any]:
@@ -697,13 +798,18 @@ def moving_fields(table: JobTable, i: int, t: Times) -> Dict[str, Any]:
     submit, start, finish = table.exposed(i, t)
     last = table.last_run_unit[i]
     return {
-        "title": table.tree_title(i, t), "minutes": t.run, "minutes_queue": t.queue,
-        "submit": submit, "start": start, "finish": finish,
+        "title": table.tree_title(i, t),
+        "minutes": t.run,
+        "minutes_queue": t.queue,
+        "submit": submit,
+        "start": start,
+        "finish": finish,
         "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
         "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + table.post_avg, code, job.splits),
         "running_text": running_text(t.queue, t.run, t.text),
-        "SYPD_last": (job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits)
-                      if last and last[0] and last[1] else None),
+        "SYPD_last": (
+            job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits) if last and last[0] and last[1] else None
+        ),
     }
 
 

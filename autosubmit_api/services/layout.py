@@ -5,6 +5,7 @@ Both are pure Python on a `JobTable` (indices, children, parents, levels). The s
 layout uses a block power iteration on `2I - L` instead of a dense eigensolver, so it costs
 O(edges) per iteration and needs no numpy.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,6 +89,7 @@ def layered_layout(table: JobTable, level: Sequence[int]) -> List[Tuple[int, int
         if lv <= 1:
             ranked = members
         else:
+
             def barycentre(i: int) -> float:
                 ps = parents[i]
                 return sum(order[p] for p in ps) / len(ps) if ps else 0.0
@@ -119,8 +121,9 @@ def _normalise(v: List[float]) -> float:
     return norm
 
 
-def laplacian_layout(table: JobTable, edges: Sequence[Tuple[int, int, bool]],
-                     max_work: int = 1_500_000) -> List[Tuple[int, int]]:
+def laplacian_layout(
+    table: JobTable, edges: Sequence[Tuple[int, int, bool]], max_work: int = 1_500_000
+) -> List[Tuple[int, int]]:
     """Second and third eigenvectors of L = I - D^-1/2 A D^-1/2, scaled as B.6 says.
 
     `edges` are (from, to, is_wrapper); wrapper edges weigh 3. A disconnected graph has a

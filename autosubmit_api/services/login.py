@@ -10,6 +10,7 @@ with the reference's message, which the routes answer as 401.
 CAS answers are XML. They are parsed with xml.etree after refusing any document that
 declares a DOCTYPE or an ENTITY, so an external or recursive entity is never expanded.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,8 +43,7 @@ SERVICE_NOT_AUTHORIZED = (
 )
 
 CAS_NO_PUBLIC_URL = (
-    "CAS login is not configured on this server: a login without a service needs the API's "
-    "public URL (API_PUBLIC_URL)."
+    "CAS login is not configured on this server: a login without a service needs the API's public URL (API_PUBLIC_URL)."
 )
 
 
@@ -145,9 +145,7 @@ def cas_validate(verify_url: str, service: str, ticket: str) -> str:
     if not verify_url:
         raise Unavailable("CAS is not configured on this server")
     try:
-        response = requests.get(
-            verify_url, params={"service": service, "ticket": ticket}, timeout=TIMEOUT_SECONDS
-        )
+        response = requests.get(verify_url, params={"service": service, "ticket": ticket}, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
         log.warning("CAS validation at %s failed: %s", verify_url, exc)
         raise Unavailable("The CAS server could not be reached") from None
@@ -225,9 +223,7 @@ def github_login_user(settings: Settings, code: str) -> str:
             # A refused code; the reference then asks /user with no token and finds no login.
             raise LoginRefused("Couldn't find user on GitHub")
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/vnd.github+json"}
-        user_answer = requests.get(
-            f"{settings.github_api_url}/user", headers=headers, timeout=TIMEOUT_SECONDS
-        )
+        user_answer = requests.get(f"{settings.github_api_url}/user", headers=headers, timeout=TIMEOUT_SECONDS)
         login = _json_object(user_answer).get("login")
         if not isinstance(login, str) or not login:
             raise LoginRefused("Couldn't find user on GitHub")
@@ -246,13 +242,15 @@ def _github_member(settings: Settings, login: str, headers: dict) -> bool:
     if org and team:
         answer = requests.get(
             f"{settings.github_api_url}/orgs/{org}/teams/{team}/memberships/{login}",
-            headers=headers, timeout=TIMEOUT_SECONDS,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
         )
         return answer.status_code == 200 and _json_object(answer).get("state") == "active"
     if org:
         answer = requests.get(
             f"{settings.github_api_url}/orgs/{org}/members/{login}",
-            headers=headers, timeout=TIMEOUT_SECONDS,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
         )
         return answer.status_code == 204
     log.info("GitHub login of %s admitted without a whitelist (GITHUB_OAUTH_WHITELIST_* unset)", login)
@@ -326,8 +324,7 @@ def oidc_id_token_user(id_token: object, client_id: str, claim: str) -> Optional
     if not isinstance(id_token, str) or not id_token:
         return None
     try:
-        claims = jwt.decode(id_token, options={"verify_signature": False, "verify_exp": True,
-                                               "verify_aud": False})
+        claims = jwt.decode(id_token, options={"verify_signature": False, "verify_exp": True, "verify_aud": False})
     except jwt.InvalidTokenError:
         return None
     audience = claims.get("aud")

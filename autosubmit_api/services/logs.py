@@ -3,6 +3,7 @@ from the run log's age) and the v4 log tail (docs/api.md 5.8, 7.9, 7.10; docs/da
 
 Files are found and read by readers/logs.py only; nothing here opens a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,15 @@ TMP_FIRST_VERSIONS = ("3.9", "3.11", "3.12")
 
 
 def _log_answer(logfile: str) -> dict:
-    return {"logfile": logfile, "found": False, "lastModified": "", "timeStamp": "",
-            "error": False, "error_message": "", "logcontent": []}
+    return {
+        "logfile": logfile,
+        "found": False,
+        "lastModified": "",
+        "timeStamp": "",
+        "error": False,
+        "error_message": "",
+        "logcontent": [],
+    }
 
 
 def _fill(settings: Settings, answer: dict, path: str, n: int = logs.DEFAULT_TAIL) -> dict:
@@ -88,8 +96,7 @@ def job_log(settings: Settings, logfile: str) -> dict:
     return _fill(settings, answer, path)
 
 
-def log_running(settings: Settings, expid: str, version: Optional[str],
-                now: Optional[float] = None) -> dict:
+def log_running(settings: Settings, expid: str, version: Optional[str], now: Optional[float] = None) -> dict:
     """`/logrun/<expid>`: is the newest `*_run.log` younger than 5 minutes (B.14.1)?
 
     `version` is the Autosubmit version of the experiment's configuration (None when it
@@ -99,12 +106,16 @@ def log_running(settings: Settings, expid: str, version: Optional[str],
     tmp_first = bool(version) and str(version).startswith(TMP_FIRST_VERSIONS)
     found = logs.newest_run_log(settings, expid, paths.AS_RUN_LOG, tmp_first=tmp_first)
     if found is None:
-        return {"is_running": False, "timediff": 0, "log_path": None,
-                "error": False, "error_message": ""}
+        return {"is_running": False, "timediff": 0, "log_path": None, "error": False, "error_message": ""}
     now = time.time() if now is None else now
     timediff = int(now - found.mtime)
-    return {"is_running": timediff < RUNNING_SECONDS, "timediff": timediff,
-            "log_path": found.path, "error": False, "error_message": ""}
+    return {
+        "is_running": timediff < RUNNING_SECONDS,
+        "timediff": timediff,
+        "log_path": found.path,
+        "error": False,
+        "error_message": "",
+    }
 
 
 def experiment_log_running(settings: Settings, expid: str) -> dict:

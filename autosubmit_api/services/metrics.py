@@ -2,6 +2,7 @@
 
 No I/O: inputs are numbers and small dataclasses, so every formula is tested on its own.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,8 +74,7 @@ def sypd_job(unit: Optional[str], size, chunk, run: float, status: str) -> Optio
     return round(years_per_chunk(unit, size) * 86400 / run, 2)
 
 
-def asypd_job(unit: Optional[str], size, chunk, queue_run: float, post_avg: float,
-              status: str) -> Optional[float]:
+def asypd_job(unit: Optional[str], size, chunk, queue_run: float, post_avg: float, status: str) -> Optional[float]:
     """B.9.3: per-job ASYPD over queue + run + the average POST time."""
     divisor = (queue_run or 0) + (post_avg or 0)
     if status != "COMPLETED" or not _positive_int(chunk) or divisor <= 0:
@@ -102,13 +102,13 @@ def parse_processors(raw) -> Tuple[int, Optional[str]]:
 
 
 MISSING_PPN_WARNING = (
-    "Missing PROCESSORS_PER_NODE. Should be set if TASKS or NODES are defined. "
-    "The SIM PROCESSORS will used instead."
+    "Missing PROCESSORS_PER_NODE. Should be set if TASKS or NODES are defined. The SIM PROCESSORS will used instead."
 )
 
 
-def processing_elements(processors: int, tasks: Optional[int], nodes: Optional[int],
-                        ppn: Optional[int], exclusive: bool) -> Tuple[int, Optional[str]]:
+def processing_elements(
+    processors: int, tasks: Optional[int], nodes: Optional[int], ppn: Optional[int], exclusive: bool
+) -> Tuple[int, Optional[str]]:
     """B.9.1: the SIM section's processing elements (`Parallelization`) and a warning."""
     if ppn:
         if nodes:
@@ -139,8 +139,7 @@ def sim_parallelization(conf: ExperimentConfig) -> tuple:
     return section_parallelization(conf, "SIM")
 
 
-def section_parallelization(conf: ExperimentConfig, section: str,
-                            processors: Optional[int] = None) -> tuple:
+def section_parallelization(conf: ExperimentConfig, section: str, processors: Optional[int] = None) -> tuple:
     """B.9.1 for any section: (the cores its jobs use, configuration warnings): NODES x
     PROCESSORS_PER_NODE where those are set (the job's, else its platform's), else its
     PROCESSORS. The statistics count cores this way, as upstream 4.2.0 ("Fix estimated

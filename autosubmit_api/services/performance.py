@@ -5,6 +5,7 @@
 configuration (readers/exp_config.py), the history DB and TOTAL_STATS times
 (services/job_times.py, B.0.3).
 """
+
 from __future__ import annotations
 
 import time
@@ -19,15 +20,28 @@ from autosubmit_api.services.runs import require_experiment
 
 WARN_NO_SIM = "We couldn't find COMPLETED SIM jobs in the experiment."
 WARN_NO_POST = "We couldn't find COMPLETED POST jobs in the experiment. ASYPD can't be calculated."
-WARN_NO_SUPPORT = ("RSYPD | There are no TRANSFER nor CLEAN (COMPLETED) jobs in the experiment, "
-                   "RSYPD cannot be computed.")
-WARN_CLEAN_ONLY = ("RSYPD | There are no TRANSFER (COMPLETED) jobs in the experiment. We will use "
-                   "(COMPLETED) CLEAN jobs to compute RSYPD.")
+WARN_NO_SUPPORT = (
+    "RSYPD | There are no TRANSFER nor CLEAN (COMPLETED) jobs in the experiment, RSYPD cannot be computed."
+)
+WARN_CLEAN_ONLY = (
+    "RSYPD | There are no TRANSFER (COMPLETED) jobs in the experiment. We will use "
+    "(COMPLETED) CLEAN jobs to compute RSYPD."
+)
 
 # The answer when the inputs cannot be gathered (Q31: `PE` added, no `not_considered`).
-ERROR_BODY = {"SYPD": None, "ASYPD": None, "RSYPD": None, "CHSY": None, "JPSY": None,
-              "Parallelization": None, "PE": None, "considered": [], "error": True,
-              "error_message": "", "warnings_job_data": []}
+ERROR_BODY = {
+    "SYPD": None,
+    "ASYPD": None,
+    "RSYPD": None,
+    "CHSY": None,
+    "JPSY": None,
+    "Parallelization": None,
+    "PE": None,
+    "considered": [],
+    "error": True,
+    "error_message": "",
+    "warnings_job_data": [],
+}
 
 
 class TimedJob(NamedTuple):
@@ -64,8 +78,7 @@ class PlatformInfo(NamedTuple):
 NO_PLATFORM = PlatformInfo("", 0.0, 0.0)
 
 
-def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float,
-               platform: PlatformInfo = NO_PLATFORM) -> dict:
+def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float, platform: PlatformInfo = NO_PLATFORM) -> dict:
     run, queue = job.run, job.queue
     # A split simulates 1/splits of the chunk (docs/decisions.md Q44).
     share = job.splits if job.splits and job.splits > 1 else 1
@@ -76,8 +89,7 @@ def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float,
         "CHSY": round(ncpus * run / yps / 3600, 2) if yps > 0 else 0,
         "JPSY": round(job.energy / yps, 2) if yps > 0 else 0,
         "SYPD": round(yps * 86400 / run / share, 2) if yps > 0 and run > 0 else 0,
-        "ASYPD": (round(yps * 86400 / (queue + run + post) / share, 2)
-                  if (queue + run + post) > 0 else 0),
+        "ASYPD": (round(yps * 86400 / (queue + run + post) / share, 2) if (queue + run + post) > 0 else 0),
         "energy": job.energy,
         "footprint": platform.footprint(job.energy),
         "yps": yps,
@@ -86,9 +98,16 @@ def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float,
     }
 
 
-def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_size,
-            run_yps: Mapping[int, float], extra_warnings: Sequence[str] = (),
-            platform: PlatformInfo = NO_PLATFORM, platform_warnings: Sequence[str] = ()) -> dict:
+def compute(
+    jobs: Iterable[TimedJob],
+    pe: int,
+    chunk_unit: Optional[str],
+    chunk_size,
+    run_yps: Mapping[int, float],
+    extra_warnings: Sequence[str] = (),
+    platform: PlatformInfo = NO_PLATFORM,
+    platform_warnings: Sequence[str] = (),
+) -> dict:
     """B.9.4 on the experiment's jobs in pickle order.
 
     `run_yps` maps run_id -> years per chunk of that run (its chunk unit and size);
@@ -129,8 +148,7 @@ def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_
         "information and is not going to be considered for energy calculations."
         for job in outliers
     ]
-    considered = [_sim_entry(job, pe, yps_of(job), post_avg if post_avg > 0 else 0, platform)
-                  for job in valid]
+    considered = [_sim_entry(job, pe, yps_of(job), post_avg if post_avg > 0 else 0, platform) for job in valid]
     not_considered = [_sim_entry(job, pe, yps_of(job), 0, platform) for job in outliers]
 
     total_run = sum(job.run for job in valid)
@@ -160,8 +178,7 @@ def compute(jobs: Iterable[TimedJob], pe: int, chunk_unit: Optional[str], chunk_
         "not_considered": not_considered,
         "error": False,
         "error_message": "",
-        "warnings_job_data": (list(platform_warnings) + outlier_warnings + warnings
-                              + list(extra_warnings)),
+        "warnings_job_data": (list(platform_warnings) + outlier_warnings + warnings + list(extra_warnings)),
         # Upstream 4.2.0's additions (docs/gui-fields.md): simulated years, energy, CO2.
         "SY": total_years,
         "Total_energy": sum(entry["energy"] for entry in considered),
@@ -192,8 +209,7 @@ def sim_platform(conf: ExperimentConfig) -> Tuple[PlatformInfo, List[str]]:
     for key in ("CF", "PUE"):
         value = _factor(raw, key)
         if value is None:
-            warnings.append(f"The {key} for platform {name} could not be obtained; "
-                            "therefore the footprint will be 0.")
+            warnings.append(f"The {key} for platform {name} could not be obtained; therefore the footprint will be 0.")
         factors.append(value or 0.0)
     return PlatformInfo(name, factors[0], factors[1]), warnings
 
@@ -203,8 +219,7 @@ _SECTIONS = frozenset(("SIM", "POST", "TRANSFER", "CLEAN"))
 
 def _relevant(table) -> Tuple[int, ...]:
     """Indices of the COMPLETED jobs of the four sections: the only ones B.9.4 reads."""
-    return tuple(i for i, job in enumerate(table.jobs)
-                 if table.statuses[i] == "COMPLETED" and job.section in _SECTIONS)
+    return tuple(i for i, job in enumerate(table.jobs) if table.statuses[i] == "COMPLETED" and job.section in _SECTIONS)
 
 
 def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
@@ -212,15 +227,31 @@ def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
     jobs = []
     for i in job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
         job, t = table.jobs[i], times[i]
-        jobs.append(TimedJob(job.name, job.section, "COMPLETED", job.chunk, max(t.queue, 0), max(t.run, 0),
-                             max(t.energy or 0, 0), t.start or 0, t.finish or 0, t.run_id, table.package[i],
-                             job.splits))
-    run_yps = {run.run_id: years_per_chunk(run.chunk_unit, run.chunk_size)
-               for run in (history.runs if history is not None else ())}
+        jobs.append(
+            TimedJob(
+                job.name,
+                job.section,
+                "COMPLETED",
+                job.chunk,
+                max(t.queue, 0),
+                max(t.run, 0),
+                max(t.energy or 0, 0),
+                t.start or 0,
+                t.finish or 0,
+                t.run_id,
+                table.package[i],
+                job.splits,
+            )
+        )
+    run_yps = {
+        run.run_id: years_per_chunk(run.chunk_unit, run.chunk_size)
+        for run in (history.runs if history is not None else ())
+    }
     pe, warnings = sim_parallelization(table.conf)
     platform, platform_warnings = sim_platform(table.conf)
-    return compute(jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings,
-                   platform, platform_warnings)
+    return compute(
+        jobs, pe, table.conf.chunk_unit, table.conf.chunk_size, run_yps, warnings, platform, platform_warnings
+    )
 
 
 def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
@@ -250,5 +281,8 @@ def performance_body(settings: Settings, expid: str) -> bytes:
     if table.live and not table.live.isdisjoint(relevant):
         return rendered.render(_metrics(settings, expid, table, history, now)).body()
     return job_table.cached_view(
-        "performance_body", table, job_table.Ident(history),
-        lambda: rendered.render(_metrics(settings, expid, table, history, now))).body()
+        "performance_body",
+        table,
+        job_table.Ident(history),
+        lambda: rendered.render(_metrics(settings, expid, table, history, now)),
+    ).body()

@@ -9,6 +9,7 @@ the answer is byte-for-byte what `json.dumps` of the fresh view would give.
 The encoding matches Flask's provider as the app configures it (sorted keys, compact,
 ASCII, one trailing newline).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,12 +67,17 @@ class Version:
     Lives as long as its owner keeps it (a Rendered's static body, or its body of the
     current second). Iterating yields the body, so a Response can carry a Version."""
 
-    __slots__ = ("_body", "_join", "size", "weak", "moving", "_tag", "_tag_of", "variants", "lock",
-                 "__weakref__")
+    __slots__ = ("_body", "_join", "size", "weak", "moving", "_tag", "_tag_of", "variants", "lock", "__weakref__")
 
-    def __init__(self, body: Optional[bytes], tag_of: Callable[[], str], weak: bool = False,
-                 join: Optional[Callable[[], bytes]] = None, size: Optional[int] = None,
-                 moving: bool = False):
+    def __init__(
+        self,
+        body: Optional[bytes],
+        tag_of: Callable[[], str],
+        weak: bool = False,
+        join: Optional[Callable[[], bytes]] = None,
+        size: Optional[int] = None,
+        moving: bool = False,
+    ):
         self._body = body
         self._join = join
         self.size = len(body) if body is not None else size
@@ -191,9 +197,14 @@ class Rendered:
         # The tag covers the pieces and every hole but the stamp: bytes that differ only in
         # the stamp share a (weak) tag, any other difference changes it.
         moving = [text for key, text in zip(self.keys, encoded) if key != STAMP_KEY]
-        version = Version(None, lambda: digest(self.pieces_digest().encode("ascii"), *moving),
-                          weak=STAMP_KEY in self.keys, join=lambda: self._join(encoded),
-                          size=self.size + sum(len(text) for text in encoded), moving=True)
+        version = Version(
+            None,
+            lambda: digest(self.pieces_digest().encode("ascii"), *moving),
+            weak=STAMP_KEY in self.keys,
+            join=lambda: self._join(encoded),
+            size=self.size + sum(len(text) for text in encoded),
+            moving=True,
+        )
         self.last = (now, version)
         return version
 
@@ -206,8 +217,16 @@ class Rendered:
 # holding such text only costs a fallback, never a wrong byte.
 _MAY_DIFFER = (b"0.0000", b"e-", b"\x7f")
 # Types json.dumps does not know go to `default` (which refuses all but Live), as with json.
-_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-            | orjson.OPT_PASSTHROUGH_SUBCLASS) if orjson is not None else 0
+_OPTIONS = (
+    (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+    if orjson is not None
+    else 0
+)
 
 
 def _fast_dumps(obj: Any, default: Callable[[Any], Any]) -> Optional[bytes]:
@@ -246,8 +265,9 @@ def render(obj: Any) -> Rendered:
     data = _fast_dumps(obj, default)
     if data is None:
         keys.clear()
-        data = (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                           default=default) + "\n").encode("ascii")
+        data = (
+            json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=default) + "\n"
+        ).encode("ascii")
     if not keys:
         return Rendered([data], [])
     # bytes.split on the literal marker head, then the hole number before its tail: one
@@ -260,5 +280,5 @@ def render(obj: Any) -> Rendered:
     for part in parts[1:]:
         end = part.index(tail)
         order.append(keys[int(part[:end])])
-        pieces.append(part[end + len(tail):])
+        pieces.append(part[end + len(tail) :])
     return Rendered(pieces, order)

@@ -6,6 +6,7 @@ swap `member`/`section` (Q30), dates use `YYYY-MM-DD-HH:MM:SS` (Q3), `minutes*` 
 seconds (Q4), `pkl_timestamp` is the constant 10000000 (Q19). Set-ordered lists are
 sorted (Q40).
 """
+
 from __future__ import annotations
 
 import os
@@ -18,14 +19,16 @@ from autosubmit_api.errors import NotFound
 from autosubmit_api.models import JobDataRow
 from autosubmit_api.readers import job_data, paths
 from autosubmit_api.services.job_views import (
-    STATUS_CODES, chunk_range, running_text, status_color,
+    STATUS_CODES,
+    chunk_range,
+    running_text,
+    status_color,
 )
 from autosubmit_api.services.metrics import asypd_job, sypd_job
 from autosubmit_api.services.runs import MIN_RUN_VERSION
 from autosubmit_api.services.timefmt import fmt_dt_dash
 
-NO_HEADER = ("Autosubmit couldn't fin the experiment header information necessary to complete "
-             "this request.")
+NO_HEADER = "Autosubmit couldn't fin the experiment header information necessary to complete this request."
 PKL_TIMESTAMP = 10000000
 COMPLETED_TAG = " <span class='badge' style='background-color:%B'> %C / %T COMPLETED</span>"
 RUNNING_TAG = " <span class='badge' style='background-color:green; color:white'>%R RUNNING</span>"
@@ -84,8 +87,7 @@ class OldRow:
 
 
 def _title(job: OldRow) -> str:
-    return (f"{job.name} <span class='badge' style='background-color: "
-            f"{status_color(job.status)}'>#{job.status}</span>")
+    return f"{job.name} <span class='badge' style='background-color: {status_color(job.status)}'>#{job.status}</span>"
 
 
 def _with_times(job: OldRow, queue: int, run: int) -> str:
@@ -95,8 +97,7 @@ def _with_times(job: OldRow, queue: int, run: int) -> str:
 def _counters(jobs: Sequence[OldRow]) -> Dict[str, int]:
     counts = {"completed": 0, "running": 0, "queuing": 0, "failed": 0, "total": len(jobs)}
     for job in jobs:
-        key = {"COMPLETED": "completed", "RUNNING": "running", "QUEUING": "queuing",
-               "FAILED": "failed"}.get(job.status)
+        key = {"COMPLETED": "completed", "RUNNING": "running", "QUEUING": "queuing", "FAILED": "failed"}.get(job.status)
         if key:
             counts[key] += 1
     return counts
@@ -141,8 +142,12 @@ def _edge_fields(known: bool, children: List[str], parents: List[str]) -> Dict[s
     else the nulls 4.0.1 answers."""
     if not known:
         return {"children": None, "children_list": None, "parents": None, "parent_list": None}
-    return {"children": len(children), "children_list": sorted(children),
-            "parents": len(parents), "parent_list": sorted(parents)}
+    return {
+        "children": len(children),
+        "children_list": sorted(children),
+        "parents": len(parents),
+        "parent_list": sorted(parents),
+    }
 
 
 def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] = None) -> dict:
@@ -155,16 +160,22 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
     history = job_data.load_history(settings, expid, optional=True)
     # A run whose counters were never written (total 0) is still a run: an empty detail,
     # as upstream 4.2.0 answers, where 4.0.1 said it had no header (issue 13).
-    run = (history.run(number) if history is not None and history.user_version >= MIN_RUN_VERSION
-           else None)
+    run = history.run(number) if history is not None and history.user_version >= MIN_RUN_VERSION else None
     if run is None:
         raise NotFound(NO_HEADER)
     now = int(time.time()) if now is None else now
     unit, size = run.chunk_unit, run.chunk_size
     rows = [row for row in history.rows if row.run_id == run.run_id and (row.rowtype or 0) >= 2]
     if not rows:
-        return {"tree": [], "jobs": [], "total": 0, "reference": {}, "error": False,
-                "error_message": "", "pkl_timestamp": PKL_TIMESTAMP}
+        return {
+            "tree": [],
+            "jobs": [],
+            "total": 0,
+            "reference": {},
+            "error": False,
+            "error_message": "",
+            "pkl_timestamp": PKL_TIMESTAMP,
+        }
     jobs = _renamed(rows)
     log_dir = paths.job_logs_dir(settings, expid)
     # Autosubmit 4.2 keeps each run's own edges (structure_data): the nodes list them as the
@@ -206,8 +217,10 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
         states = set()
         total = 0
         for member in members:
-            group = sorted((job for job in jobs if job.row.date == text and job.row.raw_section == member),
-                           key=lambda job: job.row.chunk or 0)
+            group = sorted(
+                (job for job in jobs if job.row.date == text and job.row.raw_section == member),
+                key=lambda job: job.row.chunk or 0,
+            )
             children = []
             key = f"{expid}_{fd}_{member}"
             for job in group:
@@ -215,15 +228,22 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
                 total += 1
                 title = _with_times(job, job.plain_queue(now), job.running_time(now))
                 if job.row.rowtype > 2:
-                    title += (" <span class='badge' style='background-color:#94b8b8'>Wrapped "
-                              f"{job.row.rowtype}</span>")
+                    title += f" <span class='badge' style='background-color:#94b8b8'>Wrapped {job.row.rowtype}</span>"
                 titles[job.name] = title
                 children.append({"title": title, "refKey": job.name, "data": "Empty", "children": []})
                 job.tree_parents.append(key)
                 added.add(job.name)
             counts = _counters(group)
-            member_folders.append({"title": key + _folder_tags(counts), "folder": True, "refKey": key,
-                                   "data": "Empty", "expanded": False, "children": children})
+            member_folders.append(
+                {
+                    "title": key + _folder_tags(counts),
+                    "folder": True,
+                    "refKey": key,
+                    "data": "Empty",
+                    "expanded": False,
+                    "children": children,
+                }
+            )
             reference[key] = counts
         if not member_folders:
             continue
@@ -235,9 +255,16 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
             colour = {"WAITING": "#aaa", "SUSPENDED": "orange", "COMPLETED": "yellow"}[state]
             # The total printed twice is the reference's badge (Q44).
             title += f" <span class='badge' style='background-color:{colour}'> {total} / {total} {state} </span>"
-        tree.append({"title": title, "folder": True, "refKey": f"{expid}_{fd}", "data": "Empty",
-                     "expanded": not (len(dates) > 5 and uniform),
-                     "children": member_folders})
+        tree.append(
+            {
+                "title": title,
+                "folder": True,
+                "refKey": f"{expid}_{fd}",
+                "data": "Empty",
+                "expanded": not (len(dates) > 5 and uniform),
+                "children": member_folders,
+            }
+        )
 
     loose = [job for job in jobs if job.name not in added]
     if loose:
@@ -247,10 +274,12 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
             titles[job.name] = _with_times(job, job.plain_queue(now), job.running_time(now))
             count = seen.get(job.name, 0)
             seen[job.name] = count + 1
-            floating.append({"title": titles[job.name], "refKey": job.name + "+" * count,
-                             "data": "Empty", "children": []})
-        tree.append({"title": "Keys", "folder": True, "refKey": "Keys", "data": "Empty",
-                     "expanded": True, "children": floating})
+            floating.append(
+                {"title": titles[job.name], "refKey": job.name + "+" * count, "data": "Empty", "children": []}
+            )
+        tree.append(
+            {"title": "Keys", "folder": True, "refKey": "Keys", "data": "Empty", "expanded": True, "children": floating}
+        )
 
     wrappers = []
     for code in packages:
@@ -260,25 +289,55 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
         for job in members_of:
             count = seen.get(job.name, 0)
             seen[job.name] = count + 1
-            children.append({"title": _with_times(job, package_queue(job), job.running_time(now)),
-                             "refKey": job.name + "+" * count, "data": "Empty", "children": []})
+            children.append(
+                {
+                    "title": _with_times(job, package_queue(job), job.running_time(now)),
+                    "refKey": job.name + "+" * count,
+                    "data": "Empty",
+                    "children": [],
+                }
+            )
             job.tree_parents.append(f"Wrapper: {code}")
         counts = _counters(members_of)
         title = f"Wrapper: {code}" + _folder_tags(counts)
         if counts["completed"] == counts["total"]:
             title += CHECK_MARK
-        wrappers.append({"title": title, "folder": True, "refKey": f"Wrapper: {code}",
-                         "data": {k: counts[k] for k in ("completed", "failed", "running", "queuing", "total")},
-                         "expanded": False, "children": children})
+        wrappers.append(
+            {
+                "title": title,
+                "folder": True,
+                "refKey": f"Wrapper: {code}",
+                "data": {k: counts[k] for k in ("completed", "failed", "running", "queuing", "total")},
+                "expanded": False,
+                "children": children,
+            }
+        )
         reference[f"Wrapper: {code}"] = counts
     wrappers.sort(key=lambda folder: folder["title"])
     if wrappers:
-        tree.append({"title": "Wrappers", "folder": True, "refKey": f"Wrappers_{expid}",
-                     "data": "Empty", "expanded": False, "children": wrappers})
+        tree.append(
+            {
+                "title": "Wrappers",
+                "folder": True,
+                "refKey": f"Wrappers_{expid}",
+                "data": "Empty",
+                "expanded": False,
+                "children": wrappers,
+            }
+        )
 
-    reference.update({"completed_tag": COMPLETED_TAG, "running_tag": RUNNING_TAG,
-                      "queuing_tag": QUEUING_TAG, "failed_tag": FAILED_TAG, "check_mark": CHECK_MARK,
-                      "packages": packages, "chunk_unit": unit, "chunk_size": size})
+    reference.update(
+        {
+            "completed_tag": COMPLETED_TAG,
+            "running_tag": RUNNING_TAG,
+            "queuing_tag": QUEUING_TAG,
+            "failed_tag": FAILED_TAG,
+            "check_mark": CHECK_MARK,
+            "packages": packages,
+            "chunk_unit": unit,
+            "chunk_size": size,
+        }
+    )
 
     posts = [job for job in jobs if job.row.raw_member == "POST" and job.status in ("COMPLETED", "RUNNING")]
     post_avg = round(sum(package_queue(job) for job in posts) / len(posts), 2) if posts else 0
@@ -294,25 +353,48 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
         else:
             date, date_plus = "", ""
         wrapper = row.rowtype if row.rowtype > 2 else None
-        nodes.append({
-            "id": job.name, "internal_id": job.name, "label": job.name,
-            "status": job.status, "status_code": code, "status_color": status_color(job.status),
-            "platform_name": row.platform or "NA", "chunk": row.chunk or 0,
-            "member": row.raw_section, "section": row.raw_member, "sync": False,
-            "title": titles.get(job.name, ""), "date": date, "date_plus": date_plus,
-            "SYPD": sypd_job(unit, size, row.chunk, run_time, job.status),
-            "ASYPD": asypd_job(unit, size, row.chunk, run_time + queue, post_avg, job.status),
-            "minutes_queue": queue, "minutes": run_time,
-            "submit": fmt_dt_dash(job.submit), "start": fmt_dt_dash(job.start),
-            "finish": fmt_dt_dash(job.finish),
-            "queue": row.qos or "debug", "processors": row.ncpus, "wallclock": row.wallclock,
-            "wrapper": wrapper, "wrapper_code": wrapper,
-            **_edge_fields(edges is not None, kids.get(row.job_name, []), mums.get(row.job_name, [])),
-            "custom_directives": None,
-            "out": os.path.join(log_dir, row.out) if row.out != "NA" else "NA",
-            "err": os.path.join(log_dir, row.err) if row.err != "NA" else "NA",
-            "tree_parents": job.tree_parents, "rm_id": row.job_id or 0,
-        })
-    return {"tree": tree, "jobs": nodes, "total": len(nodes), "reference": reference,
-            "error": False, "error_message": "", "pkl_timestamp": PKL_TIMESTAMP}
-
+        nodes.append(
+            {
+                "id": job.name,
+                "internal_id": job.name,
+                "label": job.name,
+                "status": job.status,
+                "status_code": code,
+                "status_color": status_color(job.status),
+                "platform_name": row.platform or "NA",
+                "chunk": row.chunk or 0,
+                "member": row.raw_section,
+                "section": row.raw_member,
+                "sync": False,
+                "title": titles.get(job.name, ""),
+                "date": date,
+                "date_plus": date_plus,
+                "SYPD": sypd_job(unit, size, row.chunk, run_time, job.status),
+                "ASYPD": asypd_job(unit, size, row.chunk, run_time + queue, post_avg, job.status),
+                "minutes_queue": queue,
+                "minutes": run_time,
+                "submit": fmt_dt_dash(job.submit),
+                "start": fmt_dt_dash(job.start),
+                "finish": fmt_dt_dash(job.finish),
+                "queue": row.qos or "debug",
+                "processors": row.ncpus,
+                "wallclock": row.wallclock,
+                "wrapper": wrapper,
+                "wrapper_code": wrapper,
+                **_edge_fields(edges is not None, kids.get(row.job_name, []), mums.get(row.job_name, [])),
+                "custom_directives": None,
+                "out": os.path.join(log_dir, row.out) if row.out != "NA" else "NA",
+                "err": os.path.join(log_dir, row.err) if row.err != "NA" else "NA",
+                "tree_parents": job.tree_parents,
+                "rm_id": row.job_id or 0,
+            }
+        )
+    return {
+        "tree": tree,
+        "jobs": nodes,
+        "total": len(nodes),
+        "reference": reference,
+        "error": False,
+        "error_message": "",
+        "pkl_timestamp": PKL_TIMESTAMP,
+    }

@@ -5,6 +5,7 @@
 * `run_config`: `/v4/experiments/<expid>/runs/<run_id>/config`, the configuration saved
   in `experiment_run.metadata` when the run started.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,7 @@ def run_with_header(history: ExperimentHistory, run_id: int) -> Optional[Experim
     run = history.run(run_id)
     if run is None:
         return None
-    if not (run.total or 0) > 0 and not (
-            history.as42 and any(row.run_id == run.run_id for row in history.rows)):
+    if not (run.total or 0) > 0 and not (history.as42 and any(row.run_id == run.run_id for row in history.rows)):
         return None
     return run
 
@@ -84,8 +84,12 @@ def v4_runs(settings: Settings, expid: str) -> dict:
     """B.8.2: runs in table order with UTC ISO times; 404 for an unknown experiment."""
     require_experiment(settings, expid)
     history = job_data.load_history(settings, expid)
-    return {"runs": [{"run_id": run.run_id, "start": fmt_utc_iso(run.start),
-                      "finish": fmt_utc_iso(run.finish)} for run in history.runs]}
+    return {
+        "runs": [
+            {"run_id": run.run_id, "start": fmt_utc_iso(run.start), "finish": fmt_utc_iso(run.finish)}
+            for run in history.runs
+        ]
+    }
 
 
 def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
@@ -97,8 +101,7 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
     valid, _ = split_outliers(sims, lambda row: row.run_time)
     chsy = None
     if valid and ypc > 0:
-        chsy = round(sum(round((row.ncpus or 0) * row.run_time / ypc / 3600, 2) for row in valid)
-                     / len(valid), 2)
+        chsy = round(sum(round((row.ncpus or 0) * row.run_time / ypc / 3600, 2) for row in valid) / len(valid), 2)
     sypd = None
     if valid:
         total = sum(row.run_time for row in valid)
@@ -108,8 +111,7 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
     names = {row.job_name for row in valid}
     kept = [row for row in sims if row.job_name in names]
     if kept and posts:
-        avg_post = round(sum(qpkg(p, groups.package_of(p), now) + run_time_of(p, now) for p in posts)
-                         / len(posts), 2)
+        avg_post = round(sum(qpkg(p, groups.package_of(p), now) + run_time_of(p, now) for p in posts) / len(posts), 2)
         sum_sim = round(sum(qpkg(s, groups.package_of(s), now) + run_time_of(s, now) for s in kept), 2)
         if sum_sim + avg_post > 0:
             asypd = round(ypc * len(kept) * 86400 / (sum_sim + avg_post), 2)
@@ -139,24 +141,26 @@ def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
         sims = groups.sim_by_run.get(run.run_id, [])
         posts = groups.post_by_run.get(run.run_id, [])
         sypd, asypd, chsy = _run_metrics(run, sims, posts, groups, now)
-        result.append({
-            "run_id": run.run_id,
-            "created": run.created,
-            "finish": fmt_dt(run.finish),
-            "chunk_unit": run.chunk_unit,
-            "chunk_size": run.chunk_size,
-            "submitted": run.submitted,
-            "queuing": run.queuing,
-            "running": run.running,
-            "completed": run.completed,
-            "failed": run.failed,
-            "total": run.total,
-            "suspended": run.suspended,
-            "SYPD": sypd,
-            "ASYPD": asypd,
-            "CHSY": chsy,
-            # The SIM section's processing elements, as /performance (upstream 4.2.0).
-            "Parallelization": parallelization,
-        })
+        result.append(
+            {
+                "run_id": run.run_id,
+                "created": run.created,
+                "finish": fmt_dt(run.finish),
+                "chunk_unit": run.chunk_unit,
+                "chunk_size": run.chunk_size,
+                "submitted": run.submitted,
+                "queuing": run.queuing,
+                "running": run.running,
+                "completed": run.completed,
+                "failed": run.failed,
+                "total": run.total,
+                "suspended": run.suspended,
+                "SYPD": sypd,
+                "ASYPD": asypd,
+                "CHSY": chsy,
+                # The SIM section's processing elements, as /performance (upstream 4.2.0).
+                "Parallelization": parallelization,
+            }
+        )
     result.sort(key=lambda item: item["run_id"], reverse=True)
     return {"error": False, "error_message": "", "runs": result}

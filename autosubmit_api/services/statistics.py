@@ -4,6 +4,7 @@ the `<job>_TOTAL_STATS` files (docs/api.md 7.7, docs/data.md B.12, A.10).
 Jobs, sections, processors and wallclocks come from the shared job table (B.0.2); the
 attempt lines come from readers/logs.py. Times are hours (floats).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -20,10 +21,18 @@ from autosubmit_api.services.job_views import QUIET_CODES, parse_stamp
 from autosubmit_api.services.metrics import section_parallelization
 from autosubmit_api.services.runs import require_experiment
 
-NO_JOBS = ("Autosubmit API couldn't find jobs that match your search critearia (Section: {section}) "
-           "in the period from {start} to {end}.")
-SUMMARY_ROUNDED = ("expectedConsumption", "realConsumption", "failedRealConsumption",
-                   "expectedCpuConsumption", "cpuConsumption", "failedCpuConsumption")
+NO_JOBS = (
+    "Autosubmit API couldn't find jobs that match your search critearia (Section: {section}) "
+    "in the period from {start} to {end}."
+)
+SUMMARY_ROUNDED = (
+    "expectedConsumption",
+    "realConsumption",
+    "failedRealConsumption",
+    "expectedCpuConsumption",
+    "cpuConsumption",
+    "failedCpuConsumption",
+)
 
 Line = Tuple[int, int, int, str, int]  # submit, start, finish (epochs, 0 = missing), status, fields
 
@@ -101,8 +110,9 @@ _previous_lock = threading.Lock()
 _PREVIOUS_MAX = 8
 
 
-def _parse_snapshot(settings: Settings, expid: str, where: str,
-                    snapshot: Tuple[Tuple[str, int, int], ...]) -> Dict[str, Tuple[Line, ...]]:
+def _parse_snapshot(
+    settings: Settings, expid: str, where: str, snapshot: Tuple[Tuple[str, int, int], ...]
+) -> Dict[str, Tuple[Line, ...]]:
     """Parse every file of a snapshot, reusing the last parse of files that did not change."""
     with _previous_lock:
         before = _previous.get(where, {})
@@ -140,15 +150,16 @@ def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Li
     files of the jobs in the other states are stat'ed again.
     """
     where = paths.tmp_dir(settings, expid)
-    snapshot = job_table.cached_view("total_stats_snapshot", table, where,
-                                     lambda: logs.total_stats_snapshot(settings, expid))
-    base = cache.cached("total_stats_all", (where, snapshot),
-                        lambda: _parse_snapshot(settings, expid, where, snapshot))
+    snapshot = job_table.cached_view(
+        "total_stats_snapshot", table, where, lambda: logs.total_stats_snapshot(settings, expid)
+    )
+    base = cache.cached("total_stats_all", (where, snapshot), lambda: _parse_snapshot(settings, expid, where, snapshot))
 
     def active_names() -> Tuple[Tuple[str, Optional[Tuple[str, int, int]]], ...]:
         known = {entry[0]: entry for entry in snapshot}
-        return tuple((job.name, known.get(job.name)) for i, job in enumerate(table.jobs)
-                     if table.codes[i] not in QUIET_CODES)
+        return tuple(
+            (job.name, known.get(job.name)) for i, job in enumerate(table.jobs) if table.codes[i] not in QUIET_CODES
+        )
 
     active = job_table.cached_view("total_stats_active", table, where, active_names)
     changed = []
@@ -261,27 +272,29 @@ def summarize(entries: Sequence[dict]) -> dict:
     total = {key: sum(entry[key] for entry in entries) for key in SUMMARY_ROUNDED}
     summary = {key: round(value, 4) for key, value in total.items()}
     expected = total["expectedCpuConsumption"]
-    summary.update({
-        "cpuConsumptionPercentage": round(total["cpuConsumption"] / expected * 100, 2) if expected else 0.0,
-        "totalQueueTime": round(sum(e["completedQueueTime"] + e["failedQueueTime"] for e in entries), 2),
-        "submittedCount": sum(e["submittedCount"] for e in entries),
-        "runCount": sum(e["retrialCount"] for e in entries),
-        "completedCount": sum(e["completedCount"] for e in entries),
-        "failedCount": sum(e["failedCount"] for e in entries),
-    })
+    summary.update(
+        {
+            "cpuConsumptionPercentage": round(total["cpuConsumption"] / expected * 100, 2) if expected else 0.0,
+            "totalQueueTime": round(sum(e["completedQueueTime"] + e["failedQueueTime"] for e in entries), 2),
+            "submittedCount": sum(e["submittedCount"] for e in entries),
+            "runCount": sum(e["retrialCount"] for e in entries),
+            "completedCount": sum(e["completedCount"] for e in entries),
+            "failedCount": sum(e["failedCount"] for e in entries),
+        }
+    )
     return summary
 
 
-def _entries(table, lines_of: Dict[str, Tuple[Line, ...]], filter_type: str,
-             start_epoch: Optional[float], now: datetime.datetime) -> Optional[List[dict]]:
+def _entries(
+    table, lines_of: Dict[str, Tuple[Line, ...]], filter_type: str, start_epoch: Optional[float], now: datetime.datetime
+) -> Optional[List[dict]]:
     """JobStatistics for the jobs that pass the filters; None when no job passes (B.12 3)."""
     chosen: List[Tuple[int, Tuple[Line, ...]]] = []
     for i, job in enumerate(table.jobs):
         if filter_type != "Any" and job.section != filter_type:
             continue
         lines = lines_of.get(job.name, ())
-        if start_epoch is not None and not any(
-                line[1] > start_epoch or line[2] > start_epoch for line in lines):
+        if start_epoch is not None and not any(line[1] > start_epoch or line[2] > start_epoch for line in lines):
             continue
         chosen.append((i, lines))
     if not chosen:
@@ -309,8 +322,7 @@ def _answer(entries: List[dict], start, end) -> dict:
     return {
         "error": False,
         "error_message": "",
-        "Statistics": {"Period": {"From": str(start), "To": end},
-                       "JobStatistics": entries},
+        "Statistics": {"Period": {"From": str(start), "To": end}, "JobStatistics": entries},
         "summary": summarize(entries),
     }
 
@@ -321,16 +333,22 @@ def _period(hours: int, now: datetime.datetime):
     return start, end
 
 
-def experiment_statistics(settings: Settings, expid: str, filter_period: str, filter_type: str,
-                          now: Optional[datetime.datetime] = None) -> dict:
+def experiment_statistics(
+    settings: Settings, expid: str, filter_period: str, filter_type: str, now: Optional[datetime.datetime] = None
+) -> dict:
     """B.12: statistics of the experiment's jobs, optionally of one section and a period."""
     hours = parse_period(filter_period)
     require_experiment(settings, expid)
     table = job_table.load_table(settings, expid)
     now = now or datetime.datetime.now()
     start, end = _period(hours, now)
-    entries = _entries(table, all_stats_lines(settings, expid, table), filter_type,
-                       start.timestamp() if start is not None else None, now)
+    entries = _entries(
+        table,
+        all_stats_lines(settings, expid, table),
+        filter_type,
+        start.timestamp() if start is not None else None,
+        now,
+    )
     if entries is None:
         raise NotFound(NO_JOBS.format(section=filter_type, start=str(start), end=str(end)))
     return _answer(entries, start, end.strftime("%Y-%m-%d %H:%M:%S"))

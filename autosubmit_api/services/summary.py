@@ -4,6 +4,7 @@ times over the job-times collection (B.0.3), so statuses are those of the times,
 The sums over jobs whose times are fixed are computed once per table; a request adds the
 few live jobs (running, queuing) at its own "now".
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Sequence
@@ -11,13 +12,38 @@ from typing import Any, Dict, Iterable, Mapping, Sequence
 from autosubmit_api.services.job_views import JobTable, Times, td
 
 SUMMARY_ERROR = {
-    "n_running": 0, "n_suspended": 0, "n_queuing": 0, "n_failed": 0, "n_submitted": 0,
-    "avg_queue_time": "NA", "avg_run_time": "NA", "n_sim": 0, "avg_sim_queue_time": "NA",
-    "avg_sim_run_time": "NA", "sim_queue_considered": 0, "sim_run_considered": 0,
-    "failed_jobs": [], "error": True, "error_message": "",
+    "n_running": 0,
+    "n_suspended": 0,
+    "n_queuing": 0,
+    "n_failed": 0,
+    "n_submitted": 0,
+    "avg_queue_time": "NA",
+    "avg_run_time": "NA",
+    "n_sim": 0,
+    "avg_sim_queue_time": "NA",
+    "avg_sim_run_time": "NA",
+    "sim_queue_considered": 0,
+    "sim_run_considered": 0,
+    "failed_jobs": [],
+    "error": True,
+    "error_message": "",
 }
-SUMS = ("RUNNING", "SUSPENDED", "QUEUING", "FAILED", "SUBMITTED", "queue", "run", "q_count", "r_count",
-        "sim_q", "sim_r", "sim_q_count", "sim_r_count", "n_sim")
+SUMS = (
+    "RUNNING",
+    "SUSPENDED",
+    "QUEUING",
+    "FAILED",
+    "SUBMITTED",
+    "queue",
+    "run",
+    "q_count",
+    "r_count",
+    "sim_q",
+    "sim_r",
+    "sim_q_count",
+    "sim_r_count",
+    "n_sim",
+)
 
 
 def accumulate(table: JobTable, times: Mapping[int, Times] | Sequence[Times], indices: Iterable[int]) -> Dict[str, Any]:
@@ -62,13 +88,21 @@ def finish(table: JobTable, *parts: Mapping[str, Any]) -> Dict[str, Any]:
         return td(int(total / count)) if count else td(0)
 
     return {
-        "n_running": acc["RUNNING"], "n_suspended": acc["SUSPENDED"], "n_queuing": acc["QUEUING"],
-        "n_failed": acc["FAILED"], "n_submitted": acc["SUBMITTED"],
-        "avg_queue_time": avg(acc["queue"], acc["q_count"]), "avg_run_time": avg(acc["run"], acc["r_count"]),
-        "n_sim": acc["n_sim"], "avg_sim_queue_time": avg(acc["sim_q"], acc["sim_q_count"]),
+        "n_running": acc["RUNNING"],
+        "n_suspended": acc["SUSPENDED"],
+        "n_queuing": acc["QUEUING"],
+        "n_failed": acc["FAILED"],
+        "n_submitted": acc["SUBMITTED"],
+        "avg_queue_time": avg(acc["queue"], acc["q_count"]),
+        "avg_run_time": avg(acc["run"], acc["r_count"]),
+        "n_sim": acc["n_sim"],
+        "avg_sim_queue_time": avg(acc["sim_q"], acc["sim_q_count"]),
         "avg_sim_run_time": avg(acc["sim_r"], acc["sim_r_count"]),
-        "sim_queue_considered": acc["sim_q_count"], "sim_run_considered": acc["sim_r_count"],
-        "failed_jobs": [table.names[i] for i in failed], "error": False, "error_message": "",
+        "sim_queue_considered": acc["sim_q_count"],
+        "sim_run_considered": acc["sim_r_count"],
+        "failed_jobs": [table.names[i] for i in failed],
+        "error": False,
+        "error_message": "",
     }
 
 

@@ -3,6 +3,7 @@
 Local time is the server's (`datetime.fromtimestamp` semantics); the golden answers were
 captured with TZ=UTC.
 """
+
 from __future__ import annotations
 
 import datetime

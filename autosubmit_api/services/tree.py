@@ -4,24 +4,66 @@ Both are built from one `JobTable`. Values that move with the clock (titles and 
 running or queuing jobs, the tree's `pkl_timestamp`) are `Live` holes that the route fills
 per request, so the rest of the body is serialised once per input change.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Dict, List, Sequence
 
 from autosubmit_api.services.job_views import (
-    CHECKMARK, COMPLETED, COMPLETED_TAG, FAILED, FAILED_TAG, HELD, HELD_TAG, QUEUING, QUEUING_TAG,
-    RUNNING, RUNNING_TAG, SOURCE_TAG, SUSPENDED, SYNC_TAG, TARGET_TAG, TREE_NORMAL_CODES, WAITING,
-    JobTable, Times, job_record, folder_badges, job_sypd, moving_resolver,
-    running_text, status_code, status_color, with_holes, wrapper_tag,
+    CHECKMARK,
+    COMPLETED,
+    COMPLETED_TAG,
+    FAILED,
+    FAILED_TAG,
+    HELD,
+    HELD_TAG,
+    QUEUING,
+    QUEUING_TAG,
+    RUNNING,
+    RUNNING_TAG,
+    SOURCE_TAG,
+    SUSPENDED,
+    SYNC_TAG,
+    TARGET_TAG,
+    TREE_NORMAL_CODES,
+    WAITING,
+    JobTable,
+    Times,
+    job_record,
+    folder_badges,
+    job_sypd,
+    moving_resolver,
+    running_text,
+    status_code,
+    status_color,
+    with_holes,
+    wrapper_tag,
 )
 from autosubmit_api.services.rendered import Live
 
-TREE_ERROR = {"tree": [], "jobs": [], "total": 0, "reference": [], "error": True, "error_message": "",
-              "pkl_timestamp": 0}
-PKLTREEINFO_ERROR = {"pkl_file_name": "", "pkl_timestamp": 0, "has_changed": True, "packages": {},
-                     "pkl_content": [], "error": True, "error_message": "", "source_tag": SOURCE_TAG,
-                     "target_tag": TARGET_TAG, "sync_tag": SYNC_TAG, "check_mark": CHECKMARK}
+TREE_ERROR = {
+    "tree": [],
+    "jobs": [],
+    "total": 0,
+    "reference": [],
+    "error": True,
+    "error_message": "",
+    "pkl_timestamp": 0,
+}
+PKLTREEINFO_ERROR = {
+    "pkl_file_name": "",
+    "pkl_timestamp": 0,
+    "has_changed": True,
+    "packages": {},
+    "pkl_content": [],
+    "error": True,
+    "error_message": "",
+    "source_tag": SOURCE_TAG,
+    "target_tag": TARGET_TAG,
+    "sync_tag": SYNC_TAG,
+    "check_mark": CHECKMARK,
+}
 
 
 def date_format(dates: Sequence[datetime]) -> str:
@@ -36,33 +78,56 @@ def date_format(dates: Sequence[datetime]) -> str:
 
 def _counts(table: JobTable, members: Sequence[int]) -> Dict[str, int]:
     codes = [table.codes[i] for i in members]
-    return {"completed": codes.count(COMPLETED), "failed": codes.count(FAILED),
-            "running": codes.count(RUNNING), "queuing": codes.count(QUEUING),
-            "held": codes.count(HELD), "total": len(codes)}
+    return {
+        "completed": codes.count(COMPLETED),
+        "failed": codes.count(FAILED),
+        "running": codes.count(RUNNING),
+        "queuing": codes.count(QUEUING),
+        "held": codes.count(HELD),
+        "total": len(codes),
+    }
 
 
 def _badges(c: Dict[str, int]) -> str:
     return folder_badges(c["completed"], c["failed"], c["running"], c["queuing"], c["held"], c["total"])
 
 
-TREE_MOVING = {"title": "title", "minutes": "minutes", "minutes_queue": "minutes_queue",
-               "submit": "submit", "start": "start", "finish": "finish", "SYPD": "SYPD",
-               "ASYPD": "ASYPD"}
-PKL_MOVING = {"minutes": "minutes", "minutes_queue": "minutes_queue", "submit": "submit",
-              "start": "start", "finish": "finish", "running_text": "running_text", "SYPD": "SYPD_last"}
+TREE_MOVING = {
+    "title": "title",
+    "minutes": "minutes",
+    "minutes_queue": "minutes_queue",
+    "submit": "submit",
+    "start": "start",
+    "finish": "finish",
+    "SYPD": "SYPD",
+    "ASYPD": "ASYPD",
+}
+PKL_MOVING = {
+    "minutes": "minutes",
+    "minutes_queue": "minutes_queue",
+    "submit": "submit",
+    "start": "start",
+    "finish": "finish",
+    "running_text": "running_text",
+    "SYPD": "SYPD_last",
+}
 
 
-def tree_node(table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str],
-              title: str = None) -> Dict[str, Any]:
+def tree_node(
+    table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str], title: str = None
+) -> Dict[str, Any]:
     """One `jobs` entry of the tree (B.4 step 8), with upstream 4.2.0's `minutes_queue`
     (queue seconds, wrapper-corrected as everywhere else: docs/decisions.md Q41)."""
     node = job_record(table, i, t, post_avg)
-    node.update({
-        "minutes_queue": t.queue,
-        "title": title if title is not None else table.tree_title(i, t),
-        "wrapper": table.package[i], "wrapper_code": table.package_id[i],
-        "tree_parents": tree_parents,
-    })
+    node.update(
+        {
+            "minutes_queue": t.queue,
+            "title": title if title is not None else table.tree_title(i, t),
+            "wrapper": table.package[i],
+            "wrapper_code": table.package_id[i],
+            "tree_parents": tree_parents,
+        }
+    )
     return node
 
 
@@ -135,14 +200,27 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
                 else:
                     target.insert(0, leaf(i))
                 tree_parents[i].append(ref)
-            children = direct + [{
-                "title": section, "folder": True, "refKey": f"{ref}_{section}", "data": "Empty",
-                "expanded": expanded[section], "children": leaves,
-            } for section, leaves in section_lists.items()]
-            member_folders.append({
-                "title": f"{ref} " + _badges(counts), "folder": True, "refKey": ref, "data": "Empty",
-                "expanded": False, "children": children,
-            })
+            children = direct + [
+                {
+                    "title": section,
+                    "folder": True,
+                    "refKey": f"{ref}_{section}",
+                    "data": "Empty",
+                    "expanded": expanded[section],
+                    "children": leaves,
+                }
+                for section, leaves in section_lists.items()
+            ]
+            member_folders.append(
+                {
+                    "title": f"{ref} " + _badges(counts),
+                    "folder": True,
+                    "refKey": ref,
+                    "data": "Empty",
+                    "expanded": False,
+                    "children": children,
+                }
+            )
             reference[ref] = {k: counts[k] for k in ("completed", "running", "queuing", "failed", "held", "total")}
         if not member_folders:
             continue
@@ -158,14 +236,28 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
             # The total printed twice is the reference's badge (Q44).
             date_title += f" <span class='badge' style='background-color:{colour}'> {n} / {n} {state} </span>"
         uniform = all_waiting or all_suspended or all_completed
-        folders.append({
-            # The refKey repeats the HTML title (Q24): the GUI keys on it.
-            "title": date_title, "folder": True, "refKey": date_title, "data": "Empty",
-            "expanded": not (len(dates) > 5 and uniform), "children": member_folders,
-        })
+        folders.append(
+            {
+                # The refKey repeats the HTML title (Q24): the GUI keys on it.
+                "title": date_title,
+                "folder": True,
+                "refKey": date_title,
+                "data": "Empty",
+                "expanded": not (len(dates) > 5 and uniform),
+                "children": member_folders,
+            }
+        )
     if keys:
-        folders.append({"title": "Keys", "folder": True, "refKey": "Keys", "data": "Empty",
-                        "expanded": True, "children": [leaf(i) for i in keys]})
+        folders.append(
+            {
+                "title": "Keys",
+                "folder": True,
+                "refKey": "Keys",
+                "data": "Empty",
+                "expanded": True,
+                "children": [leaf(i) for i in keys],
+            }
+        )
     package_names = sorted(table.packages.package_to_jobs)
     if package_names:
         wrapper_folders = []
@@ -174,25 +266,53 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
             members_of.sort(key=lambda i: jobs[i].chunk or 0)
             counts = _counts(table, members_of)
             ref = f"Wrapper: {package}"
-            wrapper_folders.append({
-                "title": f"{ref} " + _badges(counts), "folder": True, "refKey": ref,
-                "data": dict(counts), "expanded": False, "children": [leaf(i) for i in members_of],
-            })
+            wrapper_folders.append(
+                {
+                    "title": f"{ref} " + _badges(counts),
+                    "folder": True,
+                    "refKey": ref,
+                    "data": dict(counts),
+                    "expanded": False,
+                    "children": [leaf(i) for i in members_of],
+                }
+            )
             reference[ref] = dict(counts)
-        folders.append({"title": "Wrappers", "folder": True, "refKey": f"Wrappers_{expid}",
-                        "data": "Empty", "expanded": False, "children": wrapper_folders})
-    reference.update({
-        "completed_tag": COMPLETED_TAG, "running_tag": RUNNING_TAG, "queuing_tag": QUEUING_TAG,
-        "failed_tag": FAILED_TAG, "held_tag": HELD_TAG, "checkmark": CHECKMARK,
-        "packages": package_names, "chunk_unit": table.conf.chunk_unit,
-        "chunk_size": table.conf.chunk_size,
-    })
+        folders.append(
+            {
+                "title": "Wrappers",
+                "folder": True,
+                "refKey": f"Wrappers_{expid}",
+                "data": "Empty",
+                "expanded": False,
+                "children": wrapper_folders,
+            }
+        )
+    reference.update(
+        {
+            "completed_tag": COMPLETED_TAG,
+            "running_tag": RUNNING_TAG,
+            "queuing_tag": QUEUING_TAG,
+            "failed_tag": FAILED_TAG,
+            "held_tag": HELD_TAG,
+            "checkmark": CHECKMARK,
+            "packages": package_names,
+            "chunk_unit": table.conf.chunk_unit,
+            "chunk_size": table.conf.chunk_size,
+        }
+    )
     post_avg = table.post_avg
     nodes = [tree_node(table, i, times[i], post_avg, tree_parents[i], titles[i]) for i in range(len(jobs))]
     for i in live:
         with_holes(nodes[i], i, TREE_MOVING)
-    body = {"tree": folders, "jobs": nodes, "total": len(jobs), "reference": reference,
-            "error": False, "error_message": "", "pkl_timestamp": Live("now")}
+    body = {
+        "tree": folders,
+        "jobs": nodes,
+        "total": len(jobs),
+        "reference": reference,
+        "error": False,
+        "error_message": "",
+        "pkl_timestamp": Live("now"),
+    }
     return {"body": body, "tree_parents": tree_parents, "post_avg": post_avg}
 
 
@@ -210,16 +330,33 @@ def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str,
     submit, start, finish = table.exposed(i, t)
     sypd = job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits) if last and last[0] and last[1] else None
     item = {
-        "name": job.name, "rm_id": table.rm_id(i), "status_code": status_code(code), "SYPD": sypd,
-        "minutes": t.run, "minutes_queue": t.queue, "submit": submit, "start": start, "finish": finish,
-        "running_text": running_text(t.queue, t.run, t.text), "status": status,
-        "status_color": status_color(status), "out": table.out[i], "err": table.err[i],
-        "priority": job.priority, "workflow_commit": table.workflow_commit(i),
+        "name": job.name,
+        "rm_id": table.rm_id(i),
+        "status_code": status_code(code),
+        "SYPD": sypd,
+        "minutes": t.run,
+        "minutes_queue": t.queue,
+        "submit": submit,
+        "start": start,
+        "finish": finish,
+        "running_text": running_text(t.queue, t.run, t.text),
+        "status": status,
+        "status_color": status_color(status),
+        "out": table.out[i],
+        "err": table.err[i],
+        "priority": job.priority,
+        "workflow_commit": table.workflow_commit(i),
     }
     package = table.package[i]
     if tree_flavour:
-        item.update({"wrapper": package, "wrapper_tag": wrapper_tag(package),
-                     "wrapper_id": table.package_id[i], "title": table.tree_title(i, t)})
+        item.update(
+            {
+                "wrapper": package,
+                "wrapper_tag": wrapper_tag(package),
+                "wrapper_id": table.package_id[i],
+                "title": table.tree_title(i, t),
+            }
+        )
     else:
         item.update({"dashed": package is not None, "shape": table.symbol[i], "package": package})
     return item
@@ -232,13 +369,16 @@ def build_pkl_info(table: JobTable, tree_flavour: bool) -> Dict[str, Any]:
     for i in table.live:
         with_holes(items[i], i, moving)
     body: Dict[str, Any] = {
-        "pkl_file_name": table.pkl_path, "pkl_timestamp": table.pkl_mtime, "has_changed": True,
+        "pkl_file_name": table.pkl_path,
+        "pkl_timestamp": table.pkl_mtime,
+        "has_changed": True,
         "packages": {p: list(names) for p, names in table.packages.package_to_jobs.items()},
-        "pkl_content": items, "error": False, "error_message": "",
+        "pkl_content": items,
+        "error": False,
+        "error_message": "",
     }
     if tree_flavour:
-        body.update({"source_tag": SOURCE_TAG, "target_tag": TARGET_TAG, "sync_tag": SYNC_TAG,
-                     "check_mark": CHECKMARK})
+        body.update({"source_tag": SOURCE_TAG, "target_tag": TARGET_TAG, "sync_tag": SYNC_TAG, "check_mark": CHECKMARK})
     return body
 
 

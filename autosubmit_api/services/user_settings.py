@@ -4,6 +4,7 @@ user name, stored in the API's own table (readers.central_store), never in Autos
 The GUI suggests the preferred name as the SSH user of a runner form; it is kept as the user
 typed it after checking it is a plausible login name (it may end up in a command line).
 """
+
 from __future__ import annotations
 
 import re
@@ -42,6 +43,5 @@ def set_preferred_username(settings: Settings, user: str, name: object) -> Dict[
     if len(name) > MAX_LENGTH:
         raise BadRequest(f"preferred_username is longer than {MAX_LENGTH} characters")
     if not _NAME.fullmatch(name):
-        raise BadRequest("preferred_username may contain only letters, digits, '_', '.' and '-' "
-                         "(not first)")
+        raise BadRequest("preferred_username may contain only letters, digits, '_', '.' and '-' (not first)")
     return central_store.set_preferred_username(settings, user, name, fmt_utc_iso(time.time()))

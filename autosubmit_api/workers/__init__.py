@@ -1,10 +1,13 @@
 """Background jobs: each a plain `run(settings) -> None`, listed in `jobs()` with its interval.
 
-| name            | reference id     | module                    | interval setting (env)                     |
-|-----------------|------------------|---------------------------|--------------------------------------------|
-| `status`        | `TASK_STTSUPDTR` | `workers/status.py`       | `worker_interval_seconds` (API_WORKER_INTERVAL, 300) |
-| `details`       | `TASK_POPDET`    | `workers/details.py`      | `details_worker_interval_seconds` (API_DETAILS_WORKER_INTERVAL, 14400) |
-| `graph_layouts` | `TASK_POPGRPH`   | `workers/graph_layouts.py`| `graph_worker_interval_seconds` (API_GRAPH_WORKER_INTERVAL, 3600) |
+| name            | reference id     | module                     | interval setting (env variable, default s)        |
+|-----------------|------------------|----------------------------|---------------------------------------------------|
+| `status`        | `TASK_STTSUPDTR` | `workers/status.py`        | `worker_interval_seconds`                         |
+|                 |                  |                            | (API_WORKER_INTERVAL, 300)                        |
+| `details`       | `TASK_POPDET`    | `workers/details.py`       | `details_worker_interval_seconds`                 |
+|                 |                  |                            | (API_DETAILS_WORKER_INTERVAL, 14400)              |
+| `graph_layouts` | `TASK_POPGRPH`   | `workers/graph_layouts.py` | `graph_worker_interval_seconds`                   |
+|                 |                  |                            | (API_GRAPH_WORKER_INTERVAL, 3600)                 |
 
 `start_scheduler(settings)` runs them with APScheduler in the process that builds the app (the
 gunicorn master, thanks to preload), never in tests unless a test asks. Every run goes through
@@ -12,6 +15,7 @@ gunicorn master, thanks to preload), never in tests unless a test asks. Every ru
 hosts share the site), logs and records the outcome in METRICS, and never raises.
 `python -m autosubmit_api.workers` runs the scheduler alone, in the foreground.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -55,10 +59,10 @@ def jobs() -> List[WorkerJob]:
     """The table of background jobs. Each entry's module holds its `run(settings)`."""
     return [
         WorkerJob("status", _module_run("status"), lambda s: s.worker_interval_seconds, "TASK_STTSUPDTR"),
-        WorkerJob("details", _module_run("details"), lambda s: s.details_worker_interval_seconds,
-                  "TASK_POPDET"),
-        WorkerJob("graph_layouts", _module_run("graph_layouts"), lambda s: s.graph_worker_interval_seconds,
-                  "TASK_POPGRPH"),
+        WorkerJob("details", _module_run("details"), lambda s: s.details_worker_interval_seconds, "TASK_POPDET"),
+        WorkerJob(
+            "graph_layouts", _module_run("graph_layouts"), lambda s: s.graph_worker_interval_seconds, "TASK_POPGRPH"
+        ),
     ]
 
 
@@ -94,8 +98,7 @@ def metrics_file(settings: Settings) -> str:
     """
     from autosubmit_api.workers import lock
 
-    return os.path.join(tempfile.gettempdir(),
-                        f"autosubmit_api-workers-{os.getuid()}-{lock.site_key(settings)}.json")
+    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-workers-{os.getuid()}-{lock.site_key(settings)}.json")
 
 
 def _publish(settings: Settings) -> None:
@@ -129,11 +132,22 @@ def metrics(settings: Settings) -> Dict[str, dict]:
 
 def _record(job: WorkerJob, settings: Settings, **changes) -> None:
     with _metrics_lock:
-        entry = METRICS.setdefault(job.name, {
-            "interval_seconds": job.interval(settings), "reference_id": job.reference_id,
-            "last_run": None, "duration_seconds": None, "ok": None, "last_error": None,
-            "last_error_time": None, "runs": 0, "errors": 0, "skipped": 0, "last_skip_reason": None,
-        })
+        entry = METRICS.setdefault(
+            job.name,
+            {
+                "interval_seconds": job.interval(settings),
+                "reference_id": job.reference_id,
+                "last_run": None,
+                "duration_seconds": None,
+                "ok": None,
+                "last_error": None,
+                "last_error_time": None,
+                "runs": 0,
+                "errors": 0,
+                "skipped": 0,
+                "last_skip_reason": None,
+            },
+        )
         entry.update(changes, updated=time.time(), pid=os.getpid(), host=socket.gethostname())
     _publish(settings)
 
@@ -176,8 +190,9 @@ def _message(exc: Exception) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def _finish(job: WorkerJob, settings: Settings, started: float, ok: bool, error: Optional[str],
-            slot: Optional[int]) -> None:
+def _finish(
+    job: WorkerJob, settings: Settings, started: float, ok: bool, error: Optional[str], slot: Optional[int]
+) -> None:
     with _metrics_lock:
         previous = dict(METRICS.get(job.name, {}))
     changes = {
@@ -195,8 +210,13 @@ def _finish(job: WorkerJob, settings: Settings, started: float, ok: bool, error:
         changes["last_error"] = error
         changes["last_error_time"] = started
     _record(job, settings, **changes)
-    log.info("background job %s %s in %.3f s (slot %s)", job.name, "ok" if ok else "failed",
-             changes["duration_seconds"], slot)
+    log.info(
+        "background job %s %s in %.3f s (slot %s)",
+        job.name,
+        "ok" if ok else "failed",
+        changes["duration_seconds"],
+        slot,
+    )
 
 
 def health(settings: Settings) -> dict:
@@ -208,8 +228,9 @@ def health(settings: Settings) -> dict:
     local = metrics(settings)
     table = {}
     for entry in jobs():
-        values = local.get(entry.name, {"runs": 0, "errors": 0, "skipped": 0, "last_run": None,
-                                        "ok": None, "last_error": None})
+        values = local.get(
+            entry.name, {"runs": 0, "errors": 0, "skipped": 0, "last_run": None, "ok": None, "last_error": None}
+        )
         values["interval_seconds"] = entry.interval(settings)
         table[entry.name] = values
     return {"enabled": enabled, "jobs": table, "cluster": lock.cluster_runs(settings)}
@@ -235,10 +256,16 @@ def start_scheduler(settings: Settings) -> Optional[object]:
         interval = entry.interval(settings)
         start = datetime.fromtimestamp(lock.first_fire(now, interval), tz=timezone.utc)
         scheduler.add_job(
-            run_job, "interval", seconds=interval, start_date=start, args=(entry, settings),
-            id=entry.name, max_instances=1, coalesce=True, misfire_grace_time=max(1, interval // 2),
+            run_job,
+            "interval",
+            seconds=interval,
+            start_date=start,
+            args=(entry, settings),
+            id=entry.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, interval // 2),
         )
     scheduler.start()
-    log.info("background jobs scheduled: %s",
-             ", ".join(f"{e.name} every {e.interval(settings)} s" for e in table))
+    log.info("background jobs scheduled: %s", ", ".join(f"{e.name} every {e.interval(settings)} s" for e in table))
     return scheduler

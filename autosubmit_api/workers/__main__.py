@@ -4,6 +4,7 @@ Without arguments it runs the scheduler in the foreground (a separate worker pro
 sites that run the API with `--disable-bg-tasks`) until SIGINT/SIGTERM. `--once status
 details` runs those jobs once and exits with 1 if one failed; `--once all` runs every job.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,17 @@ from autosubmit_api.config import ConfigError, load_settings
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autosubmit_api.workers")
-    parser.add_argument("--once", nargs="+", metavar="JOB",
-                        help="run these jobs once (%s, or all) and exit"
-                             % ", ".join(j.name for j in workers.jobs()))
+    parser.add_argument(
+        "--once",
+        nargs="+",
+        metavar="JOB",
+        help="run these jobs once (%s, or all) and exit" % ", ".join(j.name for j in workers.jobs()),
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+    )
     try:
         settings = load_settings()
     except ConfigError as exc:

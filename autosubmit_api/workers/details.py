@@ -15,6 +15,7 @@ Differences from the reference, on purpose (docs/data.md C):
   which the directory's ctime (changed by any chmod or rename) only approximates. New rows
   get the ctime, formatted as the reference does (`YYYY-MM-DD HH:MM:SS`, local time).
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,9 @@ def details_of(settings: Settings, experiment: ExperimentRef) -> Tuple[Optional[
     except (APIError, OSError, ValueError) as exc:
         return None, f"configuration cannot be loaded: {getattr(exc, 'message', exc)}"
     created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.ctime))
-    return DetailsRow(experiment.id, st.owner, created, config.model or "NA",
-                      config.branch or "NA", config.hpcarch or ""), ""
+    return DetailsRow(
+        experiment.id, st.owner, created, config.model or "NA", config.branch or "NA", config.hpcarch or ""
+    ), ""
 
 
 def collect(settings: Settings, experiments: List[ExperimentRef]) -> Tuple[List[DetailsRow], Dict[str, str]]:
@@ -74,7 +76,12 @@ def run(settings: Settings) -> None:
     experiments = central_store.experiments(settings)
     rows, skipped = collect(settings, experiments)
     counts = central_store.upsert_details(settings, rows, keep_created=True)
-    log.info("details: %d inserted, %d updated, %d unchanged, %d skipped (rows kept)",
-             counts["inserted"], counts["updated"], counts["unchanged"], len(skipped))
+    log.info(
+        "details: %d inserted, %d updated, %d unchanged, %d skipped (rows kept)",
+        counts["inserted"],
+        counts["updated"],
+        counts["unchanged"],
+        len(skipped),
+    )
     for expid, why in sorted(skipped.items()):
         log.debug("details of %s not refreshed: %s", expid, why)

@@ -15,6 +15,7 @@ reference stores `int(x * 90)`.
 The reference serialises runs with `<LOCAL_ROOT_DIR>/calculation_in_progress.lock`; here
 the job's lock (workers/lock.py) does that, and nothing is created in the experiments root.
 """
+
 from __future__ import annotations
 
 import logging

@@ -20,6 +20,7 @@ the temporary directory named after the site and the job, which also holds the l
 run; the kernel drops the lock when its holder dies. So two API processes serving one SQLite site
 on one machine also run each job once per interval.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -114,8 +115,11 @@ def _ensure_runs_table(conn) -> bool:
             conn.execute(text(RUNS_DDL))
     except (DBAPIError, SQLAlchemyError) as exc:
         if url not in _table_ready:
-            log.warning("cannot create %s (%s): runs are only kept from overlapping, not counted "
-                        "per interval", RUNS_TABLE, getattr(exc, "orig", exc))
+            log.warning(
+                "cannot create %s (%s): runs are only kept from overlapping, not counted per interval",
+                RUNS_TABLE,
+                getattr(exc, "orig", exc),
+            )
         _table_ready[url] = False
         return False
     _table_ready[url] = True
@@ -123,8 +127,9 @@ def _ensure_runs_table(conn) -> bool:
 
 
 @contextlib.contextmanager
-def claim(settings: Settings, job_name: str, interval: int, *, force: bool = False,
-          now: Optional[float] = None) -> Iterator[Claim]:
+def claim(
+    settings: Settings, job_name: str, interval: int, *, force: bool = False, now: Optional[float] = None
+) -> Iterator[Claim]:
     """Context manager: yields a Claim; run the job only when `claim.acquired`.
 
     Set `claim.ok`/`claim.error` before leaving so the run is recorded. `force` runs even if
@@ -140,19 +145,16 @@ def claim(settings: Settings, job_name: str, interval: int, *, force: bool = Fal
 
 def site_key(settings: Settings) -> str:
     """A short digest naming the site (backend, central DB, experiments root)."""
-    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url,
-                       settings.local_root_dir))
+    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url, settings.local_root_dir))
     return hashlib.sha1(site.encode()).hexdigest()[:16]
 
 
 def lock_file(settings: Settings, job_name: str) -> str:
-    return os.path.join(tempfile.gettempdir(),
-                        f"autosubmit_api-lock-{os.getuid()}-{site_key(settings)}-{job_name}")
+    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-lock-{os.getuid()}-{site_key(settings)}-{job_name}")
 
 
 @contextlib.contextmanager
-def _file_claim(settings: Settings, job_name: str, interval: int, force: bool,
-                now: Optional[float]) -> Iterator[Claim]:
+def _file_claim(settings: Settings, job_name: str, interval: int, force: bool, now: Optional[float]) -> Iterator[Claim]:
     """SQLite sites: an exclusive lock on a file of the temporary directory, holding the
     last slot run, does for the processes of one host what the advisory lock and the runs
     table do across hosts.
@@ -198,8 +200,7 @@ def _file_claim(settings: Settings, job_name: str, interval: int, force: bool,
 
 
 @contextlib.contextmanager
-def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool,
-              now: Optional[float]) -> Iterator[Claim]:
+def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool, now: Optional[float]) -> Iterator[Claim]:
     engine = backend.central_engine(settings, write=True)
     key = lock_key(job_name)
     conn = engine.connect()
@@ -215,9 +216,7 @@ def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool,
         slot = slot_of(started, interval)
         if counted:
             with conn.begin():
-                done = conn.execute(
-                    text(f"SELECT slot FROM {RUNS_TABLE} WHERE job = :j"), {"j": job_name}
-                ).scalar()
+                done = conn.execute(text(f"SELECT slot FROM {RUNS_TABLE} WHERE job = :j"), {"j": job_name}).scalar()
             if done is not None and int(done) >= slot and not force:
                 yield Claim(False, "already run in this interval", slot=slot)
                 return
@@ -239,18 +238,30 @@ def _pg_claim(settings: Settings, job_name: str, interval: int, force: bool,
 
 
 def _record(conn, job_name: str, slot: int, started: float, result: Claim) -> None:
-    params = {"j": job_name, "s": slot if result.ok else -1, "h": HOST, "p": os.getpid(), "st": started,
-              "f": time.time(), "ok": result.ok, "e": result.error}
+    params = {
+        "j": job_name,
+        "s": slot if result.ok else -1,
+        "h": HOST,
+        "p": os.getpid(),
+        "st": started,
+        "f": time.time(),
+        "ok": result.ok,
+        "e": result.error,
+    }
     try:
         with conn.begin():
-            conn.execute(text(
-                f"INSERT INTO {RUNS_TABLE}(job, slot, host, pid, started, finished, ok, error) "
-                "VALUES (:j, :s, :h, :p, :st, :f, :ok, :e) ON CONFLICT (job) DO UPDATE SET "
-                # A failed run leaves its interval open: another host (or this one) may retry.
-                f"slot = CASE WHEN EXCLUDED.ok THEN EXCLUDED.slot ELSE {RUNS_TABLE}.slot END, "
-                "host = EXCLUDED.host, pid = EXCLUDED.pid, "
-                "started = EXCLUDED.started, finished = EXCLUDED.finished, ok = EXCLUDED.ok, "
-                "error = EXCLUDED.error"), params)
+            conn.execute(
+                text(
+                    f"INSERT INTO {RUNS_TABLE}(job, slot, host, pid, started, finished, ok, error) "
+                    "VALUES (:j, :s, :h, :p, :st, :f, :ok, :e) ON CONFLICT (job) DO UPDATE SET "
+                    # A failed run leaves its interval open: another host (or this one) may retry.
+                    f"slot = CASE WHEN EXCLUDED.ok THEN EXCLUDED.slot ELSE {RUNS_TABLE}.slot END, "
+                    "host = EXCLUDED.host, pid = EXCLUDED.pid, "
+                    "started = EXCLUDED.started, finished = EXCLUDED.finished, ok = EXCLUDED.ok, "
+                    "error = EXCLUDED.error"
+                ),
+                params,
+            )
     except (DBAPIError, SQLAlchemyError) as exc:
         log.warning("cannot record the run of %s: %s", job_name, getattr(exc, "orig", exc))
 
@@ -264,9 +275,12 @@ def cluster_runs(settings: Settings) -> List[dict]:
             exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": RUNS_TABLE}).scalar()
             if exists is None:
                 return []
-            return [dict(r._mapping) for r in conn.execute(text(
-                f"SELECT job, slot, host, pid, started, finished, ok, error FROM {RUNS_TABLE} "
-                "ORDER BY job"))]
+            return [
+                dict(r._mapping)
+                for r in conn.execute(
+                    text(f"SELECT job, slot, host, pid, started, finished, ok, error FROM {RUNS_TABLE} ORDER BY job")
+                )
+            ]
     except (DBAPIError, SQLAlchemyError) as exc:
         log.warning("cannot read %s: %s", RUNS_TABLE, getattr(exc, "orig", exc))
         return []

@@ -1,5 +1,6 @@
 """`python -m autosubmit_api.workers.populate_graph`: the reference's standalone entry point
 (docs/api.md 8): run the `graph_layouts` job once, then exit (1 if it failed)."""
+
 from __future__ import annotations
 
 import sys

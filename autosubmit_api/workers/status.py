@@ -1,7 +1,8 @@
 """Status worker (reference TASK_STTSUPDTR, docs/data.md B.14.2): which experiments are running.
 
 Reads the `experiment` table, each experiment's job list time (`<exp>/pkl/job_list_<expid>.pkl`
-mtime, `job_pkl.modified` in PostgreSQL, or the 4.2 `MAX(jobs.modified)`, docs/storage.md) and its newest `*_run.log` (`<exp>/tmp/ASLOGS/`,
+mtime, `job_pkl.modified` in PostgreSQL, or the 4.2 `MAX(jobs.modified)`, docs/storage.md)
+and its newest `*_run.log` (`<exp>/tmp/ASLOGS/`,
 `<exp>/tmp/`); writes only `experiment_status` (as_times.db or `public.experiment_status`),
 in one transaction, and only the rows whose status changed.
 
@@ -15,6 +16,7 @@ Deliberate difference: B.14.1 orders the log directories by the version in the e
 configuration every five minutes. The order only matters when both directories hold a
 run log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,14 +59,14 @@ def status_of(settings: Settings, experiment: ExperimentRef, now: float) -> str:
     age = now - written
     if age < PKL_RECENT_SECONDS:
         return RUNNING
-    if age < PKL_STALE_SECONDS and log_is_recent(settings, experiment.name,
-                                                 experiment.autosubmit_version, now):
+    if age < PKL_STALE_SECONDS and log_is_recent(settings, experiment.name, experiment.autosubmit_version, now):
         return RUNNING
     return NOT_RUNNING
 
 
-def compute(settings: Settings, experiments: Optional[List[ExperimentRef]] = None,
-            now: Optional[float] = None) -> List[StatusRow]:
+def compute(
+    settings: Settings, experiments: Optional[List[ExperimentRef]] = None, now: Optional[float] = None
+) -> List[StatusRow]:
     """The status of every experiment now, without writing anything."""
     now = time.time() if now is None else now
     stamp = time.strftime("%Y-%m-%d-%H:%M:%S", time.localtime(now))
@@ -86,5 +88,6 @@ def run(settings: Settings) -> None:
     experiments = central_store.experiments(settings)
     rows = compute(settings, experiments)
     counts = central_store.apply_statuses(settings, rows, existing_ids=[e.id for e in experiments])
-    log.info("experiment status: %d experiments, %d changed, %d removed",
-             len(rows), counts["written"], counts["deleted"])
+    log.info(
+        "experiment status: %d experiments, %d changed, %d removed", len(rows), counts["written"], counts["deleted"]
+    )

@@ -1,5 +1,6 @@
 """Fixtures for the authentication tests: the CAS, GitHub and OIDC stand-ins, a site whose
 `.autosubmitrc` names allowed clients, and every kind of token the gate must judge."""
+
 from __future__ import annotations
 
 import time
@@ -47,22 +48,23 @@ def oidc():
 def make_tokens(user="tester"):
     """Header values by kind: what a client may send in `Authorization`."""
     now = int(time.time())
-    valid = jwt.encode({"user_id": user, "sub": user, "iat": now, "exp": now + 3600},
-                       TEST_SECRET, algorithm="HS256")
+    valid = jwt.encode({"user_id": user, "sub": user, "iat": now, "exp": now + 3600}, TEST_SECRET, algorithm="HS256")
     return {
         "none": None,
         "valid": valid,
         "bearer": f"Bearer {valid}",
-        "expired": jwt.encode({"user_id": user, "iat": 978000000, "exp": 978307200},
-                              TEST_SECRET, algorithm="HS256"),
-        "wrongkey": jwt.encode({"user_id": user, "exp": now + 3600},
-                               "another-secret-key-of-enough-length", algorithm="HS256"),
+        "expired": jwt.encode({"user_id": user, "iat": 978000000, "exp": 978307200}, TEST_SECRET, algorithm="HS256"),
+        "wrongkey": jwt.encode(
+            {"user_id": user, "exp": now + 3600}, "another-secret-key-of-enough-length", algorithm="HS256"
+        ),
         "alg_none": jwt.encode({"user_id": user, "exp": now + 3600}, None, algorithm="none"),
         "nouser": jwt.encode({"iat": now, "exp": now + 3600}, TEST_SECRET, algorithm="HS256"),
-        "future_iat": jwt.encode({"user_id": user, "iat": now + 86400, "exp": now + 90000},
-                                 TEST_SECRET, algorithm="HS256"),
-        "audience": jwt.encode({"user_id": user, "aud": "elsewhere", "exp": now + 3600},
-                               TEST_SECRET, algorithm="HS256"),
+        "future_iat": jwt.encode(
+            {"user_id": user, "iat": now + 86400, "exp": now + 90000}, TEST_SECRET, algorithm="HS256"
+        ),
+        "audience": jwt.encode(
+            {"user_id": user, "aud": "elsewhere", "exp": now + 3600}, TEST_SECRET, algorithm="HS256"
+        ),
         "malformed": "not.a.jwt",
         "bearer_only": "Bearer",
         "basic": "Basic dXNlcjpwYXNz",

@@ -5,6 +5,7 @@ Each runs `http.server` in a thread; the API under test reaches them with `reque
 as it reaches the real services. Their state (tickets, codes, users, memberships) is plain
 data the tests set, and every request they receive is recorded in `requests` for assertions.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -84,8 +85,7 @@ class _Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.stopped = False
         self._release = threading.Event()
         self._release.set()
@@ -202,8 +202,11 @@ class GitHubStandIn(_Server):
         if parts == ["user"]:
             return self._json(200, {"login": viewer, "id": 1})
         if len(parts) == 4 and parts[0] == "orgs" and parts[2] == "members":
-            return (204, "", "") if parts[3] in st.org_members.get(parts[1], set()) else \
-                self._json(404, {"message": "Not Found"})
+            return (
+                (204, "", "")
+                if parts[3] in st.org_members.get(parts[1], set())
+                else self._json(404, {"message": "Not Found"})
+            )
         if len(parts) == 6 and parts[0] == "orgs" and parts[2] == "teams" and parts[4] == "memberships":
             state = st.team_members.get((parts[1], parts[3]), {}).get(parts[5])
             if state is None:
@@ -239,9 +242,16 @@ class OIDCStandIn(_Server):
     def id_token(self, sub: str) -> str:
         st = self.state
         now = int(time.time())
-        claims = {"iss": self.url, "sub": sub, "aud": st.id_token_audience or st.client_id, "iat": now,
-                  "exp": now + st.id_token_lifetime, "preferred_username": f"{sub}-preferred",
-                  "email": f"{sub}@example.org", **st.id_token_extra}
+        claims = {
+            "iss": self.url,
+            "sub": sub,
+            "aud": st.id_token_audience or st.client_id,
+            "iat": now,
+            "exp": now + st.id_token_lifetime,
+            "preferred_username": f"{sub}-preferred",
+            "email": f"{sub}@example.org",
+            **st.id_token_extra,
+        }
         with warnings.catch_warnings():  # the stand-in's short client secret is on purpose
             warnings.simplefilter("ignore")
             return jwt.encode(claims, st.client_secret, algorithm="HS256")
@@ -259,8 +269,15 @@ class OIDCStandIn(_Server):
                 return self._json(400, {"error": "invalid_grant"})
             token = f"at_{issued[1]}_{len(self.tokens)}"
             self.tokens[token] = issued[1]
-            return self._json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300,
-                                    "id_token": self.id_token(issued[1])})
+            return self._json(
+                200,
+                {
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "id_token": self.id_token(issued[1]),
+                },
+            )
         if rec.method == "GET" and rec.path == "/userinfo":
             auth = rec.headers.get("Authorization", "")
             sub = self.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None

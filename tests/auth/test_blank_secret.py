@@ -4,6 +4,7 @@ Unset makes a random key per start with a warning (docs/decisions.md Q6); a key 
 tabs or newlines is no secret at all (anyone can sign with it), so it takes the same path
 and the operator is told it was ignored.
 """
+
 from __future__ import annotations
 
 import logging

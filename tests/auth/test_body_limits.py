@@ -1,6 +1,7 @@
 """Request bodies and descriptions are bounded (issue 14, item 8): a body over
 API_MAX_BODY_BYTES is answered 413 without being read, on every route, in the route's body
 shape; a description over MAX_DESCRIPTION_CHARS is answered 400; neither changes anything."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,7 @@ def _big_body(size=LIMIT + 1):
 
 @pytest.mark.parametrize("path", ["/updatedesc", "/v3/updatedesc"])
 def test_a_body_over_the_limit_is_413_and_changes_nothing(client, owned, path):
-    resp = client.post(path, data=_big_body(), content_type="application/json",
-                       headers=headers("valid", user="alice"))
+    resp = client.post(path, data=_big_body(), content_type="application/json", headers=headers("valid", user="alice"))
     assert resp.status_code == 413
     assert resp.get_json() == {"error": True, "auth": False, "description": None, "message": TOO_LARGE}
     assert _description(owned) == "old"
@@ -71,9 +71,13 @@ class _Stream(io.BytesIO):
 def test_a_chunked_body_without_length_stops_being_read_at_the_limit(client, owned):
     # Chunked, as gunicorn passes it: no Content-Length, the stream ends where the body does.
     stream = _Stream(_big_body(3 * LIMIT))
-    resp = client.post("/v3/updatedesc", input_stream=stream, content_type="application/json",
-                       headers={**headers("valid", user="alice"), "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
+    resp = client.post(
+        "/v3/updatedesc",
+        input_stream=stream,
+        content_type="application/json",
+        headers={**headers("valid", user="alice"), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert resp.status_code == 413
     assert resp.get_json() == {"error": True, "auth": False, "description": None, "message": TOO_LARGE}
     assert _description(owned) == "old"
@@ -93,23 +97,33 @@ def test_every_other_route_answers_413_with_the_error_body(client, owned, path):
 
 
 def test_the_limit_is_a_setting(site, owned):
-    client = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET,
-                                       "API_MAX_BODY_BYTES": "100"})).test_client()
-    resp = client.post("/v3/updatedesc", json={"expid": "a000", "description": "x" * 100},
-                       headers=headers("valid", user="alice"))
+    client = create_app(
+        site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET, "API_MAX_BODY_BYTES": "100"})
+    ).test_client()
+    resp = client.post(
+        "/v3/updatedesc", json={"expid": "a000", "description": "x" * 100}, headers=headers("valid", user="alice")
+    )
     assert resp.status_code == 413 and resp.get_json()["message"] == "The request body is larger than 100 bytes"
-    resp = client.post("/v3/updatedesc", json={"expid": "a000", "description": "short"},
-                       headers=headers("valid", user="alice"))
+    resp = client.post(
+        "/v3/updatedesc", json={"expid": "a000", "description": "short"}, headers=headers("valid", user="alice")
+    )
     assert resp.status_code == 200 and _description(owned) == "short"
 
 
 @pytest.mark.parametrize("path", ["/updatedesc", "/v3/updatedesc"])
 def test_a_description_over_the_limit_is_400_and_changes_nothing(client, owned, path):
-    resp = client.post(path, json={"expid": "a000", "description": "d" * (MAX_DESCRIPTION_CHARS + 1)},
-                       headers=headers("valid", user="alice"))
+    resp = client.post(
+        path,
+        json={"expid": "a000", "description": "d" * (MAX_DESCRIPTION_CHARS + 1)},
+        headers=headers("valid", user="alice"),
+    )
     assert resp.status_code == 400
-    assert resp.get_json() == {"error": True, "auth": False, "description": None,
-                               "message": f"The description is longer than {MAX_DESCRIPTION_CHARS} characters."}
+    assert resp.get_json() == {
+        "error": True,
+        "auth": False,
+        "description": None,
+        "message": f"The description is longer than {MAX_DESCRIPTION_CHARS} characters.",
+    }
     assert _description(owned) == "old"
     at_limit = "é" * MAX_DESCRIPTION_CHARS
     resp = client.post(path, json={"expid": "a000", "description": at_limit}, headers=headers("valid", user="alice"))
@@ -117,16 +131,21 @@ def test_a_description_over_the_limit_is_400_and_changes_nothing(client, owned, 
 
 
 def test_a_body_within_the_limit_reaches_the_description_check(client, owned):
-    resp = client.post("/v3/updatedesc", data=_big_body(LIMIT), content_type="application/json",
-                       headers=headers("valid", user="alice"))
+    resp = client.post(
+        "/v3/updatedesc", data=_big_body(LIMIT), content_type="application/json", headers=headers("valid", user="alice")
+    )
     assert resp.status_code == 400 and _description(owned) == "old"
 
 
 def test_a_chunked_body_within_the_limit_reaches_the_view_whole(client, owned):
     body = json.dumps({"expid": "a000", "description": "chunked text"}).encode() + b" " * (LIMIT - 100)
-    resp = client.post("/v3/updatedesc", input_stream=_Stream(body), content_type="application/json",
-                       headers={**headers("valid", user="alice"), "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input_terminated": True})
+    resp = client.post(
+        "/v3/updatedesc",
+        input_stream=_Stream(body),
+        content_type="application/json",
+        headers={**headers("valid", user="alice"), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert resp.status_code == 200 and _description(owned) == "chunked text"
 
 
@@ -135,17 +154,22 @@ V4_UPDATE = "/v4/runners/command/update-experiment-description"
 
 @pytest.mark.parametrize("path", [V4_UPDATE, "/v4/user-settings/preferred-username"])
 def test_the_v4_post_routes_answer_413_with_the_error_body(client, owned, path):
-    resp = client.post(path, data=_big_body(), content_type="application/json",
-                       headers=headers("valid", user="alice"))
+    resp = client.post(path, data=_big_body(), content_type="application/json", headers=headers("valid", user="alice"))
     assert resp.status_code == 413 and resp.get_json() == {"error": True, "error_message": TOO_LARGE}
     assert _description(owned) == "old"
 
 
 def test_the_v4_description_route_refuses_a_long_description(client, owned):
-    body = {"expid": "a000", "description": "d" * (MAX_DESCRIPTION_CHARS + 1), "profile_name": "description-only",
-            "profile_params": {}}
+    body = {
+        "expid": "a000",
+        "description": "d" * (MAX_DESCRIPTION_CHARS + 1),
+        "profile_name": "description-only",
+        "profile_params": {},
+    }
     resp = client.post(V4_UPDATE, json=body, headers=headers("valid", user="alice"))
     assert resp.status_code == 400
-    assert resp.get_json() == {"error": True, "error_message":
-                               f"The description is longer than {MAX_DESCRIPTION_CHARS} characters."}
+    assert resp.get_json() == {
+        "error": True,
+        "error_message": f"The description is longer than {MAX_DESCRIPTION_CHARS} characters.",
+    }
     assert _description(owned) == "old"

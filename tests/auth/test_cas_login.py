@@ -1,4 +1,5 @@
 """CAS logins through our routes against a CAS stand-in on loopback (docs/api.md 4.5, 4.6)."""
+
 from __future__ import annotations
 
 import time
@@ -13,18 +14,21 @@ from tests.auth.conftest import GUI, OTHER_CLIENT
 from tests.auth.standins import CAS_FAILURE, CAS_HOSTILE, CAS_SUCCESS
 from tests.conftest import TEST_SECRET
 
-NOT_CLIENT = ("Your client is not authorized for this operation. The API admin needs to add "
-              "your URL to the list of allowed clients.")
+NOT_CLIENT = (
+    "Your client is not authorized for this operation. The API admin needs to add "
+    "your URL to the list of allowed clients."
+)
 PUBLIC = "https://api.example.org/autosubmit"
 OWN_SERVICE = "https%3A%2F%2Fapi.example.org%2Fautosubmit%2Fv4%2Fauth%2Fcas%2Fv2%2Flogin"
-NOT_SERVICE = ("Your service is not authorized for this operation. The API admin needs to add "
-               "your URL to the list of allowed clients.")
+NOT_SERVICE = (
+    "Your service is not authorized for this operation. The API admin needs to add "
+    "your URL to the list of allowed clients."
+)
 
 
 @pytest.fixture
 def client(site, cas):
-    env = {"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base,
-           "API_PUBLIC_URL": PUBLIC}
+    env = {"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base, "API_PUBLIC_URL": PUBLIC}
     return create_app(site.settings(env)).test_client()
 
 
@@ -43,17 +47,22 @@ def test_cas_failure_xml_names_nobody():
     assert parse_cas_user(CAS_FAILURE.format(ticket="ST-1").encode()) is None
 
 
-@pytest.mark.parametrize("content", [b"", b"<html>oops</html>", b"not xml at all <",
-                                     b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>'])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"<html>oops</html>", b"not xml at all <", b'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"/>'],
+)
 def test_unexpected_cas_answers_name_nobody(content):
     assert parse_cas_user(content) is None
 
 
-@pytest.mark.parametrize("content", [
-    CAS_HOSTILE.encode(),
-    b'<!doctype x [<!ENTITY a "aaaa">]><x>&a;</x>',
-    b'<?xml version="1.0"?><!ENTITY x SYSTEM "http://attacker.example/">',
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        CAS_HOSTILE.encode(),
+        b'<!doctype x [<!ENTITY a "aaaa">]><x>&a;</x>',
+        b'<?xml version="1.0"?><!ENTITY x SYSTEM "http://attacker.example/">',
+    ],
+)
 def test_cas_xml_with_doctype_or_entity_is_refused(content):
     with pytest.raises(UnsafeXML):
         parse_cas_user(content)
@@ -66,8 +75,7 @@ def test_cas_xml_with_doctype_or_entity_is_refused(content):
 def test_v3_login_without_referer_is_refused(client, path):
     response = client.get(path)
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": NOT_CLIENT}
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": NOT_CLIENT}
 
 
 def test_v3_login_with_a_foreign_referer_is_refused(client):
@@ -113,8 +121,7 @@ def test_v3_login_matches_the_service_of_the_client_the_referer_names(client, ca
 def test_v3_login_with_a_bad_ticket_cannot_verify(client, ticket):
     response = client.get(f"/v3/login?ticket={ticket}", headers={"Referer": GUI})
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "Can't verify user."}
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": "Can't verify user."}
 
 
 def test_v3_login_ticket_for_another_service_cannot_verify(client, cas):
@@ -131,8 +138,11 @@ def test_v3_login_hostile_cas_answer_is_refused_without_a_token(client):
 
 
 def test_v3_login_uses_cas_login_and_verify_urls_when_given(site, cas):
-    env = {"SECRET_KEY": TEST_SECRET, "CAS_LOGIN_URL": cas.url + "/cas/login",
-           "CAS_VERIFY_URL": cas.url + "/cas/p3/serviceValidate"}
+    env = {
+        "SECRET_KEY": TEST_SECRET,
+        "CAS_LOGIN_URL": cas.url + "/cas/login",
+        "CAS_VERIFY_URL": cas.url + "/cas/p3/serviceValidate",
+    }
     client = create_app(site.settings(env)).test_client()
     cas.tickets["ST-3"] = (GUI + "/login", "carol")
     assert client.get("/login?ticket=ST-3", headers={"Referer": GUI}).get_json()["user"] == "carol"
@@ -167,6 +177,7 @@ def test_v4_cas_without_server_redirects_to_a_relative_login(site):
 
 # Issue 14, item 6: the route's own URL comes from API_PUBLIC_URL, never from the Host header.
 
+
 def test_v4_cas_own_url_ignores_the_host_header(client, cas):
     response = client.get("/v4/auth/cas/v2/login", headers={"Host": "evil.example"})
     assert response.status_code == 302
@@ -186,8 +197,7 @@ def test_v4_cas_service_on_the_requests_host_is_refused(client, cas):
 def test_v4_cas_ticket_for_the_configured_own_url_answers_a_token(client, cas):
     own = PUBLIC + "/v4/auth/cas/v2/login"
     cas.tickets["ST-OWN"] = (own, "erin")
-    response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-OWN"},
-                          headers={"Host": "evil.example"})
+    response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-OWN"}, headers={"Host": "evil.example"})
     assert response.status_code == 200 and response.get_json()["user"] == "erin"
     validate = [r for r in cas.requests if r.path.endswith("serviceValidate")][-1]
     assert validate.query == {"service": [own], "ticket": ["ST-OWN"]}
@@ -218,8 +228,7 @@ def test_v3_login_service_never_comes_from_the_host_header(client, cas, path):
 def test_v4_cas_foreign_service_is_refused(client):
     response = client.get("/v4/auth/cas/v2/login?service=http://evil.example/")
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": NOT_SERVICE}
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": NOT_SERVICE}
 
 
 def test_v4_cas_gui_login_flow_answers_a_token(client, cas):
@@ -228,8 +237,7 @@ def test_v4_cas_gui_login_flow_answers_a_token(client, cas):
     response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-100", "service": service})
     assert response.status_code == 200
     body = response.get_json()
-    assert body == {"authenticated": True, "user": "alice", "token": body["token"],
-                    "message": "Token generated"}
+    assert body == {"authenticated": True, "user": "alice", "token": body["token"], "message": "Token generated"}
     claims = _claims(body["token"])
     assert claims["user_id"] == "alice" and claims["exp"] - claims["iat"] == 420000
     assert abs(claims["iat"] - time.time()) < 300  # UTC epoch, not local time (Q8)
@@ -245,8 +253,9 @@ def test_v4_cas_star_client_allows_any_service(tmp_path, cas):
         rc.write("[clients]\nauthorized = *\n")
     client = create_app(site.settings({"SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base})).test_client()
     cas.tickets["ST-1"] = ("http://anything.example/login", "dave")
-    response = client.get("/v4/auth/cas/v2/login",
-                          query_string={"ticket": "ST-1", "service": "http://anything.example/login"})
+    response = client.get(
+        "/v4/auth/cas/v2/login", query_string={"ticket": "ST-1", "service": "http://anything.example/login"}
+    )
     assert response.get_json()["user"] == "dave"
 
 
@@ -258,8 +267,7 @@ def test_v4_cas_bad_ticket_cannot_verify(client, ticket):
 
 
 def test_v4_cas_hostile_xml_is_refused(client):
-    response = client.get("/v4/auth/cas/v2/login",
-                          query_string={"ticket": "ST-HOSTILE", "service": GUI + "/login"})
+    response = client.get("/v4/auth/cas/v2/login", query_string={"ticket": "ST-HOSTILE", "service": GUI + "/login"})
     assert response.status_code == 503
     assert response.get_json()["token"] is None
 
@@ -274,9 +282,11 @@ def test_v4_cas_server_url_without_trailing_slash_still_reaches_service_validate
 
 @pytest.mark.parametrize("public", ["https://api.example.org", "https://api.example.org/as-api"])
 def test_v4_cas_own_url_adds_the_root_path_once(site, cas, public):
-    settings = site.settings({"SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base,
-                              "API_PUBLIC_URL": public, "AS_API_ROOT_PATH": "/as-api"})
+    settings = site.settings(
+        {"SECRET_KEY": TEST_SECRET, "CAS_SERVER_URL": cas.base, "API_PUBLIC_URL": public, "AS_API_ROOT_PATH": "/as-api"}
+    )
     response = create_app(settings).test_client().get("/as-api/v4/auth/cas/v2/login")
     assert response.status_code == 302
     assert parse_qs(urlsplit(response.headers["Location"]).query) == {
-        "service": ["https://api.example.org/as-api/v4/auth/cas/v2/login"]}
+        "service": ["https://api.example.org/as-api/v4/auth/cas/v2/login"]
+    }

@@ -1,5 +1,6 @@
 """The gate under each PROTECTION_LEVEL, for every kind of Authorization header (docs/api.md 3.1,
 3.2; docs/decisions.md Q9, Q10): real requests through the test client."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,8 +50,10 @@ def _expected_refusal(kind):
 
 
 def _gate_fires(threshold, level):
-    return threshold != "NONE" and {"ALL": 100, "WRITEONLY": 20}[threshold] <= {
-        "ALL": 100, "WRITEONLY": 20, "NONE": 0}[level]
+    return (
+        threshold != "NONE"
+        and {"ALL": 100, "WRITEONLY": 20}[threshold] <= {"ALL": 100, "WRITEONLY": 20, "NONE": 0}[level]
+    )
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -108,14 +111,18 @@ def test_verify_token_judges_the_user_under_every_level(client_at, level, kind):
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("kind", [k for k in TOKEN_KINDS if k not in GOOD_KINDS])
 def test_updatedesc_without_a_valid_user_is_refused_at_every_level(client_at, level, kind):
-    response = client_at(level).post("/v3/updatedesc", headers=headers(kind),
-                                     json={"expid": "a000", "description": "x"})
+    response = client_at(level).post(
+        "/v3/updatedesc", headers=headers(kind), json={"expid": "a000", "description": "x"}
+    )
     assert response.status_code == 401
     if level == "NONE":
         # No gate answer under NONE: the route refuses by itself (docs/api.md 4.2).
         assert response.get_json() == {
-            "error": True, "auth": False, "description": None,
-            "message": "It seems that your session has expired, please log in again."}
+            "error": True,
+            "auth": False,
+            "description": None,
+            "message": "It seems that your session has expired, please log in again.",
+        }
     else:
         assert response.get_json() == _expected_refusal(kind)
 
@@ -134,9 +141,14 @@ def test_sub_alone_names_the_user(client_at):
 
 
 def test_cors_preflight_needs_no_token_under_all(client_at):
-    response = client_at("ALL").options("/probe/all", headers={
-        "Origin": "http://gui.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization"})
+    response = client_at("ALL").options(
+        "/probe/all",
+        headers={
+            "Origin": "http://gui.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "http://gui.example"
     assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()

@@ -1,4 +1,5 @@
 """GitHub OAuth login through our route against a GitHub stand-in on loopback (docs/api.md 4.7)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs
@@ -13,9 +14,14 @@ from tests.conftest import TEST_SECRET
 @pytest.fixture
 def make_client(site, github):
     def make(**extra):
-        env = {"SECRET_KEY": TEST_SECRET, "GITHUB_OAUTH_CLIENT_ID": "gh-client",
-               "GITHUB_OAUTH_CLIENT_SECRET": "gh-secret", "GITHUB_API_URL": github.url,
-               "GITHUB_OAUTH_URL": github.url, **extra}
+        env = {
+            "SECRET_KEY": TEST_SECRET,
+            "GITHUB_OAUTH_CLIENT_ID": "gh-client",
+            "GITHUB_OAUTH_CLIENT_SECRET": "gh-secret",
+            "GITHUB_API_URL": github.url,
+            "GITHUB_OAUTH_URL": github.url,
+            **extra,
+        }
         return create_app(site.settings(env)).test_client()
 
     return make
@@ -28,8 +34,7 @@ def _login(client, code):
 def test_no_code_cannot_verify(make_client):
     response = _login(make_client(), None)
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "Can't verify user"}
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": "Can't verify user"}
 
 
 def test_good_code_without_whitelist_answers_a_token(make_client, github):
@@ -38,7 +43,10 @@ def test_good_code_without_whitelist_answers_a_token(make_client, github):
     exchange = github.requests[0]
     assert exchange.method == "POST" and exchange.path == "/login/oauth/access_token"
     assert parse_qs(exchange.body.decode()) == {
-        "client_id": ["gh-client"], "client_secret": ["gh-secret"], "code": ["c1"]}
+        "client_id": ["gh-client"],
+        "client_secret": ["gh-secret"],
+        "code": ["c1"],
+    }
     assert exchange.headers["Accept"] == "application/json"
     assert github.requests[1].path == "/user"
     assert github.requests[1].headers["Authorization"].startswith("Bearer gho_octocat")
@@ -65,8 +73,12 @@ def test_org_member_is_admitted_and_outsider_refused(make_client, github):
     assert github.requests[-1].path == "/orgs/bsc/members/alice"
     refused = _login(client, "m")
     assert refused.status_code == 401
-    assert refused.get_json() == {"authenticated": False, "user": None, "token": None,
-                                  "message": "User is not member of organization or team"}
+    assert refused.get_json() == {
+        "authenticated": False,
+        "user": None,
+        "token": None,
+        "message": "User is not member of organization or team",
+    }
 
 
 @pytest.mark.parametrize("login, admitted", [("alice", True), ("pending", False), ("outsider", False)])
@@ -98,8 +110,12 @@ def test_not_configured_is_503_and_asks_github_nothing(site, github):
 def test_github_unreachable_is_503_not_500(site, github):
     url = github.url
     github.stop()
-    env = {"SECRET_KEY": TEST_SECRET, "GITHUB_API_URL": url, "GITHUB_OAUTH_URL": url,
-           "GITHUB_OAUTH_CLIENT_ID": "gh-client"}
+    env = {
+        "SECRET_KEY": TEST_SECRET,
+        "GITHUB_API_URL": url,
+        "GITHUB_OAUTH_URL": url,
+        "GITHUB_OAUTH_CLIENT_ID": "gh-client",
+    }
     response = _login(create_app(site.settings(env)).test_client(), "c")
     assert response.status_code == 503
     assert response.get_json()["authenticated"] is False

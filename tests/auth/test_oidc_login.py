@@ -1,5 +1,6 @@
 """OpenID Connect login through our route against an OIDC provider stand-in on loopback
 (docs/gui.md 8: the current GUI's `oidc` login calls `/v4/auth/oidc/login`)."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs
@@ -16,10 +17,15 @@ GUI_LOGIN = "http://gui.example/login"
 @pytest.fixture
 def make_client(site, oidc):
     def make(**extra):
-        env = {"SECRET_KEY": TEST_SECRET, "PROTECTION_LEVEL": "ALL",
-               "OIDC_CLIENT_ID": "oidc-client", "OIDC_CLIENT_SECRET": "oidc-secret",
-               "OIDC_TOKEN_URL": f"{oidc.url}/token", "OIDC_USERINFO_URL": f"{oidc.url}/userinfo",
-               **extra}
+        env = {
+            "SECRET_KEY": TEST_SECRET,
+            "PROTECTION_LEVEL": "ALL",
+            "OIDC_CLIENT_ID": "oidc-client",
+            "OIDC_CLIENT_SECRET": "oidc-secret",
+            "OIDC_TOKEN_URL": f"{oidc.url}/token",
+            "OIDC_USERINFO_URL": f"{oidc.url}/userinfo",
+            **extra,
+        }
         return create_app(site.settings(env)).test_client()
 
     return make
@@ -41,8 +47,12 @@ def test_a_good_code_answers_a_token_for_the_userinfo_sub(make_client, oidc):
     exchange, userinfo = oidc.requests
     assert exchange.method == "POST" and exchange.path == "/token"
     assert parse_qs(exchange.body.decode()) == {
-        "client_id": ["oidc-client"], "client_secret": ["oidc-secret"], "code": ["c1"],
-        "grant_type": ["authorization_code"], "redirect_uri": [GUI_LOGIN]}
+        "client_id": ["oidc-client"],
+        "client_secret": ["oidc-secret"],
+        "code": ["c1"],
+        "grant_type": ["authorization_code"],
+        "redirect_uri": [GUI_LOGIN],
+    }
     assert userinfo.method == "GET" and userinfo.path == "/userinfo"
     assert userinfo.headers["Authorization"] == "Bearer at_jdoe_0"
     # The token works on a gated route, as the GUI then uses it.
@@ -63,8 +73,7 @@ def test_special_characters_in_code_and_redirect_uri_are_form_encoded(make_clien
 def test_no_code_cannot_verify_and_asks_nothing(make_client, oidc):
     response = _login(make_client(), None)
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "Can't verify user"}
+    assert response.get_json() == {"authenticated": False, "user": None, "token": None, "message": "Can't verify user"}
     assert oidc.requests == []
 
 
@@ -79,8 +88,12 @@ def test_a_refused_code_finds_no_user(make_client, oidc, case):
     redirect = "http://evil.example/login" if case == "other redirect" else GUI_LOGIN
     response = _login(client, code, redirect)
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "Couldn't find user on OpenID Connect provider"}
+    assert response.get_json() == {
+        "authenticated": False,
+        "user": None,
+        "token": None,
+        "message": "Couldn't find user on OpenID Connect provider",
+    }
     # The provider refused the code: userinfo was never asked with a missing token.
     assert oidc.requests[-1].path == "/token"
 
@@ -98,8 +111,12 @@ def test_not_configured_is_503(site):
     client = create_app(site.settings({"SECRET_KEY": TEST_SECRET})).test_client()
     response = _login(client, "c")
     assert response.status_code == 503
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "OpenID Connect is not configured on this server"}
+    assert response.get_json() == {
+        "authenticated": False,
+        "user": None,
+        "token": None,
+        "message": "OpenID Connect is not configured on this server",
+    }
 
 
 def test_provider_unreachable_is_503_not_500(make_client, oidc):
@@ -115,8 +132,9 @@ def test_provider_unreachable_is_503_not_500(make_client, oidc):
 
 def test_the_user_name_from_an_id_token_claim_skips_userinfo(make_client, oidc):
     oidc.state.codes["c"] = (GUI_LOGIN, "jdoe")
-    client = make_client(OIDC_USERNAME_SOURCE="id_token", OIDC_USERNAME_CLAIM="preferred_username",
-                         OIDC_USERINFO_URL="")
+    client = make_client(
+        OIDC_USERNAME_SOURCE="id_token", OIDC_USERNAME_CLAIM="preferred_username", OIDC_USERINFO_URL=""
+    )
     token = assert_login_token(_login(client, "c"), "jdoe-preferred")
     assert [r.path for r in oidc.requests] == ["/token"]
     verified = client.get("/v4/auth/verify-token", headers={"Authorization": token})
@@ -149,12 +167,19 @@ def test_an_unusable_id_token_finds_no_user(make_client, oidc, case):
     claim = "nickname" if case == "claim missing" else "preferred_username"
     response = _login(make_client(OIDC_USERNAME_SOURCE="id_token", OIDC_USERNAME_CLAIM=claim), "c")
     assert response.status_code == 401
-    assert response.get_json() == {"authenticated": False, "user": None, "token": None,
-                                   "message": "Couldn't find user on OpenID Connect provider"}
+    assert response.get_json() == {
+        "authenticated": False,
+        "user": None,
+        "token": None,
+        "message": "Couldn't find user on OpenID Connect provider",
+    }
 
 
 def test_a_userinfo_source_without_its_url_is_503(site, oidc):
-    client = create_app(site.settings({"SECRET_KEY": TEST_SECRET, "OIDC_TOKEN_URL": f"{oidc.url}/token",
-                                       "OIDC_USERNAME_SOURCE": "userinfo"})).test_client()
+    client = create_app(
+        site.settings(
+            {"SECRET_KEY": TEST_SECRET, "OIDC_TOKEN_URL": f"{oidc.url}/token", "OIDC_USERNAME_SOURCE": "userinfo"}
+        )
+    ).test_client()
     assert _login(client, "c").status_code == 503
     assert oidc.requests == []

@@ -1,6 +1,7 @@
 """AS_API_SECRET_TOKEN (upstream 4.2.0's setting; the current GUI's `secret-token` login, which
 stores `Bearer <the token>` and calls verify-token): a static token accepted by the gate like
 a login token, standing for AS_API_SECRET_TOKEN_USER, compared in constant time, off when unset."""
+
 from __future__ import annotations
 
 import pytest
@@ -34,8 +35,17 @@ def test_the_user_it_stands_for_is_configurable_and_owner_checked(make_client, s
     assert other.status_code == 403
 
 
-@pytest.mark.parametrize("header", [f"Bearer {SECRET[:-1]}", f"Bearer {SECRET}x", f"Bearer {SECRET.upper()}",
-                                    "Bearer ", "Bearer null", f"Basic {SECRET}"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"Bearer {SECRET[:-1]}",
+        f"Bearer {SECRET}x",
+        f"Bearer {SECRET.upper()}",
+        "Bearer ",
+        "Bearer null",
+        f"Basic {SECRET}",
+    ],
+)
 def test_anything_else_is_refused(make_client, header):
     client = make_client(AS_API_SECRET_TOKEN=SECRET)
     response = client.get("/v4/experiments", headers={"Authorization": header})
@@ -67,10 +77,18 @@ def test_the_comparison_is_constant_time_on_bytes():
 
 
 def test_a_short_or_admin_secret_token_is_warned_about(site):
-    conf = site.settings({"SECRET_KEY": TEST_SECRET, "AS_API_SECRET_TOKEN": "short",
-                          "AS_API_SECRET_TOKEN_USER": "ops", "API_ADMIN_USERS": "ops"})
+    conf = site.settings(
+        {
+            "SECRET_KEY": TEST_SECRET,
+            "AS_API_SECRET_TOKEN": "short",
+            "AS_API_SECRET_TOKEN_USER": "ops",
+            "API_ADMIN_USERS": "ops",
+        }
+    )
     warnings = auth.startup_warnings(conf)
     assert any("AS_API_SECRET_TOKEN is shorter" in w for w in warnings)
     assert any("member of API_ADMIN_USERS" in w for w in warnings)
-    assert not any("AS_API_SECRET_TOKEN" in w for w in auth.startup_warnings(
-        site.settings({"SECRET_KEY": TEST_SECRET, "AS_API_SECRET_TOKEN": SECRET})))
+    assert not any(
+        "AS_API_SECRET_TOKEN" in w
+        for w in auth.startup_warnings(site.settings({"SECRET_KEY": TEST_SECRET, "AS_API_SECRET_TOKEN": SECRET}))
+    )

@@ -5,6 +5,7 @@ Starts the real CLI (`autosubmit_api start -w 2`) on a free loopback port, logs 
 CAS stand-in, then checks the token from many parallel connections; gunicorn's access log
 (worker pid per request, through GUNICORN_CMD_ARGS) shows that both workers answered.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,18 +21,37 @@ from tests.conftest import free_port
 STARTUP_DEADLINE = 60.0
 
 
-
 @pytest.fixture
 def server(site, cas, tmp_path):
     port = free_port()
     access_log = tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PROTECTION_LEVEL")}
-    env.update(site.env(CAS_SERVER_URL=cas.base, PROTECTION_LEVEL="ALL", API_PUBLIC_URL=f"http://127.0.0.1:{port}",
-                        GUNICORN_CMD_ARGS=f"--access-logfile {access_log} --access-logformat '%(p)s %(s)s'"))
+    env.update(
+        site.env(
+            CAS_SERVER_URL=cas.base,
+            PROTECTION_LEVEL="ALL",
+            API_PUBLIC_URL=f"http://127.0.0.1:{port}",
+            GUNICORN_CMD_ARGS=f"--access-logfile {access_log} --access-logformat '%(p)s %(s)s'",
+        )
+    )
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--disable-bg-tasks"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path))
+        [
+            sys.executable,
+            "-m",
+            "autosubmit_api.cli",
+            "start",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--disable-bg-tasks",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(tmp_path),
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_DEADLINE
     while True:
@@ -60,8 +80,7 @@ def test_random_secret_is_shared_by_all_gunicorn_workers(server, cas, tmp_path):
     token = login.json()["token"]
 
     def check(_):
-        return requests.get(base + "/v4/auth/verify-token", headers={"Authorization": token},
-                            timeout=10).status_code
+        return requests.get(base + "/v4/auth/verify-token", headers={"Authorization": token}, timeout=10).status_code
 
     def worker_pids():
         return {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}

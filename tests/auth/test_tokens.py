@@ -1,4 +1,5 @@
 """Token issue and check without an app (autosubmit_api.auth, docs/api.md 3.1 and 3.3)."""
+
 from __future__ import annotations
 
 import time
@@ -22,21 +23,37 @@ def test_issued_token_decodes_to_its_user():
     assert decode_token(issue_token("bob", TEST_SECRET, 60), TEST_SECRET) == "bob"
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, None), ("", None), ("null", None), ("  null ", None), ("undefined", None),
-    ("Bearer null", None), ("abc.def.ghi", "abc.def.ghi"), ("Bearer abc.def", "abc.def"),
-    ("bearer abc.def", "abc.def"), ("Bearer", "Bearer"),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, None),
+        ("", None),
+        ("null", None),
+        ("  null ", None),
+        ("undefined", None),
+        ("Bearer null", None),
+        ("abc.def.ghi", "abc.def.ghi"),
+        ("Bearer abc.def", "abc.def"),
+        ("bearer abc.def", "abc.def"),
+        ("Bearer", "Bearer"),
+    ],
+)
 def test_header_parsing(header, expected):
     assert token_from_header(header) == expected
 
 
-@pytest.mark.parametrize("kind, message, expired", [
-    ("expired", "Expired token", True), ("wrongkey", "Unauthorized", False),
-    ("alg_none", "Unauthorized", False), ("nouser", "Unauthorized", False),
-    ("future_iat", "Unauthorized", False), ("audience", "Unauthorized", False),
-    ("malformed", "Unauthorized", False),
-])
+@pytest.mark.parametrize(
+    "kind, message, expired",
+    [
+        ("expired", "Expired token", True),
+        ("wrongkey", "Unauthorized", False),
+        ("alg_none", "Unauthorized", False),
+        ("nouser", "Unauthorized", False),
+        ("future_iat", "Unauthorized", False),
+        ("audience", "Unauthorized", False),
+        ("malformed", "Unauthorized", False),
+    ],
+)
 def test_bad_tokens_are_refused_with_the_reference_message(kind, message, expired):
     with pytest.raises(TokenError) as info:
         decode_token(make_tokens()[kind], TEST_SECRET)
@@ -60,8 +77,14 @@ def test_startup_warnings_name_the_risky_settings(site):
 
     quiet = site.settings({"SECRET_KEY": TEST_SECRET})
     assert startup_warnings(quiet) == []
-    risky = site.settings({"SECRET_KEY": "short", "GITHUB_OAUTH_CLIENT_ID": "id",
-                           "GITHUB_OAUTH_WHITELIST_TEAM": "t", "API_OWNER_CHECK": "false"})
+    risky = site.settings(
+        {
+            "SECRET_KEY": "short",
+            "GITHUB_OAUTH_CLIENT_ID": "id",
+            "GITHUB_OAUTH_WHITELIST_TEAM": "t",
+            "API_OWNER_CHECK": "false",
+        }
+    )
     text = "\n".join(startup_warnings(risky))
     for fragment in ("shorter than 32 bytes", "every GitHub account", "TEAM is ignored", "API_OWNER_CHECK"):
         assert fragment in text

@@ -1,5 +1,6 @@
 """`/updatedesc` (docs/api.md 4.2): the reference's answers, plus the owner check of docs/decisions.md Q12,
 against a real central DB written by the factory."""
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ ME = pwd.getpwuid(os.getuid()).pw_name
 def make_client(make_client):
     """The shared factory (tests/conftest.py), PROTECTION_LEVEL=NONE unless told: the reference's
     /updatedesc answers were captured without protection."""
+
     def make(level="NONE", **env):
         return make_client(level, **env)
 
@@ -46,16 +48,24 @@ def _post(client, user, body, path="/v3/updatedesc"):
 def test_owner_updates_the_description(make_client, owned, path):
     response = _post(make_client(), "alice", {"expid": "a000", "description": "new text"}, path)
     assert response.status_code == 200
-    assert response.get_json() == {"error": False, "auth": True, "description": "new text",
-                                   "message": "Description Updated."}
+    assert response.get_json() == {
+        "error": False,
+        "auth": True,
+        "description": "new text",
+        "message": "Description Updated.",
+    }
     assert _description(owned, "a000") == "new text"
 
 
 def test_another_user_is_forbidden_and_nothing_changes(make_client, owned):
     response = _post(make_client(), "mallory", {"expid": "a000", "description": "defaced"})
     assert response.status_code == 403
-    assert response.get_json() == {"error": True, "auth": False, "description": None,
-                                   "message": "User mallory is not the owner of experiment a000."}
+    assert response.get_json() == {
+        "error": True,
+        "auth": False,
+        "description": None,
+        "message": "User mallory is not the owner of experiment a000.",
+    }
     assert _description(owned, "a000") == "old"
 
 
@@ -90,27 +100,38 @@ def test_without_details_nor_directory_nobody_but_admins_owns_it(make_client, si
 def test_unknown_experiment_is_the_reference_failure(make_client, owned, env, expid):
     response = _post(make_client(**env), "alice", {"expid": expid, "description": "x"})
     assert response.status_code == 200
-    assert response.get_json() == {"error": True, "auth": False, "description": None,
-                                   "message": f"Update on experiment {expid} failed."}
+    assert response.get_json() == {
+        "error": True,
+        "auth": False,
+        "description": None,
+        "message": f"Update on experiment {expid} failed.",
+    }
 
 
-@pytest.mark.parametrize("body", [{"expid": "a000"}, {"expid": "a000", "description": ""},
-                                  {"expid": "a000", "description": 5}])
+@pytest.mark.parametrize(
+    "body", [{"expid": "a000"}, {"expid": "a000", "description": ""}, {"expid": "a000", "description": 5}]
+)
 def test_user_without_description_is_told_so(make_client, owned, body):
     response = _post(make_client(), "alice", body)
     assert response.status_code == 200
-    assert response.get_json() == {"error": True, "auth": False, "description": None,
-                                   "message": "No description provided."}
+    assert response.get_json() == {
+        "error": True,
+        "auth": False,
+        "description": None,
+        "message": "No description provided.",
+    }
     assert _description(owned, "a000") == "old"
 
 
 def test_get_and_non_json_bodies_count_as_no_description(make_client, owned):
     client = make_client()
-    for response in (client.get("/updatedesc", headers=headers("valid", user="alice")),
-                     client.post("/updatedesc", data="expid=a000&description=x",
-                                 headers=headers("valid", user="alice")),
-                     client.post("/updatedesc", data="{broken", content_type="application/json",
-                                 headers=headers("valid", user="alice"))):
+    for response in (
+        client.get("/updatedesc", headers=headers("valid", user="alice")),
+        client.post("/updatedesc", data="expid=a000&description=x", headers=headers("valid", user="alice")),
+        client.post(
+            "/updatedesc", data="{broken", content_type="application/json", headers=headers("valid", user="alice")
+        ),
+    ):
         assert response.status_code == 200
         assert response.get_json()["message"] == "No description provided."
 
@@ -122,8 +143,12 @@ def test_no_user_answers_401_with_the_reference_messages(make_client, owned):
     assert with_description.get_json()["message"] == "It seems that your session has expired, please log in again."
     without = client.get("/v3/updatedesc")
     assert without.status_code == 401
-    assert without.get_json() == {"error": True, "auth": False, "description": None,
-                                  "message": "Not a valid user and no description provided"}
+    assert without.get_json() == {
+        "error": True,
+        "auth": False,
+        "description": None,
+        "message": "Not a valid user and no description provided",
+    }
     assert _description(owned, "a000") == "old"
 
 
@@ -131,7 +156,9 @@ def test_no_user_answers_401_with_the_reference_messages(make_client, owned):
 def test_gated_levels_need_a_token_then_write(make_client, owned, level):
     client = make_client(level)
     assert _post(client, None, {"expid": "a000", "description": "x"}).get_json() == {
-        "error": True, "error_message": "Unauthorized"}
+        "error": True,
+        "error_message": "Unauthorized",
+    }
     assert _post(client, "alice", {"expid": "a000", "description": "gated"}).status_code == 200
     assert _description(owned, "a000") == "gated"
 

@@ -1,4 +1,5 @@
-"""The comparison rules of golden/README.md of the compatibility data (CONTRIBUTING.md, "The compatibility suite"), as plain functions.
+"""The comparison rules of golden/README.md of the compatibility data (CONTRIBUTING.md,
+"The compatibility suite"), as plain functions.
 
 Nothing here knows about Flask or pytest: every function takes decoded JSON values and
 returns None when they match, or a `Diff` naming the JSON path of the first difference and
@@ -251,10 +252,7 @@ def substitute(value: Any, placeholder: str, replacement: str) -> Any:
     if isinstance(value, list):
         return [substitute(v, placeholder, replacement) for v in value]
     if isinstance(value, dict):
-        return {
-            k.replace(placeholder, replacement): substitute(v, placeholder, replacement)
-            for k, v in value.items()
-        }
+        return {k.replace(placeholder, replacement): substitute(v, placeholder, replacement) for k, v in value.items()}
     return value
 
 
@@ -309,8 +307,14 @@ def generic_paths(value: Any, maps: Iterable[str] = ()) -> frozenset:
     return frozenset(found)
 
 
-def multiset_diff(diff: Callable[[Any, Any, tuple], Optional[Diff]], expected: list, actual: list,
-                  path: tuple, missing_why: str, extra_why: str) -> Optional[Diff]:
+def multiset_diff(
+    diff: Callable[[Any, Any, tuple], Optional[Diff]],
+    expected: list,
+    actual: list,
+    path: tuple,
+    missing_why: str,
+    extra_why: str,
+) -> Optional[Diff]:
     """The first difference between two lists compared as multisets: each expected element
     must equal (by `diff`) a distinct actual element, and no actual element may be left over."""
     unused = list(range(len(actual)))
@@ -379,8 +383,9 @@ class _Exact:
         return None
 
     def _multiset(self, expected: list, actual: list, path: Tuple[Segment, ...]) -> Optional[Diff]:
-        return multiset_diff(self.diff, expected, actual, path, "no equal element in the answer",
-                             "element the golden list does not have")
+        return multiset_diff(
+            self.diff, expected, actual, path, "no equal element in the answer", "element the golden list does not have"
+        )
 
 
 def take_values(document: Any, source: Any, patterns: Iterable[Sequence[Token]]) -> Any:
@@ -451,9 +456,7 @@ def _set_path(node: Any, tokens: tuple, value: Any, done: tuple) -> None:
             raise ValueError(f"{format_path(done)} is not a list")
         chosen = [e for e in node if isinstance(e, dict) and str(e.get(token[1])) == token[2]]
         if len(chosen) != 1:
-            raise ValueError(
-                f"{format_path(done)}[{token[1]}={token[2]}] selects {len(chosen)} elements, not 1"
-            )
+            raise ValueError(f"{format_path(done)}[{token[1]}={token[2]}] selects {len(chosen)} elements, not 1")
         targets = [(chosen[0], ("sel", token[1], token[2]))]
     elif kind == "key":
         if not isinstance(node, dict):
@@ -696,8 +699,7 @@ def _oracle_list(expected: list, actual: list, path: tuple) -> Optional[Diff]:
         where,
         [lookup_e[c] for c in only_e[:3]],
         [lookup_a[c] for c in only_a[:3]],
-        f"lists differ as multisets (oracle): {len(only_e)} only in oracle, "
-        f"{len(only_a)} only in answer",
+        f"lists differ as multisets (oracle): {len(only_e)} only in oracle, {len(only_a)} only in answer",
     )
 
 
@@ -744,8 +746,9 @@ class _Added:
                 if generic_path(sub, self.maps) not in self.old:
                     found = _oracle(v42[key], actual[key], sub)
                     if found:
-                        return Diff(found.path, found.expected, found.actual,
-                                    found.why.replace("(oracle)", "(key 4.2.0 added)"))
+                        return Diff(
+                            found.path, found.expected, found.actual, found.why.replace("(oracle)", "(key 4.2.0 added)")
+                        )
                     continue
                 found = self.diff(v42[key], actual[key], sub)
                 if found:
@@ -762,11 +765,7 @@ class _Added:
         key = _identity_key(v42, actual)
         if key is not None:
             by_a = {canonical(a[key]): a for a in actual}
-            pairs = [
-                (e, by_a[canonical(e[key])], ("sel", key, str(e[key])))
-                for e in v42
-                if canonical(e[key]) in by_a
-            ]
+            pairs = [(e, by_a[canonical(e[key])], ("sel", key, str(e[key]))) for e in v42 if canonical(e[key]) in by_a]
         elif len(v42) == len(actual):
             pairs = [(e, a, i) for i, (e, a) in enumerate(zip(v42, actual))]
         else:

@@ -39,9 +39,11 @@ ADDED_ITEMS = {
 # Values 4.0.1 got wrong that we send as 4.2.0 does: on these paths of these rows the
 # expected value is 4.2.0's (golden/v42/<same name>; list elements paired by `name`).
 # Maps `file` -> (comma-separated paths, why).
-_CORES = ("Statistics.JobStatistics[*].processors,Statistics.JobStatistics[*].cpuConsumption,"
-          "Statistics.JobStatistics[*].expectedCpuConsumption,summary.cpuConsumption,"
-          "summary.cpuConsumptionPercentage,summary.expectedCpuConsumption")
+_CORES = (
+    "Statistics.JobStatistics[*].processors,Statistics.JobStatistics[*].cpuConsumption,"
+    "Statistics.JobStatistics[*].expectedCpuConsumption,summary.cpuConsumption,"
+    "summary.cpuConsumptionPercentage,summary.expectedCpuConsumption"
+)
 V42_VALUES = {
     # a003's SIM runs on 2 nodes of 8 processors: 16 cores, where 4.0.1 counted 1 (upstream
     # "Fix estimated cores used in the statistics endpoint", issue 13).

@@ -48,9 +48,7 @@ DEPARTURES42 = {
     ),
     # 4.0.1 answers an unknown view with 200 and the jobs (golden v4 a003 jobs?view=bogus);
     # our clean 4xx, as for 4.2.0's 422, passes too.
-    "v4__experiments__*__jobs__view-bogus.json": Departure(
-        "4.0.1 answers an unknown view with the jobs", data_ok=True
-    ),
+    "v4__experiments__*__jobs__view-bogus.json": Departure("4.0.1 answers an unknown view with the jobs", data_ok=True),
     # The 4.2.0 capture had GraphViz's dot: its standard layouts are dot's. Ours says whether
     # it drew with dot, and where not, places the nodes itself (4.0.1 rows: coordinates and
     # `graphviz` volatile, golden cause `no-graphviz`).

@@ -66,9 +66,7 @@ class Row:
 
     def describe(self) -> str:
         extra = f" [{self.request_extra}]" if self.request_extra else ""
-        level = (
-            f" PROTECTION_LEVEL={self.protection_level}" if self.protection_level != "NONE" else ""
-        )
+        level = f" PROTECTION_LEVEL={self.protection_level}" if self.protection_level != "NONE" else ""
         return f"{self.method} {self.path}{extra}{level}"
 
 
@@ -145,10 +143,7 @@ def load_v42_rows(golden_dir: Path, files: List[str]) -> Dict[str, V42Row]:
     index = golden_dir / "v42" / "index.tsv"
     if not index.is_file():
         return {}
-    found = [
-        V42Row(int(raw["status"]), "v42/" + raw["file"], raw["volatile_fields"])
-        for raw in read_index(index)
-    ]
+    found = [V42Row(int(raw["status"]), "v42/" + raw["file"], raw["volatile_fields"]) for raw in read_index(index)]
     if len(found) != len(files):
         raise ValueError(f"{index}: {len(found)} rows, the 4.0.1 index has {len(files)}")
     return dict(zip(files, found))
@@ -166,9 +161,7 @@ def mint_tokens(now: Optional[int] = None) -> Dict[str, str]:
             algorithm="HS256",
         ),
         "wrongkey": jwt.encode(claims, WRONG_SECRET, algorithm="HS256"),
-        "nouser": jwt.encode(
-            {"iat": now, "exp": now + TEN_YEARS}, REFERENCE_SECRET, algorithm="HS256"
-        ),
+        "nouser": jwt.encode({"iat": now, "exp": now + TEN_YEARS}, REFERENCE_SECRET, algorithm="HS256"),
     }
 
 
@@ -237,9 +230,7 @@ class Harness:
         kwargs = {}
         if "json" in row.extra:
             kwargs = {"data": row.extra["json"].encode("utf-8"), "content_type": "application/json"}
-        response = client.open(
-            row.path, method=row.method, headers=headers, base_url=BASE_URL, **kwargs
-        )
+        response = client.open(row.path, method=row.method, headers=headers, base_url=BASE_URL, **kwargs)
         return site, response
 
     def load(self, name: str, site: Path):
@@ -311,16 +302,12 @@ class Harness:
             problem = self._defect(row, site, actual)
         if problem and isinstance(actual, dict) and actual.get("error") is True:
             # The v3 error body hides the status; its message is what the route owner needs.
-            problem += (
-                f"; the answer says error_message={compare.short(actual.get('error_message'))}"
-            )
+            problem += f"; the answer says error_message={compare.short(actual.get('error_message'))}"
         return problem
 
     def _judge_text(self, row: Row, response, body: bytes) -> Optional[str]:
         if "location" in row.extra:
-            expected = row.extra["location"].replace(
-                "%2F%2F{HOST}", "%2F%2F" + quote(HOST, safe="")
-            )
+            expected = row.extra["location"].replace("%2F%2F{HOST}", "%2F%2F" + quote(HOST, safe=""))
             expected = expected.replace("{HOST}", HOST)
             got = response.headers.get("Location")
             if got != expected:
@@ -368,9 +355,7 @@ class Harness:
         if row.oracle:
             oracle = self.load(row.oracle, site)
             # Keys 4.2.0 added are judged against golden/v42 by check_v42 (Q46), not here.
-            skip = compare.parse_paths(row.oracle_skip) + tuple(
-                compare.parse_path(path) for path in sorted(added)
-            )
+            skip = compare.parse_paths(row.oracle_skip) + tuple(compare.parse_path(path) for path in sorted(added))
             diff = compare.diff_oracle(actual, oracle, skip)
             if diff is not None:
                 return f"{diff} [oracle {row.oracle}]"
@@ -404,7 +389,7 @@ class Harness:
         some of those experiments too (a1ve, aa6f graphs) and sends the same keys elsewhere."""
         names = [row.file]
         if row.file.startswith("root__"):
-            names.append("v3__" + row.file[len("root__"):])
+            names.append("v3__" + row.file[len("root__") :])
         if row.ref_defect and row.ref_defect != "config-unparsable-item":
             names.extend(self.shapes[row.shape_ref]["from"])
         return [name for name in names if name in self.v42 and self.v42_judged(self.rows[name])]

@@ -185,10 +185,7 @@ def keys_401(shared: Path) -> Dict[str, judge42.KeySet]:
         route = route_key(row.path)
         keys, _ = compare.key_paths(body, maps[route], opaque[route])
         paths[route].update(keys)
-    return {
-        route: judge42.KeySet(paths[route], maps[route], opaque[route])
-        for route in set(paths) | set(maps)
-    }
+    return {route: judge42.KeySet(paths[route], maps[route], opaque[route]) for route in set(paths) | set(maps)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,8 +198,7 @@ def copy_site(source: Path, root: Path, mtime: int = SITE42_MTIME) -> Path:
     `metadata/{logs,structures,graph,data}` present, writable copies, every time `mtime`
     except the logs named by their start time (TIMED_LOG).
     The `.autosubmitrc` is written separately (write_rc)."""
-    writable_copy(source, root,
-                  ("logs", "metadata/logs", "metadata/structures", "metadata/graph", "metadata/data"))
+    writable_copy(source, root, ("logs", "metadata/logs", "metadata/structures", "metadata/graph", "metadata/data"))
     (root / "README.md").unlink(missing_ok=True)
     (root / "site.sql").unlink(missing_ok=True)
     for dirpath, dirnames, filenames in os.walk(root):
@@ -270,9 +266,17 @@ def _psql_args(admin_url: str) -> List[str]:
 
     parsed = urlparse(admin_url)
     return [
-        "psql", "-q", "-X", "-v", "ON_ERROR_STOP=1",
-        "-h", parsed.hostname or "127.0.0.1", "-p", str(parsed.port or 5432),
-        "-U", parsed.username or "postgres",
+        "psql",
+        "-q",
+        "-X",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        parsed.hostname or "127.0.0.1",
+        "-p",
+        str(parsed.port or 5432),
+        "-U",
+        parsed.username or "postgres",
     ]
 
 
@@ -283,8 +287,12 @@ def restore_template(sql: Path, admin_url: str = PG_ADMIN_URL) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     with open(sql, "rb") as dump:
         subprocess.run(
-            _psql_args(admin_url) + ["-d", name], stdin=dump, check=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
+            _psql_args(admin_url) + ["-d", name],
+            stdin=dump,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
         )
     return name
 
@@ -323,9 +331,7 @@ def fingerprint(url: str) -> Dict[str, Tuple[int, str]]:
                 ).fetchone()
                 result[f"{schema}.{name}"] = (count, digest)
             elif kind == "S":
-                last, called = conn.execute(
-                    f"SELECT last_value, is_called FROM {qualified}"
-                ).fetchone()
+                last, called = conn.execute(f"SELECT last_value, is_called FROM {qualified}").fetchone()
                 result[f"{schema}.{name}"] = (-1, f"sequence {last} {called}")
             else:
                 result[f"{schema}.{name}"] = (-1, f"relkind {kind}")
@@ -353,8 +359,14 @@ class Harness42:
     per row).
     """
 
-    def __init__(self, shared: Path, spec: SiteSpec, new_dir: Callable[[str], Path],
-                 admin_url: str = PG_ADMIN_URL, fresh_db_per_row: Optional[bool] = None):
+    def __init__(
+        self,
+        shared: Path,
+        spec: SiteSpec,
+        new_dir: Callable[[str], Path],
+        admin_url: str = PG_ADMIN_URL,
+        fresh_db_per_row: Optional[bool] = None,
+    ):
         self.spec = spec
         self.golden_dir = shared / spec.golden
         self.fixtures = shared / spec.fixtures
@@ -422,15 +434,13 @@ class Harness42:
             body = self.substitute(json.loads(text), dbname)
         location = ""
         if answer.request_extra.startswith("location="):
-            location = self.substitute(answer.request_extra[len("location="):], dbname)
+            location = self.substitute(answer.request_extra[len("location=") :], dbname)
         status = answer.status
         whole = answer.volatile_fields.strip() == judge42.WHOLE_BODY
         volatile = () if whole else compare.parse_paths(answer.volatile_fields)
         if departure:
             whole = whole or judge42.WHOLE_BODY in departure.skip
-            volatile += tuple(
-                compare.parse_path(p) for p in departure.skip if p != judge42.WHOLE_BODY
-            )
+            volatile += tuple(compare.parse_path(p) for p in departure.skip if p != judge42.WHOLE_BODY)
             if departure.status is not None:
                 status, location, body = departure.status, departure.location, compare.MISSING
         return judge42.Expected(

@@ -82,15 +82,11 @@ def is_clean_error(answer: Ours) -> bool:
 
 
 def is_data(answer: Ours) -> bool:
-    return 200 <= answer.status < 300 and answer.body is not MISSING and not is_error_body(
-        answer.body
-    )
+    return 200 <= answer.status < 300 and answer.body is not MISSING and not is_error_body(answer.body)
 
 
 def reference_failed(expected: Expected) -> bool:
-    return expected.status >= 400 or (
-        200 <= expected.status < 300 and is_error_body(expected.body)
-    )
+    return expected.status >= 400 or (200 <= expected.status < 300 and is_error_body(expected.body))
 
 
 def _describe(answer: Ours) -> str:
@@ -242,9 +238,7 @@ class _Data:
             if found:
                 return found
         if len(reference) != len(ours):
-            return Diff(
-                where, f"{len(reference)} elements", f"{len(ours)} elements", "list length differs"
-            )
+            return Diff(where, f"{len(reference)} elements", f"{len(ours)} elements", "list length differs")
         return None
 
     def _by_identity(self, reference: list, ours: list, path: tuple, key: str) -> Optional[Diff]:
@@ -266,8 +260,9 @@ class _Data:
         return None
 
     def _multiset(self, reference: list, ours: list, path: tuple) -> Optional[Diff]:
-        return compare.multiset_diff(self.diff, reference, ours, path, "no matching element in ours",
-                                     "element 4.2.0's list does not have")
+        return compare.multiset_diff(
+            self.diff, reference, ours, path, "no matching element in ours", "element 4.2.0's list does not have"
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,13 +277,9 @@ class KeySet:
     everything below an opaque path (configuration trees) counts as had.
     """
 
-    def __init__(
-        self, paths: Iterable[str] = (), maps: Iterable[str] = (), opaque: Iterable[str] = ()
-    ):
+    def __init__(self, paths: Iterable[str] = (), maps: Iterable[str] = (), opaque: Iterable[str] = ()):
         self.paths: FrozenSet[str] = frozenset(paths)
-        self.patterns = tuple(
-            compare.parse_path(p) for p in self.paths if "*" in p.replace("[*]", "")
-        )
+        self.patterns = tuple(compare.parse_path(p) for p in self.paths if "*" in p.replace("[*]", ""))
         self.opaque = tuple(compare.parse_path(p) for p in opaque)
 
     def __call__(self, generic_path: str) -> bool:

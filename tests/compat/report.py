@@ -104,11 +104,7 @@ def prune_source(text: str, passing: List[str]) -> str:
             continue
         # A route comment and its continuation lines, dropped when no row follows them.
         end = index + 1
-        while (
-            end < len(kept)
-            and kept[end].strip().startswith("#")
-            and not kept[end].strip().startswith("# /")
-        ):
+        while end < len(kept) and kept[end].strip().startswith("#") and not kept[end].strip().startswith("# /"):
             end += 1
         following = kept[end].strip() if end < len(kept) else ""
         if not (following.startswith("# /") or following == "}"):
@@ -142,8 +138,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="full failure messages")
     parser.add_argument("--prune", action="store_true", help="remove passing rows from pending.py")
     parser.add_argument("--write-pending", action="store_true", help="rewrite pending.py")
-    parser.add_argument("--v42", action="store_true",
-                        help="check the keys 4.2.0 added (golden/v42) instead of the 4.0.1 rows")
+    parser.add_argument(
+        "--v42", action="store_true", help="check the keys 4.2.0 added (golden/v42) instead of the 4.0.1 rows"
+    )
     args = parser.parse_args(argv)
 
     if not args.verbose:
@@ -159,8 +156,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows = [row for row in rows if args.route in row.path]
 
     if args.v42:
-        return report_v42(shared, [row for row in load_rows(shared / "golden")
-                                   if args.route in row.path], args.verbose)
+        return report_v42(shared, [row for row in load_rows(shared / "golden") if args.route in row.path], args.verbose)
     with tempfile.TemporaryDirectory(prefix="golden-report-") as base:
         harness = Harness(shared, lambda name: Path(tempfile.mkdtemp(prefix=name, dir=base)))
         results = run(rows, harness)

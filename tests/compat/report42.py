@@ -33,11 +33,26 @@ from tests.conftest import shared_dir  # noqa: E402
 PENDING_FILE = Path(__file__).with_name("pending42.py")
 
 # Fields 4.2.0 added that issue 13 brings (the current GUI reads them).
-ISSUE13_KEYS = frozenset({
-    "split", "splits", "workflow_commit", "minutes_queue", "SY", "Total_energy",
-    "Total_footprint", "footprint", "platform_info", "CHSY", "Parallelization", "pagination",
-    "HPCLOGDIR", "HPCROOTDIR", "DESCRIPTION", "date",
-})
+ISSUE13_KEYS = frozenset(
+    {
+        "split",
+        "splits",
+        "workflow_commit",
+        "minutes_queue",
+        "SY",
+        "Total_energy",
+        "Total_footprint",
+        "footprint",
+        "platform_info",
+        "CHSY",
+        "Parallelization",
+        "pagination",
+        "HPCLOGDIR",
+        "HPCROOTDIR",
+        "DESCRIPTION",
+        "date",
+    }
+)
 JOB_LIST_MISSING = re.compile(r"job_list_\w+\.pkl not found|couldn't open pkl")
 EXPID = re.compile(r"\b(a9m[0-9]|a8p[0-9]|a9p[0-9]|zzzz)")
 

@@ -45,9 +45,7 @@ def test_malformed_paths_are_rejected(bad):
 def test_concrete_paths_are_printed_in_the_same_notation():
     assert format_path(("jobs", 3, "name")) == "jobs[3].name"
     assert format_path(("conf", "a b")) == 'conf["a b"]'
-    assert (
-        format_path(("experiment", ("sel", "name", "aa6f"), "hpc")) == "experiment[name=aa6f].hpc"
-    )
+    assert format_path(("experiment", ("sel", "name", "aa6f"), "hpc")) == "experiment[name=aa6f].hpc"
 
 
 def test_parent_of_a_key_path():
@@ -60,10 +58,7 @@ def test_parent_of_a_key_path():
 
 
 def test_equal_documents_match_with_int_float_mix_and_float_tolerance():
-    assert (
-        diff_exact({"a": 0, "b": 1.0000001, "c": [1, "x"]}, {"a": 0.0, "b": 1.0, "c": [1, "x"]})
-        is None
-    )
+    assert diff_exact({"a": 0, "b": 1.0000001, "c": [1, "x"]}, {"a": 0.0, "b": 1.0, "c": [1, "x"]}) is None
     assert diff_exact({"x": 1e-12}, {"x": 0}) is None
 
 
@@ -144,9 +139,7 @@ def test_failure_message_names_the_path_and_both_values():
 
 
 def test_defect_paths_replace_the_selected_element_only():
-    items = parse_defect_paths(
-        'experiment[name=aa6f].hpc="LOCAL",experiment[name=aa6f].version="4.1.17"'
-    )
+    items = parse_defect_paths('experiment[name=aa6f].hpc="LOCAL",experiment[name=aa6f].version="4.1.17"')
     doc = {
         "experiment": [
             {"name": "a003", "hpc": "MN4"},
@@ -320,10 +313,7 @@ def test_oracle_lists_without_identity_are_multisets_of_shared_keys():
 
 
 def test_oracle_scalar_lists_are_multisets_of_canonical_values():
-    assert (
-        diff_oracle({"l": [1.001, "2024-01-01 00:00:00"]}, {"l": ["2024-01-01T00:00:00", 1.0]})
-        is None
-    )
+    assert diff_oracle({"l": [1.001, "2024-01-01 00:00:00"]}, {"l": ["2024-01-01T00:00:00", 1.0]}) is None
     assert diff_oracle({"l": [1, 1]}, {"l": [1, 2]}) is not None
 
 
@@ -378,7 +368,7 @@ def test_pruning_pending_drops_passing_rows_and_emptied_route_comments():
     text = (
         "PENDING = frozenset(\n    {\n"
         '        # /v3/a: not served yet\n        "a1.json",\n'
-        '        # /v3/b: served, but\n        # a second comment line\n'
+        "        # /v3/b: served, but\n        # a second comment line\n"
         '        "b1.json",\n        "b2.json",\n'
         "    }\n)\n"
     )
@@ -406,8 +396,14 @@ def test_generic_paths_write_indices_and_map_keys_as_stars():
     assert generic_path(("jobs", 3, "split")) == "jobs[*].split"
     value = {"jobs": [{"a": 1}, {"b": [{"c": 2}]}], "groups_data": {"x_1": {"color": "r"}}}
     assert generic_paths(value, ("groups_data",)) == {
-        "jobs", "jobs[*].a", "jobs[*].b", "jobs[*].b[*].c", "groups_data", "groups_data.*",
-        "groups_data.*.color"}
+        "jobs",
+        "jobs[*].a",
+        "jobs[*].b",
+        "jobs[*].b[*].c",
+        "groups_data",
+        "groups_data.*",
+        "groups_data.*.color",
+    }
 
 
 def test_exact_allows_only_the_added_keys_it_is_given():
@@ -430,11 +426,9 @@ def test_shape_allows_the_added_keys():
 def test_added_keys_must_be_present_with_4_2_values_and_old_keys_only_present():
     from tests.compat.compare import diff_added
 
-    v42 = {"total": 2, "jobs": [{"id": "a", "minutes": 5, "split": 1},
-                                {"id": "b", "minutes": 7, "split": None}]}
+    v42 = {"total": 2, "jobs": [{"id": "a", "minutes": 5, "split": 1}, {"id": "b", "minutes": 7, "split": None}]}
     old = {"total", "jobs", "jobs[*].id", "jobs[*].minutes"}
-    ours = {"total": 3, "jobs": [{"id": "b", "minutes": 9, "split": None},
-                                 {"id": "a", "minutes": 1, "split": 1}]}
+    ours = {"total": 3, "jobs": [{"id": "b", "minutes": 9, "split": None}, {"id": "a", "minutes": 1, "split": 1}]}
     # 4.0.1's keys (total, minutes) keep our values; the list pairs by id, not position.
     assert diff_added(ours, v42, old) is None
     wrong = {"total": 3, "jobs": [{"id": "a", "minutes": 5, "split": 2}, {"id": "b", "minutes": 7, "split": None}]}

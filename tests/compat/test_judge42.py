@@ -13,8 +13,7 @@ from tests.compat import compare
 from tests.compat.golden42 import route_key
 from tests.compat.judge42 import Expected, KeySet, Ours, judge
 
-TREE_401 = KeySet({"jobs", "jobs[*].id", "jobs[*].start", "jobs[*].SYPD", "jobs[*].children",
-                   "jobs[*].children[*].id"})
+TREE_401 = KeySet({"jobs", "jobs[*].id", "jobs[*].start", "jobs[*].SYPD", "jobs[*].children", "jobs[*].children[*].id"})
 
 
 def data_row(body, **kwargs) -> Expected:
@@ -23,8 +22,15 @@ def data_row(body, **kwargs) -> Expected:
     return Expected(status=200, body=body, **kwargs)
 
 
-JOB = {"id": "a9m1_SIM", "start": "2026-12-06T02:55:18+00:00", "SYPD": 1.23456, "split": -1,
-       "splits": -1, "workflow_commit": "", "children": []}
+JOB = {
+    "id": "a9m1_SIM",
+    "start": "2026-12-06T02:55:18+00:00",
+    "SYPD": 1.23456,
+    "split": -1,
+    "splits": -1,
+    "workflow_commit": "",
+    "children": [],
+}
 
 
 def test_our_same_data_passes():
@@ -54,8 +60,7 @@ def test_an_error_body_where_4_2_0_had_data_fails():
 
 
 def test_our_clean_404_passes_where_4_2_0_said_200_empty_for_an_unknown_job():
-    expected = data_row({"parents": []}, path="/v4/experiments/a9m1/jobs/a9m1_NOPE/parents",
-                        not_found_ok=True)
+    expected = data_row({"parents": []}, path="/v4/experiments/a9m1/jobs/a9m1_NOPE/parents", not_found_ok=True)
     clean = Ours(404, {"error": True, "error_message": "Job a9m1_NOPE not found"})
     assert judge(expected, clean) is None
     # ... but only a clean error body, and only on rows about something unknown
@@ -126,28 +131,21 @@ def test_where_4_2_0_failed_data_or_a_clean_error_passes_never_a_500():
     assert judge(failed, Ours(503, {"error": True, "error_message": "locked"})) is None
     assert judge(failed, Ours(500, {"error": True, "error_message": "x"})) is not None
     assert judge(failed, Ours(404, {"detail": "Not Found"})) is not None
-    v3_error = Expected(
-        path="/v3/tree/a9m4", status=200, body={"error": True, "error_message": "x"}
-    )
+    v3_error = Expected(path="/v3/tree/a9m4", status=200, body={"error": True, "error_message": "x"})
     assert judge(v3_error, Ours(200, {"error": True, "error_message": "no job list"})) is None
 
 
 def test_where_the_data_exists_an_error_does_not_pass():
-    wrappers = Expected(path="/v4/experiments/a9m1/wrappers", status=500, body={"error": True},
-                        require_data=True)
+    wrappers = Expected(path="/v4/experiments/a9m1/wrappers", status=500, body={"error": True}, require_data=True)
     assert judge(wrappers, Ours(200, {"wrappers": []})) is None
     assert judge(wrappers, Ours(404, {"error": True, "error_message": "none"})) is not None
 
 
 def test_status_class_of_4_2_0_errors_is_kept():
-    unknown_job = Expected(
-        path="/v4/experiments/a9m1/jobs/a9m1_NOPE", status=404, body={"error": True}
-    )
+    unknown_job = Expected(path="/v4/experiments/a9m1/jobs/a9m1_NOPE", status=404, body={"error": True})
     assert judge(unknown_job, Ours(404, {"error": True, "error_message": "unknown"})) is None
     assert judge(unknown_job, Ours(200, {"name": "a9m1_NOPE"})) is not None
-    bad_section = Expected(
-        path="/v4/experiments/a9m1/eta?section=Nope", status=400, body={"error": True}
-    )
+    bad_section = Expected(path="/v4/experiments/a9m1/eta?section=Nope", status=400, body={"error": True})
     clean = Ours(400, {"error": True, "error_message": "no such section"})
     assert judge(bad_section, clean) is None
 
@@ -165,17 +163,14 @@ def test_fastapi_422_is_4_0_1_error_on_v3_and_400_or_422_on_v4():
 
 
 def test_data_where_4_0_1_answered_data_passes_a_departure():
-    v4 = Expected(path="/v4/experiments/a9m1/jobs?view=bogus", status=422,
-                  body={"error": True}, data_ok=True)
+    v4 = Expected(path="/v4/experiments/a9m1/jobs?view=bogus", status=422, body={"error": True}, data_ok=True)
     assert judge(v4, Ours(200, {"jobs": []})) is None
     assert judge(v4, Ours(400, {"error": True, "error_message": "bad view"})) is None
     assert judge(v4, Ours(500, {"error": True, "error_message": "x"})) is not None
 
 
 def test_redirects_compare_status_class_and_target_path():
-    redirect = Expected(
-        path="/v3/filestatus/", status=307, location="http://127.0.0.1:8070/v3/filestatus"
-    )
+    redirect = Expected(path="/v3/filestatus/", status=307, location="http://127.0.0.1:8070/v3/filestatus")
     assert judge(redirect, Ours(308, location="/v3/filestatus")) is None
     assert judge(redirect, Ours(308, location="/v3/filestatus/")) is not None
     assert judge(redirect, Ours(200, {"status": "OFFLINE"})) is not None
@@ -188,15 +183,17 @@ def test_keys_4_0_1_had_come_from_its_answers_maps_and_opaque_trees():
     assert keys("configuration_filesystem.DEFAULT.EXPID")
 
 
-@pytest.mark.parametrize("path,route", [
-    ("/v3/graph/a9m1/standard/none", "/v3/graph"),
-    ("/graph/a3tb/standard/none", "/v3/graph"),
-    ("/v4/experiments", "/v4/experiments"),
-    ("/v4/experiments/a9m1", "/v4/experiments/<e>"),
-    ("/v4/experiments/a9m1/jobs?view=quick", "/v4/experiments/<e>/jobs?view=quick"),
-    ("/v4/experiments/a9m1/jobs/a9m1_SIM/parents?include_status=true",
-     "/v4/experiments/<e>/jobs/<j>/parents"),
-    ("/v4/experiments/a9m1/runs/2/config", "/v4/experiments/<e>/runs/<r>/config"),
-])
+@pytest.mark.parametrize(
+    "path,route",
+    [
+        ("/v3/graph/a9m1/standard/none", "/v3/graph"),
+        ("/graph/a3tb/standard/none", "/v3/graph"),
+        ("/v4/experiments", "/v4/experiments"),
+        ("/v4/experiments/a9m1", "/v4/experiments/<e>"),
+        ("/v4/experiments/a9m1/jobs?view=quick", "/v4/experiments/<e>/jobs?view=quick"),
+        ("/v4/experiments/a9m1/jobs/a9m1_SIM/parents?include_status=true", "/v4/experiments/<e>/jobs/<j>/parents"),
+        ("/v4/experiments/a9m1/runs/2/config", "/v4/experiments/<e>/runs/<r>/config"),
+    ],
+)
 def test_route_key(path, route):
     assert route_key(path) == route

@@ -11,6 +11,7 @@ history, a run log and job logs) and `e2eb` (10,000 jobs). Screenshots of every 
 
 Everything skips, with the reason, when Chromium, Playwright or ../shared/gui is missing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,8 +47,14 @@ OIDC_BUILD = "head-oidc"
 V401_CAS_BUILD = "v4.0.1-cas"
 PROVIDER_BUILDS = {OIDC_BUILD: ("head", "oidc"), V401_CAS_BUILD: ("v4.0.1", "cas")}
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TEST_SECRET = "e2e-secret-key-for-tests-only-0123456789"
 # The server's AS_API_SECRET_TOKEN (the GUI's `secret-token` login) and the user it stands for.
@@ -56,8 +63,14 @@ REPO = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("E2E_OUTPUT_DIR", REPO / "test-output" / "e2e"))
 FIXTURE_EXPIDS = ("a003", "a6zj", "a3tb", "a1ve")
 # Texts a person reads as "this page failed" (GUI error banners and states, both builds).
-ERROR_TEXTS = ("Unknown error", "Error while fetching", "Error fetching", "You may be unauthorized",
-               "must refresh the page", "Something went wrong")
+ERROR_TEXTS = (
+    "Unknown error",
+    "Error while fetching",
+    "Error fetching",
+    "You may be unauthorized",
+    "must refresh the page",
+    "Something went wrong",
+)
 
 
 def chromium_path() -> Optional[str]:
@@ -104,9 +117,23 @@ def api_server(site: Site, log_dir: Path, workers: int, **env: str):
     full.update(site.env(PROTECTION_LEVEL="NONE", SECRET_KEY=TEST_SECRET, TZ="UTC", **env))
     log_path = log_dir / "server.log"
     log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}",
-                             "-w", str(workers), "--disable-bg-tasks"], env=full, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=str(site.root))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autosubmit_api.cli",
+            "start",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--disable-bg-tasks",
+        ],
+        env=full,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(site.root),
+    )
     url = f"http://127.0.0.1:{port}" + env.get("AS_API_ROOT_PATH", "")
     try:
         try:
@@ -137,15 +164,16 @@ def _write_logs(site: Site, expid: str, jobs) -> None:
     """A run log and two platforms' recovery logs in ASLOGS, and out/err logs of the jobs."""
     tmp = site.exp_dir(expid) / "tmp"
     (tmp / "ASLOGS" / "20240101_000000_run.log").write_text(
-        "".join(f"[INFO] e2e run log line {i} of {expid}\n" for i in range(1, 41)))
+        "".join(f"[INFO] e2e run log line {i} of {expid}\n" for i in range(1, 41))
+    )
     for platform in ("MARENOSTRUM4", "LOCAL"):
         (tmp / "ASLOGS" / f"20240101_000500_{platform}_log_recovery.log").write_text(
-            "".join(f"[INFO] {platform} recovery line {i}\n" for i in range(1, 11)))
+            "".join(f"[INFO] {platform} recovery line {i}\n" for i in range(1, 11))
+        )
     for job in jobs:
         for name, kind in ((job.out_log, "out"), (job.err_log, "err")):
             if name:
-                (tmp / f"LOG_{expid}" / name).write_text(
-                    "".join(f"{job.name} {kind} line {i}\n" for i in range(1, 21)))
+                (tmp / f"LOG_{expid}" / name).write_text("".join(f"{job.name} {kind} line {i}\n" for i in range(1, 21)))
 
 
 @dataclass
@@ -167,22 +195,29 @@ def e2e_site(e2e_prerequisites, tmp_path_factory) -> E2ESite:
     if fixtures:
         copy_fixture_tree(root)
     site = make_site(root)
-    jobs = workflow.standard_jobs("e2e0", dates=("20000101", "20000201"), members=("fc0", "fc1"),
-                                  chunks=3)
-    sims = [job.name for job in jobs if job.section == "SIM" and job.date.month == 1
-            and job.member == "fc0"]
+    jobs = workflow.standard_jobs("e2e0", dates=("20000101", "20000201"), members=("fc0", "fc1"), chunks=3)
+    sims = [job.name for job in jobs if job.section == "SIM" and job.date.month == 1 and job.member == "fc0"]
     for job in jobs:
         if job.name in sims:
             job.wrapper_type = "vertical"
     wrapper = {"e2e0_ASThread_17128472368642_3_3": sims}
-    make_experiment(site, "e2e0", jobs, description="e2e factory experiment",
-                    details={"user": "e2euser", "hpc": "LOCAL", "created": "2024-05-02 09:30:00"},
-                    config={"WRAPPERS": {"WRAPPER_V": {"TYPE": "vertical", "JOBS_IN_WRAPPER": "SIM"}}},
-                    packages=wrapper)
+    make_experiment(
+        site,
+        "e2e0",
+        jobs,
+        description="e2e factory experiment",
+        details={"user": "e2euser", "hpc": "LOCAL", "created": "2024-05-02 09:30:00"},
+        config={"WRAPPERS": {"WRAPPER_V": {"TYPE": "vertical", "JOBS_IN_WRAPPER": "SIM"}}},
+        packages=wrapper,
+    )
     _write_logs(site, "e2e0", jobs)
-    make_experiment(site, "e2eb", workflow.big_workflow("e2eb", 10_000),
-                    description="e2e big experiment",
-                    details={"user": "e2euser", "hpc": "MN5", "created": "2024-05-03 10:00:00"})
+    make_experiment(
+        site,
+        "e2eb",
+        workflow.big_workflow("e2eb", 10_000),
+        description="e2e big experiment",
+        details={"user": "e2euser", "hpc": "MN5", "created": "2024-05-03 10:00:00"},
+    )
     expids = (list(FIXTURE_EXPIDS) if fixtures else []) + ["e2e0", "e2eb"]
     return E2ESite(site=site, fixtures=fixtures, expids=expids, wrapper=wrapper)
 
@@ -212,8 +247,7 @@ def point_build(src: Path, dest: Path, api: str) -> int:
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
             if PLACEHOLDER in text:
                 count += text.count(PLACEHOLDER)
-                path.write_text(text.replace(PLACEHOLDER, api), encoding="utf-8",
-                                errors="surrogateescape")
+                path.write_text(text.replace(PLACEHOLDER, api), encoding="utf-8", errors="surrogateescape")
     return count
 
 
@@ -233,7 +267,8 @@ def set_login_provider(dest: Path, provider: str) -> None:
         text = path.read_text(encoding="utf-8", errors="surrogateescape")
         text, constants = _PROVIDER_CONSTANT.subn(lambda m: f'{m.group(1)}="{provider}"', text)
         text, from_env = _PROVIDER_FROM_ENV.subn(
-            lambda m: f'{m.group(1)},REACT_APP_AUTH_PROVIDER:"{provider}"}}.REACT_APP_AUTH_PROVIDER', text)
+            lambda m: f'{m.group(1)},REACT_APP_AUTH_PROVIDER:"{provider}"}}.REACT_APP_AUTH_PROVIDER', text
+        )
         if constants or from_env:
             found += constants + from_env
             path.write_text(text, encoding="utf-8", errors="surrogateescape")
@@ -275,12 +310,18 @@ def api_url(e2e_site, gui_servers, cas_server, oidc_server, tmp_path_factory):
     site = e2e_site.site
     with open(site.rc_path, "a", encoding="utf-8") as rc:
         rc.write("[clients]\nauthorized = " + " ".join(u for _, _, u in gui_servers.values()) + "\n")
-    with api_server(site, tmp_path_factory.mktemp("e2e-logs"), 2,
-                    CAS_SERVER_URL=cas_server.base, OIDC_CLIENT_ID=oidc_server.state.client_id,
-                    OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
-                    OIDC_TOKEN_URL=oidc_server.url + "/token",
-                    OIDC_USERINFO_URL=oidc_server.url + "/userinfo",
-                    AS_API_SECRET_TOKEN=SITE_TOKEN, AS_API_SECRET_TOKEN_USER=SITE_TOKEN_USER) as url:
+    with api_server(
+        site,
+        tmp_path_factory.mktemp("e2e-logs"),
+        2,
+        CAS_SERVER_URL=cas_server.base,
+        OIDC_CLIENT_ID=oidc_server.state.client_id,
+        OIDC_CLIENT_SECRET=oidc_server.state.client_secret,
+        OIDC_TOKEN_URL=oidc_server.url + "/token",
+        OIDC_USERINFO_URL=oidc_server.url + "/userinfo",
+        AS_API_SECRET_TOKEN=SITE_TOKEN,
+        AS_API_SECRET_TOKEN_USER=SITE_TOKEN_USER,
+    ) as url:
         yield url
 
 
@@ -305,8 +346,7 @@ def browser(e2e_prerequisites):
     with sync_playwright() as pw:
         # Never a downloaded browser: the system Chromium. Playwright gives every launch a
         # fresh, empty profile directory of its own.
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS,
-                                     headless=True)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
 
@@ -340,13 +380,14 @@ class PageRecord:
         return [c for c in self.calls if fragment in c[1]]
 
     def urls(self, pattern: str) -> List[str]:
-        return [u for _, u, _ in self.calls if re.search(pattern, u[len(self.api):])]
+        return [u for _, u, _ in self.calls if re.search(pattern, u[len(self.api) :])]
 
     def problems(self, allow: tuple = ()) -> List[str]:
         """Failed or refused API requests, CORS and console errors, JavaScript exceptions.
 
         `allow` holds substrings of URLs (and their console lines) a test expects to fail.
         """
+
         def allowed(text):
             return any(a in text for a in allow)
 

@@ -4,6 +4,7 @@ loopback server (no CDN, no validator), and one request runs from it: Authorize 
 "Try it out" on GET /v4/experiments, Execute, and the answer is shown.
 
 Needs only Chromium and Playwright (not the GUI builds): skips without them."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -44,8 +45,13 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module", params=["", "/as-api"], ids=["no-prefix", "prefix"])
 def server(request, site, tmp_path_factory):
     home = tmp_path_factory.mktemp("docs-home")
-    env = clean_env(AUTOSUBMIT_CONFIGURATION=str(site.rc_path), HOME=str(home), PROTECTION_LEVEL="ALL",
-                    SECRET_KEY=TEST_SECRET, AS_API_ROOT_PATH=request.param)
+    env = clean_env(
+        AUTOSUBMIT_CONFIGURATION=str(site.rc_path),
+        HOME=str(home),
+        PROTECTION_LEVEL="ALL",
+        SECRET_KEY=TEST_SECRET,
+        AS_API_ROOT_PATH=request.param,
+    )
     srv = Server(env, "--disable-bg-tasks", "-w", "1", cwd=home)
     try:
         srv.wait()

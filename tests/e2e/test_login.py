@@ -8,6 +8,7 @@ REACT_APP_AUTH_PROVIDER: HEAD defaults to `cas` (the `head-oidc` copy is set to 
 v4.0.1 upper-cases the unset value and its Login page cannot render at all (a GUI defect that
 no API answer can fix; the test pins it so a rebuilt GUI shows up here).
 """
+
 from __future__ import annotations
 
 import json

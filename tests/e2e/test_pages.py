@@ -5,6 +5,7 @@ checks what that person would: the job names and counts shown are the ones our A
 (fetched again here with urllib), no API request failed, no CORS or JavaScript error, no
 error banner. Screenshots land in test-output/e2e/.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,9 +65,12 @@ def test_home_lists_the_experiments(build, open_page, api_get):
     names = [e["name"] for e in api["experiments"]]
     assert names, "the API lists no experiment"
     gui.page.locator(f'a[href="/experiment/{names[-1]}/quick"]').first.wait_for()
-    shown = [re.match(r"/experiment/(\w+)/quick", h).group(1)
-             for h in gui.page.locator('a[href^="/experiment/"][href$="/quick"]').evaluate_all(
-                 "els => els.map(e => e.getAttribute('href'))")]
+    shown = [
+        re.match(r"/experiment/(\w+)/quick", h).group(1)
+        for h in gui.page.locator('a[href^="/experiment/"][href$="/quick"]').evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
+    ]
     assert sorted(set(shown)) == sorted(names)
     text = gui.text()
     for exp in api["experiments"]:
@@ -117,7 +121,8 @@ def test_head_home_hpc_filter(open_page, api_get):
     assert sorted(e["name"] for e in api["experiments"]) == local
     gui.page.locator(f'a[href="/experiment/{local[-1]}/quick"]').first.wait_for()
     shown = gui.page.locator('a[href^="/experiment/"][href$="/quick"]').evaluate_all(
-        "els => els.map(e => e.getAttribute('href'))")
+        "els => els.map(e => e.getAttribute('href'))"
+    )
     assert sorted({re.match(r"/experiment/(\w+)/quick", h).group(1) for h in shown}) == local
     gui.assert_clean(api_get)
 
@@ -258,10 +263,14 @@ def test_tree_runs_and_run_detail(build, open_page, api_get):
     gui.assert_clean(api_get)
 
 
-ISO_CREATED = pytest.mark.xfail(strict=False, reason=(
-    "aa6f (Autosubmit 4.1.17) stores run `created` as ISO with an offset "
-    "('2026-06-10T16:30:24+0200'); /v3/runs `created` and /v3/history `run_created` pass it "
-    "through and GUI v4.0.1 splits it as YYYY-MM-DD-HH:MM:SS and crashes to /404"))
+ISO_CREATED = pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "aa6f (Autosubmit 4.1.17) stores run `created` as ISO with an offset "
+        "('2026-06-10T16:30:24+0200'); /v3/runs `created` and /v3/history `run_created` pass it "
+        "through and GUI v4.0.1 splits it as YYYY-MM-DD-HH:MM:SS and crashes to /404"
+    ),
+)
 
 
 @pytest.mark.parametrize("build", [pytest.param("v4.0.1", marks=ISO_CREATED), "head"])
@@ -333,8 +342,7 @@ def test_graph_view_draws_and_selects(build, expid, open_page, api_get, expid_of
 @pytest.mark.parametrize("view", ["quick", "tree", "graph"])
 def test_big_experiment_pages(build, view, open_page, api_get):
     gui = open_page(build, f"/experiment/e2eb/{view}")
-    call = {"quick": r"^/v3/quick/e2eb$", "tree": r"^/v3/tree/e2eb$",
-            "graph": r"^/v3/graph/e2eb/standard/none$"}[view]
+    call = {"quick": r"^/v3/quick/e2eb$", "tree": r"^/v3/tree/e2eb$", "graph": r"^/v3/graph/e2eb/standard/none$"}[view]
     api = api_get(gui.wait_call(call, timeout=90))
     if view == "quick":
         assert len(api["tree_view"]) == 10_000
@@ -391,8 +399,11 @@ def test_head_table_view_queue_sums_are_the_tree_minutes_queue(open_page, api_ge
     assert set(cells) == set(sums)
     for section, values in sums.items():
         count, queue_sum = len(values), sum(values)
-        assert cells[section][1:4] == [str(count), seconds_to_delta(queue_sum),
-                                       seconds_to_delta(int(queue_sum / count + 0.5))], section
+        assert cells[section][1:4] == [
+            str(count),
+            seconds_to_delta(queue_sum),
+            seconds_to_delta(int(queue_sum / count + 0.5)),
+        ], section
     gui.assert_clean(api_get)
 
 

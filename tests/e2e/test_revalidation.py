@@ -10,6 +10,7 @@ with the clock), the second load of the tree page and each 5 s monitor poll of
 `/v3/pkltreeinfo` are answered 304 by the server (gunicorn, 2 workers: the tag is derived from
 the content, so either worker validates it).
 """
+
 from __future__ import annotations
 
 import re
@@ -42,9 +43,13 @@ class WireStatuses:
         self.status[event["requestId"]] = event["statusCode"]
 
     def of(self, pattern: str) -> List[int]:
-        return [self.status[rid] for rid in self.order if rid in self.status
-                and self.urls[rid].startswith(self.api)
-                and re.search(pattern, self.urls[rid][len(self.api):])]
+        return [
+            self.status[rid]
+            for rid in self.order
+            if rid in self.status
+            and self.urls[rid].startswith(self.api)
+            and re.search(pattern, self.urls[rid][len(self.api) :])
+        ]
 
     def wait(self, page, pattern: str, count: int, timeout: float = 30.0) -> List[int]:
         deadline = time.monotonic() + timeout

@@ -7,6 +7,7 @@ static AS_API_SECRET_TOKEN.
 The site's e2e0 belongs to `e2euser`; the server runs with PROTECTION_LEVEL=NONE, so only the
 writes need a token (a JWT of ours, or the server's AS_API_SECRET_TOKEN).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,12 @@ def _token(user):
 
 def _api(api_url, path, token, body=None):
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(api_url + path, data=data, method="POST" if data else "GET",
-                                     headers={"Authorization": token, "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        api_url + path,
+        data=data,
+        method="POST" if data else "GET",
+        headers={"Authorization": token, "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -126,8 +131,11 @@ def test_head_runner_controls_are_hidden(open_page, api_url, api_get):
 def test_head_settings_page_loads_and_saves_the_preferred_username(open_page, api_url, api_get):
     token = _token("e2e-settings-user")
     gui = open_page("head", "/settings", token=token)
-    for pattern in (r"^/v4/user-settings/preferred-username$", r"^/v4/runners/configuration/profiles$",
-                    r"^/v4/runners/configuration/ssh-public-keys$"):
+    for pattern in (
+        r"^/v4/user-settings/preferred-username$",
+        r"^/v4/runners/configuration/profiles$",
+        r"^/v4/runners/configuration/ssh-public-keys$",
+    ):
         gui.wait_call(pattern)
     gui.wait_text("No public SSH keys found")
     gui.wait_text("description-only")

@@ -3,6 +3,7 @@
 The server is found at $API_TEST_POSTGRES (default postgresql://root@127.0.0.1:5432/test,
 trust auth). When none answers, the tests that need it skip with a message saying so.
 """
+
 from __future__ import annotations
 
 import os

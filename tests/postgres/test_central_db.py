@@ -3,6 +3,7 @@
 A site is written by the SQLite factory, copied into a fresh PostgreSQL database the way
 Autosubmit 4.1.16+ lays it out (factory/postgres.py), and each read is compared.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,10 +18,20 @@ from autosubmit_api.models import DetailsRow, StatusRow
 @pytest.fixture
 def both(site, env, pg_url):
     """(sqlite settings, postgres settings) over the same content."""
-    add_central_row(site, "a000", description="Zeta test", details={"user": "alice", "hpc": "MN5",
-                    "created": "2024-01-02 00:00:00"}, status="RUNNING")
-    add_central_row(site, "t001", description="alpha", autosubmit_version="3.15.0",
-                    details={"user": "bob", "created": "2023-12-31 00:00:00"})
+    add_central_row(
+        site,
+        "a000",
+        description="Zeta test",
+        details={"user": "alice", "hpc": "MN5", "created": "2024-01-02 00:00:00"},
+        status="RUNNING",
+    )
+    add_central_row(
+        site,
+        "t001",
+        description="alpha",
+        autosubmit_version="3.15.0",
+        details={"user": "bob", "created": "2023-12-31 00:00:00"},
+    )
     add_central_row(site, "o002", description="operational Á", autosubmit_version=None)
     add_central_row(site, "a003", description="Beta_", details={"user": "alice"}, status="NOT RUNNING")
     pgf.copy_site(site, pg_url)
@@ -32,8 +43,7 @@ def both(site, env, pg_url):
 CALLS = [
     ("list", lambda s: central_db.list_experiments(s)),
     ("list query", lambda s: central_db.list_experiments(s, query="ALPHA")),
-    ("list owner", lambda s: central_db.list_experiments(s, owner="alice", order_by="created",
-                                                         order_desc=True)),
+    ("list owner", lambda s: central_db.list_experiments(s, owner="alice", order_by="created", order_desc=True)),
     ("list page", lambda s: central_db.list_experiments(s, order_by="description", limit=2, offset=1)),
     ("list type", lambda s: central_db.list_experiments(s, exp_type="operational")),
     ("list active", lambda s: central_db.list_experiments(s, only_active=True)),
@@ -72,21 +82,30 @@ def test_writes_go_to_the_public_schema(both, pg_url):
     assert central_store.update_description(settings, "a000", "new") is True
     assert central_store.update_description(settings, "zz99", "new") is False
     central_store.upsert_details(settings, [DetailsRow(3, "carol", "2024-03-03 00:00:00", "NA", "NA", "LOCAL")])
-    central_store.apply_statuses(settings, [StatusRow(1, "a000", "NOT RUNNING", "2024-05-05-00:00:00"),
-                                            StatusRow(2, "t001", "RUNNING", "2024-05-05-00:00:00")])
+    central_store.apply_statuses(
+        settings,
+        [
+            StatusRow(1, "a000", "NOT RUNNING", "2024-05-05-00:00:00"),
+            StatusRow(2, "t001", "RUNNING", "2024-05-05-00:00:00"),
+        ],
+    )
     engine = pgf.engine_for(pg_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT description FROM public.experiment WHERE name = 'a000'")).scalar() == "new"
         assert conn.execute(text('SELECT "user" FROM public.details WHERE exp_id = 3')).scalar() == "carol"
         assert dict(conn.execute(text("SELECT name, status FROM public.experiment_status")).all()) == {
-            "a000": "NOT RUNNING", "t001": "RUNNING", "a003": "NOT RUNNING"}
+            "a000": "NOT RUNNING",
+            "t001": "RUNNING",
+            "a003": "NOT RUNNING",
+        }
     engine.dispose()
     assert central_db.get_experiment(settings, "o002").user == "carol"
 
 
 def test_an_unreachable_server_is_unavailable(site, env):
-    settings = site.settings(env, db_backend="postgres",
-                             db_connection_url="postgresql://nobody@127.0.0.1:1/none", sqlite_timeout=1)
+    settings = site.settings(
+        env, db_backend="postgres", db_connection_url="postgresql://nobody@127.0.0.1:1/none", sqlite_timeout=1
+    )
     ok, message = central_db.ping(settings)
     assert ok is False and message.startswith("The central database cannot be read")
     from autosubmit_api.errors import Unavailable

@@ -1,5 +1,6 @@
 """A gunicorn worker forked from the preloaded master uses its own PostgreSQL connections
 and leaves the master's pooled ones (and the scheduler's) working."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ readers/store.py), the `jobs` table winning over `job_pkl`, patched re-reads, em
 and the two real PostgreSQL sites of ../shared/fixtures-pg, each restored into its own fresh
 database (skipped without ../shared or without psql).
 """
+
 from __future__ import annotations
 
 import collections
@@ -30,8 +31,12 @@ FAILED, WAITING = -1, 0
 
 @pytest.fixture
 def pg42(site, env, make_experiment, pg_url):
-    made = make_experiment("a042", job_list_layout="db", autosubmit_version="4.2.0",
-                           packages={"a042_ASThread_17000000_0": ["a042_20000101_fc0_1_SIM"]})
+    made = make_experiment(
+        "a042",
+        job_list_layout="db",
+        autosubmit_version="4.2.0",
+        packages={"a042_ASThread_17000000_0": ["a042_20000101_fc0_1_SIM"]},
+    )
     sqlite_settings = site.settings(env)
     expected = job_list.load_job_list(sqlite_settings, "a042")
     pgf.copy_site(site, pg_url)
@@ -50,9 +55,11 @@ def test_the_schema_gives_the_same_job_list_as_the_sqlite_file(pg42):
     deps = structure.load_dependencies(settings, "a042", found)
     assert deps.source == "structure_db" and len(deps.edges()) == sum(len(j.parents) for j in made.jobs)
     assert packages.load_packages(settings, "a042").job_to_package == {
-        "a042_20000101_fc0_1_SIM": "a042_ASThread_17000000_0"}
+        "a042_20000101_fc0_1_SIM": "a042_ASThread_17000000_0"
+    }
     assert {s.name for s in job_db.load_sections(settings, storage.locate(settings, "a042"))} == {
-        j.section for j in made.jobs}
+        j.section for j in made.jobs
+    }
 
 
 def test_the_jobs_table_wins_over_job_pkl(pg42, pg_url, tmp_path):
@@ -71,8 +78,9 @@ def test_changed_rows_are_patched_in(pg42, pg_url):
     assert job_list.load_job_list(settings, "a042") is first
     changed = made.jobs[3]
     changed.status = FAILED
-    factory_db.update_jobs_postgres(pg_url, "a042", [changed], factory_db.modified_after(120),
-                                    statuses={changed.name: "FAILED"})
+    factory_db.update_jobs_postgres(
+        pg_url, "a042", [changed], factory_db.modified_after(120), statuses={changed.name: "FAILED"}
+    )
     second = job_list.load_job_list(settings, "a042")
     assert second.get(changed.name).status == FAILED
     untouched = [j for j in first.jobs if j.name not in (changed.name, made.jobs[0].name)]
@@ -83,8 +91,16 @@ def test_changed_rows_are_patched_in(pg42, pg_url):
 def test_routes_answer_from_the_schema(pg42):
     made, settings, _ = pg42
     client = create_app(settings).test_client()
-    for path in ("/v3/tree/a042", "/v3/quick/a042", "/v3/graph/a042/standard/none", "/v3/summary/a042",
-                 "/v3/expinfo/a042", "/v3/performance/a042", "/v3/runs/a042", "/v3/stats/a042/0/Any"):
+    for path in (
+        "/v3/tree/a042",
+        "/v3/quick/a042",
+        "/v3/graph/a042/standard/none",
+        "/v3/summary/a042",
+        "/v3/expinfo/a042",
+        "/v3/performance/a042",
+        "/v3/runs/a042",
+        "/v3/stats/a042/0/Any",
+    ):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.get_json().get("error") is not True, path
     assert len(client.get("/v4/experiments/a042/jobs").get_json()["jobs"]) == len(made.jobs)
@@ -128,7 +144,9 @@ def test_run_detail_lists_the_runs_own_edges_from_the_schema(site, env, make_exp
     pgf.write_pg_rc(site, pg_url)
     jobs = rundetail.run_detail(site.settings(env), "a042", "1")["jobs"]
     assert {j["id"]: (j["children_list"], j["parent_list"]) for j in jobs} == {
-        "a042_A": (["a042_B"], []), "a042_B": ([], ["a042_A"])}
+        "a042_A": (["a042_B"], []),
+        "a042_B": ([], ["a042_A"]),
+    }
 
 
 def _restore(site_name, pg_url, tmp_path):
@@ -137,14 +155,21 @@ def _restore(site_name, pg_url, tmp_path):
         pytest.skip(f"the PostgreSQL fixtures are not available at {source}")
     if shutil.which("psql") is None:
         pytest.skip("psql is not installed")
-    done = subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=0", pg_url.replace("+psycopg", ""),
-                           "-f", str(source / "site.sql")], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["psql", "-q", "-v", "ON_ERROR_STOP=0", pg_url.replace("+psycopg", ""), "-f", str(source / "site.sql")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     root = copy_fixture_tree(tmp_path / "site", source=source)
     for sub in ("metadata/structures", "metadata/graph", "metadata/data"):
         os.makedirs(root / sub, exist_ok=True)
-    rc = (root / ".autosubmitrc").read_text().replace(
-        "backend = sqlite", f"backend = postgres\nconnection_url = {pg_url}")
+    rc = (
+        (root / ".autosubmitrc")
+        .read_text()
+        .replace("backend = sqlite", f"backend = postgres\nconnection_url = {pg_url}")
+    )
     (root / ".autosubmitrc").write_text(rc)
     return settings_for(root, protection_level="NONE")
 
@@ -159,8 +184,15 @@ def test_the_real_4117_site(pg_url, tmp_path):
     assert len(a8p2) == 21 and a8p2.get("a8p2_20100101_fc1_2_SIM").status == FAILED
     client = create_app(settings).test_client()
     for expid in ("a8p1", "a8p2"):
-        for path in ("/v3/tree/{e}", "/v3/quick/{e}", "/v3/graph/{e}/standard/none", "/v3/summary/{e}",
-                     "/v3/expinfo/{e}", "/v3/performance/{e}", "/v3/runs/{e}"):
+        for path in (
+            "/v3/tree/{e}",
+            "/v3/quick/{e}",
+            "/v3/graph/{e}/standard/none",
+            "/v3/summary/{e}",
+            "/v3/expinfo/{e}",
+            "/v3/performance/{e}",
+            "/v3/runs/{e}",
+        ):
             answer = client.get(path.format(e=expid))
             assert answer.status_code == 200 and answer.get_json().get("error") is not True, (expid, path)
         assert client.get(f"/v4/experiments/{expid}/wrappers").get_json()["wrappers"] == []
@@ -175,9 +207,17 @@ def test_the_real_42_site(pg_url, tmp_path):
     assert a9p1.pkl_mtime == 1796526302  # MAX(jobs.modified) = 03:05:02 UTC
     client = create_app(settings).test_client()
     for expid in ("a9p1", "a9p2"):
-        for path in ("/v3/tree/{e}", "/v3/quick/{e}", "/v3/graph/{e}/standard/none", "/v3/summary/{e}",
-                     "/v3/expinfo/{e}", "/v3/performance/{e}", "/v3/runs/{e}", "/v3/stats/{e}/0/Any",
-                     "/v4/experiments/{e}/runs/1/user-metrics"):
+        for path in (
+            "/v3/tree/{e}",
+            "/v3/quick/{e}",
+            "/v3/graph/{e}/standard/none",
+            "/v3/summary/{e}",
+            "/v3/expinfo/{e}",
+            "/v3/performance/{e}",
+            "/v3/runs/{e}",
+            "/v3/stats/{e}/0/Any",
+            "/v4/experiments/{e}/runs/1/user-metrics",
+        ):
             answer = client.get(path.format(e=expid))
             assert answer.status_code == 200 and answer.get_json().get("error") is not True, (expid, path)
         assert client.get(f"/v4/experiments/{expid}/wrappers").get_json()["wrappers"] == []

@@ -1,4 +1,5 @@
 """The advisory lock that lets one host at a time run each background job (workers/lock.py)."""
+
 from __future__ import annotations
 
 import os

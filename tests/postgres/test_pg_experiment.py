@@ -1,6 +1,7 @@
 """Per-experiment tables read from the PostgreSQL schema <expid> give the same models as the
 SQLite files they were copied from (the readers over readers/store.py, the job list located by
 readers/storage.py: `public.job_pkl` keyed by expid, as Autosubmit 4.1.16/4.1.17 write it)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,11 +22,14 @@ def pair(site, env, make_experiment, pg_url):
     make_experiment("a001", job_data_version=19, packages={"a001_ASThread_17128472368642_1_2": names[:2]})
     make_experiment("a002", job_data_version=0)
     # Out of run order, so the readers' ordering (run, then id) shows.
-    write_user_metrics(pgf.user_metrics_db(site, "a000"), [
-        (2, names[3], "SYPD", "9.0", "2024-01-02 00:00:00"),
-        (1, names[3], "SYPD", "12.5", "2024-01-01 00:00:00"),
-        (1, names[5], "CHSY", "1500", "2024-01-01 01:00:00"),
-    ])
+    write_user_metrics(
+        pgf.user_metrics_db(site, "a000"),
+        [
+            (2, names[3], "SYPD", "9.0", "2024-01-02 00:00:00"),
+            (1, names[3], "SYPD", "12.5", "2024-01-01 00:00:00"),
+            (1, names[5], "CHSY", "1500", "2024-01-01 01:00:00"),
+        ],
+    )
     pgf.copy_site(site, pg_url)
     return site.settings(env), site.settings(env, db_backend="postgres", db_connection_url=pg_url), exp
 
@@ -34,8 +38,9 @@ def pair(site, env, make_experiment, pg_url):
 def test_history_matches_the_sqlite_file(pair, expid):
     sqlite_settings, pg_settings, _ = pair
     assert job_data.load_history(pg_settings, expid) == job_data.load_history(sqlite_settings, expid)
-    assert (job_data.load_history(pg_settings, expid, last_only=True)
-            == job_data.load_history(sqlite_settings, expid, last_only=True))
+    assert job_data.load_history(pg_settings, expid, last_only=True) == job_data.load_history(
+        sqlite_settings, expid, last_only=True
+    )
 
 
 def test_an_experiment_without_history_is_not_found(pair):
@@ -59,10 +64,13 @@ def test_user_metrics_match_the_sqlite_file(pair):
     assert pg == user_metrics.load_metrics(sqlite_settings, "a000")
     assert [(m.run_id, m.metric_value) for m in pg] == [(1, "12.5"), (1, "1500"), (2, "9.0")]
     for run_id in (1, 2, 3):
-        assert (user_metrics.load_metrics(pg_settings, "a000", run_id)
-                == user_metrics.load_metrics(sqlite_settings, "a000", run_id))
-    assert [m.job_name for m in user_metrics.load_metrics(pg_settings, "a000", 1)] == [exp.jobs[3].name,
-                                                                                    exp.jobs[5].name]
+        assert user_metrics.load_metrics(pg_settings, "a000", run_id) == user_metrics.load_metrics(
+            sqlite_settings, "a000", run_id
+        )
+    assert [m.job_name for m in user_metrics.load_metrics(pg_settings, "a000", 1)] == [
+        exp.jobs[3].name,
+        exp.jobs[5].name,
+    ]
 
 
 def test_an_experiment_without_user_metrics_has_none(pair, pg_url):
@@ -76,8 +84,9 @@ def test_an_experiment_without_user_metrics_has_none(pair, pg_url):
 
 def test_user_metrics_of_an_unreachable_server_are_unavailable(site, env):
     # An outage must not read as "no metrics".
-    settings = site.settings(env, db_backend="postgres",
-                             db_connection_url="postgresql://nobody@127.0.0.1:1/none", sqlite_timeout=1)
+    settings = site.settings(
+        env, db_backend="postgres", db_connection_url="postgresql://nobody@127.0.0.1:1/none", sqlite_timeout=1
+    )
     with pytest.raises(Unavailable):
         user_metrics.load_metrics(settings, "a000")
 
@@ -136,11 +145,16 @@ def test_a_missing_job_pkl_is_not_found(pair, pg_url):
     assert job_list.job_list_mtime(pg_settings, "a002") is None
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("2024-05-06 07:08:09.123456", int(datetime(2024, 5, 6, 7, 8, 9).timestamp())),
-    ("2024-05-06 07:08:09+0000", 1714979289),
-    ("", 0), (None, 0), ("garbage", 0),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2024-05-06 07:08:09.123456", int(datetime(2024, 5, 6, 7, 8, 9).timestamp())),
+        ("2024-05-06 07:08:09+0000", 1714979289),
+        ("", 0),
+        (None, 0),
+        ("garbage", 0),
+    ],
+)
 def test_job_pkl_modified_formats(value, expected):
     assert storage.parse_pkl_modified(value) == expected
 

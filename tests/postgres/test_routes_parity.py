@@ -8,6 +8,7 @@ configuration stay on disk, as Autosubmit leaves them) and the same GETs are ans
 ROUTES is written by hand (each URL needs concrete arguments), so a test walks the app's URL
 map: every GET route must be in ROUTES or in NOT_COMPARED with the reason it is left out.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -23,21 +24,53 @@ JOB = "a000_20000101_fc0_1_SIM"
 JOB_LOG = f"{JOB}.20240101000000.out"
 RECOVERY_LOG = "20240101_000000_MN5_log_recovery.log"
 ROUTES = [
-    "/expinfo/a000", "/expcount/a000", "/quick/a000", "/tree/a000", "/graph/a000/standard/none",
-    "/graph/a000/standard/status", "/summary/a000", "/runs/a000", "/rundetail/a000/1",
-    f"/history/a000/{JOB}", "/performance/a000", "/stats/a000/0/Any",
-    "/pklinfo/a000/0", "/pkltreeinfo/a000/0", "/ifrun/a000", "/logrun/a000", "/exprun/a000",
-    "/cconfig/a000", "/v4/experiments/a000/filesystem-config", "/expinfo/a001", "/tree/a001", "/quick/a001",
-    "/search/a", "/search/a/experiment/active", "/searchowner/tester", "/searchowner/tester/experiment/active",
-    "/running/", "/exp-recovery-logs/a000",
-    "/v4/experiments", "/v4/experiments?query=a001", "/v4/experiments/a000",
-    "/v4/experiments/a000/jobs", "/v4/experiments/a000/jobs?view=quick", "/v4/experiments/a001/wrappers",
-    f"/v4/experiments/a000/jobs/{JOB}", f"/v4/experiments/a000/jobs/{JOB}/parents?include_status=true",
-    f"/v4/experiments/a000/jobs/{JOB}/children?include_status=true", "/v4/experiments/a000/eta",
-    "/v4/experiments/a000/runs", "/v4/experiments/a000/runs/1/config", "/v4/experiments/zz99",
-    "/v4/experiments/a000/user-metrics-runs", "/v4/experiments/a000/runs/1/user-metrics",
-    "/v4/experiments/a000/runs/3/user-metrics", "/v4/experiments/a001/user-metrics-runs",
-    f"/joblog/{JOB_LOG}", f"/v4/experiments/a000/logs/{JOB_LOG}",
+    "/expinfo/a000",
+    "/expcount/a000",
+    "/quick/a000",
+    "/tree/a000",
+    "/graph/a000/standard/none",
+    "/graph/a000/standard/status",
+    "/summary/a000",
+    "/runs/a000",
+    "/rundetail/a000/1",
+    f"/history/a000/{JOB}",
+    "/performance/a000",
+    "/stats/a000/0/Any",
+    "/pklinfo/a000/0",
+    "/pkltreeinfo/a000/0",
+    "/ifrun/a000",
+    "/logrun/a000",
+    "/exprun/a000",
+    "/cconfig/a000",
+    "/v4/experiments/a000/filesystem-config",
+    "/expinfo/a001",
+    "/tree/a001",
+    "/quick/a001",
+    "/search/a",
+    "/search/a/experiment/active",
+    "/searchowner/tester",
+    "/searchowner/tester/experiment/active",
+    "/running/",
+    "/exp-recovery-logs/a000",
+    "/v4/experiments",
+    "/v4/experiments?query=a001",
+    "/v4/experiments/a000",
+    "/v4/experiments/a000/jobs",
+    "/v4/experiments/a000/jobs?view=quick",
+    "/v4/experiments/a001/wrappers",
+    f"/v4/experiments/a000/jobs/{JOB}",
+    f"/v4/experiments/a000/jobs/{JOB}/parents?include_status=true",
+    f"/v4/experiments/a000/jobs/{JOB}/children?include_status=true",
+    "/v4/experiments/a000/eta",
+    "/v4/experiments/a000/runs",
+    "/v4/experiments/a000/runs/1/config",
+    "/v4/experiments/zz99",
+    "/v4/experiments/a000/user-metrics-runs",
+    "/v4/experiments/a000/runs/1/user-metrics",
+    "/v4/experiments/a000/runs/3/user-metrics",
+    "/v4/experiments/a001/user-metrics-runs",
+    f"/joblog/{JOB_LOG}",
+    f"/v4/experiments/a000/logs/{JOB_LOG}",
 ]
 
 # GET routes left out of the comparison, with the reason: none reads an experiment's tables,
@@ -75,8 +108,12 @@ NOT_COMPARED = {
 
 # The tree's pkl_timestamp is the time of the request (docs/data.md C), not data.
 # /logrun's timediff is now minus the log's mtime; /stats' period ends at the current minute.
-CLOCK_FIELDS = {"/tree/a000": ("pkl_timestamp",), "/tree/a001": ("pkl_timestamp",),
-                "/logrun/a000": ("timediff",), "/stats/a000/0/Any": ("Statistics", "Period", "To")}
+CLOCK_FIELDS = {
+    "/tree/a000": ("pkl_timestamp",),
+    "/tree/a001": ("pkl_timestamp",),
+    "/logrun/a000": ("timediff",),
+    "/stats/a000/0/Any": ("Statistics", "Period", "To"),
+}
 
 
 def _drop(body, path):
@@ -123,8 +160,9 @@ def _settled_jobs(expid):
 
 @pytest.fixture
 def answers(site, env, make_experiment, pg_url):
-    exp = make_experiment("a000", _settled_jobs("a000"), job_data_version=19, status="RUNNING",
-                          details={"user": "tester", "hpc": "MN5"})
+    exp = make_experiment(
+        "a000", _settled_jobs("a000"), job_data_version=19, status="RUNNING", details={"user": "tester", "hpc": "MN5"}
+    )
     names = [job.name for job in exp.jobs]
     # Logs stay on the file system on a PostgreSQL site too.
     (exp.path / "tmp" / "ASLOGS" / "20240101_000000_run.log").write_text("line 1\nline 2\n")
@@ -133,15 +171,22 @@ def answers(site, env, make_experiment, pg_url):
     # Inserted out of run order, so both backends must order by run then id; run 3 has no
     # row in experiment_run (its times are then null).
     metrics_db = pgf.user_metrics_db(site, "a000")
-    write_user_metrics(metrics_db, [
-        (2, JOB, "SYPD", "9.0", "2024-01-02 00:00:00"),
-        (1, JOB, "SYPD", "12.5", "2024-01-01 00:00:00"),
-        (3, "a000_20000101_fc0_2_SIM", "SYPD", "7.25", "2024-01-03 00:00:00"),
-        (1, "a000_20000101_fc0_2_SIM", "SYPD", "13.0", "2024-01-01 01:00:00"),
-        (1, JOB, "CHSY", "1500", "2024-01-01 02:00:00"),
-    ])
-    make_experiment("a001", _settled_jobs("a001"), job_data_version=21,
-                    packages={"a001_ASThread_17128472368642_1_2": [n.replace("a000", "a001") for n in names[3:5]]})
+    write_user_metrics(
+        metrics_db,
+        [
+            (2, JOB, "SYPD", "9.0", "2024-01-02 00:00:00"),
+            (1, JOB, "SYPD", "12.5", "2024-01-01 00:00:00"),
+            (3, "a000_20000101_fc0_2_SIM", "SYPD", "7.25", "2024-01-03 00:00:00"),
+            (1, "a000_20000101_fc0_2_SIM", "SYPD", "13.0", "2024-01-01 01:00:00"),
+            (1, JOB, "CHSY", "1500", "2024-01-01 02:00:00"),
+        ],
+    )
+    make_experiment(
+        "a001",
+        _settled_jobs("a001"),
+        job_data_version=21,
+        packages={"a001_ASThread_17128472368642_1_2": [n.replace("a000", "a001") for n in names[3:5]]},
+    )
     sqlite_answers = _answers(site.settings(env))
     pgf.copy_site(site, pg_url)
     pgf.write_pg_rc(site, pg_url)
@@ -179,8 +224,11 @@ def test_a_postgres_only_site_answers_every_route_the_same(answers):
     assert [r["run_id"] for r in runs] == [3, 2, 1]
     assert runs[0]["created"] is None and runs[2]["created"] is not None
     metrics = sqlite_answers["/v4/experiments/a000/runs/1/user-metrics"][1]["metrics"]
-    assert [(m["metric_name"], m["metric_value"]) for m in metrics] == [("SYPD", "12.5"), ("SYPD", "13.0"),
-                                                                       ("CHSY", "1500")]
+    assert [(m["metric_name"], m["metric_value"]) for m in metrics] == [
+        ("SYPD", "12.5"),
+        ("SYPD", "13.0"),
+        ("CHSY", "1500"),
+    ]
     # The one answer that differs by backend on purpose: PostgreSQL keeps no history schema
     # version, so the card says "NA" there, as upstream 4.2.0 does (docs/storage.md).
     for route in ("/expinfo/a000", "/expinfo/a001"):
@@ -189,17 +237,19 @@ def test_a_postgres_only_site_answers_every_route_the_same(answers):
             assert isinstance(lite_card["db_historic_version"], int)
             assert pg_card["db_historic_version"] == "NA"
             pg_card["db_historic_version"] = lite_card["db_historic_version"]
-    different = {route: (pg_answers[route], sqlite_answers[route])
-                 for route in ROUTES if pg_answers[route] != sqlite_answers[route]}
+    different = {
+        route: (pg_answers[route], sqlite_answers[route])
+        for route in ROUTES
+        if pg_answers[route] != sqlite_answers[route]
+    }
     assert not different, "\n".join(
-        f"{route} (postgres != sqlite): " + "; ".join(_diff(pg, lite)[:5])
-        for route, (pg, lite) in different.items())
+        f"{route} (postgres != sqlite): " + "; ".join(_diff(pg, lite)[:5]) for route, (pg, lite) in different.items()
+    )
 
 
 def _get_views(app):
     """{rule: view function} of every GET route of the app."""
-    return {rule.rule: app.view_functions[rule.endpoint] for rule in app.url_map.iter_rules()
-            if "GET" in rule.methods}
+    return {rule.rule: app.view_functions[rule.endpoint] for rule in app.url_map.iter_rules() if "GET" in rule.methods}
 
 
 def test_every_get_route_is_compared_or_left_out_with_a_reason(site, env):
@@ -215,7 +265,7 @@ def test_every_get_route_is_compared_or_left_out_with_a_reason(site, env):
             continue
         compared.add(rule.rule)
     for rule, view in sorted(views.items()):
-        twin = rule[len("/v3"):] if rule.startswith("/v3/") else None
+        twin = rule[len("/v3") :] if rule.startswith("/v3/") else None
         key = twin if twin is not None and views.get(twin) is view else rule
         if key not in compared and key not in NOT_COMPARED:
             problems.append(f"{rule} is neither compared (add a URL to ROUTES) nor in NOT_COMPARED")

@@ -1,6 +1,7 @@
 """Two scheduler processes, and two API servers (`autosubmit_api start`), against one
 PostgreSQL site: each job runs once per interval, and when the process (or the whole host)
 running the jobs is killed the other one takes over."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,10 @@ class Scheduler:
     def __init__(self, env):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autosubmit_api.workers", "--log-level", "INFO"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -76,9 +80,15 @@ def pg_site(site, make_experiment, pg_url):
 
 
 def test_each_interval_runs_once_and_a_survivor_takes_over(pg_site):
-    env = dict(os.environ, **pg_site.env(), TZ="UTC", API_WORKER_INTERVAL=str(INTERVAL),
-               API_DETAILS_WORKER_INTERVAL="3600", API_GRAPH_WORKER_INTERVAL="3600",
-               PYTHONPATH=os.getcwd())
+    env = dict(
+        os.environ,
+        **pg_site.env(),
+        TZ="UTC",
+        API_WORKER_INTERVAL=str(INTERVAL),
+        API_DETAILS_WORKER_INTERVAL="3600",
+        API_GRAPH_WORKER_INTERVAL="3600",
+        PYTHONPATH=os.getcwd(),
+    )
     env.pop("RUN_BACKGROUND_TASKS_ON_START", None)
     env.pop("DISABLE_BACKGROUND_TASKS", None)
     schedulers = [Scheduler(env), Scheduler(env)]
@@ -94,8 +104,10 @@ def test_each_interval_runs_once_and_a_survivor_takes_over(pg_site):
         survivor = next(s for s in schedulers if s is not holder)
         os.kill(holder.proc.pid, signal.SIGKILL)
         holder.proc.wait(10)
-        _wait(lambda: any(slot > latest + 1 and survivor.proc.pid in pids
-                          for slot, pids in _runs(schedulers).items()), schedulers)
+        _wait(
+            lambda: any(slot > latest + 1 and survivor.proc.pid in pids for slot, pids in _runs(schedulers).items()),
+            schedulers,
+        )
         final = _runs(schedulers)
         assert all(len(pids) == 1 for pids in final.values()), final
     finally:
@@ -113,9 +125,23 @@ class Server(Scheduler):
     def __init__(self, env, port):
         self.port = port
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", "1",
-             "--log-level", "info"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "autosubmit_api.cli",
+                "start",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                "1",
+                "--log-level",
+                "info",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -146,17 +172,23 @@ def _server_runs(servers, job):
     return slots
 
 
-
 def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
-    env = dict(os.environ, **pg_site.env(), TZ="UTC", PROTECTION_LEVEL="NONE", SECRET_KEY="s" * 40,
-               API_WORKER_INTERVAL=str(INTERVAL), API_DETAILS_WORKER_INTERVAL=str(INTERVAL),
-               API_GRAPH_WORKER_INTERVAL="3600", PYTHONPATH=os.getcwd())
+    env = dict(
+        os.environ,
+        **pg_site.env(),
+        TZ="UTC",
+        PROTECTION_LEVEL="NONE",
+        SECRET_KEY="s" * 40,
+        API_WORKER_INTERVAL=str(INTERVAL),
+        API_DETAILS_WORKER_INTERVAL=str(INTERVAL),
+        API_GRAPH_WORKER_INTERVAL="3600",
+        PYTHONPATH=os.getcwd(),
+    )
     for name in ("RUN_BACKGROUND_TASKS_ON_START", "DISABLE_BACKGROUND_TASKS", "GUNICORN_CMD_ARGS"):
         env.pop(name, None)
     servers = [Server(env, free_port()), Server(env, free_port())]
     try:
-        _wait(lambda: len(_server_runs(servers, "status")) >= 4 and len(_server_runs(servers, "details")) >= 4,
-              servers)
+        _wait(lambda: len(_server_runs(servers, "status")) >= 4 and len(_server_runs(servers, "details")) >= 4, servers)
         for job in ("status", "details"):
             slots = _server_runs(servers, job)
             assert all(len(pids) == 1 for pids in slots.values()), (job, slots)
@@ -171,8 +203,13 @@ def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
         holder = next(s for s in servers if s.proc.pid == slots[latest][0])
         survivor = next(s for s in servers if s is not holder)
         holder.kill_host()
-        _wait(lambda: any(slot > latest + 1 and survivor.proc.pid in pids
-                          for slot, pids in _server_runs(servers, "status").items()), servers)
+        _wait(
+            lambda: any(
+                slot > latest + 1 and survivor.proc.pid in pids
+                for slot, pids in _server_runs(servers, "status").items()
+            ),
+            servers,
+        )
         for job in ("status", "details"):
             final = _server_runs(servers, job)
             assert all(len(pids) == 1 for pids in final.values()), (job, final)

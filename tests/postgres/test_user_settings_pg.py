@@ -1,6 +1,7 @@
 """The preferred user name on a PostgreSQL site: stored in the API's own
 `autosubmit_api.user_preferences` table (the API's own schema, created at the first write),
 through the real routes; nothing in Autosubmit's `public` schema."""
+
 from __future__ import annotations
 
 from sqlalchemy import create_engine, inspect, text
@@ -15,8 +16,9 @@ PREFERRED = "/v4/user-settings/preferred-username"
 
 def test_preferred_username_lives_in_the_apis_table_on_postgres(site, pg_url, token):
     pgf.copy_site(site, pg_url)
-    settings = site.settings({"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET},
-                             db_backend="postgres", db_connection_url=pg_url)
+    settings = site.settings(
+        {"PROTECTION_LEVEL": "ALL", "SECRET_KEY": TEST_SECRET}, db_backend="postgres", db_connection_url=pg_url
+    )
     client = create_app(settings).test_client()
     probe = create_engine(backend.postgres_url(settings))
     try:
@@ -35,8 +37,9 @@ def test_preferred_username_lives_in_the_apis_table_on_postgres(site, pg_url, to
     engine = create_engine(backend.postgres_url(settings))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT user_id, preferred_username FROM autosubmit_api.user_preferences "
-                                     "ORDER BY user_id")).all()
+            rows = conn.execute(
+                text("SELECT user_id, preferred_username FROM autosubmit_api.user_preferences ORDER BY user_id")
+            ).all()
             public_after = set(inspect(conn).get_table_names(schema="public"))
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ What each job computes and writes is the same on both backends and is tested onc
 SQLite and on PostgreSQL, by tests/workers/test_status.py, test_details.py and
 test_graph_layouts.py (their `backend` fixture, tests/workers/conftest.py).
 """
+
 from __future__ import annotations
 
 import socket

@@ -7,6 +7,7 @@ COMMIT. Readers may still take SHARED locks meanwhile and see the last committed
 A separate process (not another thread of the test) holds the transaction, so the locks are
 real POSIX locks between processes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,13 @@ def writing(path, *statements: str) -> Iterator[Dict[str, object]]:
     the yielded dict's "end" to "COMMIT". The dict's "changed" is the number of rows written.
     """
     path = os.fspath(path)
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, path, *statements], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, path, *statements],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     control: Dict[str, object] = {"end": "ROLLBACK"}
     try:
         first = proc.stdout.readline().split()

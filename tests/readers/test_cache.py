@@ -1,5 +1,6 @@
 """readers/cache.py: separate bounds for large and small kinds, and invalidation by file
 identity (path, mtime, size)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """readers.central_db on factory-made central databases (autosubmit.db, as_times.db)."""
+
 import sqlite3
 import threading
 import time
@@ -16,15 +17,37 @@ INJECTION = "zzz') OR 1=1 OR (name LIKE '"
 @pytest.fixture
 def rows(site):
     """Six experiments: owners, types, versions, created dates and statuses to filter on."""
-    add_central_row(site, "a000", description="coupled run", autosubmit_version="4.1.12",
-                    details={"user": "alice", "created": "2024-03-01 10:00:00", "hpc": "MN5"},
-                    status="RUNNING")
-    add_central_row(site, "a001", description="Ocean spin-up", autosubmit_version="4.0.95",
-                    details={"user": "bob", "created": "2024-01-01 10:00:00"}, status="NOT RUNNING")
-    add_central_row(site, "t000", description="a test", autosubmit_version="4.1.12",
-                    details={"user": "alice", "created": "2024-02-01 10:00:00"})
-    add_central_row(site, "o000", description="operational forecast", autosubmit_version="3.13.0",
-                    details={"user": "ops", "created": "2024-01-01 10:00:00"}, status="RUNNING")
+    add_central_row(
+        site,
+        "a000",
+        description="coupled run",
+        autosubmit_version="4.1.12",
+        details={"user": "alice", "created": "2024-03-01 10:00:00", "hpc": "MN5"},
+        status="RUNNING",
+    )
+    add_central_row(
+        site,
+        "a001",
+        description="Ocean spin-up",
+        autosubmit_version="4.0.95",
+        details={"user": "bob", "created": "2024-01-01 10:00:00"},
+        status="NOT RUNNING",
+    )
+    add_central_row(
+        site,
+        "t000",
+        description="a test",
+        autosubmit_version="4.1.12",
+        details={"user": "alice", "created": "2024-02-01 10:00:00"},
+    )
+    add_central_row(
+        site,
+        "o000",
+        description="operational forecast",
+        autosubmit_version="3.13.0",
+        details={"user": "ops", "created": "2024-01-01 10:00:00"},
+        status="RUNNING",
+    )
     add_central_row(site, "a002", description="no details row", autosubmit_version=None)
     add_central_row(site, "a_x9", description="underscore name", autosubmit_version="4.1.12")
     return site
@@ -44,11 +67,14 @@ def test_list_without_filters_is_in_id_order_with_the_total(rows, settings):
 def test_rows_carry_details_and_status_and_nulls_without_them(rows, settings):
     found, _ = central_db.list_experiments(settings)
     first, no_details = found[0], found[4]
-    assert (first.user, first.created, first.hpc, first.status) == (
-        "alice", "2024-03-01 10:00:00", "MN5", "RUNNING")
+    assert (first.user, first.created, first.hpc, first.status) == ("alice", "2024-03-01 10:00:00", "MN5", "RUNNING")
     assert first.is_running
     assert (no_details.user, no_details.created, no_details.status, no_details.autosubmit_version) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_query_matches_name_prefix_description_or_owner_case_insensitively(rows, settings):
@@ -75,11 +101,9 @@ def test_owner_type_version_and_active_filters(rows, settings):
     assert names(central_db.list_experiments(settings, owner="alice")) == ["a000", "t000"]
     assert names(central_db.list_experiments(settings, exp_type="test")) == ["t000"]
     assert names(central_db.list_experiments(settings, exp_type="operational")) == ["o000"]
-    assert names(central_db.list_experiments(settings, exp_type="experiment")) == [
-        "a000", "a001", "a002", "a_x9"]
+    assert names(central_db.list_experiments(settings, exp_type="experiment")) == ["a000", "a001", "a002", "a_x9"]
     assert len(names(central_db.list_experiments(settings, exp_type="bogus"))) == 6
-    assert names(central_db.list_experiments(settings, autosubmit_version="4.1.12")) == [
-        "a000", "t000", "a_x9"]
+    assert names(central_db.list_experiments(settings, autosubmit_version="4.1.12")) == ["a000", "t000", "a_x9"]
     assert names(central_db.list_experiments(settings, only_active=True)) == ["a000", "o000"]
 
 
@@ -93,11 +117,18 @@ def test_order_by_created_puts_nulls_first_ascending_and_last_descending(rows, s
 
 def test_order_by_expid_and_description_compare_bytes(rows, settings):
     assert names(central_db.list_experiments(settings, order_by="expid", order_desc=True)) == [
-        "t000", "o000", "a_x9", "a002", "a001", "a000"]
+        "t000",
+        "o000",
+        "a_x9",
+        "a002",
+        "a001",
+        "a000",
+    ]
     # upper case sorts before lower case in a binary comparison
     assert names(central_db.list_experiments(settings, order_by="description"))[0] == "a001"
     assert names(central_db.list_experiments(settings, order_by="bogus")) == names(
-        central_db.list_experiments(settings))
+        central_db.list_experiments(settings)
+    )
 
 
 def test_limit_and_offset_page_through_and_keep_the_total(rows, settings):
@@ -153,7 +184,12 @@ def test_details_read_by_column_name_whatever_the_ddl(rows, settings):
         )
     row = central_db.get_experiment(settings, "a001")
     assert (row.user, row.created, row.hpc, row.model, row.branch) == (
-        "bob", "2025-03-12T16:39:10+01:00", "LOCAL", None, None)
+        "bob",
+        "2025-03-12T16:39:10+01:00",
+        "LOCAL",
+        None,
+        None,
+    )
 
 
 def test_missing_as_times_means_nobody_is_running(rows, settings):
@@ -219,11 +255,18 @@ LOCK_WAIT = 10.0
 
 
 def _everything(settings):
-    return (central_db.list_experiments(settings), central_db.list_experiments(settings, only_active=True),
-            central_db.search(settings, text="a"), central_db.running(settings),
-            central_db.get_experiment(settings, "a000"), central_db.get_experiment(settings, "a999"),
-            central_db.experiment_names(settings, ["a000", "a999"]), central_db.db_version(settings),
-            central_db.statuses(settings), central_db.ping(settings))
+    return (
+        central_db.list_experiments(settings),
+        central_db.list_experiments(settings, only_active=True),
+        central_db.search(settings, text="a"),
+        central_db.running(settings),
+        central_db.get_experiment(settings, "a000"),
+        central_db.get_experiment(settings, "a999"),
+        central_db.experiment_names(settings, ["a000", "a999"]),
+        central_db.db_version(settings),
+        central_db.statuses(settings),
+        central_db.ping(settings),
+    )
 
 
 def _read_while_writing(settings, path, *statements):
@@ -243,7 +286,8 @@ def test_readers_see_the_committed_central_db_while_autosubmit_writes_it(rows, s
     before = _everything(settings)
     # What `autosubmit expid` and the details update do: a new experiment, rows changed.
     changed, during = _read_while_writing(
-        settings, rows.central_db,
+        settings,
+        rows.central_db,
         "INSERT INTO experiment(name, description, autosubmit_version) VALUES ('a999', 'new', '4.1.16')",
         "UPDATE experiment SET description = 'uncommitted' WHERE name = 'a000'",
         "UPDATE details SET user = 'mallory'",
@@ -261,7 +305,8 @@ def test_statuses_are_the_committed_ones_while_autosubmit_writes_as_times(rows, 
     assert names(central_db.running(settings)) == ["o000", "a000"]
     # What the status updates do while experiments start and stop.
     changed, during = _read_while_writing(
-        settings, rows.as_times_db,
+        settings,
+        rows.as_times_db,
         "UPDATE experiment_status SET status = 'NOT RUNNING' WHERE name = 'o000'",
         "INSERT OR REPLACE INTO experiment_status(exp_id, name, status, seconds_diff, modified)"
         " VALUES (2, 'a001', 'RUNNING', 0, '2024-06-01-00:00:00')",

@@ -1,6 +1,7 @@
 """readers/confined.py, and every reader that opens an experiment's file through it: a file
 resolving outside the site's roots is never read (logs, TOTAL_STATS, pickle, configuration,
 SQLite), whatever component is the symlink."""
+
 from __future__ import annotations
 
 import os
@@ -84,6 +85,7 @@ def test_fifos_and_directories_are_never_read(tmp_path):
 
 # --- every reader ---------------------------------------------------------------------------
 
+
 def test_total_stats_outside_the_roots_read_as_absent(site, settings, make_experiment, outside):
     exp = make_experiment("a000")
     hostile.symlink_file(exp.path / "tmp" / "a000_SIM_TOTAL_STATS", outside / "secret")
@@ -126,9 +128,13 @@ def test_a_symlinked_configuration_file_is_refused(site, settings, make_experime
 
 def test_symlinked_sqlite_files_are_refused(site, settings, make_experiment, tmp_path):
     make_experiment("a000")
-    for path, load in ((site.jobdata_dir / "job_data_a000.db", lambda: job_data.load_history(settings, "a000")),
-                       (site.structures_dir / "structure_a000.db",
-                        lambda: structure._file_edges(settings, str(site.structures_dir / "structure_a000.db")))):
+    for path, load in (
+        (site.jobdata_dir / "job_data_a000.db", lambda: job_data.load_history(settings, "a000")),
+        (
+            site.structures_dir / "structure_a000.db",
+            lambda: structure._file_edges(settings, str(site.structures_dir / "structure_a000.db")),
+        ),
+    ):
         moved = tmp_path / ("moved_" + path.name)
         os.rename(path, moved)
         path.symlink_to(moved)

@@ -1,4 +1,5 @@
 """readers/exp_config.py over configurations written by the factory (docs/data.md A.8)."""
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,14 @@ def test_default_as4_config_typed_values(settings):
     assert (c.project_type, c.model, c.branch) == ("git", "https://earth.bsc.es/gitlab/es/auto-example.git", "main")
     sim = c.section("SIM")
     assert (sim.processors, sim.platform, sim.queue, sim.wallclock, sim.tasks, sim.threads, sim.nodes) == (
-        "48", "MARENOSTRUM4", "bsc_es", "02:00", "48", "1", "1")
+        "48",
+        "MARENOSTRUM4",
+        "bsc_es",
+        "02:00",
+        "48",
+        "1",
+        "1",
+    )
     assert sim.processors_per_node == "48"  # from the platform
     assert c.section("LOCAL_SETUP").platform == "LOCAL"
     assert c.section("UNKNOWN").platform == "MARENOSTRUM4" and c.section("UNKNOWN").processors == "1"
@@ -54,9 +62,15 @@ def test_default_as4_config_typed_values(settings):
 
 
 def test_yaml_12_scalars(settings):
-    _write(settings, files={"extra.yml": (
-        "EXTRA:\n  ON_: on\n  YES_: yes\n  SEXAGESIMAL: 1:30\n  CLOCK: 00:05\n  OCTAL: 012\n"
-        "  TRUE_: TRUE\n  FLOAT: 1e3\n  QUOTED: '4'\n  EMPTY:\n  VERSION: 4.1\n  DATE: 2000-01-01\n")})
+    _write(
+        settings,
+        files={
+            "extra.yml": (
+                "EXTRA:\n  ON_: on\n  YES_: yes\n  SEXAGESIMAL: 1:30\n  CLOCK: 00:05\n  OCTAL: 012\n"
+                "  TRUE_: TRUE\n  FLOAT: 1e3\n  QUOTED: '4'\n  EMPTY:\n  VERSION: 4.1\n  DATE: 2000-01-01\n"
+            )
+        },
+    )
     extra = exp_config.load_config(settings, "a000").raw["EXTRA"]
     assert extra["ON_"] == "on" and extra["YES_"] == "yes"
     assert extra["SEXAGESIMAL"] == "1:30" and extra["CLOCK"] == "00:05"
@@ -67,10 +81,16 @@ def test_yaml_12_scalars(settings):
 
 def test_unknown_tags_are_plain_values_and_never_execute(settings, tmp_path):
     marker = tmp_path / "pwned"
-    _write(settings, files={"minimal.yml": (
-        "METADATA:\n  schedule: !rrule >\n    DTSTART:19900101 RRULE:FREQ=YEARLY\n"
-        f"  evil: !!python/object/apply:os.system ['touch {marker}']\n"
-        "  seq: !custom [a, b]\n  map: !custom {k: v}\n")})
+    _write(
+        settings,
+        files={
+            "minimal.yml": (
+                "METADATA:\n  schedule: !rrule >\n    DTSTART:19900101 RRULE:FREQ=YEARLY\n"
+                f"  evil: !!python/object/apply:os.system ['touch {marker}']\n"
+                "  seq: !custom [a, b]\n  map: !custom {k: v}\n"
+            )
+        },
+    )
     meta = exp_config.load_config(settings, "a000").raw["METADATA"]
     assert meta["SCHEDULE"] == "DTSTART:19900101 RRULE:FREQ=YEARLY\n"
     assert meta["EVIL"] == [f"touch {marker}"]
@@ -84,14 +104,26 @@ def test_version_float_is_stringified(settings):
 
 
 def test_normalisation_of_jobs_and_wrappers(settings):
-    _write(settings, {
-        "DEFAULT": {"HPCARCH": "marenostrum4"},
-        "JOBS": {"SIM": {"FILE": "SIM.sh, extra.sh", "WALLCLOCK": "01:30:00", "NOTIFY_ON": "failed, completed",
-                         "CUSTOM_DIRECTIVES": ["#SBATCH -x"],
-                         "DEPENDENCIES": {"ini": {"status": "running"}, "POST-1": {"STATUS": "failed?"}}}},
-        "WRAPPERS": {"QUEUE": "wrapq", "W1": {"JOBS_IN_WRAPPER": "[sim, post]"}, "W2": {"TYPE": "Horizontal",
-                                                                                   "JOBS_IN_WRAPPER": "sim"}},
-    })
+    _write(
+        settings,
+        {
+            "DEFAULT": {"HPCARCH": "marenostrum4"},
+            "JOBS": {
+                "SIM": {
+                    "FILE": "SIM.sh, extra.sh",
+                    "WALLCLOCK": "01:30:00",
+                    "NOTIFY_ON": "failed, completed",
+                    "CUSTOM_DIRECTIVES": ["#SBATCH -x"],
+                    "DEPENDENCIES": {"ini": {"status": "running"}, "POST-1": {"STATUS": "failed?"}},
+                }
+            },
+            "WRAPPERS": {
+                "QUEUE": "wrapq",
+                "W1": {"JOBS_IN_WRAPPER": "[sim, post]"},
+                "W2": {"TYPE": "Horizontal", "JOBS_IN_WRAPPER": "sim"},
+            },
+        },
+    )
     c = exp_config.load_config(settings, "a000")
     sim = c.raw["JOBS"]["SIM"]
     assert sim["FILE"] == "SIM.sh" and sim["ADDITIONAL_FILES"] == ["extra.sh"]
@@ -115,10 +147,17 @@ def test_minimal_fills_gaps_and_custom_config_pre_wins(settings):
         handle.write("CONFIG:\n  AUTOSUBMIT_VERSION: '4.0.0'\nDEFAULT:\n  EXPID: a04c\n")
     with open(os.path.join(as_conf, "b.yml"), "w") as handle:
         handle.write("EXPERIMENT:\n  CHUNKSIZE: 6\n")
-    _write(settings, defaults=False, files={"minimal.yml": (
-        "CONFIG:\n  AUTOSUBMIT_VERSION: '4.0.95'\n  TOTALJOBS: 20\nDEFAULT:\n  EXPID: a000\n  HPCARCH: local\n"
-        "  CUSTOM_CONFIG: '%PROJDIR%/as_conf'\nPROJECT:\n  PROJECT_TYPE: git\n"
-        "  PROJECT_DESTINATION: git_project\n")})
+    _write(
+        settings,
+        defaults=False,
+        files={
+            "minimal.yml": (
+                "CONFIG:\n  AUTOSUBMIT_VERSION: '4.0.95'\n  TOTALJOBS: 20\nDEFAULT:\n  EXPID: a000\n  HPCARCH: local\n"
+                "  CUSTOM_CONFIG: '%PROJDIR%/as_conf'\nPROJECT:\n  PROJECT_TYPE: git\n"
+                "  PROJECT_DESTINATION: git_project\n"
+            )
+        },
+    )
     c = exp_config.load_config(settings, "a000")
     assert c.autosubmit_version == "4.0.0"  # the custom files win, minimal.yml only fills gaps
     assert c.raw["DEFAULT"]["EXPID"] == "a04c"
@@ -145,9 +184,16 @@ def test_custom_config_post_file_wins_over_the_experiment_files(settings):
 
 
 def test_placeholders_and_for_loops(settings):
-    _write(settings, {"EXTRA": {"PATH": "/data/%DEFAULT.EXPID%/%EXPERIMENT.CHUNKSIZE%", "KEEP": "%NOPE.X%"},
-                      "JOBS": {"SIM": {"QUEUE": "%PLATFORMS.MARENOSTRUM4.QUEUE%"},
-                               "APP": {"FILE": "app.sh", "FOR": {"NAME": ["one", "two"], "PROCESSORS": [2, 4]}}}})
+    _write(
+        settings,
+        {
+            "EXTRA": {"PATH": "/data/%DEFAULT.EXPID%/%EXPERIMENT.CHUNKSIZE%", "KEEP": "%NOPE.X%"},
+            "JOBS": {
+                "SIM": {"QUEUE": "%PLATFORMS.MARENOSTRUM4.QUEUE%"},
+                "APP": {"FILE": "app.sh", "FOR": {"NAME": ["one", "two"], "PROCESSORS": [2, 4]}},
+            },
+        },
+    )
     c = exp_config.load_config(settings, "a000")
     assert c.raw["EXTRA"] == {"PATH": "/data/a000/1", "KEEP": "%NOPE.X%"}
     assert c.section("SIM").queue == "debug"
@@ -162,10 +208,18 @@ def test_as_misc_files_are_not_merged(settings):
 
 
 def test_as3_ini_config(settings):
-    _write(settings, {"conf": {"wrapper": {"TYPE": "Vertical", "QUEUE": "wq"}},
-                      "exp": {"experiment": {"CHUNKSIZEUNIT": "Month", "CHUNKSIZE": ""},
-                              "git": {"PROJECT_BRANCH": "%(EXPID)s-branch"}},
-                      "jobs": {"POST": {"FILE": "post 100% done"}}}, as3=True)
+    _write(
+        settings,
+        {
+            "conf": {"wrapper": {"TYPE": "Vertical", "QUEUE": "wq"}},
+            "exp": {
+                "experiment": {"CHUNKSIZEUNIT": "Month", "CHUNKSIZE": ""},
+                "git": {"PROJECT_BRANCH": "%(EXPID)s-branch"},
+            },
+            "jobs": {"POST": {"FILE": "post 100% done"}},
+        },
+        as3=True,
+    )
     c = exp_config.load_config(settings, "a000")
     assert c.layout == "AS3"
     assert (c.autosubmit_version, c.hpcarch, c.chunk_unit, c.chunk_size) == ("3.13.0", "marenostrum4", "month", 1)

@@ -1,4 +1,5 @@
 """readers.exp_files: the stat-only facts services and workers ask of an experiment directory."""
+
 from __future__ import annotations
 
 import os

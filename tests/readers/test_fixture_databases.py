@@ -1,5 +1,6 @@
 """Every history DB, package DB, graph DB and configuration of the shared fixtures parses
 completely, with the counts of the fixtures README and the anchor's merged configuration."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,14 @@ from tests.fixture_site import EXPIDS, copy_fixtures, settings_for
 
 # expid -> (user_version, runs, rows), fixtures README table
 HISTORY = {
-    "a003": (18, 3, 16), "a007": (18, 52, 369), "a3tb": (17, 51, 284), "a6zj": (18, 1, 0),
-    "a8qc": (18, 10, 1153), "a1ve": (18, 1, 16), "a1vj": (18, 1, 0), "a1vx": (19, 1, 8),
+    "a003": (18, 3, 16),
+    "a007": (18, 52, 369),
+    "a3tb": (17, 51, 284),
+    "a6zj": (18, 1, 0),
+    "a8qc": (18, 10, 1153),
+    "a1ve": (18, 1, 16),
+    "a1vj": (18, 1, 0),
+    "a1vx": (19, 1, 8),
     "aa6f": (21, 2, 14),
 }
 LAYOUT_ROWS = {"a003": 8, "a1ve": 0, "a1vj": 0, "a3tb": 0, "a6zj": 0, "a8qc": 0, "a007": 0, "a1vx": 0, "aa6f": 0}
@@ -159,8 +166,7 @@ def test_config_typed_values_of_fixtures(fx):
     assert a6zj.wrapper_types == ("vertical",) and a6zj.wrapper_type is None
     assert a6zj.platform("MARENOSTRUM4").queue == "debug"
     a3tb = exp_config.load_config(fx, "a3tb")
-    assert (a3tb.autosubmit_version, a3tb.hpcarch, a3tb.section("SIM").processors) == (
-        "3.13.0", "marenostrum4", "768")
+    assert (a3tb.autosubmit_version, a3tb.hpcarch, a3tb.section("SIM").processors) == ("3.13.0", "marenostrum4", "768")
     assert (a3tb.model, a3tb.branch) == ("https://earth.bsc.es/gitlab/es/auto-ecearth3.git", "trunk")
     a8qc = exp_config.load_config(fx, "a8qc")
     assert exp_config.load_metadata_config(fx, "a8qc")["DEFAULT"]["EXPID"] == "a8qc"

@@ -4,6 +4,7 @@ Counts, statuses and names were read by hand from the files (pickletools); they 
 fixture README. The tree is copied to tmp_path first: reading must not change a byte or an
 mtime of the copy.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -31,6 +32,7 @@ EXPECTED = {
     "aa6f": ("F4", 10, {COMPLETED: 10}),
 }
 
+
 @pytest.fixture(scope="module")
 def fixture_copy(tmp_path_factory):
     return copy_fixture_tree(tmp_path_factory.mktemp("fixtures") / "site")
@@ -55,20 +57,23 @@ def test_fixture_pickle_parses_completely(fixture_settings, expid):
 
 def test_a003_f2_details(fixture_settings):
     jobs = load_job_list(fixture_settings, "a003").jobs
-    assert [job.name for job in jobs[:3]] == ["a003_LOCAL_SETUP", "a003_REMOTE_SETUP",
-                                              "a003_20220401_fc0_INI"]
+    assert [job.name for job in jobs[:3]] == ["a003_LOCAL_SETUP", "a003_REMOTE_SETUP", "a003_20220401_fc0_INI"]
     assert jobs[0].status == READY and jobs[0].wrapper_type == "none"
     sim = jobs[3]
     assert (sim.name, sim.section, sim.date, sim.member, sim.chunk) == (
-        "a003_20220401_fc0_1_SIM", "SIM", datetime(2022, 4, 1), "fc0", 1)
+        "a003_20220401_fc0_1_SIM",
+        "SIM",
+        datetime(2022, 4, 1),
+        "fc0",
+        1,
+    )
     assert jobs[-1].name == "a003_20220401_fc0_TRANSFER" and jobs[-1].priority == 6
 
 
 def test_a3tb_python2_f1_details(fixture_settings):
     parsed = load_job_list(fixture_settings, "a3tb")
     setup = parsed.get("a3tb_LOCAL_SETUP")
-    assert (setup.id, setup.status, setup.out_path_local) == (
-        24411, COMPLETED, "a3tb_LOCAL_SETUP.20220315133355.out")
+    assert (setup.id, setup.status, setup.out_path_local) == (24411, COMPLETED, "a3tb_LOCAL_SETUP.20220315133355.out")
     assert setup.out_path_remote == setup.out_path_local
     # Job ids are ints or strings in the same file.
     assert parsed.get("a3tb_REMOTE_SETUP").id == "21128294"
@@ -76,7 +81,9 @@ def test_a3tb_python2_f1_details(fixture_settings):
     assert (ini.date, ini.member, ini.chunk) == (datetime(1993, 5, 1), "fc01", None)
     assert parsed.get("a3tb_19930101_fc01_2_CMOROCE").status == RUNNING
     assert {j.name for j in parsed.jobs if j.status == SUSPENDED} == {
-        "a3tb_19930101_fc01_1_POST", "a3tb_19930501_fc01_1_POST"}
+        "a3tb_19930101_fc01_1_POST",
+        "a3tb_19930501_fc01_1_POST",
+    }
     assert Counter(j.section for j in parsed.jobs)["SIM"] == 6
 
 
@@ -87,7 +94,11 @@ def test_a8qc_f3_edges_equal_the_structure_db(fixture_settings):
     assert deps.source == "structure_db" and set(deps.edges()) == set(parsed.pkl_edges)
     first = parsed.jobs[1]
     assert (first.name, first.platform, first.date, first.member) == (
-        "a8qc_20220630_000_1_LOCAL_SEND_INITIAL", "MARENOSTRUM_ARCHIVE", datetime(2022, 6, 30), "000")
+        "a8qc_20220630_000_1_LOCAL_SEND_INITIAL",
+        "MARENOSTRUM_ARCHIVE",
+        datetime(2022, 6, 30),
+        "000",
+    )
     assert Counter(j.section for j in parsed.jobs)["SIM"] == 7
 
 
@@ -118,7 +129,12 @@ def test_aa6f_f4_with_template_enum_and_stale_structure(fixture_settings):
     sims = [job for job in parsed.jobs if job.section == "SIM"]
     assert [job.name for job in sims[:2]] == ["aa6f_20000101_fc0_1_1_SIM", "aa6f_20000101_fc0_1_2_SIM"]
     assert [(job.chunk, job.split, job.splits) for job in sims[:5]] == [
-        (1, 1, 4), (1, 2, 4), (1, 3, 4), (1, 4, 4), (2, 1, 4)]
+        (1, 1, 4),
+        (1, 2, 4),
+        (1, 3, 4),
+        (1, 4, 4),
+        (2, 1, 4),
+    ]
     assert {job.wrapper_type for job in sims} == {"vertical"}
     assert parsed.get("aa6f_POST").wrapper_type == "Simple"
     # Its 3 structure rows use the pre-split names: all dropped, no phantom jobs.

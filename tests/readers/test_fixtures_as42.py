@@ -1,6 +1,7 @@
 """The site written by real Autosubmit 4.2.0 (../shared/fixtures-as42: a9m1, a9m2, a9m4):
 read through the storage interface and served by every job route. Skips without ../shared.
 """
+
 from __future__ import annotations
 
 import collections
@@ -45,9 +46,20 @@ def test_the_real_job_lists(as42_site):
     assert storage.locate(settings, "a9m4").job_list is None
 
 
-JOB_ROUTES = ("/v3/tree/{e}", "/v3/quick/{e}", "/v3/graph/{e}/standard/none", "/v3/graph/{e}/laplacian/status",
-              "/v3/summary/{e}", "/v3/performance/{e}", "/v3/runs/{e}", "/v3/stats/{e}/0/Any",
-              "/v3/pklinfo/{e}/0", "/v3/pkltreeinfo/{e}/0", "/v3/expinfo/{e}", "/v3/expcount/{e}")
+JOB_ROUTES = (
+    "/v3/tree/{e}",
+    "/v3/quick/{e}",
+    "/v3/graph/{e}/standard/none",
+    "/v3/graph/{e}/laplacian/status",
+    "/v3/summary/{e}",
+    "/v3/performance/{e}",
+    "/v3/runs/{e}",
+    "/v3/stats/{e}/0/Any",
+    "/v3/pklinfo/{e}/0",
+    "/v3/pkltreeinfo/{e}/0",
+    "/v3/expinfo/{e}",
+    "/v3/expcount/{e}",
+)
 
 
 def test_every_job_route_answers_with_data_and_writes_nothing(as42_site):
@@ -76,8 +88,12 @@ def test_the_experiment_without_a_job_list_gets_clear_answers(as42_site):
     for route in JOB_ROUTES:
         answer = client.get(route.format(e="a9m4"))
         assert answer.status_code == 200 and answer.get_json()["error"] is True, route
-    for route in ("/v4/experiments/a9m4/jobs", "/v4/experiments/a9m4/jobs/a9m4_LOCAL_SETUP",
-                  "/v4/experiments/a9m4/eta", "/v4/experiments/a9m4/runs"):
+    for route in (
+        "/v4/experiments/a9m4/jobs",
+        "/v4/experiments/a9m4/jobs/a9m4_LOCAL_SETUP",
+        "/v4/experiments/a9m4/eta",
+        "/v4/experiments/a9m4/runs",
+    ):
         answer = client.get(route)
         assert answer.status_code in (404, 422, 503) and answer.get_json()["error"] is True, route
     assert client.get("/v4/experiments/a9m4/wrappers").status_code == 200

@@ -1,4 +1,5 @@
 """readers/graph_layout.py: the API's own layout DB (docs/data.md A.11)."""
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ def test_write_layout_replaces_the_file_atomically(settings, tmp_path):
     old = sqlite3.connect(path)
     second = {"c": (5, 6)}
     graph_layout.write_layout(settings, "a000", second)
-    assert dict((n, (x, y)) for n, x, y in old.execute(
-        "SELECT job_name, x, y FROM experiment_graph_draw")) == first
+    assert dict((n, (x, y)) for n, x, y in old.execute("SELECT job_name, x, y FROM experiment_graph_draw")) == first
     old.close()
     assert graph_layout.load_layout(settings, "a000") == second
     leftovers = [f for f in os.listdir(os.path.dirname(path)) if f.endswith(".tmp")]

@@ -1,4 +1,5 @@
 """readers/job_data.py over history DBs written by the factory in every schema version."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -16,14 +17,43 @@ D = datetime(2000, 1, 1)
 def _jobs(expid="a000"):
     return [
         JobSpec(name=f"{expid}_LOCAL_SETUP", section="LOCAL_SETUP", status=5),
-        JobSpec(name=f"{expid}_20000101_fc0_INI", section="INI", status=5, date=D, member="fc0",
-                parents=(f"{expid}_LOCAL_SETUP",)),
-        JobSpec(name=f"{expid}_20000101_fc0_1_SIM", section="SIM", status=5, date=D, member="fc0",
-                chunk=1, processors="48", parents=(f"{expid}_20000101_fc0_INI",)),
-        JobSpec(name=f"{expid}_20000101_fc0_2_SIM", section="SIM", status=-1, date=D, member="fc0",
-                chunk=2, parents=(f"{expid}_20000101_fc0_1_SIM",)),
-        JobSpec(name=f"{expid}_20000101_fc0_3_SIM", section="SIM", status=4, date=D, member="fc0",
-                chunk=3, split=1, splits=2),
+        JobSpec(
+            name=f"{expid}_20000101_fc0_INI",
+            section="INI",
+            status=5,
+            date=D,
+            member="fc0",
+            parents=(f"{expid}_LOCAL_SETUP",),
+        ),
+        JobSpec(
+            name=f"{expid}_20000101_fc0_1_SIM",
+            section="SIM",
+            status=5,
+            date=D,
+            member="fc0",
+            chunk=1,
+            processors="48",
+            parents=(f"{expid}_20000101_fc0_INI",),
+        ),
+        JobSpec(
+            name=f"{expid}_20000101_fc0_2_SIM",
+            section="SIM",
+            status=-1,
+            date=D,
+            member="fc0",
+            chunk=2,
+            parents=(f"{expid}_20000101_fc0_1_SIM",),
+        ),
+        JobSpec(
+            name=f"{expid}_20000101_fc0_3_SIM",
+            section="SIM",
+            status=4,
+            date=D,
+            member="fc0",
+            chunk=3,
+            split=1,
+            splits=2,
+        ),
         JobSpec(name=f"{expid}_POST", section="POST", status=0),
     ]
 
@@ -75,8 +105,18 @@ def test_default_history_has_retrials_and_consistent_times(site, settings):
 
 
 def test_v17_upgraded_file_has_modified_last_and_is_read_by_name(site, settings):
-    runs = [RunSpec(run_id=1, start=1_600_000_000, finish=1_600_000_600, modified="2020-09-13-12:36:40",
-                    chunk_unit="month", chunk_size=1, completed=1, total=1)]
+    runs = [
+        RunSpec(
+            run_id=1,
+            start=1_600_000_000,
+            finish=1_600_000_600,
+            modified="2020-09-13-12:36:40",
+            chunk_unit="month",
+            chunk_size=1,
+            completed=1,
+            total=1,
+        )
+    ]
     rows = [JobDataSpec(job_name="a000_LOCAL_SETUP", section="LOCAL_SETUP", run_id=1, submit=1, start=2, finish=3)]
     _write(site, "a000", runs, rows, 17)
     conn = sqlite3.connect(site.jobdata_dir / "job_data_a000.db")
@@ -85,7 +125,11 @@ def test_v17_upgraded_file_has_modified_last_and_is_read_by_name(site, settings)
     assert cols[-1] == "modified" and cols[2] == "start"
     run = job_data.load_history(settings, "a000").runs[0]
     assert (run.start, run.finish, run.modified, run.chunk_unit) == (
-        1_600_000_000, 1_600_000_600, "2020-09-13-12:36:40", "month")
+        1_600_000_000,
+        1_600_000_600,
+        "2020-09-13-12:36:40",
+        "month",
+    )
 
 
 def test_swapped_legacy_rows_are_corrected_per_row_and_raw_values_kept(site, settings):
@@ -164,9 +208,19 @@ def test_empty_or_corrupt_file_is_a_data_error_naming_the_file(site, settings, c
 
 
 def test_large_history_is_read_completely(site, settings):
-    rows = [JobDataSpec(job_name=f"a000_{i % 997}_SIM", counter=i, section="SIM", submit=i + 1,
-                        start=i + 2, finish=i + 3, last=1 if i >= 200_000 - 997 else 0, run_id=1)
-            for i in range(200_000)]
+    rows = [
+        JobDataSpec(
+            job_name=f"a000_{i % 997}_SIM",
+            counter=i,
+            section="SIM",
+            submit=i + 1,
+            start=i + 2,
+            finish=i + 3,
+            last=1 if i >= 200_000 - 997 else 0,
+            run_id=1,
+        )
+        for i in range(200_000)
+    ]
     _write(site, "a000", [RunSpec(run_id=1, start=1)], rows, 21)
     h = job_data.load_history(settings, "a000")
     assert len(h.rows) == 200_000

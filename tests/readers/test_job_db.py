@@ -2,6 +2,7 @@
 interface (readers/storage.py): the same models as a pickle, the database winning over a
 stale pickle, changed rows patched in, and every bad-data case a clear answer, never a write.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,24 +30,44 @@ def client_for():
 
 @pytest.fixture
 def as42(make_experiment, site, env):
-    made = make_experiment("a042", job_list_layout="db", autosubmit_version="4.2.0",
-                           packages={"a042_ASThread_17000000_0": ["a042_20000101_fc0_1_SIM"]})
+    made = make_experiment(
+        "a042",
+        job_list_layout="db",
+        autosubmit_version="4.2.0",
+        packages={"a042_ASThread_17000000_0": ["a042_20000101_fc0_1_SIM"]},
+    )
     return made, site.settings(env)
 
 
 def test_the_job_table_gives_the_same_models_as_a_pickle(make_experiment, site, env):
     old = make_experiment("a041", job_list_layout="pkl")
-    new = make_experiment("a042", job_list_layout="db", jobs=[
-        JobSpec(**{**vars(job), "name": job.name.replace("a041", "a042"),
-                   "parents": tuple(p.replace("a041", "a042") for p in job.parents)})
-        for job in old.jobs])
+    new = make_experiment(
+        "a042",
+        job_list_layout="db",
+        jobs=[
+            JobSpec(
+                **{
+                    **vars(job),
+                    "name": job.name.replace("a041", "a042"),
+                    "parents": tuple(p.replace("a041", "a042") for p in job.parents),
+                }
+            )
+            for job in old.jobs
+        ],
+    )
     settings = site.settings(env)
     pickled, stored = job_list.load_job_list(settings, "a041"), job_list.load_job_list(settings, "a042")
     assert (pickled.source, stored.source) == ("pkl", job_db.SOURCE)
     assert [j.name.replace("a041", "a042") for j in pickled.jobs] == [j.name for j in stored.jobs]
     for a, b in zip(pickled.jobs, stored.jobs):
-        assert (a.status, a.section, a.date, a.member, a.chunk, a.priority) == \
-               (b.status, b.section, b.date, b.member, b.chunk, b.priority)
+        assert (a.status, a.section, a.date, a.member, a.chunk, a.priority) == (
+            b.status,
+            b.section,
+            b.date,
+            b.member,
+            b.chunk,
+            b.priority,
+        )
         # Unsplit: None in a pickle, -1 in the table (as stored, as upstream 4.2.0 sends it).
         assert (a.split, a.splits, b.split, b.splits) == (None, None, -1, -1)
         # No log yet: "" in a pickle, NULL (None) in the table.
@@ -61,9 +82,12 @@ def test_the_job_table_gives_the_same_models_as_a_pickle(make_experiment, site, 
 def test_statuses_are_names_and_an_unknown_name_is_unknown(as42):
     made, settings = as42
     jobs = made.jobs[:3]
-    factory_db.update_jobs(made.job_db_path, jobs, factory_db.modified_after(60),
-                           statuses={jobs[0].name: "FAILED", jobs[1].name: "SOMETHING_NEW",
-                                     jobs[2].name: " ready "})
+    factory_db.update_jobs(
+        made.job_db_path,
+        jobs,
+        factory_db.modified_after(60),
+        statuses={jobs[0].name: "FAILED", jobs[1].name: "SOMETHING_NEW", jobs[2].name: " ready "},
+    )
     found = job_list.load_job_list(settings, "a042")
     assert [found.get(j.name).status for j in jobs] == [FAILED, UNKNOWN, READY]
 
@@ -71,15 +95,25 @@ def test_statuses_are_names_and_an_unknown_name_is_unknown(as42):
 def test_null_dates_members_and_logs_are_none_or_empty(as42):
     made, settings = as42
     with sqlite3.connect(made.job_db_path) as conn:
-        conn.execute("UPDATE jobs SET date = NULL, member = NULL, chunk = NULL, local_logs_out = NULL, "
-                     "split = -1, splits = -1, submit_time_timestamp = NULL, modified = '2026-12-06 03:00:00'")
+        conn.execute(
+            "UPDATE jobs SET date = NULL, member = NULL, chunk = NULL, local_logs_out = NULL, "
+            "split = -1, splits = -1, submit_time_timestamp = NULL, modified = '2026-12-06 03:00:00'"
+        )
     conn.close()
     found = job_list.load_job_list(settings, "a042")
     job = found.jobs[-1]
-    assert (job.date, job.member, job.chunk, job.split, job.splits, job.out_path_local, job.submit_time) == \
-           (None, None, None, -1, -1, None, None)
-    assert found.pkl_mtime == int(datetime(2026, 12, 6, 3, 0, 0).replace(
-        tzinfo=factory_db.BASE_MODIFIED.tzinfo).timestamp())
+    assert (job.date, job.member, job.chunk, job.split, job.splits, job.out_path_local, job.submit_time) == (
+        None,
+        None,
+        None,
+        -1,
+        -1,
+        None,
+        None,
+    )
+    assert found.pkl_mtime == int(
+        datetime(2026, 12, 6, 3, 0, 0).replace(tzinfo=factory_db.BASE_MODIFIED.tzinfo).timestamp()
+    )
 
 
 def test_the_database_wins_over_a_stale_pickle(make_experiment, site, env):
@@ -194,12 +228,17 @@ def test_no_job_list_at_all(make_experiment, site, env, client_for):
     assert storage.locate(settings, "a044").job_list is None
     assert job_list.job_list_mtime(settings, "a044") is None
     client = client_for(settings)
-    for path in ("/v4/experiments/a044/jobs", "/v4/experiments/a044/jobs/a044_LOCAL_SETUP",
-                 "/v4/experiments/a044/eta"):
+    for path in ("/v4/experiments/a044/jobs", "/v4/experiments/a044/jobs/a044_LOCAL_SETUP", "/v4/experiments/a044/eta"):
         answer = client.get(path)
         assert answer.status_code == 404 and answer.get_json()["error"] is True, path
-    for path in ("/v3/tree/a044", "/v3/quick/a044", "/v3/graph/a044/standard/none", "/v3/summary/a044",
-                 "/v3/expinfo/a044", "/v3/stats/a044/0/Any"):
+    for path in (
+        "/v3/tree/a044",
+        "/v3/quick/a044",
+        "/v3/graph/a044/standard/none",
+        "/v3/summary/a044",
+        "/v3/expinfo/a044",
+        "/v3/stats/a044/0/Any",
+    ):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.get_json()["error"] is True, path
     assert client.get("/v4/experiments/a044/wrappers").status_code == 200
@@ -209,8 +248,9 @@ def test_a_running_writer_neither_blocks_nor_is_disturbed(as42, site):
     made, settings = as42
     before_read = job_list.load_job_list(settings, "a042")
     name = made.jobs[0].name
-    with writing(made.job_db_path,
-                 f"UPDATE jobs SET status = 'FAILED', modified = '2030-01-01 00:00:00' WHERE name = '{name}'") as w:
+    with writing(
+        made.job_db_path, f"UPDATE jobs SET status = 'FAILED', modified = '2030-01-01 00:00:00' WHERE name = '{name}'"
+    ) as w:
         assert w["changed"] == 1
         state = snapshot(made.job_db_path.parent)
         during = job_list.load_job_list(settings, "a042")
@@ -233,10 +273,20 @@ def test_the_routes_answer_on_a_42_experiment(as42, client_for):
     made, settings = as42
     client = client_for(settings)
     sim = "a042_20000101_fc0_1_SIM"
-    for path in ("/v3/tree/a042", "/v3/quick/a042", "/v3/graph/a042/standard/none",
-                 "/v3/graph/a042/laplacian/status", "/v3/summary/a042", "/v3/expinfo/a042",
-                 "/v3/pklinfo/a042/0", "/v3/pkltreeinfo/a042/0", "/v3/stats/a042/0/Any",
-                 "/v3/performance/a042", "/v3/runs/a042", "/v3/expcount/a042"):
+    for path in (
+        "/v3/tree/a042",
+        "/v3/quick/a042",
+        "/v3/graph/a042/standard/none",
+        "/v3/graph/a042/laplacian/status",
+        "/v3/summary/a042",
+        "/v3/expinfo/a042",
+        "/v3/pklinfo/a042/0",
+        "/v3/pkltreeinfo/a042/0",
+        "/v3/stats/a042/0/Any",
+        "/v3/performance/a042",
+        "/v3/runs/a042",
+        "/v3/expcount/a042",
+    ):
         answer = client.get(path)
         body = answer.get_json()
         assert answer.status_code == 200 and body.get("error") is not True, (path, body.get("error_message"))
@@ -245,8 +295,7 @@ def test_the_routes_answer_on_a_42_experiment(as42, client_for):
     detail = client.get(f"/v4/experiments/a042/jobs/{sim}")
     assert detail.status_code == 200 and detail.get_json()["name"] == sim
     parents = client.get(f"/v4/experiments/a042/jobs/{sim}/parents").get_json()["parents"]
-    assert {p["job_name"] for p in parents} == set(
-        next(j for j in made.jobs if j.name == sim).parents)
+    assert {p["job_name"] for p in parents} == set(next(j for j in made.jobs if j.name == sim).parents)
     wrappers = client.get("/v4/experiments/a042/wrappers")
     assert wrappers.status_code == 200
     assert "a042_ASThread_17000000_0" in wrappers.get_data(as_text=True)

@@ -1,4 +1,5 @@
 """readers/job_list.py: the four pickle formats, the restricted unpickler, errors and the cache."""
+
 from __future__ import annotations
 
 import os
@@ -22,12 +23,31 @@ def sample_jobs(expid: str):
     """The standard workflow plus the awkward cases: split jobs, string ids, a wrapper."""
     jobs = workflow.standard_jobs(expid)
     jobs += [
-        JobSpec(name=f"{expid}_20000101_fc0_1_{split}_ASIM", section="ASIM", status=status,
-                date=datetime(2000, 1, 1), member="fc0", chunk=1, split=split, splits=2,
-                priority=10 + split, id="4242", platform="MN5", wrapper_type="vertical",
-                parents=(f"{expid}_20000101_fc0_1_SIM",), queue="gp_debug", wallclock="01:00",
-                processors="96", tasks="4", nodes="2", threads="2", prev_status=3, fail_count=2,
-                out_log=f"{expid}_ASIM.{split}.out", err_log=f"{expid}_ASIM.{split}.err")
+        JobSpec(
+            name=f"{expid}_20000101_fc0_1_{split}_ASIM",
+            section="ASIM",
+            status=status,
+            date=datetime(2000, 1, 1),
+            member="fc0",
+            chunk=1,
+            split=split,
+            splits=2,
+            priority=10 + split,
+            id="4242",
+            platform="MN5",
+            wrapper_type="vertical",
+            parents=(f"{expid}_20000101_fc0_1_SIM",),
+            queue="gp_debug",
+            wallclock="01:00",
+            processors="96",
+            tasks="4",
+            nodes="2",
+            threads="2",
+            prev_status=3,
+            fail_count=2,
+            out_log=f"{expid}_ASIM.{split}.out",
+            err_log=f"{expid}_ASIM.{split}.err",
+        )
         for split, status in ((1, -1), (2, 2))
     ]
     return jobs
@@ -36,9 +56,16 @@ def sample_jobs(expid: str):
 def expected(spec: JobSpec, fmt: str) -> dict:
     """The models.Job fields each format holds, as the reader must return them."""
     fields = {
-        "name": spec.name, "id": spec.id, "status": spec.status, "priority": spec.priority,
-        "section": spec.section, "date": spec.date, "member": spec.member, "chunk": spec.chunk,
-        "out_path_local": spec.out_log, "err_path_local": spec.err_log,
+        "name": spec.name,
+        "id": spec.id,
+        "status": spec.status,
+        "priority": spec.priority,
+        "section": spec.section,
+        "date": spec.date,
+        "member": spec.member,
+        "chunk": spec.chunk,
+        "out_path_local": spec.out_log,
+        "err_path_local": spec.err_log,
     }
     if fmt == "F1":
         # Autosubmit 3 keeps the remote log names equal to the local ones (a3tb).
@@ -47,10 +74,19 @@ def expected(spec: JobSpec, fmt: str) -> dict:
         fields.update(out_path_remote="", err_path_remote="", wrapper_type=spec.wrapper_type or "none")
     else:
         fields.update(
-            out_path_remote="", err_path_remote="", wrapper_type=spec.wrapper_type,
-            split=spec.split, splits=spec.splits, platform=spec.platform, queue=spec.queue,
-            wallclock=spec.wallclock, processors=spec.processors, tasks=spec.tasks,
-            nodes=spec.nodes, threads=spec.threads, prev_status=spec.prev_status,
+            out_path_remote="",
+            err_path_remote="",
+            wrapper_type=spec.wrapper_type,
+            split=spec.split,
+            splits=spec.splits,
+            platform=spec.platform,
+            queue=spec.queue,
+            wallclock=spec.wallclock,
+            processors=spec.processors,
+            tasks=spec.tasks,
+            nodes=spec.nodes,
+            threads=spec.threads,
+            prev_status=spec.prev_status,
             fail_count=spec.fail_count,
         )
     return fields
@@ -100,12 +136,23 @@ def _globals(data: bytes) -> set:
     return found
 
 
-@pytest.mark.parametrize("fmt, wanted", [
-    ("F2", {"datetime.datetime", "_codecs.encode"}),
-    ("F3", {"networkx.classes.digraph.DiGraph", "builtins.dict", "autosubmit.job.job.Job",
-            "networkx.classes.reportviews.NodeView", "datetime.datetime"}),
-    ("F4", {"datetime.datetime", "pathlib.PosixPath"}),
-])
+@pytest.mark.parametrize(
+    "fmt, wanted",
+    [
+        ("F2", {"datetime.datetime", "_codecs.encode"}),
+        (
+            "F3",
+            {
+                "networkx.classes.digraph.DiGraph",
+                "builtins.dict",
+                "autosubmit.job.job.Job",
+                "networkx.classes.reportviews.NodeView",
+                "datetime.datetime",
+            },
+        ),
+        ("F4", {"datetime.datetime", "pathlib.PosixPath"}),
+    ],
+)
 def test_factory_streams_name_the_globals_real_autosubmit_writes(tmp_path, fmt, wanted):
     path = tmp_path / "a000" / "pkl" / "job_list_a000.pkl"
     pickles.write_job_list(path, sample_jobs("a000"), fmt)
@@ -151,9 +198,11 @@ def _hostile_streams(marker: str):
         "builtins.__import__": b"c__builtin__\n__import__\n(Vos\ntR.",
         "arbitrary module": b"\x80\x04\x8c\x06shutil\x8c\x06rmtree\x93\x8c\x01x\x85R.",
         "nested in an F4 dict": pickle.dumps(
-            {"a000_SIM": {"_status": 5, "_name": Reduces(os.system, (command,))}}, protocol=5),
+            {"a000_SIM": {"_status": 5, "_name": Reduces(os.system, (command,))}}, protocol=5
+        ),
         "autosubmit lookalike calling out": b"cautosubmit.job.job\nJob\n(cos\nsystem\n(V"
-                                            + command.encode() + b"\ntRtR.",
+        + command.encode()
+        + b"\ntRtR.",
     }
 
 
@@ -272,10 +321,19 @@ def test_pkl_mtime_is_the_file_mtime(make_experiment, settings):
 
 
 def test_stamps_and_status_names_of_state_dicts():
-    state = {"_status": 4, "_name": "a000_SIM", "_section": "SIM",
-             "submit_time_timestamp": "20240101120000", "start_time_timestamp": 1704110500.5,
-             "finish_time_timestamp": None, "end_time_timestamp": 1704111000,
-             "_split": None, "_splits": -1, "_local_logs": ("o", "e"), "_remote_logs": None}
+    state = {
+        "_status": 4,
+        "_name": "a000_SIM",
+        "_section": "SIM",
+        "submit_time_timestamp": "20240101120000",
+        "start_time_timestamp": 1704110500.5,
+        "finish_time_timestamp": None,
+        "end_time_timestamp": 1704111000,
+        "_split": None,
+        "_splits": -1,
+        "_local_logs": ("o", "e"),
+        "_remote_logs": None,
+    }
     job = parse_job_list(pickle.dumps({"a000_SIM": state}, protocol=5), "a000").jobs[0]
     assert job.status == 4 and job.split is None and job.splits is None
     assert job.submit_time == datetime(2024, 1, 1, 12, 0, 0).timestamp()
@@ -294,9 +352,11 @@ def test_a_file_still_broken_on_the_second_read_is_a_data_error(tmp_path):
 
 def test_unknown_autosubmit_names_become_inert_values():
     # A 4.1.x attribute of a class we do not list (an Enum of a newer release, say).
-    stream = (b"\x80\x02}q\x00X\x08\x00\x00\x00a000_SIMq\x01}q\x02(X\x07\x00\x00\x00_statusq\x03K\x05"
-              b"X\x04\x00\x00\x00typeq\x04cautosubmit.job.job_common\nType\nq\x05K\x02\x85q\x06Rq\x07"
-              b"X\x08\x00\x00\x00_sectionq\x08X\x03\x00\x00\x00SIMq\tus.")
+    stream = (
+        b"\x80\x02}q\x00X\x08\x00\x00\x00a000_SIMq\x01}q\x02(X\x07\x00\x00\x00_statusq\x03K\x05"
+        b"X\x04\x00\x00\x00typeq\x04cautosubmit.job.job_common\nType\nq\x05K\x02\x85q\x06Rq\x07"
+        b"X\x08\x00\x00\x00_sectionq\x08X\x03\x00\x00\x00SIMq\tus."
+    )
     parsed = parse_job_list(stream, "a000")
     assert parsed.pkl_format == "F4"
     assert (parsed.jobs[0].name, parsed.jobs[0].status, parsed.jobs[0].section) == ("a000_SIM", 5, "SIM")

@@ -1,6 +1,7 @@
 """Every SQLite reader waits at most `API_SQLITE_TIMEOUT` for a writer's lock and then says
 "locked, try again" (Unavailable, a 503), never "unreadable" (DataError, a 422); the structure
 DB, which only refines the job list's edges, gives way to the next source instead."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -54,8 +55,9 @@ def _outcome(call):
 @pytest.fixture
 def locked_site(make_experiment, site, env):
     made = make_experiment("a000")
-    write_user_metrics(paths.user_metrics_db(site.settings(env), "a000"),
-                       [(1, "a000_SIM", "sypd", "3.5", "2024-01-01 00:00:00")])
+    write_user_metrics(
+        paths.user_metrics_db(site.settings(env), "a000"), [(1, "a000_SIM", "sypd", "3.5", "2024-01-01 00:00:00")]
+    )
     return made, site.settings(env, sqlite_timeout=TIMEOUT)
 
 
@@ -65,8 +67,7 @@ def test_a_locked_file_is_unavailable_after_the_timeout(locked_site, reader):
     path, call = {
         "job_data": (paths.job_data_db(settings, "a000"), lambda: job_data.load_history(settings, "a000")),
         "packages": (paths.packages_db(settings, "a000"), lambda: packages.load_packages(settings, "a000")),
-        "user_metrics": (paths.user_metrics_db(settings, "a000"),
-                         lambda: user_metrics.load_metrics(settings, "a000")),
+        "user_metrics": (paths.user_metrics_db(settings, "a000"), lambda: user_metrics.load_metrics(settings, "a000")),
     }[reader]
     with Exclusive(path):
         result, elapsed = timed(call)

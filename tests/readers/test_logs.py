@@ -1,4 +1,5 @@
 """readers/logs.py on real files in tmp_path: tails from the end, compressed logs, safe names."""
+
 import bz2
 import gzip
 import lzma
@@ -20,12 +21,15 @@ def _lines(n, prefix="line"):
     return "".join(f"{prefix}{i}\n" for i in range(n))
 
 
-@pytest.mark.parametrize("name,opener,count", [
-    ("a.log", open, 300),
-    ("job.out.gz", gzip.open, 100000),
-    ("job.out.xz", lzma.open, 100000),
-    ("job.out.bz2", bz2.open, 100000),
-])
+@pytest.mark.parametrize(
+    "name,opener,count",
+    [
+        ("a.log", open, 300),
+        ("job.out.gz", gzip.open, 100000),
+        ("job.out.xz", lzma.open, 100000),
+        ("job.out.bz2", bz2.open, 100000),
+    ],
+)
 def test_a_tail_within_the_bounds_is_the_last_lines_with_their_newlines(tmp_path, name, opener, count):
     """Plain or compressed: the last lines, whole, not marked truncated."""
     path = tmp_path / name
@@ -143,8 +147,12 @@ def test_newest_run_log_prefers_aslogs_and_the_newest_mtime(site, settings):
 
 def test_newest_job_logs_ignores_compressed_and_keeps_the_latest(site, settings):
     logdir = _exp_dirs(site) / "tmp" / "LOG_a000"
-    for name in ("a000_SIM.20240101000000.out", "a000_SIM.20240102000000.out",
-                 "a000_SIM.20240103000000.out.gz", "a000_SIM.20240101000000.err"):
+    for name in (
+        "a000_SIM.20240101000000.out",
+        "a000_SIM.20240102000000.out",
+        "a000_SIM.20240103000000.out.gz",
+        "a000_SIM.20240101000000.err",
+    ):
         (logdir / name).write_text("")
     outs, errs = logs.newest_job_logs(settings, "a000")
     assert outs["a000_SIM"] == "a000_SIM.20240102000000.out"
@@ -158,14 +166,15 @@ def test_newest_job_logs_without_directory_is_not_found(site, settings):
 
 def test_total_stats_lines_are_split_and_missing_files_are_empty(site, settings):
     (_exp_dirs(site) / "tmp" / "a000_SIM_TOTAL_STATS").write_text(
-        "20240101000000 20240101000100 20240101000200 FAILED\n20240101000300 20240101000400")
+        "20240101000000 20240101000100 20240101000200 FAILED\n20240101000300 20240101000400"
+    )
     assert logs.read_total_stats(settings, "a000", "a000_SIM") == [
         ["20240101000000", "20240101000100", "20240101000200", "FAILED"],
         ["20240101000300", "20240101000400"],
     ]
     assert logs.last_total_stats_line(settings, "a000", "a000_SIM") == ("20240101000300", "20240101000400")
     assert logs.read_total_stats(settings, "a000", "a000_NOPE") == []
-    (name, _mtime, size), = logs.total_stats_snapshot(settings, "a000")
+    ((name, _mtime, size),) = logs.total_stats_snapshot(settings, "a000")
     assert name == "a000_SIM" and size > 0
 
 

@@ -1,4 +1,5 @@
 """readers/packages.py over package DBs written by the factory in each layout (docs/data.md A.7)."""
+
 from __future__ import annotations
 
 import os
@@ -50,8 +51,9 @@ def test_real_wrappers_win_over_the_preview_and_empty_real_table_falls_back(sett
     path = _path(settings)
     _write(settings, {PKG: SIMS[:2]}, "job_package")
     conn = sqlite3.connect(path)
-    conn.executemany("INSERT INTO wrapper_job_package VALUES (?, ?, ?)",
-                     [("a000", "a000_ASThread_9_1_2", job) for job in SIMS[2:]])
+    conn.executemany(
+        "INSERT INTO wrapper_job_package VALUES (?, ?, ?)", [("a000", "a000_ASThread_9_1_2", job) for job in SIMS[2:]]
+    )
     conn.commit()
     conn.close()
     assert packages.load_packages(settings, "a000").job_to_package == {SIMS[0]: PKG, SIMS[1]: PKG}
@@ -65,8 +67,11 @@ def test_real_wrappers_win_over_the_preview_and_empty_real_table_falls_back(sett
 
 
 def test_blank_package_names_are_skipped_and_later_rows_overwrite(settings):
-    _write(settings, {"": [SIMS[0]], "  ": [SIMS[1]], "a000_ASThread_1_1_2": SIMS[2:],
-                      "a000_ASThread_2_1_1": [SIMS[2]]}, "job_package")
+    _write(
+        settings,
+        {"": [SIMS[0]], "  ": [SIMS[1]], "a000_ASThread_1_1_2": SIMS[2:], "a000_ASThread_2_1_1": [SIMS[2]]},
+        "job_package",
+    )
     got = packages.load_packages(settings, "a000")
     assert SIMS[0] not in got.job_to_package and SIMS[1] not in got.job_to_package
     assert got.job_to_package[SIMS[2]] == "a000_ASThread_2_1_1"

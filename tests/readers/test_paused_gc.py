@@ -1,5 +1,6 @@
 """readers.job_list.paused_gc: no collection inside the block, and what it built goes
 straight to the oldest generation (no traversal of it by the next young collection)."""
+
 from __future__ import annotations
 
 import gc
@@ -8,8 +9,7 @@ from autosubmit_api.readers.job_list import paused_gc
 
 
 def _in_generation(generation: int, marker: object) -> int:
-    return sum(1 for obj in gc.get_objects(generation=generation)
-               if type(obj) is dict and obj.get("marker") is marker)
+    return sum(1 for obj in gc.get_objects(generation=generation) if type(obj) is dict and obj.get("marker") is marker)
 
 
 def test_objects_built_while_paused_land_in_the_oldest_generation():

@@ -1,4 +1,5 @@
 """Readers never change Autosubmit's files, never create any, and do not hang on locks."""
+
 from __future__ import annotations
 
 import collections
@@ -12,8 +13,20 @@ import pytest
 from autosubmit_api.app import create_app
 from autosubmit_api.errors import DataError, NotFound, Unavailable
 from autosubmit_api.readers import (
-    cache, central_db, exp_config, file_status, graph_layout, job_data, job_list, list_facts, logs,
-    packages, paths, recovery_logs, structure, user_metrics,
+    cache,
+    central_db,
+    exp_config,
+    file_status,
+    graph_layout,
+    job_data,
+    job_list,
+    list_facts,
+    logs,
+    packages,
+    paths,
+    recovery_logs,
+    structure,
+    user_metrics,
 )
 from tests.fixture_site import EXPIDS, copy_fixtures, settings_for, snapshot
 from tests.readers import running_autosubmit
@@ -36,7 +49,8 @@ def _add_file_status_db(root):
         conn.executescript(
             "CREATE TABLE archive_status(status TEXT, avg_latency REAL, avg_bandwidth REAL,"
             " current_latency REAL, current_bandwidth REAL, response_time REAL, modified TEXT);"
-            "INSERT INTO archive_status VALUES ('ONLINE', 0.1, 10.0, 0.2, 9.0, 0.3, '2024-01-01 00:00:00');")
+            "INSERT INTO archive_status VALUES ('ONLINE', 0.1, 10.0, 0.2, 9.0, 0.3, '2024-01-01 00:00:00');"
+        )
     conn.close()
 
 
@@ -114,8 +128,11 @@ def test_reading_every_fixture_changes_and_creates_nothing(fixture_root):
 
 def test_missing_optional_files_create_nothing(fixture_root):
     settings = settings_for(fixture_root)
-    for path in (paths.packages_db(settings, "a003"), paths.graph_db(settings, "a003"),
-                 paths.job_data_db(settings, "a003")):
+    for path in (
+        paths.packages_db(settings, "a003"),
+        paths.graph_db(settings, "a003"),
+        paths.job_data_db(settings, "a003"),
+    ):
         os.remove(path)
     before = snapshot(fixture_root)
     assert not packages.load_packages(settings, "a003")
@@ -140,9 +157,11 @@ def test_a_write_lock_gives_an_answer_or_a_typed_error(fixture_root, reader):
     # and far below what a read hanging on the lock would take.
     bound = timeout + 2.0
     settings = settings_for(fixture_root, sqlite_timeout=timeout)
-    path = {"job_data": paths.job_data_db(settings, "a003"),
-            "packages": paths.packages_db(settings, "a003"),
-            "graph_layout": paths.graph_db(settings, "a003")}[reader]
+    path = {
+        "job_data": paths.job_data_db(settings, "a003"),
+        "packages": paths.packages_db(settings, "a003"),
+        "graph_layout": paths.graph_db(settings, "a003"),
+    }[reader]
     ready, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=_hold_exclusive, args=(path, ready, release), daemon=True)
     holder.start()
@@ -231,21 +250,37 @@ def _answers(client, urls):
 def test_the_api_answers_with_committed_data_while_autosubmit_writes_every_database(fixture_root):
     settings = settings_for(fixture_root, sqlite_timeout=LOCK_WAIT, protection_level="NONE")
     client = create_app(settings).test_client()
-    urls = ["/v4/experiments", "/v4/experiments?only_active=true", "/v4/experiments/a003",
-            "/v4/experiments/a003/runs", "/v4/experiments/a003/jobs", "/v3/search/a003",
-            "/v3/running/", "/v3/tree/a003", "/v3/quick/a003", "/v3/runs/a003", "/v3/expcount/a003"]
+    urls = [
+        "/v4/experiments",
+        "/v4/experiments?only_active=true",
+        "/v4/experiments/a003",
+        "/v4/experiments/a003/runs",
+        "/v4/experiments/a003/jobs",
+        "/v3/search/a003",
+        "/v3/running/",
+        "/v3/tree/a003",
+        "/v3/quick/a003",
+        "/v3/runs/a003",
+        "/v3/expcount/a003",
+    ]
     before = _answers(client, urls)
     assert all(status == 200 for status, _ in before.values()), before
     cache.clear()
     list_facts.clear()
-    with running_autosubmit.writing(
-        settings.db_path,
-        "UPDATE experiment SET description = 'changed by the running Autosubmit'",
-        "INSERT INTO experiment(name, description, autosubmit_version) VALUES ('a0zz', 'new', '4.1.12')",
-    ), running_autosubmit.writing(
-        settings.as_times_db_path, "UPDATE experiment_status SET status = 'RUNNING'",
-    ), running_autosubmit.writing(
-        paths.job_data_db(settings, "a003"), "UPDATE job_data SET status = 'FAILED'",
+    with (
+        running_autosubmit.writing(
+            settings.db_path,
+            "UPDATE experiment SET description = 'changed by the running Autosubmit'",
+            "INSERT INTO experiment(name, description, autosubmit_version) VALUES ('a0zz', 'new', '4.1.12')",
+        ),
+        running_autosubmit.writing(
+            settings.as_times_db_path,
+            "UPDATE experiment_status SET status = 'RUNNING'",
+        ),
+        running_autosubmit.writing(
+            paths.job_data_db(settings, "a003"),
+            "UPDATE job_data SET status = 'FAILED'",
+        ),
     ):
         started = time.monotonic()
         during = _answers(client, urls)

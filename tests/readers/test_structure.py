@@ -1,4 +1,5 @@
 """readers/structure.py: edges from structure_<expid>.db, stale names, fallbacks and the cache."""
+
 from __future__ import annotations
 
 import os
@@ -46,10 +47,8 @@ def test_children_and_parents_are_sorted_and_every_edge_end_has_an_entry(make_ex
 
 def test_stale_edges_naming_absent_jobs_are_dropped(make_experiment, settings, site):
     experiment = make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F4")
-    stale = [("a000_20000101_fc0_1_1_SIM", "a000_POST"), ("a000_LOCAL_SETUP", "a000_GONE"),
-             ("a000_GONE", "a000_OTHER")]
-    structure.write_structure(site.structures_dir / "structure_a000.db", experiment.jobs,
-                              extra_edges=stale)
+    stale = [("a000_20000101_fc0_1_1_SIM", "a000_POST"), ("a000_LOCAL_SETUP", "a000_GONE"), ("a000_GONE", "a000_OTHER")]
+    structure.write_structure(site.structures_dir / "structure_a000.db", experiment.jobs, extra_edges=stale)
 
     deps = _deps(settings)
 
@@ -60,8 +59,7 @@ def test_stale_edges_naming_absent_jobs_are_dropped(make_experiment, settings, s
 
 def test_the_4_1_16_primary_key_layout_reads_the_same(make_experiment, settings, site):
     experiment = make_experiment("a000", workflow.standard_jobs("a000"))
-    structure.write_structure(site.structures_dir / "structure_a000.db", experiment.jobs,
-                              layout="sqlalchemy")
+    structure.write_structure(site.structures_dir / "structure_a000.db", experiment.jobs, layout="sqlalchemy")
     assert set(_deps(settings).edges()) == _edges(experiment.jobs)
 
 
@@ -75,8 +73,7 @@ def test_an_empty_table_means_no_edges(make_experiment, settings, site):
 
 
 def test_missing_structure_db_falls_back_to_the_f3_pickle_edges(make_experiment, settings):
-    experiment = make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F3",
-                                 structure=False)
+    experiment = make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F3", structure=False)
     assert not os.path.exists(paths.structure_db(settings, "a000"))
 
     deps = _deps(settings)
@@ -87,8 +84,7 @@ def test_missing_structure_db_falls_back_to_the_f3_pickle_edges(make_experiment,
 
 
 def test_a_structure_db_without_the_table_is_not_changed_and_falls_back(make_experiment, settings):
-    experiment = make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F3",
-                                 structure=False)
+    experiment = make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F3", structure=False)
     path = paths.structure_db(settings, "a000")
     sqlite3.connect(path).close()  # an empty database file
     before = (os.path.getsize(path), os.stat(path).st_mtime_ns)
@@ -103,11 +99,15 @@ def test_a_structure_db_without_the_table_is_not_changed_and_falls_back(make_exp
 
 def test_missing_structure_db_falls_back_to_the_history_children(make_experiment, settings):
     jobs = workflow.standard_jobs("a000")
-    rows = [JobDataSpec(job_name=job.name, section=job.section,
-                        children=",".join(child.name for child in jobs if job.name in child.parents))
-            for job in jobs]
-    make_experiment("a000", jobs, pkl_format="F4", structure=False, job_data=rows,
-                    job_data_version=18)
+    rows = [
+        JobDataSpec(
+            job_name=job.name,
+            section=job.section,
+            children=",".join(child.name for child in jobs if job.name in child.parents),
+        )
+        for job in jobs
+    ]
+    make_experiment("a000", jobs, pkl_format="F4", structure=False, job_data=rows, job_data_version=18)
 
     deps = _deps(settings)
 
@@ -116,8 +116,7 @@ def test_missing_structure_db_falls_back_to_the_history_children(make_experiment
 
 
 def test_no_source_at_all_means_no_edges(make_experiment, settings):
-    make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F4", structure=False,
-                    job_data_version=0)
+    make_experiment("a000", workflow.standard_jobs("a000"), pkl_format="F4", structure=False, job_data_version=0)
     deps = _deps(settings)
     assert deps.source == "none" and deps.edges() == () and deps.children == {}
 

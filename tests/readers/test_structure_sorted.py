@@ -1,5 +1,6 @@
 """readers/structure.py: the sorted fast path (structure DB edges sorted by SQLite) builds
 exactly the adjacency of the general path, and the DB read returns its edges sorted."""
+
 from __future__ import annotations
 
 import random
@@ -11,8 +12,15 @@ from autosubmit_api.readers import store, structure
 
 
 def _job_list(names):
-    return JobList(expid="a000", jobs=(), pkl_format="F4", pkl_mtime=0, pkl_path="", pkl_edges=(),
-                   by_name={name: None for name in names})
+    return JobList(
+        expid="a000",
+        jobs=(),
+        pkl_format="F4",
+        pkl_mtime=0,
+        pkl_path="",
+        pkl_edges=(),
+        by_name={name: None for name in names},
+    )
 
 
 def _as_lists(deps):
@@ -41,10 +49,13 @@ def test_sorted_and_general_paths_build_the_same_adjacency():
 def test_the_structure_db_edges_come_back_sorted_and_text_only(tmp_path):
     path = tmp_path / "structure_a000.db"
     with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE experiment_structure (e_from text NOT NULL, e_to text NOT NULL, "
-                     "UNIQUE(e_from, e_to))")
-        conn.executemany("INSERT INTO experiment_structure VALUES (?, ?)",
-                         [("b", "a"), ("a", "c"), ("a", "b"), ("é", "a"), ("Z", "a"), ("x", b"blob")])
+        conn.execute(
+            "CREATE TABLE experiment_structure (e_from text NOT NULL, e_to text NOT NULL, UNIQUE(e_from, e_to))"
+        )
+        conn.executemany(
+            "INSERT INTO experiment_structure VALUES (?, ?)",
+            [("b", "a"), ("a", "c"), ("a", "b"), ("é", "a"), ("Z", "a"), ("x", b"blob")],
+        )
     with store.open_file(Settings(local_root_dir=str(path.parent)), str(path)) as st:
         edges = structure.read_edges(st)
     assert edges == (("Z", "a"), ("a", "b"), ("a", "c"), ("b", "a"), ("é", "a"))

@@ -5,6 +5,7 @@ together; a file refused for its content is remembered per version and not parse
 Memory is measured with tracemalloc (what Python allocates, deterministic), never with
 wall-clock time; benchmarks/bench_yaml_bounds.py prints the times.
 """
+
 from __future__ import annotations
 
 import os
@@ -92,14 +93,21 @@ def test_too_many_values_are_refused_before_they_are_built(settings):
     with pytest.raises(DataError) as info:
         exp_config.load_config(settings, "a000")
     assert info.value.message.startswith(
-        f"conf/many.yml is refused: more than {exp_config.MAX_CONFIG_NODES} YAML values")
+        f"conf/many.yml is refused: more than {exp_config.MAX_CONFIG_NODES} YAML values"
+    )
 
 
 def test_files_within_the_caps_load(settings):
     # Big but honest: many values, long strings, aliases that expand a little.
     many = factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES // 2)
-    _write(settings, {"many.yml": many, "shared.yml": factory_conf.aliased_string_yaml(1000, 1000),
-                      "long.yml": "LONG: " + "y" * (MB // 2) + "\n"})
+    _write(
+        settings,
+        {
+            "many.yml": many,
+            "shared.yml": factory_conf.aliased_string_yaml(1000, 1000),
+            "long.yml": "LONG: " + "y" * (MB // 2) + "\n",
+        },
+    )
     raw = exp_config.load_config(settings, "a000").raw
     assert len(raw["MANY"]) == exp_config.MAX_CONFIG_NODES // 2
     assert len(raw["BOMB"]["COPIES"]) == 1000 and raw["BOMB"]["COPIES"][0] == "x" * 1000
@@ -112,7 +120,8 @@ def test_the_budget_is_shared_by_the_files_of_one_configuration(settings):
     with pytest.raises(DataError) as info:
         exp_config.load_config(settings, "a000")
     assert info.value.message == (
-        "conf/two.yml is refused: larger than 2 MiB of YAML (with the configuration's other files)")
+        "conf/two.yml is refused: larger than 2 MiB of YAML (with the configuration's other files)"
+    )
     # Not remembered against two.yml itself: once one.yml shrinks, two.yml loads.
     (conf / "one.yml").write_text("A: small\n")
     _bump(conf / "one.yml")
@@ -181,13 +190,24 @@ def loader(request):
 
 
 def test_both_parsers_give_the_same_values(loader):
-    text = ("A: &a {ON_: on, OCT: 012, CLOCK: 1:30, F: 1e3, T: TRUE, N: ~, D: 2000-01-01, Q: '4'}\n"
-            "B: [*a, !rrule x, !!python/object:os.system {k: v}]\n<<: {M: merged}\n")
+    text = (
+        "A: &a {ON_: on, OCT: 012, CLOCK: 1:30, F: 1e3, T: TRUE, N: ~, D: 2000-01-01, Q: '4'}\n"
+        "B: [*a, !rrule x, !!python/object:os.system {k: v}]\n<<: {M: merged}\n"
+    )
     assert exp_config.load_yaml_text(text, loader=loader) == exp_config.load_yaml_text(
-        text, loader=exp_config.LOADERS["python"])
+        text, loader=exp_config.LOADERS["python"]
+    )
     data = exp_config.load_yaml_text(text, loader=loader)
-    assert data["A"] == {"ON_": "on", "OCT": 12, "CLOCK": "1:30", "F": 1000.0, "T": True, "N": None,
-                         "D": data["A"]["D"], "Q": "4"}
+    assert data["A"] == {
+        "ON_": "on",
+        "OCT": 12,
+        "CLOCK": "1:30",
+        "F": 1000.0,
+        "T": True,
+        "N": None,
+        "D": data["A"]["D"],
+        "Q": "4",
+    }
     assert data["B"][1:] == ["x", {"k": "v"}] and data["M"] == "merged"
 
 
@@ -198,14 +218,17 @@ def test_the_pure_python_parser_counts_aliases_as_values():
     assert str(info.value) == "more than 100000 YAML values"
 
 
-@pytest.mark.parametrize("text, reason", [
-    (factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES), "more than 100000 YAML values"),
-    ("T: [" + "!a x," * exp_config.MAX_CONFIG_NODES + "x]", "more than 100000 YAML values"),
-    (factory_conf.aliased_string_yaml(1000, 50_000), "once aliases are expanded"),
-    ("A: " + "[" * 150 + "]" * 150, "nested more than 100 levels deep"),
-    ("A: " + "[" * 5000 + "]" * 5000, ""),
-    ("A: &a [x, *a]", "an alias refers to a value that contains it"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES), "more than 100000 YAML values"),
+        ("T: [" + "!a x," * exp_config.MAX_CONFIG_NODES + "x]", "more than 100000 YAML values"),
+        (factory_conf.aliased_string_yaml(1000, 50_000), "once aliases are expanded"),
+        ("A: " + "[" * 150 + "]" * 150, "nested more than 100 levels deep"),
+        ("A: " + "[" * 5000 + "]" * 5000, ""),
+        ("A: &a [x, *a]", "an alias refers to a value that contains it"),
+    ],
+)
 def test_both_parsers_keep_the_budget(loader, text, reason):
     with pytest.raises(Exception) as info:
         exp_config.load_yaml_text(text, loader=loader)

@@ -1,5 +1,6 @@
 """The configuration routes over hostile YAML (issue 14, item 5): a clear refusal, never a
 500 or a huge answer; v4 answers 422 with the error body, v3 `/cconfig` its warning body."""
+
 from __future__ import annotations
 
 import json

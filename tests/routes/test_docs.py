@@ -1,5 +1,6 @@
 """`/docs`: the Swagger UI page and its files, from the installed package, open at every level,
 with every address under AS_API_ROOT_PATH. The browser test is tests/e2e/test_docs.py."""
+
 from __future__ import annotations
 
 import re
@@ -42,16 +43,18 @@ def test_the_files_are_the_installed_packages(protected):
     assert "max-age=86400" in served.headers["Cache-Control"]
 
 
-@pytest.mark.parametrize("name", ["index.html", "../flask_swagger_ui.py", "LICENSE", "nope.js",
-                                  "swagger-ui.js.map", "%2e%2e/__init__.py"])
+@pytest.mark.parametrize(
+    "name", ["index.html", "../flask_swagger_ui.py", "LICENSE", "nope.js", "swagger-ui.js.map", "%2e%2e/__init__.py"]
+)
 def test_other_names_are_not_served(protected, name):
     response = protected.get("/docs/" + name)
     assert response.status_code == 404
 
 
 def test_under_the_root_path_every_address_carries_the_prefix(site):
-    app = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET,
-                                    "AS_API_ROOT_PATH": "/as-api"}))
+    app = create_app(
+        site.settings({"PROTECTION_LEVEL": "NONE", "SECRET_KEY": TEST_SECRET, "AS_API_ROOT_PATH": "/as-api"})
+    )
     client = app.test_client()
     for path in ("/as-api/docs", "/docs"):  # a proxy that keeps the prefix, and one that strips it
         html = client.get(path).get_data(as_text=True)

@@ -1,4 +1,5 @@
 """GET /v4/experiments and GET /v4/experiments/<expid> on factory-made sites."""
+
 import os
 
 import pytest
@@ -7,8 +8,22 @@ from autosubmit_api.factory import JobDataSpec, RunSpec, add_central_row
 from autosubmit_api.readers import cache, list_facts
 
 ITEM_KEYS = {
-    "id", "name", "description", "user", "hpc", "created", "version", "modified", "status",
-    "completed", "total", "submitted", "queuing", "running", "failed", "suspended",
+    "id",
+    "name",
+    "description",
+    "user",
+    "hpc",
+    "created",
+    "version",
+    "modified",
+    "status",
+    "completed",
+    "total",
+    "submitted",
+    "queuing",
+    "running",
+    "failed",
+    "suspended",
 }
 PAGINATION_KEYS = {"page", "page_size", "total_pages", "page_items", "total_items"}
 
@@ -17,9 +32,13 @@ PAGINATION_KEYS = {"page", "page_size", "total_pages", "page_items", "total_item
 def many(site):
     """15 central rows a000..a014 (no experiment files), every third one RUNNING."""
     for i in range(15):
-        add_central_row(site, f"a{i:03d}", description=f"exp {i}",
-                        details={"user": "alice" if i % 2 else "bob", "created": f"2024-01-{i + 1:02d}"},
-                        status="RUNNING" if i % 3 == 0 else "NOT RUNNING")
+        add_central_row(
+            site,
+            f"a{i:03d}",
+            description=f"exp {i}",
+            details={"user": "alice" if i % 2 else "bob", "created": f"2024-01-{i + 1:02d}"},
+            status="RUNNING" if i % 3 == 0 else "NOT RUNNING",
+        )
     return site
 
 
@@ -28,8 +47,12 @@ def names(response):
 
 
 def test_list_has_the_reference_item_fields_and_pagination(client, make_experiment):
-    make_experiment("a000", details={"user": "alice", "created": "2024-01-08 14:52:35", "hpc": "MN5"},
-                    status="RUNNING", autosubmit_version="4.1.12")
+    make_experiment(
+        "a000",
+        details={"user": "alice", "created": "2024-01-08 14:52:35", "hpc": "MN5"},
+        status="RUNNING",
+        autosubmit_version="4.1.12",
+    )
     response = client.get("/v4/experiments")
     assert response.status_code == 200
     body = response.get_json()
@@ -37,9 +60,14 @@ def test_list_has_the_reference_item_fields_and_pagination(client, make_experime
     (item,) = body["experiments"]
     assert set(item) == ITEM_KEYS
     assert (item["name"], item["user"], item["hpc"], item["created"], item["version"], item["status"]) == (
-        "a000", "alice", "MN5", "2024-01-08 14:52:35", "4.1.12", "RUNNING")
-    assert body["pagination"] == {"page": 1, "page_size": 12, "total_pages": 1, "page_items": 1,
-                                  "total_items": 1}
+        "a000",
+        "alice",
+        "MN5",
+        "2024-01-08 14:52:35",
+        "4.1.12",
+        "RUNNING",
+    )
+    assert body["pagination"] == {"page": 1, "page_size": 12, "total_pages": 1, "page_items": 1, "total_items": 1}
 
 
 def test_modified_is_the_pkl_mtime_in_local_iso_and_null_without_pkl(client, make_experiment, site):
@@ -54,19 +82,31 @@ def test_modified_is_the_pkl_mtime_in_local_iso_and_null_without_pkl(client, mak
 
 
 def test_counters_come_from_the_latest_history_run(client, make_experiment):
-    runs = [RunSpec(run_id=1, start=1700000000, completed=1, total=5),
-            RunSpec(run_id=2, start=1700001000, completed=3, total=6, failed=1, queuing=1, running=1,
-                    submitted=1, suspended=1)]
+    runs = [
+        RunSpec(run_id=1, start=1700000000, completed=1, total=5),
+        RunSpec(
+            run_id=2, start=1700001000, completed=3, total=6, failed=1, queuing=1, running=1, submitted=1, suspended=1
+        ),
+    ]
     make_experiment("a000", runs=runs, job_data=[JobDataSpec(job_name="a000_SIM", run_id=2)])
     item = client.get("/v4/experiments").get_json()["experiments"][0]
-    assert {k: item[k] for k in ("completed", "total", "failed", "queuing", "running", "submitted",
-                                  "suspended")} == {
-        "completed": 3, "total": 6, "failed": 1, "queuing": 1, "running": 1, "submitted": 1, "suspended": 1}
+    assert {k: item[k] for k in ("completed", "total", "failed", "queuing", "running", "submitted", "suspended")} == {
+        "completed": 3,
+        "total": 6,
+        "failed": 1,
+        "queuing": 1,
+        "running": 1,
+        "submitted": 1,
+        "suspended": 1,
+    }
 
 
 def test_counters_are_zero_when_the_latest_run_has_no_jobs_or_there_is_no_history(client, make_experiment):
-    make_experiment("a000", runs=[RunSpec(run_id=1, start=1, completed=2, total=4),
-                                  RunSpec(run_id=2, start=2, completed=9, total=0)], job_data=[])
+    make_experiment(
+        "a000",
+        runs=[RunSpec(run_id=1, start=1, completed=2, total=4), RunSpec(run_id=2, start=2, completed=9, total=0)],
+        job_data=[],
+    )
     make_experiment("a001", job_data_version=0)
     items = client.get("/v4/experiments").get_json()["experiments"]
     for item in items:
@@ -90,15 +130,19 @@ def test_page_size_minus_one_or_zero_returns_everything(client, many):
     for size in ("-1", "0"):
         body = client.get(f"/v4/experiments?page_size={size}").get_json()
         assert len(body["experiments"]) == 15
-        assert body["pagination"] == {"page": 1, "page_size": None, "total_pages": 1, "page_items": 15,
-                                      "total_items": 15}
+        assert body["pagination"] == {
+            "page": 1,
+            "page_size": None,
+            "total_pages": 1,
+            "page_items": 15,
+            "total_items": 15,
+        }
 
 
 def test_pages_split_the_rows_and_a_page_past_the_end_is_empty(client, many):
     body = client.get("/v4/experiments?page=2&page_size=4").get_json()
     assert [e["name"] for e in body["experiments"]] == ["a004", "a005", "a006", "a007"]
-    assert body["pagination"] == {"page": 2, "page_size": 4, "total_pages": 4, "page_items": 4,
-                                  "total_items": 15}
+    assert body["pagination"] == {"page": 2, "page_size": 4, "total_pages": 4, "page_items": 4, "total_items": 15}
     body = client.get("/v4/experiments?page=99").get_json()
     assert body["experiments"] == []
     assert body["pagination"]["total_items"] == 15 and body["pagination"]["total_pages"] == 2
@@ -112,7 +156,9 @@ def test_pages_below_one_mean_one_and_non_integers_fall_back_to_defaults(client,
     assert body["pagination"]["page_size"] == 12 and len(body["experiments"]) == 12
     body = client.get("/v4/experiments?page=abc&page_size=2").get_json()
     assert body["pagination"]["page"] == 1 and names(client.get("/v4/experiments?page=abc&page_size=2")) == [
-        "a000", "a001"]
+        "a000",
+        "a001",
+    ]
 
 
 def test_a_huge_page_number_is_an_empty_page_not_an_error(client, many):
@@ -126,29 +172,36 @@ def test_page_size_above_the_maximum_is_capped(many, site):
 
     client = create_app(site.settings({"PROTECTION_LEVEL": "NONE", "API_MAX_PAGE_SIZE": "5"})).test_client()
     body = client.get("/v4/experiments?page_size=100&page=2").get_json()
-    assert body["pagination"] == {"page": 2, "page_size": 5, "total_pages": 3, "page_items": 5,
-                                  "total_items": 15}
+    assert body["pagination"] == {"page": 2, "page_size": 5, "total_pages": 3, "page_items": 5, "total_items": 15}
     assert names(client.get("/v4/experiments?page_size=100&page=2")) == ["a005", "a006", "a007", "a008", "a009"]
 
 
 def test_filters_and_ordering(client, many):
     assert names(client.get("/v4/experiments?only_active=true&page_size=-1")) == [
-        "a000", "a003", "a006", "a009", "a012"]
+        "a000",
+        "a003",
+        "a006",
+        "a009",
+        "a012",
+    ]
     assert len(names(client.get("/v4/experiments?only_active=True&page_size=-1"))) == 15  # exact "true" only
     assert names(client.get("/v4/experiments?owner=alice&page_size=3")) == ["a001", "a003", "a005"]
-    assert names(client.get("/v4/experiments?query=A01&page_size=-1")) == [
-        "a010", "a011", "a012", "a013", "a014"]
-    assert names(client.get("/v4/experiments?order_by=created&order_desc=true&page_size=2")) == [
-        "a014", "a013"]
-    assert names(client.get("/v4/experiments?order_by=expid&order_desc=TRUE&page_size=2")) == [
-        "a000", "a001"]
+    assert names(client.get("/v4/experiments?query=A01&page_size=-1")) == ["a010", "a011", "a012", "a013", "a014"]
+    assert names(client.get("/v4/experiments?order_by=created&order_desc=true&page_size=2")) == ["a014", "a013"]
+    assert names(client.get("/v4/experiments?order_by=expid&order_desc=TRUE&page_size=2")) == ["a000", "a001"]
     assert names(client.get("/v4/experiments?exp_type=test")) == []
     assert len(names(client.get("/v4/experiments?exp_type=bogus&order_by=bogus&page_size=-1"))) == 15
 
 
 def test_hpc_filter_of_the_current_gui(client, site):
-    for expid, hpc in (("a000", "MARENOSTRUM5"), ("a001", "marenostrum4"), ("a002", "LUMI"),
-                       ("a003", "MN_5"), ("a004", "MN%5"), ("a005", None)):
+    for expid, hpc in (
+        ("a000", "MARENOSTRUM5"),
+        ("a001", "marenostrum4"),
+        ("a002", "LUMI"),
+        ("a003", "MN_5"),
+        ("a004", "MN%5"),
+        ("a005", None),
+    ):
         add_central_row(site, expid, details={"user": "u", "hpc": hpc} if hpc else None)
 
     def hpc(value):
@@ -184,8 +237,7 @@ def test_experiment_detail_is_the_experiment_row(client, make_experiment):
     make_experiment("a000", description="my run", autosubmit_version="4.1.11")
     response = client.get("/v4/experiments/a000")
     assert response.status_code == 200
-    assert response.get_json() == {"id": 1, "name": "a000", "description": "my run",
-                                   "autosubmit_version": "4.1.11"}
+    assert response.get_json() == {"id": 1, "name": "a000", "description": "my run", "autosubmit_version": "4.1.11"}
 
 
 def test_unknown_experiment_is_404_and_malformed_is_400(client, make_experiment):
@@ -246,10 +298,13 @@ def test_health_is_open_and_follows_the_central_db(site, env):
     tasks = body["background_tasks"]
     assert tasks["enabled"] is False and tasks["cluster"] == []
     assert set(tasks["jobs"]) == {"status", "details", "graph_layouts"}
-    assert all(job["runs"] == 0 and job["last_run"] is None and job["interval_seconds"] > 0
-               for job in tasks["jobs"].values())
+    assert all(
+        job["runs"] == 0 and job["last_run"] is None and job["interval_seconds"] > 0 for job in tasks["jobs"].values()
+    )
     site.central_db.unlink()
     response = client.get("/v4/health")
     assert response.status_code == 503
     assert response.get_json()["central_db"] == {
-        "reachable": False, "message": "The central database autosubmit.db does not exist"}
+        "reachable": False,
+        "message": "The central database autosubmit.db does not exist",
+    }

@@ -4,6 +4,7 @@ A site is written by the SQLite factory, copied into PostgreSQL as Autosubmit 4.
 out (factory/postgres.py), its SQLite files and pickles removed, and the answers compared.
 Skips when no PostgreSQL server is reachable (tests/postgres/fixtures.py).
 """
+
 import os
 
 import pytest
@@ -32,9 +33,16 @@ PATHS = [
 
 @pytest.fixture
 def clients(site, env, make_experiment, pg_url):  # noqa: F811 - pytest fixture
-    make_experiment("a000", details={"user": "alice", "created": "2024-02-01 00:00:00"}, status="RUNNING",
-                    runs=[RunSpec(run_id=1, start=1, completed=2, total=5),
-                          RunSpec(run_id=2, start=2, completed=3, total=6, failed=1)], job_data=[])
+    make_experiment(
+        "a000",
+        details={"user": "alice", "created": "2024-02-01 00:00:00"},
+        status="RUNNING",
+        runs=[
+            RunSpec(run_id=1, start=1, completed=2, total=5),
+            RunSpec(run_id=2, start=2, completed=3, total=6, failed=1),
+        ],
+        job_data=[],
+    )
     make_experiment("a001", details={"user": "alice", "created": "2024-01-01 00:00:00"}, pkl_format="F3")
     make_experiment("t000", description="Zeta test", details={"user": "bob", "created": "2024-03-01"})
     for made in ("a000", "a001", "t000"):

@@ -1,4 +1,5 @@
 """/filestatus/ (no gate, archive_status last row) and /shutdown/<route> (docs/api.md 7.13, 7.14)."""
+
 import sqlite3
 
 import pytest
@@ -8,11 +9,16 @@ def _probe_db(site, rows):
     path = site.root / "as_metadata" / "test"
     path.mkdir(parents=True)
     with sqlite3.connect(path / "status.db") as conn:
-        conn.execute("CREATE TABLE archive_status(id INTEGER PRIMARY KEY, status INTEGER, avg_latency REAL,"
-                     " avg_bandwidth REAL, current_latency REAL, current_bandwidth REAL,"
-                     " response_time REAL, modified TEXT)")
-        conn.executemany("INSERT INTO archive_status(status, avg_latency, avg_bandwidth, current_latency,"
-                         " current_bandwidth, response_time, modified) VALUES (?,?,?,?,?,?,?)", rows)
+        conn.execute(
+            "CREATE TABLE archive_status(id INTEGER PRIMARY KEY, status INTEGER, avg_latency REAL,"
+            " avg_bandwidth REAL, current_latency REAL, current_bandwidth REAL,"
+            " response_time REAL, modified TEXT)"
+        )
+        conn.executemany(
+            "INSERT INTO archive_status(status, avg_latency, avg_bandwidth, current_latency,"
+            " current_bandwidth, response_time, modified) VALUES (?,?,?,?,?,?,?)",
+            rows,
+        )
 
 
 @pytest.fixture
@@ -31,8 +37,9 @@ def test_without_probe_db_it_is_offline_with_nulls_even_without_token(site, prot
 
 
 def test_the_last_row_decides_and_warnings_compare_with_the_average(site, client):
-    _probe_db(site, [(0, 1, 100, 1, 100, 0, "2024-01-01-00:00:00"),
-                     (1, 1.0, 200.0, 5.0, 50.0, 2.5, "2024-01-02-10:00:00")])
+    _probe_db(
+        site, [(0, 1, 100, 1, 100, 0, "2024-01-01-00:00:00"), (1, 1.0, 200.0, 5.0, 50.0, 2.5, "2024-01-02-10:00:00")]
+    )
     body = client.get("/v3/filestatus/").get_json()
     assert body["status"] == "ONLINE"
     assert body["datetime"] == "2024-01-02-10:00:00"

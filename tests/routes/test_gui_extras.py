@@ -15,24 +15,71 @@ T0 = 1_700_000_000
 def _jobs(expid):
     return [
         JobSpec(f"{expid}_LOCAL_SETUP", "LOCAL_SETUP", status=COMPLETED),
-        JobSpec(f"{expid}_20000101_fc0_1_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0",
-                parents=(f"{expid}_LOCAL_SETUP",), id=101, processors="48"),
-        JobSpec(f"{expid}_20000101_fc0_2_SIM", "SIM", status=COMPLETED, chunk=2, member="fc0",
-                parents=(f"{expid}_20000101_fc0_1_SIM",), id=102, processors="48"),
-        JobSpec(f"{expid}_20000101_fc0_3_SIM", "SIM", status=RUNNING, chunk=3, member="fc0",
-                parents=(f"{expid}_20000101_fc0_2_SIM",), id=103, processors="48"),
-        JobSpec(f"{expid}_20000101_fc0_4_SIM", "SIM", status=WAITING, chunk=4, member="fc0",
-                parents=(f"{expid}_20000101_fc0_3_SIM",)),
-        JobSpec(f"{expid}_20000101_fc0_1_POST", "POST", status=FAILED, chunk=1, member="fc0",
-                parents=(f"{expid}_20000101_fc0_1_SIM",)),
+        JobSpec(
+            f"{expid}_20000101_fc0_1_SIM",
+            "SIM",
+            status=COMPLETED,
+            chunk=1,
+            member="fc0",
+            parents=(f"{expid}_LOCAL_SETUP",),
+            id=101,
+            processors="48",
+        ),
+        JobSpec(
+            f"{expid}_20000101_fc0_2_SIM",
+            "SIM",
+            status=COMPLETED,
+            chunk=2,
+            member="fc0",
+            parents=(f"{expid}_20000101_fc0_1_SIM",),
+            id=102,
+            processors="48",
+        ),
+        JobSpec(
+            f"{expid}_20000101_fc0_3_SIM",
+            "SIM",
+            status=RUNNING,
+            chunk=3,
+            member="fc0",
+            parents=(f"{expid}_20000101_fc0_2_SIM",),
+            id=103,
+            processors="48",
+        ),
+        JobSpec(
+            f"{expid}_20000101_fc0_4_SIM",
+            "SIM",
+            status=WAITING,
+            chunk=4,
+            member="fc0",
+            parents=(f"{expid}_20000101_fc0_3_SIM",),
+        ),
+        JobSpec(
+            f"{expid}_20000101_fc0_1_POST",
+            "POST",
+            status=FAILED,
+            chunk=1,
+            member="fc0",
+            parents=(f"{expid}_20000101_fc0_1_SIM",),
+        ),
     ]
 
 
 def _history(expid):
     def row(name, counter, submit, start, finish, status, section, chunk):
-        return JobDataSpec(job_name=name, counter=counter, submit=submit, start=start, finish=finish,
-                           status=status, section=section, chunk=chunk, member="fc0", run_id=1,
-                           last=1, date="2000-01-01 00:00:00")
+        return JobDataSpec(
+            job_name=name,
+            counter=counter,
+            submit=submit,
+            start=start,
+            finish=finish,
+            status=status,
+            section=section,
+            chunk=chunk,
+            member="fc0",
+            run_id=1,
+            last=1,
+            date="2000-01-01 00:00:00",
+        )
 
     rows = [
         row(f"{expid}_LOCAL_SETUP", 1, T0, T0 + 10, T0 + 20, "COMPLETED", "LOCAL_SETUP", 0),
@@ -60,8 +107,7 @@ def test_job_detail_shows_the_job_and_its_history_times(client, exp):
     assert body["run_time"] == 1200 and body["queue_time"] == 60
     # ISO 8601 with the offset, as upstream 4.2.0 sends them (the GUI computes run and queue
     # times from them); the client fixture's site runs with the test process's time zone.
-    expected = [datetime.fromtimestamp(T0 + s).astimezone().isoformat(timespec="seconds")
-                for s in (700, 760, 1960)]
+    expected = [datetime.fromtimestamp(T0 + s).astimezone().isoformat(timespec="seconds") for s in (700, 760, 1960)]
     assert [body["submit"], body["start"], body["finish"]] == expected
     waiting = client.get("/v4/experiments/a001/jobs/a001_20000101_fc0_4_SIM").get_json()
     assert (waiting["submit"], waiting["start"], waiting["finish"]) == (None, None, None)
@@ -75,10 +121,21 @@ def test_job_detail_shows_the_job_and_its_history_times(client, exp):
 def test_job_detail_date_is_yyyymmdd_and_split_jobs_say_which_split(client, make_experiment):
     from datetime import datetime
 
-    jobs = [JobSpec("a002_20000101_fc0_1_2_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0",
-                    date=datetime(2000, 1, 1), split=2, splits=4),
-            JobSpec("a002_19930501_fc0_1_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0",
-                    date=datetime(1993, 5, 1, 12, 30))]
+    jobs = [
+        JobSpec(
+            "a002_20000101_fc0_1_2_SIM",
+            "SIM",
+            status=COMPLETED,
+            chunk=1,
+            member="fc0",
+            date=datetime(2000, 1, 1),
+            split=2,
+            splits=4,
+        ),
+        JobSpec(
+            "a002_19930501_fc0_1_SIM", "SIM", status=COMPLETED, chunk=1, member="fc0", date=datetime(1993, 5, 1, 12, 30)
+        ),
+    ]
     make_experiment("a002", jobs)
     body = client.get("/v4/experiments/a002/jobs/a002_20000101_fc0_1_2_SIM").get_json()
     # The GUI slices YYYY, MM and DD out of it for the chunk's start date.
@@ -96,14 +153,12 @@ def test_v4_jobs_pages(client, exp, view):
     whole = client.get(f"/v4/experiments/a001/jobs?view={view}").get_json()
     names = [job["name"] for job in whole["jobs"]]
     assert len(names) == 6
-    assert whole["pagination"] == {"page": 1, "page_size": None, "page_items": 6, "total_items": 6,
-                                   "total_pages": 1}
+    assert whole["pagination"] == {"page": 1, "page_size": None, "page_items": 6, "total_items": 6, "total_pages": 1}
     first = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4").get_json()
     second = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4&page=2").get_json()
     beyond = client.get(f"/v4/experiments/a001/jobs?view={view}&page_size=4&page=3").get_json()
     assert [job["name"] for job in first["jobs"] + second["jobs"]] == names
-    assert first["pagination"] == {"page": 1, "page_size": 4, "page_items": 4, "total_items": 6,
-                                   "total_pages": 2}
+    assert first["pagination"] == {"page": 1, "page_size": 4, "page_items": 4, "total_items": 6, "total_pages": 2}
     assert second["pagination"]["page_items"] == 2 and second["pagination"]["page"] == 2
     assert beyond["jobs"] == [] and beyond["pagination"]["page_items"] == 0
 
@@ -158,17 +213,22 @@ def test_eta_without_completed_chunks_is_unknown(client, make_experiment):
 
 
 def test_user_metrics_per_run(client, exp):
-    write_user_metrics(exp.path / "tmp" / "metrics_a001.db", [
-        (1, "a001_20000101_fc0_1_SIM", "sypd", "12.5", "2024-01-01T00:00:00Z"),
-        (1, "a001_20000101_fc0_2_SIM", "sypd", "13.0", "2024-01-01T01:00:00Z"),
-        (2, "a001_20000101_fc0_1_SIM", "sypd", "9.0", "2024-01-02T00:00:00Z"),
-    ])
+    write_user_metrics(
+        exp.path / "tmp" / "metrics_a001.db",
+        [
+            (1, "a001_20000101_fc0_1_SIM", "sypd", "12.5", "2024-01-01T00:00:00Z"),
+            (1, "a001_20000101_fc0_2_SIM", "sypd", "13.0", "2024-01-01T01:00:00Z"),
+            (2, "a001_20000101_fc0_1_SIM", "sypd", "9.0", "2024-01-02T00:00:00Z"),
+        ],
+    )
     runs = client.get("/v4/experiments/a001/user-metrics-runs").get_json()["runs"]
     assert [r["run_id"] for r in runs] == [2, 1]
     assert runs[1]["created"] == "2023-11-14-22:13:20"
     metrics = client.get("/v4/experiments/a001/runs/1/user-metrics").get_json()["metrics"]
     assert [(m["job_name"], m["metric_value"]) for m in metrics] == [
-        ("a001_20000101_fc0_1_SIM", "12.5"), ("a001_20000101_fc0_2_SIM", "13.0")]
+        ("a001_20000101_fc0_1_SIM", "12.5"),
+        ("a001_20000101_fc0_2_SIM", "13.0"),
+    ]
 
 
 def test_user_metrics_without_a_metrics_db_are_empty_and_create_nothing(client, exp):
@@ -185,5 +245,4 @@ def test_runner_features_are_disabled_but_the_description_write(client):
     # tests/routes/test_runners.py covers the runner routes in full.
     body = client.get("/v4/runners/configuration/endpoints").get_json()
     assert body["RUNNER_RUN"] == {"ENABLED": False}
-    assert [name for name, feature in body.items() if feature["ENABLED"] is not False] == [
-        "UPDATE_EXPERIMENT_DETAILS"]
+    assert [name for name, feature in body.items() if feature["ENABLED"] is not False] == ["UPDATE_EXPERIMENT_DETAILS"]

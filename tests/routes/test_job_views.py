@@ -4,6 +4,7 @@ The default factory workflow (factory.workflow.standard_jobs) has 8 jobs in pick
 LOCAL_SETUP, REMOTE_SETUP, INI, 1_SIM (COMPLETED), 1_POST (RUNNING), 2_SIM (QUEUING),
 2_POST (READY), CLEAN (WAITING); SIM 2 depends on SIM 1, POST n on SIM n.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,11 +39,19 @@ def test_quick_counts_jobs_by_status_and_lists_busy_jobs_first(client, experimen
     names = [item["refKey"] for item in body["tree_view"]]
     # QUEUING and RUNNING first in reverse pkl order, then the rest in pkl order.
     assert names[:2] == [n("20000101_fc0_2_SIM"), n("20000101_fc0_1_POST")]
-    assert names[2:] == [n("LOCAL_SETUP"), n("REMOTE_SETUP"), n("20000101_fc0_INI"), n("20000101_fc0_1_SIM"),
-                         n("20000101_fc0_2_POST"), n("20000101_fc0_CLEAN")]
+    assert names[2:] == [
+        n("LOCAL_SETUP"),
+        n("REMOTE_SETUP"),
+        n("20000101_fc0_INI"),
+        n("20000101_fc0_1_SIM"),
+        n("20000101_fc0_2_POST"),
+        n("20000101_fc0_CLEAN"),
+    ]
     first = body["tree_view"][0]
     assert first["status"] == "QUEUING"
-    assert first["title"] == f"{first['refKey']} <span class='badge' style='background-color: lightpink'>#QUEUING</span>"
+    assert (
+        first["title"] == f"{first['refKey']} <span class='badge' style='background-color: lightpink'>#QUEUING</span>"
+    )
     assert [v["name"] for v in body["view_data"]][0] == n("LOCAL_SETUP")
     assert body["view_data"][0]["path_log"].endswith(f"/{E}/tmp/LOG_{E}")
 
@@ -82,8 +91,14 @@ def test_tree_groups_jobs_by_date_member_and_section(client, experiment):
     assert sim_folder["expanded"] is True
     assert keys["refKey"] == "Keys"
     assert [c["refKey"] for c in keys["children"]] == [n("LOCAL_SETUP"), n("REMOTE_SETUP")]
-    assert body["reference"][f"{E}_20000101_fc0"] == {"completed": 2, "running": 1, "queuing": 1, "failed": 0,
-                                                      "held": 0, "total": 6}
+    assert body["reference"][f"{E}_20000101_fc0"] == {
+        "completed": 2,
+        "running": 1,
+        "queuing": 1,
+        "failed": 0,
+        "held": 0,
+        "total": 6,
+    }
     jobs = {j["label"]: j for j in body["jobs"]}
     sim2 = jobs[n("20000101_fc0_2_SIM")]
     assert sim2["parent_list"] == [n("20000101_fc0_1_SIM"), n("20000101_fc0_INI")]
@@ -99,13 +114,16 @@ def test_graph_has_one_node_per_job_and_the_structure_edges(client, experiment):
     nodes = {node["id"]: node for node in body["nodes"]}
     assert len(nodes) == 8
     edges = {(e["from"], e["to"]) for e in body["edges"]}
-    expected = {(n("LOCAL_SETUP"), n("REMOTE_SETUP")), (n("REMOTE_SETUP"), n("20000101_fc0_INI")),
-                (n("20000101_fc0_INI"), n("20000101_fc0_1_SIM")),
-                (n("20000101_fc0_1_SIM"), n("20000101_fc0_1_POST")),
-                (n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")),
-                (n("20000101_fc0_INI"), n("20000101_fc0_2_SIM")),
-                (n("20000101_fc0_2_SIM"), n("20000101_fc0_2_POST")),
-                (n("20000101_fc0_2_POST"), n("20000101_fc0_CLEAN"))}
+    expected = {
+        (n("LOCAL_SETUP"), n("REMOTE_SETUP")),
+        (n("REMOTE_SETUP"), n("20000101_fc0_INI")),
+        (n("20000101_fc0_INI"), n("20000101_fc0_1_SIM")),
+        (n("20000101_fc0_1_SIM"), n("20000101_fc0_1_POST")),
+        (n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")),
+        (n("20000101_fc0_INI"), n("20000101_fc0_2_SIM")),
+        (n("20000101_fc0_2_SIM"), n("20000101_fc0_2_POST")),
+        (n("20000101_fc0_2_POST"), n("20000101_fc0_CLEAN")),
+    }
     assert edges == expected
     assert nodes[n("LOCAL_SETUP")]["level"] == 1
     # Depth-first levels: SIM 2 is first reached from INI (a reference quirk, B.6).
@@ -141,7 +159,8 @@ def test_graph_uses_a_saved_layout_that_covers_every_job(client, make_experiment
     body = get(client, f"/v3/graph/{E}/standard/none")
     assert body["graphviz"] is True
     assert {(node["id"], node["x"], node["y"]) for node in body["nodes"]} == {
-        (name, x, y) for name, (x, y) in positions.items()}
+        (name, x, y) for name, (x, y) in positions.items()
+    }
 
 
 def test_graph_get_never_creates_files(client, make_experiment, site):
@@ -155,7 +174,8 @@ def test_wrapper_packages_show_in_every_view(client, make_experiment):
     package = f"{E}_ASThread_17128472368642_1_2"
     make_experiment(E, packages={package: [n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")]})
     assert get(client, f"/v4/experiments/{E}/wrappers") == {
-        "wrappers": [{"wrapper_name": package, "job_names": [n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")]}]}
+        "wrappers": [{"wrapper_name": package, "job_names": [n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")]}]
+    }
     quick = get(client, f"/v3/quick/{E}")
     titles = {item["refKey"]: item["title"] for item in quick["tree_view"]}
     assert titles[n("20000101_fc0_1_SIM")].endswith("Wrapped 17128472368642</span>")
@@ -170,7 +190,9 @@ def test_wrapper_packages_show_in_every_view(client, make_experiment):
     assert sim["wrapper"] == package and sim["wrapper_code"] == "17128472368642"
     graph = get(client, f"/v3/graph/{E}/standard/none")
     assert graph["packages"] == {package: [n("20000101_fc0_1_SIM"), n("20000101_fc0_2_SIM")]}
-    edge = next(e for e in graph["edges"] if e["from"] == n("20000101_fc0_1_SIM") and e["to"] == n("20000101_fc0_2_SIM"))
+    edge = next(
+        e for e in graph["edges"] if e["from"] == n("20000101_fc0_1_SIM") and e["to"] == n("20000101_fc0_2_SIM")
+    )
     assert edge["is_wrapper"] is True
     node = next(x for x in graph["nodes"] if x["id"] == n("20000101_fc0_2_SIM"))
     assert node["dashed"] is True and node["shape"] == "hexagon"
@@ -212,11 +234,20 @@ def test_summary_counts_statuses_of_the_times(client, experiment):
     assert body["failed_jobs"] == []
 
 
-@pytest.mark.parametrize("path", [
-    "/v3/quick/zzzz", "/v3/tree/zzzz", "/v3/graph/zzzz/standard/none", "/v3/pklinfo/zzzz/0",
-    "/v3/pkltreeinfo/zzzz/0", "/v3/summary/zzzz", "/v3/expcount/zzzz", "/v3/expinfo/zzzz",
-    "/quick/zzzz",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v3/quick/zzzz",
+        "/v3/tree/zzzz",
+        "/v3/graph/zzzz/standard/none",
+        "/v3/pklinfo/zzzz/0",
+        "/v3/pkltreeinfo/zzzz/0",
+        "/v3/summary/zzzz",
+        "/v3/expcount/zzzz",
+        "/v3/expinfo/zzzz",
+        "/quick/zzzz",
+    ],
+)
 def test_unknown_experiment_is_a_legacy_error_body_on_v3(client, path):
     body = get(client, path)
     assert body["error"] is True and body["error_message"]
@@ -230,10 +261,14 @@ def test_unknown_experiment_is_404_on_v4(client, path):
 
 def test_bad_layout_grouping_and_timestamp_are_error_bodies(client, make_experiment):
     make_experiment(E)
-    assert get(client, f"/v3/graph/{E}/bogus/none")["error_message"] == \
-        "You have requested a bogus layout, which is not implemented."
-    assert get(client, f"/v3/graph/{E}/standard/bogus")["error_message"] == \
-        "You have provided an invalid grouping selection: bogus"
+    assert (
+        get(client, f"/v3/graph/{E}/bogus/none")["error_message"]
+        == "You have requested a bogus layout, which is not implemented."
+    )
+    assert (
+        get(client, f"/v3/graph/{E}/standard/bogus")["error_message"]
+        == "You have provided an invalid grouping selection: bogus"
+    )
     body = get(client, f"/v3/pklinfo/{E}/abc")
     assert body["error"] is True and body["pkl_content"] == []
 
@@ -275,13 +310,22 @@ def test_a_precomputed_standard_layout_is_served_as_saved(client, make_experimen
     write_layout(settings, E, positions)
     saved = get(client, f"/v3/graph/{E}/standard/none")
     assert saved["graphviz"] is True
-    assert {n["id"]: (n["x"], n["y"]) for n in saved["nodes"]} == \
-        {n["id"]: (n["x"], n["y"]) for n in computed["nodes"]}
+    assert {n["id"]: (n["x"], n["y"]) for n in saved["nodes"]} == {n["id"]: (n["x"], n["y"]) for n in computed["nodes"]}
 
 
-@pytest.mark.parametrize("path", ["/v3/quick/{e}", "/v3/tree/{e}", "/v3/graph/{e}/standard/none",
-                                  "/v3/graph/{e}/laplacian/date-member", "/v3/pklinfo/{e}/0",
-                                  "/v3/pkltreeinfo/{e}/0", "/v3/summary/{e}", "/v3/expinfo/{e}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v3/quick/{e}",
+        "/v3/tree/{e}",
+        "/v3/graph/{e}/standard/none",
+        "/v3/graph/{e}/laplacian/date-member",
+        "/v3/pklinfo/{e}/0",
+        "/v3/pkltreeinfo/{e}/0",
+        "/v3/summary/{e}",
+        "/v3/expinfo/{e}",
+    ],
+)
 def test_views_answer_without_history_structure_or_jobs(client, make_experiment, path):
     make_experiment(E, job_data_version=0, structure=False)
     make_experiment("a001", jobs=[], job_data_version=0, structure=False)

@@ -1,4 +1,5 @@
 """Log routes through the test client: /exprun, /joblog, the v4 tail, and what they refuse."""
+
 import gzip
 import lzma
 import os
@@ -46,8 +47,15 @@ def test_exprun_cuts_a_real_character_of_a_final_line_without_newline(site, clie
 def test_exprun_without_log_is_not_found_with_empty_string_timestamp(site, client):
     _exp_dirs(site)
     body = client.get("/exprun/a000").get_json()
-    assert body == {"error": False, "error_message": "", "found": False, "lastModified": "",
-                    "logcontent": [], "logfile": "", "timeStamp": ""}
+    assert body == {
+        "error": False,
+        "error_message": "",
+        "found": False,
+        "lastModified": "",
+        "logcontent": [],
+        "logfile": "",
+        "timeStamp": "",
+    }
 
 
 def test_exprun_of_an_unknown_experiment_is_not_found(site, client):
@@ -89,9 +97,15 @@ def test_joblog_without_a_name_says_there_is_no_log_yet(site, client, prefix):
     # The tree links the bare folder for a job whose history row has no log name.
     resp = client.get(f"{prefix}/joblog/")
     assert resp.status_code == 200
-    assert resp.get_json() == {"logfile": "", "found": False, "lastModified": "", "timeStamp": "",
-                               "error": False, "error_message": "No log for this job yet",
-                               "logcontent": []}
+    assert resp.get_json() == {
+        "logfile": "",
+        "found": False,
+        "lastModified": "",
+        "timeStamp": "",
+        "error": False,
+        "error_message": "No log for this job yet",
+        "logcontent": [],
+    }
 
 
 @pytest.mark.parametrize("name", ["..", "%2e%2e", "..%00", "a000_x%00.out", "a000_%5C..%5Cx"])

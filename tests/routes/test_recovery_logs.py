@@ -1,4 +1,5 @@
 """`/exp-recovery-logs/<expid>` (API 4.1, read by the development GUI's run-log page)."""
+
 import gzip
 import os
 

@@ -3,6 +3,7 @@
 `command/update-experiment-description` (the /v3/updatedesc rule: owner or API_ADMIN_USERS);
 the preferred user name kept in the API's own table on SQLite (here) and PostgreSQL
 (tests/postgres/test_user_settings_pg.py)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -32,31 +33,36 @@ def _description(site, expid="a000"):
 
 def _gui_body(description, expid="a000"):
     # What UpdateDescriptionModal sends once a profile is chosen.
-    return {"expid": expid, "description": description, "profile_name": "description-only",
-            "profile_params": {}}
+    return {"expid": expid, "description": description, "profile_name": "description-only", "profile_params": {}}
 
 
 def test_endpoints_use_the_gui_keys_and_enable_only_the_description(make_client, token):
-    body = make_client().get("/v4/runners/configuration/endpoints",
-                             headers=_auth(token, "alice")).get_json()
-    assert body == {"RUNNER_RUN": {"ENABLED": False}, "SET_JOB_STATUS": {"ENABLED": False},
-                    "CREATE_EXPERIMENT": {"ENABLED": False}, "UPDATE_EXPERIMENT_DETAILS": {"ENABLED": True}}
+    body = make_client().get("/v4/runners/configuration/endpoints", headers=_auth(token, "alice")).get_json()
+    assert body == {
+        "RUNNER_RUN": {"ENABLED": False},
+        "SET_JOB_STATUS": {"ENABLED": False},
+        "CREATE_EXPERIMENT": {"ENABLED": False},
+        "UPDATE_EXPERIMENT_DETAILS": {"ENABLED": True},
+    }
 
 
 def test_profiles_and_keys_have_upstreams_shape(make_client, token):
     client = make_client()
     profiles = client.get("/v4/runners/configuration/profiles", headers=_auth(token, "alice")).get_json()
     assert isinstance(profiles, dict) and list(profiles) == ["description-only"]
-    assert profiles["description-only"]["RUNNER_TYPE"] and profiles["description-only"]["MODULE_LOADER_TYPE"] == "NO_MODULE"
+    assert (
+        profiles["description-only"]["RUNNER_TYPE"]
+        and profiles["description-only"]["MODULE_LOADER_TYPE"] == "NO_MODULE"
+    )
     keys = client.get("/v4/runners/configuration/ssh-public-keys", headers=_auth(token, "alice"))
     assert keys.status_code == 200 and keys.get_json() == []
 
 
-@pytest.mark.parametrize("path", ["run-experiment", "stop-experiment", "set-job-status", "create-experiment",
-                                  "get-runner-run-status"])
+@pytest.mark.parametrize(
+    "path", ["run-experiment", "stop-experiment", "set-job-status", "create-experiment", "get-runner-run-status"]
+)
 def test_the_runner_commands_are_not_served(make_client, token, path):
-    response = make_client().post(f"/v4/runners/command/{path}", json={"expid": "a000"},
-                                  headers=_auth(token, "alice"))
+    response = make_client().post(f"/v4/runners/command/{path}", json={"expid": "a000"}, headers=_auth(token, "alice"))
     assert response.status_code == 404
 
 
@@ -72,8 +78,7 @@ def test_the_owner_writes_the_description_at_every_level(make_client, owned, tok
 def test_another_user_is_forbidden_at_every_level(make_client, owned, token, level):
     response = make_client(level).post(UPDATE, json=_gui_body("defaced"), headers=_auth(token, "mallory"))
     assert response.status_code == 403
-    assert response.get_json() == {"error": True,
-                                   "error_message": "User mallory is not the owner of experiment a000."}
+    assert response.get_json() == {"error": True, "error_message": "User mallory is not the owner of experiment a000."}
     assert _description(owned) == "old"
 
 
@@ -91,19 +96,26 @@ def test_an_admin_may_write_any_description(make_client, owned, token):
 
 
 def test_a_script_may_leave_out_the_profile(make_client, owned, token):
-    response = make_client().post(UPDATE, json={"expid": "a000", "description": "plain"},
-                                  headers=_auth(token, "alice"))
+    response = make_client().post(UPDATE, json={"expid": "a000", "description": "plain"}, headers=_auth(token, "alice"))
     assert response.status_code == 200 and _description(owned) == "plain"
 
 
-@pytest.mark.parametrize("body", [None, [], {"expid": "a000"}, {"expid": "a000", "description": ""},
-                                  {"expid": "a000", "description": 5}, {"description": "x"},
-                                  {"expid": 7, "description": "x"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"expid": "a000"},
+        {"expid": "a000", "description": ""},
+        {"expid": "a000", "description": 5},
+        {"description": "x"},
+        {"expid": 7, "description": "x"},
+    ],
+)
 def test_a_bad_body_is_400_and_changes_nothing(make_client, owned, token, body):
     client = make_client()
     if body is None:
-        response = client.post(UPDATE, data="{broken", content_type="application/json",
-                               headers=_auth(token, "alice"))
+        response = client.post(UPDATE, data="{broken", content_type="application/json", headers=_auth(token, "alice"))
     else:
         response = client.post(UPDATE, json=body, headers=_auth(token, "alice"))
     assert response.status_code == 400 and response.get_json()["error"] is True
@@ -155,8 +167,11 @@ def test_preferred_username_is_stored_per_user(make_client, site, token, level):
 @pytest.mark.parametrize("level", ["ALL", "WRITEONLY", "NONE"])
 def test_preferred_username_needs_a_user_at_every_level(make_client, site, level):
     client = make_client(level)
-    for response in (client.get(PREFERRED), client.post(PREFERRED, json={"preferred_username": "x"}),
-                     client.get(PREFERRED, headers={"Authorization": "null"})):
+    for response in (
+        client.get(PREFERRED),
+        client.post(PREFERRED, json={"preferred_username": "x"}),
+        client.get(PREFERRED, headers={"Authorization": "null"}),
+    ):
         assert response.status_code == 401
         assert response.get_json() == {"error": True, "error_message": "Unauthorized", "detail": "Unauthorized"}
     with sqlite3.connect(site.as_times_db) as conn:

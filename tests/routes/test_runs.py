@@ -1,4 +1,5 @@
 """Runs and history routes through the test client (docs/api.md 7.1-7.5)."""
+
 import pytest
 
 from tests.services import history_case as case
@@ -68,7 +69,9 @@ def test_experiment_without_history_db(make_experiment, client):
     assert body["error"] is True and body["runs"] == []
     assert client.get("/v4/experiments/a002/runs").status_code == 404
     assert client.get("/v4/experiments/a002/runs/1/config").get_json() == {
-        "run_id": None, "config": {"contains_nones": True}}
+        "run_id": None,
+        "config": {"contains_nones": True},
+    }
     body = client.get("/rundetail/a002/1").get_json()
     assert body["error"] is True and body["reference"] == []
     assert client.get("/history/a002/x").get_json()["history"] is None

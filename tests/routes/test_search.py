@@ -1,4 +1,5 @@
 """v3 /search, /searchowner and /running/ (docs/api.md 5.2-5.4) on factory-made sites."""
+
 import os
 import shutil
 from urllib.parse import quote
@@ -8,8 +9,22 @@ import pytest
 from autosubmit_api.factory import RunSpec, add_central_row
 
 ITEM_KEYS = {
-    "id", "name", "description", "user", "hpc", "status", "version", "wrapper", "modified",
-    "completed", "total", "submitted", "queuing", "running", "failed", "suspended",
+    "id",
+    "name",
+    "description",
+    "user",
+    "hpc",
+    "status",
+    "version",
+    "wrapper",
+    "modified",
+    "completed",
+    "total",
+    "submitted",
+    "queuing",
+    "running",
+    "failed",
+    "suspended",
 }
 
 
@@ -17,18 +32,26 @@ ITEM_KEYS = {
 def experiments(make_experiment):
     """a000 running (AS4), a001 (AS3, wrapper), t000 test, a002 without config or history."""
     made = {
-        "a000": make_experiment("a000", autosubmit_version="4.0.95", status="RUNNING",
-                                details={"user": "alice", "hpc": "DETAILS_HPC"},
-                                config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.12"},
-                                        "DEFAULT": {"HPCARCH": "MN5"}},
-                                runs=[RunSpec(run_id=1, start=1, completed=3, total=8, failed=1)],
-                                job_data=[]),
-        "a001": make_experiment("a001", as3_config=True, autosubmit_version="3.13.0",
-                                details={"user": "bob", "hpc": "marenostrum4"},
-                                config={"conf": {"wrapper": {"TYPE": "vertical"}}}),
+        "a000": make_experiment(
+            "a000",
+            autosubmit_version="4.0.95",
+            status="RUNNING",
+            details={"user": "alice", "hpc": "DETAILS_HPC"},
+            config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.12"}, "DEFAULT": {"HPCARCH": "MN5"}},
+            runs=[RunSpec(run_id=1, start=1, completed=3, total=8, failed=1)],
+            job_data=[],
+        ),
+        "a001": make_experiment(
+            "a001",
+            as3_config=True,
+            autosubmit_version="3.13.0",
+            details={"user": "bob", "hpc": "marenostrum4"},
+            config={"conf": {"wrapper": {"TYPE": "vertical"}}},
+        ),
         "t000": make_experiment("t000", details={"user": "alice"}, status="NOT RUNNING"),
-        "a002": make_experiment("a002", details={"user": "carol", "hpc": "LOCAL"}, job_data_version=0,
-                                description="no configuration"),
+        "a002": make_experiment(
+            "a002", details={"user": "carol", "hpc": "LOCAL"}, job_data_version=0, description="no configuration"
+        ),
     }
     shutil.rmtree(made["a002"].path / "conf")
     os.utime(made["a000"].pkl_path, (1784634124, 1784634124))

@@ -4,6 +4,7 @@ worker less than 100 MB of memory per request, alone and two at once, and the an
 within the log bounds. The memory is the worker's peak (VmHWM) against its resident size
 after warm-up, so the figure holds whatever the timing; the time of each answer is measured
 in benchmarks/bench_hostile.py, not asserted here."""
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,10 @@ def test_a_bomb_costs_a_worker_less_than_100_mb(server, name):
 def test_two_bombs_at_once_stay_bounded(server):
     base = _warm(server)
     sizes = []
-    threads = [threading.Thread(target=lambda u=url: sizes.append(len(_fetch(u))))
-               for url in _urls(server.base, "a000_LONG.1.out.gz")]
+    threads = [
+        threading.Thread(target=lambda u=url: sizes.append(len(_fetch(u))))
+        for url in _urls(server.base, "a000_LONG.1.out.gz")
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -4,6 +4,7 @@ to the byte cap, a billion laughs, `%KEY%` doubling, `FOR:` copies) are refused 
 (v4) or the `/cconfig` warning (v3), and cost each worker less than 100 MB of memory per
 request. Memory is the worker's peak (VmHWM) against its resident size after warm-up, as in
 test_bombs_server.py; times are in benchmarks/bench_yaml_bounds.py, not asserted here."""
+
 from __future__ import annotations
 
 import json

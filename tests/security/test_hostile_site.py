@@ -2,6 +2,7 @@
 symlinked log directories and run logs never serve a file outside the site's roots, the
 check-then-open race leaks nothing, and compressed or plain log bombs are answered within
 the log bounds (cut lines carry the marker)."""
+
 from __future__ import annotations
 
 import gzip
@@ -24,8 +25,7 @@ def outside(tmp_path):
     for sub in ("", "LOG_a000", "ASLOGS"):
         directory = root / sub
         directory.mkdir(parents=True, exist_ok=True)
-        for name in ("shadow", "a000_x.out", "29991231_235959_run.log",
-                     "29991231_235959_LOCAL_log_recovery.log"):
+        for name in ("shadow", "a000_x.out", "29991231_235959_run.log", "29991231_235959_LOCAL_log_recovery.log"):
             (directory / name).write_text(SECRET + "\n")
     return root
 
@@ -45,6 +45,7 @@ def _clean(resp, site):
 
 
 # --- 1. symlinked log directories ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("which,target", [("LOG_a000", "LOG_a000"), ("ASLOGS", "ASLOGS"), ("", "")])
 def test_v4_log_route_refuses_a_symlinked_log_directory(site, client, exp, outside, which, target):
@@ -71,8 +72,7 @@ def test_joblog_refuses_a_symlinked_log_directory(site, client, exp, outside, wh
 
 
 @pytest.mark.parametrize("which", ["ASLOGS", ""])
-def test_run_logs_and_recovery_logs_of_a_symlinked_directory_are_not_listed(site, client, exp, outside,
-                                                                            which):
+def test_run_logs_and_recovery_logs_of_a_symlinked_directory_are_not_listed(site, client, exp, outside, which):
     hostile.symlink_dir(exp.path, which, outside / which)
     body = client.get("/exprun/a000").get_json()
     assert body["found"] is False and body["logcontent"] == []
@@ -100,6 +100,7 @@ def test_a_log_directory_on_an_extra_root_is_served(site, env, tmp_path, exp):
 
 
 # --- 2. symlinked run logs ----------------------------------------------------------------
+
 
 def test_exprun_never_serves_a_symlinked_run_log_outside_the_roots(site, client, exp, outside):
     aslogs = exp.path / "tmp" / "ASLOGS"
@@ -213,8 +214,9 @@ def test_the_bounds_are_settings(site, env, exp):
     name = "a000_SMALL.1.out.gz"
     with gzip.open(exp.path / "tmp" / "LOG_a000" / name, "wb") as handle:
         handle.write(b"".join(b"%05d %s\n" % (i, b"x" * 200) for i in range(1000)))
-    client = create_app(site.settings({**env, "API_LOG_MAX_LINE_BYTES": "10",
-                                       "API_LOG_MAX_KEPT_BYTES": "1000"})).test_client()
+    client = create_app(
+        site.settings({**env, "API_LOG_MAX_LINE_BYTES": "10", "API_LOG_MAX_KEPT_BYTES": "1000"})
+    ).test_client()
     body = client.get(f"/v4/experiments/a000/logs/{name}?tail=500").get_json()
     marker = logs.cut_marker(10).decode()
     assert body["truncated"] is True
@@ -228,8 +230,8 @@ def test_the_bounds_are_settings(site, env, exp):
 
 # --- the same opener behind every other route -----------------------------------------------
 
-def test_a_symlinked_pickle_or_configuration_is_a_403_in_v4_and_an_error_body_in_v3(site, client, exp,
-                                                                                    outside):
+
+def test_a_symlinked_pickle_or_configuration_is_a_403_in_v4_and_an_error_body_in_v3(site, client, exp, outside):
     (outside / "job_list.pkl").write_bytes(b"SECRET-OUTSIDE")
     hostile.symlink_file(exp.pkl_path, outside / "job_list.pkl")
     resp = client.get("/v4/experiments/a000/jobs")

@@ -7,6 +7,7 @@ Run 1 (month x1): SIM_1 fails once (queue 10, run 100) then completes (queue 20,
 SIM_2 completes (queue 5, run 120); POST_1 completes (queue 10, run 40).
 Run 2 (month x1): SIM_3 completes (queue 30, run 240); SIM_4 is RUNNING since 6000.
 """
+
 from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
 
 EXPID = "a001"
@@ -24,31 +25,66 @@ def jobs():
     date = datetime(2020, 1, 1)
     spec = [
         JobSpec(name("1_SIM"), "SIM", status=5, date=date, member="fc0", chunk=1, processors="8"),
-        JobSpec(name("2_SIM"), "SIM", status=5, date=date, member="fc0", chunk=2, processors="8",
-                parents=(name("1_SIM"),)),
-        JobSpec(name("3_SIM"), "SIM", status=5, date=date, member="fc0", chunk=3, processors="8",
-                parents=(name("2_SIM"),)),
-        JobSpec(name("4_SIM"), "SIM", status=4, date=date, member="fc0", chunk=4, processors="8",
-                parents=(name("3_SIM"),)),
-        JobSpec(name("1_POST"), "POST", status=5, date=date, member="fc0", chunk=1,
-                parents=(name("1_SIM"),)),
+        JobSpec(
+            name("2_SIM"), "SIM", status=5, date=date, member="fc0", chunk=2, processors="8", parents=(name("1_SIM"),)
+        ),
+        JobSpec(
+            name("3_SIM"), "SIM", status=5, date=date, member="fc0", chunk=3, processors="8", parents=(name("2_SIM"),)
+        ),
+        JobSpec(
+            name("4_SIM"), "SIM", status=4, date=date, member="fc0", chunk=4, processors="8", parents=(name("3_SIM"),)
+        ),
+        JobSpec(name("1_POST"), "POST", status=5, date=date, member="fc0", chunk=1, parents=(name("1_SIM"),)),
     ]
     return spec
 
 
 def _row(job, counter, submit, start, finish, status, run_id, chunk, section, last=1, **kw):
-    return JobDataSpec(job_name=job, counter=counter, submit=submit, start=start, finish=finish,
-                       status=status, run_id=run_id, chunk=chunk, section=section, member="fc0",
-                       date="2020-01-01 00:00:00", last=last, ncpus=8, energy=kw.pop("energy", 0),
-                       out=f"{job}.{counter}.out", err=f"{job}.{counter}.err", **kw)
+    return JobDataSpec(
+        job_name=job,
+        counter=counter,
+        submit=submit,
+        start=start,
+        finish=finish,
+        status=status,
+        run_id=run_id,
+        chunk=chunk,
+        section=section,
+        member="fc0",
+        date="2020-01-01 00:00:00",
+        last=last,
+        ncpus=8,
+        energy=kw.pop("energy", 0),
+        out=f"{job}.{counter}.out",
+        err=f"{job}.{counter}.err",
+        **kw,
+    )
 
 
 def runs():
     return [
-        RunSpec(run_id=1, start=900, finish=4100, created="1970-01-01-00:15:00", chunk_unit="month",
-                chunk_size=1, completed=4, total=5, failed=1),
-        RunSpec(run_id=2, start=4900, finish=0, created="1970-01-01-01:21:40", chunk_unit="month",
-                chunk_size=1, completed=1, total=5, running=1),
+        RunSpec(
+            run_id=1,
+            start=900,
+            finish=4100,
+            created="1970-01-01-00:15:00",
+            chunk_unit="month",
+            chunk_size=1,
+            completed=4,
+            total=5,
+            failed=1,
+        ),
+        RunSpec(
+            run_id=2,
+            start=4900,
+            finish=0,
+            created="1970-01-01-01:21:40",
+            chunk_unit="month",
+            chunk_size=1,
+            completed=1,
+            total=5,
+            running=1,
+        ),
     ]
 
 

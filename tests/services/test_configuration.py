@@ -1,4 +1,5 @@
 """/cconfig and the v4 filesystem config (docs/data.md B.13), and /logrun (B.14.1)."""
+
 import json
 import os
 import time
@@ -36,9 +37,14 @@ def test_cconfig_compares_the_newest_run_with_the_files(make_experiment, setting
 
 
 def test_cconfig_of_as3_keeps_five_keys_and_drops_duplicated_expid(make_experiment, settings):
-    metadata = {"conf": {"config": {"A": "1"}}, "exp": {"experiment": {"EXPID": case.EXPID},
-                                                         "project": {"EXPID": case.EXPID, "X": "y"}},
-                "jobs": {}, "platforms": {}, "proj": {}, "extra": {"Z": 1}}
+    metadata = {
+        "conf": {"config": {"A": "1"}},
+        "exp": {"experiment": {"EXPID": case.EXPID}, "project": {"EXPID": case.EXPID, "X": "y"}},
+        "jobs": {},
+        "platforms": {},
+        "proj": {},
+        "extra": {"Z": 1},
+    }
     _with_metadata(make_experiment, metadata, as3_config=True)
     body = configuration.current_config(settings, case.EXPID)
     run = body["configuration_current_run"]
@@ -73,7 +79,9 @@ def test_filesystem_config_route(make_experiment, client):
     body = client.get(f"/v4/experiments/{case.EXPID}/filesystem-config").get_json()
     assert body["config"]["DEFAULT"]["EXPID"] == case.EXPID
     # contains_nones says whether a top-level value is null.
-    assert body["config"]["contains_nones"] is any(v is None for k, v in body["config"].items() if k != "contains_nones")
+    assert body["config"]["contains_nones"] is any(
+        v is None for k, v in body["config"].items() if k != "contains_nones"
+    )
     resp = client.get("/v4/experiments/zzzz/filesystem-config")
     assert resp.status_code == 404 and set(resp.get_json()) == {"error", "error_message"}
 
@@ -81,8 +89,10 @@ def test_filesystem_config_route(make_experiment, client):
 def test_hpc_root_dir_on_the_local_and_on_a_remote_platform():
     local = {"HPCARCH": "LOCAL", "LOCAL_ROOT_DIR": "/site", "LOCAL_TMP_DIR": "tmp"}
     assert configuration.hpc_root_dir("a001", local) == "/site/a001/tmp"
-    remote = {"HPCARCH": "MN5", "PLATFORMS": {"MN5": {
-        "TYPE": "slurm", "SCRATCH_DIR": "/gpfs/scratch", "PROJECT": "bsc32", "USER": "me"}}}
+    remote = {
+        "HPCARCH": "MN5",
+        "PLATFORMS": {"MN5": {"TYPE": "slurm", "SCRATCH_DIR": "/gpfs/scratch", "PROJECT": "bsc32", "USER": "me"}},
+    }
     assert configuration.hpc_root_dir("a001", remote) == "/gpfs/scratch/bsc32/me/a001"
     remote["PLATFORMS"]["MN5"]["PROJECT_DIR"] = "other"
     assert configuration.hpc_root_dir("a001", remote) == "/gpfs/scratch/other/me/a001"
@@ -141,4 +151,9 @@ def test_logrun_looks_in_tmp_first_for_autosubmit_3_12(make_experiment, settings
 def test_logrun_without_logs(make_experiment, client):
     case.make(make_experiment)
     assert client.get(f"/logrun/{case.EXPID}").get_json() == {
-        "error": False, "error_message": "", "is_running": False, "log_path": None, "timediff": 0}
+        "error": False,
+        "error_message": "",
+        "is_running": False,
+        "log_path": None,
+        "timediff": 0,
+    }

@@ -1,4 +1,5 @@
 """services.experiments and services.health without an app, on factory-made sites."""
+
 import pytest
 
 from autosubmit_api.errors import BadRequest, NotFound, Unavailable
@@ -14,14 +15,25 @@ def seven(site):
     return site
 
 
-@pytest.mark.parametrize("page, size, expected_names, pagination", [
-    (1, 3, ["a000", "a001", "a002"], {"page": 1, "page_size": 3, "total_pages": 3, "page_items": 3}),
-    (3, 3, ["a006"], {"page": 3, "page_size": 3, "total_pages": 3, "page_items": 1}),
-    (0, 7, ["a000", "a001", "a002", "a003", "a004", "a005", "a006"],
-     {"page": 1, "page_size": 7, "total_pages": 1, "page_items": 7}),
-    (5, -1, ["a000", "a001", "a002", "a003", "a004", "a005", "a006"],
-     {"page": 5, "page_size": None, "total_pages": 1, "page_items": 7}),
-])
+@pytest.mark.parametrize(
+    "page, size, expected_names, pagination",
+    [
+        (1, 3, ["a000", "a001", "a002"], {"page": 1, "page_size": 3, "total_pages": 3, "page_items": 3}),
+        (3, 3, ["a006"], {"page": 3, "page_size": 3, "total_pages": 3, "page_items": 1}),
+        (
+            0,
+            7,
+            ["a000", "a001", "a002", "a003", "a004", "a005", "a006"],
+            {"page": 1, "page_size": 7, "total_pages": 1, "page_items": 7},
+        ),
+        (
+            5,
+            -1,
+            ["a000", "a001", "a002", "a003", "a004", "a005", "a006"],
+            {"page": 5, "page_size": None, "total_pages": 1, "page_items": 7},
+        ),
+    ],
+)
 def test_pagination_arithmetic(seven, settings, page, size, expected_names, pagination):
     body = service.list_experiments(settings, service.ListQuery(page=page, page_size=size))
     assert [e["name"] for e in body["experiments"]] == expected_names
@@ -45,10 +57,24 @@ def test_search_item_defaults_without_config_or_history(site, settings):
     add_central_row(site, "a000", description="bare", details={"user": "u", "hpc": "H"})
     row = service.central_db.get_experiment(settings, "a000")
     item = service.search_item(settings, row)
-    assert item == {"id": 1, "name": "a000", "description": "bare", "user": "u", "hpc": "H",
-                    "status": "NOT RUNNING", "version": "Unknown", "wrapper": None, "modified": None,
-                    "completed": "NA", "total": "NA", "submitted": 0, "queuing": 0, "running": 0,
-                    "failed": 0, "suspended": 0}
+    assert item == {
+        "id": 1,
+        "name": "a000",
+        "description": "bare",
+        "user": "u",
+        "hpc": "H",
+        "status": "NOT RUNNING",
+        "version": "Unknown",
+        "wrapper": None,
+        "modified": None,
+        "completed": "NA",
+        "total": "NA",
+        "submitted": 0,
+        "queuing": 0,
+        "running": 0,
+        "failed": 0,
+        "suspended": 0,
+    }
     assert service.search_item(settings, row, running_list=True)["user"] == "u"
 
 

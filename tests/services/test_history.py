@@ -1,4 +1,5 @@
 """Job history (B.11) and the run views (B.8.1-B.8.3) on a hand-computed history."""
+
 import pytest
 
 from autosubmit_api.errors import NotFound
@@ -82,10 +83,12 @@ def test_v3_runs_of_an_unknown_experiment(settings, site):
 
 
 def test_v4_runs_are_utc_iso_in_table_order(exp, settings):
-    assert runs.v4_runs(settings, case.EXPID) == {"runs": [
-        {"run_id": 1, "start": "1970-01-01T00:15:00+00:00", "finish": "1970-01-01T01:08:20+00:00"},
-        {"run_id": 2, "start": "1970-01-01T01:21:40+00:00", "finish": None},
-    ]}
+    assert runs.v4_runs(settings, case.EXPID) == {
+        "runs": [
+            {"run_id": 1, "start": "1970-01-01T00:15:00+00:00", "finish": "1970-01-01T01:08:20+00:00"},
+            {"run_id": 2, "start": "1970-01-01T01:21:40+00:00", "finish": None},
+        ]
+    }
 
 
 def test_v4_runs_unknown_experiment_is_404(settings, site):
@@ -98,8 +101,9 @@ def test_run_config_returns_the_saved_metadata(make_experiment, settings):
     saved[0].metadata = '{"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.12"}, "MAIL": null}'
     case.make(make_experiment, runs=saved)
     assert runs.run_config(settings, case.EXPID, "1") == {
-        "run_id": 1, "config": {"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.12"}, "MAIL": None,
-                                "contains_nones": True}}
+        "run_id": 1,
+        "config": {"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.12"}, "MAIL": None, "contains_nones": True},
+    }
 
 
 @pytest.mark.parametrize("run_id", ["2", "999", "abc", "-1"])

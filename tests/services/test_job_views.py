@@ -1,5 +1,6 @@
 """Job-view building blocks on models built in the test (no files): times, formats, titles,
 the tree and graph builders, layouts and the pre-rendered bodies."""
+
 from __future__ import annotations
 
 import json
@@ -8,17 +9,31 @@ from datetime import datetime
 from autosubmit_api.models import ExperimentConfig, Job, Packages, PlatformConfig, SectionConfig
 from autosubmit_api.services import graph, layout, summary, tree
 from autosubmit_api.services.job_views import (
-    LastRow, build_table, chunk_range, parse_processors, raw_times, running_text, status_name,
-    td, wrapper_corrections,
+    LastRow,
+    build_table,
+    chunk_range,
+    parse_processors,
+    raw_times,
+    running_text,
+    status_name,
+    td,
+    wrapper_corrections,
 )
 from autosubmit_api.services.rendered import Live, render
 
 NOW = 1_700_000_000
 CONF = ExperimentConfig(
-    expid="t000", layout="AS4", raw={}, autosubmit_version="4.1.11", hpcarch="HPC",
-    chunk_unit="month", chunk_size=1,
-    sections={"SIM": SectionConfig(name="SIM", processors="48", queue="", wallclock="02:00"),
-              "POST": SectionConfig(name="POST", platform="LOCAL")},
+    expid="t000",
+    layout="AS4",
+    raw={},
+    autosubmit_version="4.1.11",
+    hpcarch="HPC",
+    chunk_unit="month",
+    chunk_size=1,
+    sections={
+        "SIM": SectionConfig(name="SIM", processors="48", queue="", wallclock="02:00"),
+        "POST": SectionConfig(name="POST", platform="LOCAL"),
+    },
     platforms={"HPC": PlatformConfig(name="HPC", queue="bsc_es", serial_queue="debug", max_wallclock="48:00")},
 )
 
@@ -28,10 +43,24 @@ def job(name, status, section="SIM", date=None, member=None, chunk=None):
 
 
 def table_of(jobs, children=None, packages=Packages(), rows=None, stats=None, runs=None, conf=CONF):
-    return build_table(expid="t000", exp_dir="/x/t000", pkl_path="/x/t000/pkl/job_list_t000.pkl",
-                       pkl_mtime=123, log_dir="/x/t000/tmp/LOG_t000", jobs=jobs, children=children or {},
-                       has_structure=bool(children), packages=packages, conf=conf, rows=rows or {},
-                       runs=runs or {}, stats=stats or {}, outs={}, errs={}, now=NOW)
+    return build_table(
+        expid="t000",
+        exp_dir="/x/t000",
+        pkl_path="/x/t000/pkl/job_list_t000.pkl",
+        pkl_mtime=123,
+        log_dir="/x/t000/tmp/LOG_t000",
+        jobs=jobs,
+        children=children or {},
+        has_structure=bool(children),
+        packages=packages,
+        conf=conf,
+        rows=rows or {},
+        runs=runs or {},
+        stats=stats or {},
+        outs={},
+        errs={},
+        now=NOW,
+    )
 
 
 def test_unknown_status_code_is_unknown():
@@ -105,10 +134,12 @@ def test_section_settings_fall_back_to_the_platform():
 
 def test_tree_titles_badges_and_folders():
     d = datetime(2000, 1, 1)
-    jobs = [job("t000_SETUP", 5, section="SETUP"),
-            job("t000_20000101_fc0_1_SIM", 5, date=d, member="fc0", chunk=1),
-            job("t000_20000101_fc0_2_SIM", -1, date=d, member="fc0", chunk=2),
-            job("t000_20000101_SYNC", 0, section="SYNC", date=d)]
+    jobs = [
+        job("t000_SETUP", 5, section="SETUP"),
+        job("t000_20000101_fc0_1_SIM", 5, date=d, member="fc0", chunk=1),
+        job("t000_20000101_fc0_2_SIM", -1, date=d, member="fc0", chunk=2),
+        job("t000_20000101_SYNC", 0, section="SYNC", date=d),
+    ]
     children = {"t000_SETUP": ["t000_20000101_fc0_1_SIM"], "t000_20000101_fc0_1_SIM": ["t000_20000101_fc0_2_SIM"]}
     row = LastRow(status="COMPLETED", submit=100, start=130, finish=190, run_id=1)
     t = table_of(jobs, children, rows={"t000_20000101_fc0_1_SIM": row}, runs={1: ("month", 1)})
@@ -116,16 +147,20 @@ def test_tree_titles_badges_and_folders():
     date_folder, keys = built["tree"]
     assert [c["refKey"] for c in date_folder["children"]] == ["t000_20000101_fc0", "t000_20000101_DEFAULT"]
     member = date_folder["children"][0]
-    assert member["title"] == ("t000_20000101_fc0 <span class='badge' style='background-color:#ffffb3'> 1 / 2 "
-                               "COMPLETED</span> <span class='badge' style='background-color:red'>1 FAILED</span>")
+    assert member["title"] == (
+        "t000_20000101_fc0 <span class='badge' style='background-color:#ffffb3'> 1 / 2 "
+        "COMPLETED</span> <span class='badge' style='background-color:red'>1 FAILED</span>"
+    )
     sim_folder = member["children"][0]
     assert sim_folder["expanded"] is True
     assert [c["refKey"] for c in sim_folder["children"]] == ["t000_20000101_fc0_2_SIM", "t000_20000101_fc0_1_SIM"]
     sync = date_folder["children"][1]["children"][0]["title"]
     assert sync.endswith("SOURCE</span> <span class='badge' style='background-color:#0066ff; color:white'>SYNC</span>")
     completed = member["children"][0]["children"][1]["title"]
-    assert completed == ("t000_20000101_fc0_1_SIM <span class='badge' style='background-color: yellow; "
-                         "color:#000;'>#COMPLETED</span> ~ ( 0:00:30 ) + 0:01:00")
+    assert completed == (
+        "t000_20000101_fc0_1_SIM <span class='badge' style='background-color: yellow; "
+        "color:#000;'>#COMPLETED</span> ~ ( 0:00:30 ) + 0:01:00"
+    )
     assert keys["children"][0]["refKey"] == "t000_SETUP"
     node = next(n for n in built["jobs"] if n["id"] == "t000_20000101_fc0_1_SIM")
     assert node["SYPD"] == round(86400 / 12 / 60, 2) and node["minutes"] == 60
@@ -134,11 +169,18 @@ def test_tree_titles_badges_and_folders():
 
 def test_uniform_date_folder_repeats_the_total():
     d = datetime(2000, 1, 1)
-    t = table_of([job("t000_20000101_fc0_1_SIM", 0, date=d, member="fc0", chunk=1),
-                  job("t000_20000101_fc0_2_SIM", 0, date=d, member="fc0", chunk=2)])
+    t = table_of(
+        [
+            job("t000_20000101_fc0_1_SIM", 0, date=d, member="fc0", chunk=1),
+            job("t000_20000101_fc0_2_SIM", 0, date=d, member="fc0", chunk=2),
+        ]
+    )
     folder = tree.build_tree(t)["body"]["tree"][0]
-    assert folder["title"] == folder["refKey"] == \
-        "t000_20000101 <span class='badge' style='background-color:#aaa'> 2 / 2 WAITING </span>"
+    assert (
+        folder["title"]
+        == folder["refKey"]
+        == "t000_20000101 <span class='badge' style='background-color:#aaa'> 2 / 2 WAITING </span>"
+    )
 
 
 def test_levels_and_layered_layout_keep_children_below_parents():
@@ -179,20 +221,25 @@ def test_laplacian_layout_is_finite_even_without_edges():
 
 def test_graph_marks_wrapper_edges_and_symbols():
     jobs = [job("t000_1_SIM", 0, chunk=1), job("t000_2_SIM", 0, chunk=2)]
-    pkg = Packages(job_to_package={"t000_1_SIM": "t000_ASThread_1_1_2", "t000_2_SIM": "t000_ASThread_1_1_2"},
-                   package_to_jobs={"t000_ASThread_1_1_2": ("t000_1_SIM", "t000_2_SIM")},
-                   package_to_package_id={"t000_ASThread_1_1_2": "1"},
-                   package_to_symbol={"t000_ASThread_1_1_2": "hexagon"})
+    pkg = Packages(
+        job_to_package={"t000_1_SIM": "t000_ASThread_1_1_2", "t000_2_SIM": "t000_ASThread_1_1_2"},
+        package_to_jobs={"t000_ASThread_1_1_2": ("t000_1_SIM", "t000_2_SIM")},
+        package_to_package_id={"t000_ASThread_1_1_2": "1"},
+        package_to_symbol={"t000_ASThread_1_1_2": "hexagon"},
+    )
     t = table_of(jobs, {"t000_1_SIM": ["t000_2_SIM"]}, packages=pkg)
     body = graph.build_graph(t, "standard", "none", [(0, 0), (0, 1)], False, layout.levels(t))
-    assert body["edges"] == [{"id": "t000_1_SIM-t000_2_SIM", "from": "t000_1_SIM", "to": "t000_2_SIM",
-                              "is_wrapper": True, "dashed": False}]
+    assert body["edges"] == [
+        {"id": "t000_1_SIM-t000_2_SIM", "from": "t000_1_SIM", "to": "t000_2_SIM", "is_wrapper": True, "dashed": False}
+    ]
     assert {n["shape"] for n in body["nodes"]} == {"hexagon"}
 
 
 def test_summary_averages_over_the_times_statuses():
-    rows = {"t000_1_SIM": LastRow(status="COMPLETED", submit=100, start=160, finish=220),
-            "t000_2_SIM": LastRow(status="FAILED", submit=100, start=100, finish=200)}
+    rows = {
+        "t000_1_SIM": LastRow(status="COMPLETED", submit=100, start=160, finish=220),
+        "t000_2_SIM": LastRow(status="FAILED", submit=100, start=100, finish=200),
+    }
     t = table_of([job("t000_1_SIM", 5, chunk=1), job("t000_2_SIM", -1, chunk=2)], rows=rows)
     body = summary.summary(t, t.times)
     assert body["n_failed"] == 1 and body["failed_jobs"] == ["t000_2_SIM"]
@@ -204,28 +251,52 @@ def test_rendered_bodies_fill_live_holes_per_request():
     rendered = render({"b": [1, Live("x")], "a": Live(("y", 2)), "c": "\u00e9"})
     assert not rendered.is_static
     body = rendered.body(lambda keys: {"x": {"k": 1}, ("y", 2): None})
-    assert body == (json.dumps({"a": None, "b": [1, {"k": 1}], "c": "\u00e9"}, sort_keys=True,
-                               separators=(",", ":")) + "\n").encode()
+    assert (
+        body
+        == (
+            json.dumps({"a": None, "b": [1, {"k": 1}], "c": "\u00e9"}, sort_keys=True, separators=(",", ":")) + "\n"
+        ).encode()
+    )
     assert render({"a": 1}).body() == b'{"a":1}\n'
 
 
 def test_moving_values_are_those_of_a_table_built_at_request_time():
     d = datetime(2000, 1, 1)
     stamp = lambda ts: datetime.fromtimestamp(ts).strftime("%Y%m%d%H%M%S")  # noqa: E731
-    jobs = [job("t000_20000101_fc0_1_SIM", 4, date=d, member="fc0", chunk=1),
-            job("t000_20000101_fc0_2_SIM", 3, date=d, member="fc0", chunk=2),
-            job("t000_20000101_fc0_3_SIM", 0, date=d, member="fc0", chunk=3)]
-    children = {"t000_20000101_fc0_1_SIM": ["t000_20000101_fc0_2_SIM"],
-                "t000_20000101_fc0_2_SIM": ["t000_20000101_fc0_3_SIM"]}
-    stats = {"t000_20000101_fc0_1_SIM": (stamp(NOW - 660), stamp(NOW - 600)),
-             "t000_20000101_fc0_2_SIM": (stamp(NOW - 60),)}
+    jobs = [
+        job("t000_20000101_fc0_1_SIM", 4, date=d, member="fc0", chunk=1),
+        job("t000_20000101_fc0_2_SIM", 3, date=d, member="fc0", chunk=2),
+        job("t000_20000101_fc0_3_SIM", 0, date=d, member="fc0", chunk=3),
+    ]
+    children = {
+        "t000_20000101_fc0_1_SIM": ["t000_20000101_fc0_2_SIM"],
+        "t000_20000101_fc0_2_SIM": ["t000_20000101_fc0_3_SIM"],
+    }
+    stats = {
+        "t000_20000101_fc0_1_SIM": (stamp(NOW - 660), stamp(NOW - 600)),
+        "t000_20000101_fc0_2_SIM": (stamp(NOW - 60),),
+    }
     old = table_of(jobs, children, stats=stats)
     assert old.live == frozenset({0, 1})
     later = NOW + 125
-    fresh = build_table(expid="t000", exp_dir="/x/t000", pkl_path="/x/t000/pkl/job_list_t000.pkl",
-                        pkl_mtime=123, log_dir="/x/t000/tmp/LOG_t000", jobs=jobs, children=children,
-                        has_structure=True, packages=Packages(), conf=CONF, rows={}, runs={}, stats=stats,
-                        outs={}, errs={}, now=later)
+    fresh = build_table(
+        expid="t000",
+        exp_dir="/x/t000",
+        pkl_path="/x/t000/pkl/job_list_t000.pkl",
+        pkl_mtime=123,
+        log_dir="/x/t000/tmp/LOG_t000",
+        jobs=jobs,
+        children=children,
+        has_structure=True,
+        packages=Packages(),
+        conf=CONF,
+        rows={},
+        runs={},
+        stats=stats,
+        outs={},
+        errs={},
+        now=later,
+    )
     built = tree.build_tree(old)
     answer = json.loads(render(built["body"]).body(tree.tree_resolver(old, built, later)))
     assert answer["pkl_timestamp"] == later
@@ -257,9 +328,11 @@ def test_warm_builds_the_views_once(make_experiment, settings):
 
 def test_date_member_groups_skip_pairs_without_jobs():
     d1, d2 = datetime(2000, 1, 1), datetime(2001, 1, 1)
-    jobs = [job("t000_20000101_fc0_1_SIM", 5, date=d1, member="fc0", chunk=1),
-            job("t000_20000101_fc1_1_SIM", -1, date=d1, member="fc1", chunk=1),
-            job("t000_20010101_fc0_1_SIM", 0, date=d2, member="fc0", chunk=1)]
+    jobs = [
+        job("t000_20000101_fc0_1_SIM", 5, date=d1, member="fc0", chunk=1),
+        job("t000_20000101_fc1_1_SIM", -1, date=d1, member="fc1", chunk=1),
+        job("t000_20010101_fc0_1_SIM", 0, date=d2, member="fc0", chunk=1),
+    ]
     t = table_of(jobs)
     groups = graph.date_member_groups(t, [(0, 0), (1000, 0), (0, 1000)])
     assert set(groups) == {"t000_20000101_fc0_", "t000_20000101_fc1_", "t000_20010101_fc0_"}

@@ -1,4 +1,5 @@
 """Performance metrics (docs/data.md B.9): formulas on model objects, then the whole route."""
+
 import pytest
 
 from autosubmit_api.services import metrics, performance
@@ -41,17 +42,30 @@ def test_experiment_metrics_are_computed_over_considered_jobs():
 def test_per_job_values_are_rounded_to_two_decimals():
     s1, s2, s4 = _case()["considered"]
     assert (s1["name"], s2["name"], s4["name"]) == ("S1", "S2", "S4")
-    assert s1 == {"name": "S1", "queue": 10, "running": 100, "CHSY": 2.67, "JPSY": 12000.0,
-                  "SYPD": 72.0, "ASYPD": 55.38, "energy": 1000, "footprint": 0.0, "yps": 1 / 12,
-                  "ncpus": 8, "chunk": 1}
+    assert s1 == {
+        "name": "S1",
+        "queue": 10,
+        "running": 100,
+        "CHSY": 2.67,
+        "JPSY": 12000.0,
+        "SYPD": 72.0,
+        "ASYPD": 55.38,
+        "energy": 1000,
+        "footprint": 0.0,
+        "yps": 1 / 12,
+        "ncpus": 8,
+        "chunk": 1,
+    }
     assert (s2["SYPD"], s2["ASYPD"], s2["JPSY"], s2["CHSY"]) == (65.45, 48.0, 0.0, 2.93)
     assert (s4["yps"], s4["SYPD"], s4["ASYPD"], s4["CHSY"]) == (1.0, 864.0, 720.0, 0.22)
 
 
 def test_simulated_years_energy_and_footprint_of_the_considered_jobs():
     platform = performance.PlatformInfo("MN5", cf=357000.0, pue=1.08)
-    jobs = [sim("S1", chunk=1, queue=10, run=100, energy=1_570_000),
-            sim("S2", chunk=2, queue=20, run=110, energy=3_600_000)]
+    jobs = [
+        sim("S1", chunk=1, queue=10, run=100, energy=1_570_000),
+        sim("S2", chunk=2, queue=20, run=110, energy=3_600_000),
+    ]
     body = performance.compute(jobs, 8, "month", 1, {}, (), platform, ["footprint warning"])
     s1, s2 = body["considered"]
     # kWh x CF (g/kWh) x PUE / 1000: 1.57 MJ = 0.436 kWh -> 168.147 kg
@@ -66,8 +80,7 @@ def test_simulated_years_energy_and_footprint_of_the_considered_jobs():
 
 def test_outliers_carry_their_footprint_too():
     platform = performance.PlatformInfo("P", cf=1000.0, pue=2.0)
-    jobs = [sim(f"S{i}", chunk=i, run=run, energy=3_600_000)
-            for i, run in enumerate((100, 110, 90, 105, 95), start=1)]
+    jobs = [sim(f"S{i}", chunk=i, run=run, energy=3_600_000) for i, run in enumerate((100, 110, 90, 105, 95), start=1)]
     jobs.append(sim("S9", chunk=9, run=9000, energy=7_200_000))  # outlier
     body = performance.compute(jobs, 1, "month", 1, {}, (), platform)
     (outlier,) = body["not_considered"]
@@ -104,8 +117,7 @@ def test_without_completed_jobs_everything_is_zero_with_warnings():
     body = performance.compute([sim("S1", status="FAILED", run=10)], 4, "month", 1, {})
     assert (body["SYPD"], body["ASYPD"], body["RSYPD"], body["CHSY"], body["JPSY"]) == (0, 0, 0, 0, 0)
     assert body["considered"] == [] and body["not_considered"] == []
-    assert body["warnings_job_data"] == [performance.WARN_NO_SIM, performance.WARN_NO_POST,
-                                         performance.WARN_NO_SUPPORT]
+    assert body["warnings_job_data"] == [performance.WARN_NO_SIM, performance.WARN_NO_POST, performance.WARN_NO_SUPPORT]
 
 
 def test_unknown_chunk_unit_gives_zero_years_and_zero_rates():
@@ -124,15 +136,29 @@ def test_outlier_filter_with_one_value_keeps_positive_runs():
     assert metrics.split_outliers([0, 50], lambda x: x) == ([50], [0])
 
 
-@pytest.mark.parametrize("raw,expected", [("8", (8, None)), ("36:10", (72, "Parallelization parsing | 36:10 was interpreted as 72 cores.")),
-                                          ("x", (0, "CHSY Critical | Autosubmit API could not parse the number of processors for the SIM job."))])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("8", (8, None)),
+        ("36:10", (72, "Parallelization parsing | 36:10 was interpreted as 72 cores.")),
+        ("x", (0, "CHSY Critical | Autosubmit API could not parse the number of processors for the SIM job.")),
+    ],
+)
 def test_parse_processors(raw, expected):
     assert metrics.parse_processors(raw) == expected
 
 
-@pytest.mark.parametrize("args,pe", [((48, None, None, 48, False), 48), ((96, None, None, 48, False), 96),
-                                     ((10, None, 2, 48, False), 96), ((10, None, None, 48, True), 48),
-                                     ((100, 50, None, 48, False), 96), ((20, None, None, None, False), 20)])
+@pytest.mark.parametrize(
+    "args,pe",
+    [
+        ((48, None, None, 48, False), 48),
+        ((96, None, None, 48, False), 96),
+        ((10, None, 2, 48, False), 96),
+        ((10, None, None, 48, True), 48),
+        ((100, 50, None, 48, False), 96),
+        ((20, None, None, None, False), 20),
+    ],
+)
 def test_processing_elements(args, pe):
     assert metrics.processing_elements(*args)[0] == pe
 

@@ -25,7 +25,12 @@ def test_run_detail_groups_rows_by_date_and_section_column(exp, settings):
     keys = [folder["refKey"] for folder in date_folder["children"]]
     assert keys == [f"{case.EXPID}_20200101_POST", f"{case.EXPID}_20200101_SIM"]
     assert body["reference"][f"{case.EXPID}_20200101_SIM"] == {
-        "completed": 2, "running": 0, "queuing": 0, "failed": 1, "total": 3}
+        "completed": 2,
+        "running": 0,
+        "queuing": 0,
+        "failed": 1,
+        "total": 3,
+    }
     sim_folder = date_folder["children"][1]
     # No space before the completed count in run-detail folders (B.8.4 step 5).
     assert "background-color:#ffffb3'>2 / 3 COMPLETED" in sim_folder["title"]
@@ -54,8 +59,10 @@ def test_a_failed_attempt_before_the_last_falls_back_to_start_times(make_experim
 
 
 def test_wrapped_rows_get_a_wrappers_folder(make_experiment, settings):
-    rows = [case._row("a006_A", 1, 100, 110, 210, "COMPLETED", 1, 1, "SIM", rowtype=77),
-            case._row("a006_B", 1, 100, 300, 400, "COMPLETED", 1, 2, "SIM", rowtype=77)]
+    rows = [
+        case._row("a006_A", 1, 100, 110, 210, "COMPLETED", 1, 1, "SIM", rowtype=77),
+        case._row("a006_B", 1, 100, 300, 400, "COMPLETED", 1, 2, "SIM", rowtype=77),
+    ]
     make_experiment("a006", case.jobs(), runs=case.runs(), job_data=rows)
     body = rundetail.run_detail(settings, "a006", "1", now=case.NOW)
     wrappers = body["tree"][-1]
@@ -77,8 +84,12 @@ def test_unknown_or_non_numeric_run_is_the_header_error(exp, settings, run_id):
 def test_a_run_without_total_is_still_a_run_and_an_unknown_run_the_header_error(make_experiment, settings):
     # 4.0.1 answered the header error for a run whose counters were never written (golden
     # a3tb run 1); upstream 4.2.0 answers its detail, as we do.
-    make_experiment("a007", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=0)],
-                    job_data=[JobDataSpec(job_name="a007_X", run_id=1)])
+    make_experiment(
+        "a007",
+        case.jobs(),
+        runs=[RunSpec(run_id=1, start=1, total=0)],
+        job_data=[JobDataSpec(job_name="a007_X", run_id=1)],
+    )
     body = rundetail.run_detail(settings, "a007", "1")
     assert body["error"] is False and [job["id"] for job in body["jobs"]] == ["a007_X"]
     with pytest.raises(NotFound):
@@ -88,8 +99,12 @@ def test_a_run_without_total_is_still_a_run_and_an_unknown_run_the_header_error(
 def test_an_autosubmit_42_run_without_total_shows_its_rows(make_experiment, settings, site):
     # Autosubmit 4.2 leaves the counters of the runs `autosubmit run` opens at 0; its history
     # has the `structure_data` table (docs/data.md A.13).
-    make_experiment("a007", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=0)],
-                    job_data=[JobDataSpec(job_name="a007_X", run_id=1)])
+    make_experiment(
+        "a007",
+        case.jobs(),
+        runs=[RunSpec(run_id=1, start=1, total=0)],
+        job_data=[JobDataSpec(job_name="a007_X", run_id=1)],
+    )
     write_structure_data(site.jobdata_dir / "job_data_a007.db", {})
     body = rundetail.run_detail(settings, "a007", "1")
     assert body["error"] is False and [job["id"] for job in body["jobs"]] == ["a007_X"]
@@ -97,21 +112,25 @@ def test_an_autosubmit_42_run_without_total_shows_its_rows(make_experiment, sett
 
 def test_an_autosubmit_42_run_lists_its_own_edges(make_experiment, settings, site):
     # Each run keeps the edges it ran with (structure_data): run 1 had A -> B, run 2 A -> C.
-    rows = [JobDataSpec(job_name=name, run_id=run, counter=run) for run in (1, 2)
-            for name in ("a007_A", "a007_B", "a007_C")]
-    make_experiment("a007", case.jobs(), job_data=rows,
-                    runs=[RunSpec(run_id=1, start=1, total=3), RunSpec(run_id=2, start=2, total=3)])
-    write_structure_data(site.jobdata_dir / "job_data_a007.db",
-                         {1: [("a007_A", "a007_B")], 2: [("a007_A", "a007_C")]})
+    rows = [
+        JobDataSpec(job_name=name, run_id=run, counter=run) for run in (1, 2) for name in ("a007_A", "a007_B", "a007_C")
+    ]
+    make_experiment(
+        "a007",
+        case.jobs(),
+        job_data=rows,
+        runs=[RunSpec(run_id=1, start=1, total=3), RunSpec(run_id=2, start=2, total=3)],
+    )
+    write_structure_data(site.jobdata_dir / "job_data_a007.db", {1: [("a007_A", "a007_B")], 2: [("a007_A", "a007_C")]})
 
     def edges(run):
-        return {job["id"]: (job["children"], job["children_list"], job["parents"], job["parent_list"])
-                for job in rundetail.run_detail(settings, "a007", run)["jobs"]}
+        return {
+            job["id"]: (job["children"], job["children_list"], job["parents"], job["parent_list"])
+            for job in rundetail.run_detail(settings, "a007", run)["jobs"]
+        }
 
-    assert edges("1") == {"a007_A": (1, ["a007_B"], 0, []), "a007_B": (0, [], 1, ["a007_A"]),
-                          "a007_C": (0, [], 0, [])}
-    assert edges("2") == {"a007_A": (1, ["a007_C"], 0, []), "a007_B": (0, [], 0, []),
-                          "a007_C": (0, [], 1, ["a007_A"])}
+    assert edges("1") == {"a007_A": (1, ["a007_B"], 0, []), "a007_B": (0, [], 1, ["a007_A"]), "a007_C": (0, [], 0, [])}
+    assert edges("2") == {"a007_A": (1, ["a007_C"], 0, []), "a007_B": (0, [], 0, []), "a007_C": (0, [], 1, ["a007_A"])}
 
 
 def test_a_history_before_42_keeps_the_null_edges_of_401(exp, settings):
@@ -123,8 +142,15 @@ def test_a_history_before_42_keeps_the_null_edges_of_401(exp, settings):
 def test_a_run_without_rows_is_empty_without_error(make_experiment, settings):
     make_experiment("a008", case.jobs(), runs=[RunSpec(run_id=1, start=1, total=3)], job_data=[])
     body = rundetail.run_detail(settings, "a008", "1")
-    assert body == {"tree": [], "jobs": [], "total": 0, "reference": {}, "error": False,
-                    "error_message": "", "pkl_timestamp": 10000000}
+    assert body == {
+        "tree": [],
+        "jobs": [],
+        "total": 0,
+        "reference": {},
+        "error": False,
+        "error_message": "",
+        "pkl_timestamp": 10000000,
+    }
 
 
 def test_route_error_shape(site, client):

@@ -1,5 +1,6 @@
 """The TOTAL_STATS stamp fast path equals `strptime(...).timestamp()` in every time zone,
 including across DST changes and in half-hour DST zones (Australia/Lord_Howe)."""
+
 import os
 import time
 from datetime import datetime, timedelta
@@ -33,13 +34,16 @@ def _stamps_around(start: datetime, hours: int, step_seconds: int):
         moment += timedelta(seconds=step_seconds)
 
 
-@pytest.mark.parametrize("zone, change", [
-    ("Europe/Madrid", datetime(2024, 3, 31, 0)),       # spring forward at 02:00
-    ("Europe/Madrid", datetime(2024, 10, 27, 0)),      # fall back at 03:00
-    ("Australia/Lord_Howe", datetime(2024, 4, 7, 0)),  # half-hour fall back at 02:00
-    ("Australia/Lord_Howe", datetime(2024, 10, 6, 0)), # half-hour spring forward at 02:00
-    ("UTC", datetime(2024, 1, 1, 0)),
-])
+@pytest.mark.parametrize(
+    "zone, change",
+    [
+        ("Europe/Madrid", datetime(2024, 3, 31, 0)),  # spring forward at 02:00
+        ("Europe/Madrid", datetime(2024, 10, 27, 0)),  # fall back at 03:00
+        ("Australia/Lord_Howe", datetime(2024, 4, 7, 0)),  # half-hour fall back at 02:00
+        ("Australia/Lord_Howe", datetime(2024, 10, 6, 0)),  # half-hour spring forward at 02:00
+        ("UTC", datetime(2024, 1, 1, 0)),
+    ],
+)
 def test_fast_stamps_equal_strptime_across_offset_changes(local_zone, zone, change):
     if not os.path.exists(f"/usr/share/zoneinfo/{zone}"):
         pytest.skip(f"time zone {zone} is not installed")

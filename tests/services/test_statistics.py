@@ -1,4 +1,5 @@
 """Statistics (docs/data.md B.12): retrial selection, hours, summary, and the route on factory data."""
+
 import datetime
 
 import pytest
@@ -19,8 +20,12 @@ def stamp(minute, second=0):
 
 
 def test_last_retrials_stop_before_the_second_completed_line_from_the_end():
-    lines = [line(stamp(0), stamp(1), stamp(2), C), line(stamp(3), stamp(4), stamp(5), "FAILED"),
-             line(stamp(6), stamp(7), stamp(8), C), line(stamp(9), stamp(10))]
+    lines = [
+        line(stamp(0), stamp(1), stamp(2), C),
+        line(stamp(3), stamp(4), stamp(5), "FAILED"),
+        line(stamp(6), stamp(7), stamp(8), C),
+        line(stamp(9), stamp(10)),
+    ]
     assert statistics.last_retrials(lines) == lines[1:]
 
 
@@ -31,9 +36,11 @@ def test_placeholder_words_count_as_missing_fields():
 
 
 def test_job_statistics_in_hours_with_partial_lines_counted_as_failed():
-    lines = [line(stamp(0), stamp(1), stamp(7), "FAILED"),  # queue 60 s, run 360 s
-             line(stamp(10), stamp(12), stamp(22), C),  # queue 120 s, run 600 s
-             line(stamp(30), stamp(31))]  # still running: counted as failed, queue 60 s
+    lines = [
+        line(stamp(0), stamp(1), stamp(7), "FAILED"),  # queue 60 s, run 360 s
+        line(stamp(10), stamp(12), stamp(22), C),  # queue 120 s, run 600 s
+        line(stamp(30), stamp(31)),
+    ]  # still running: counted as failed, queue 60 s
     entry = statistics.job_statistics("a_SIM", 4, "01:30", lines)
     assert entry["retrialCount"] == entry["submittedCount"] == 3
     assert (entry["completedCount"], entry["failedCount"]) == (1, 2)
@@ -68,10 +75,9 @@ def exp(make_experiment):
     made = case.make(make_experiment)
     tmp = made.path / "tmp"
     (tmp / f"{case.name('1_SIM')}_TOTAL_STATS").write_text(
-        "20200101000000 20200101000100 20200101000700 FAILED\n"
-        "20200101001000 20200101001200 20200101002200 COMPLETED")
-    (tmp / f"{case.name('1_POST')}_TOTAL_STATS").write_text(
-        "20200101003000 20200101003100 20200101003200 COMPLETED")
+        "20200101000000 20200101000100 20200101000700 FAILED\n20200101001000 20200101001200 20200101002200 COMPLETED"
+    )
+    (tmp / f"{case.name('1_POST')}_TOTAL_STATS").write_text("20200101003000 20200101003100 20200101003200 COMPLETED")
     return made
 
 
@@ -97,7 +103,8 @@ def test_a_period_without_activity_is_the_reference_error(exp, client):
     body = client.get(f"/stats/{case.EXPID}/24/Any").get_json()
     assert body["error"] is True and body["Statistics"] is None and body["summary"] is None
     assert body["error_message"].startswith(
-        "Autosubmit API couldn't find jobs that match your search critearia (Section: Any) in the period from ")
+        "Autosubmit API couldn't find jobs that match your search critearia (Section: Any) in the period from "
+    )
 
 
 def test_unknown_section_and_bad_period(exp, client):
@@ -155,8 +162,19 @@ def test_the_cached_body_equals_a_fresh_serialisation(exp, settings, app):
     assert body.endswith(b"\n") and b": " not in body
 
 
-@pytest.mark.parametrize("text", ["20200101000000", "20201231235959", "2020", "202001", "20200101",
-                                  "2020-01-01 10:00:00", "status", "20201301000000"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20200101000000",
+        "20201231235959",
+        "2020",
+        "202001",
+        "20200101",
+        "2020-01-01 10:00:00",
+        "status",
+        "20201301000000",
+    ],
+)
 def test_the_fast_stamp_parser_agrees_with_the_reference_formats(text):
     from autosubmit_api.services.job_views import parse_stamp
 
@@ -168,13 +186,20 @@ def test_cores_of_a_section_are_nodes_times_processors_per_node():
     from autosubmit_api.services.metrics import section_parallelization
 
     conf = ExperimentConfig(
-        expid="a000", layout="AS4", raw={}, hpcarch="MN4",
-        sections={"SIM": SectionConfig("SIM", platform="MN4"),
-                  "POST": SectionConfig("POST", processors="4", platform="MN4", nodes="3",
-                                        processors_per_node="48"),
-                  "INI": SectionConfig("INI", processors="2", platform="LOCAL")},
-        platforms={"MN4": PlatformConfig("MN4", raw={"NODES": 2, "PROCESSORS_PER_NODE": 8}),
-                   "LOCAL": PlatformConfig("LOCAL")})
+        expid="a000",
+        layout="AS4",
+        raw={},
+        hpcarch="MN4",
+        sections={
+            "SIM": SectionConfig("SIM", platform="MN4"),
+            "POST": SectionConfig("POST", processors="4", platform="MN4", nodes="3", processors_per_node="48"),
+            "INI": SectionConfig("INI", processors="2", platform="LOCAL"),
+        },
+        platforms={
+            "MN4": PlatformConfig("MN4", raw={"NODES": 2, "PROCESSORS_PER_NODE": 8}),
+            "LOCAL": PlatformConfig("LOCAL"),
+        },
+    )
     # The platform's NODES x PROCESSORS_PER_NODE (a003's SIM: 16 where 4.0.1 said 1).
     assert section_parallelization(conf, "SIM", 1)[0] == 16
     # The section's own NODES and PROCESSORS_PER_NODE come first.

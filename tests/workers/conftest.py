@@ -15,6 +15,7 @@ job added, a table dropped) goes through the `backend` object's helpers, which w
 whichever store holds it. `snapshot()` and `location()` let a test say "this run changed
 only that table" on either backend.
 """
+
 from __future__ import annotations
 
 import os
@@ -108,8 +109,10 @@ class BackendSite:
         """Make the pickle `seconds` old: its file mtime, or `job_pkl.modified`."""
         then = time.time() - seconds
         if self._moved:
-            self._pg('UPDATE public.job_pkl SET modified = :m WHERE expid = :e',
-                     {"m": str(datetime.fromtimestamp(then)), "e": exp.expid})
+            self._pg(
+                "UPDATE public.job_pkl SET modified = :m WHERE expid = :e",
+                {"m": str(datetime.fromtimestamp(then)), "e": exp.expid},
+            )
         else:
             os.utime(exp.pkl_path, (then, then))
 
@@ -128,7 +131,7 @@ class BackendSite:
     def remove_pkl(self, exp: Experiment) -> None:
         """The experiment has no job list (file or job_pkl row)."""
         if self._moved:
-            self._pg('DELETE FROM public.job_pkl WHERE expid = :e', {"e": exp.expid})
+            self._pg("DELETE FROM public.job_pkl WHERE expid = :e", {"e": exp.expid})
         else:
             exp.pkl_path.unlink()
 
@@ -153,8 +156,9 @@ class BackendSite:
     def central_tables(self) -> Set[str]:
         """Names of the tables of autosubmit.db and as_times.db, or of the public schema."""
         if self._moved:
-            return {r[0] for r in self._pg(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+            return {
+                r[0] for r in self._pg("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            }
         names = set()
         for filename in ("autosubmit.db", "as_times.db"):
             with sqlite3.connect(f"file:{self.site.root / filename}?mode=ro", uri=True) as conn:
@@ -165,16 +169,22 @@ class BackendSite:
     def fail_status_writes_of(self, expid: str, message: str = "disk full") -> None:
         """A trigger that makes the database refuse any write of `expid`'s status row."""
         if self._moved:
-            self._pg("CREATE FUNCTION fail_status() RETURNS trigger AS $$ BEGIN "
-                     f"IF NEW.name = '{expid}' THEN RAISE EXCEPTION '{message}'; END IF; RETURN NEW; "
-                     "END $$ LANGUAGE plpgsql")
-            self._pg("CREATE TRIGGER fail_status BEFORE INSERT OR UPDATE ON public.experiment_status "
-                     "FOR EACH ROW EXECUTE FUNCTION fail_status()")
+            self._pg(
+                "CREATE FUNCTION fail_status() RETURNS trigger AS $$ BEGIN "
+                f"IF NEW.name = '{expid}' THEN RAISE EXCEPTION '{message}'; END IF; RETURN NEW; "
+                "END $$ LANGUAGE plpgsql"
+            )
+            self._pg(
+                "CREATE TRIGGER fail_status BEFORE INSERT OR UPDATE ON public.experiment_status "
+                "FOR EACH ROW EXECUTE FUNCTION fail_status()"
+            )
             return
         with sqlite3.connect(self.site.as_times_db) as conn:
             for event in ("INSERT", "UPDATE"):
-                conn.execute(f"CREATE TRIGGER fail_{event.lower()} BEFORE {event} ON experiment_status "
-                             f"WHEN NEW.name = '{expid}' BEGIN SELECT RAISE(ABORT, '{message}'); END")
+                conn.execute(
+                    f"CREATE TRIGGER fail_{event.lower()} BEFORE {event} ON experiment_status "
+                    f"WHEN NEW.name = '{expid}' BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
         conn.close()
 
     def _structure_path(self, exp: Experiment) -> Path:
@@ -190,8 +200,7 @@ class BackendSite:
             with engine.begin() as conn:
                 pgf.write_job_pkl(conn, exp.expid, exp.pkl_path.read_bytes())
                 if structure:
-                    pgf.copy_sqlite_tables(conn, exp.expid, self._structure_path(exp),
-                                           only=["experiment_structure"])
+                    pgf.copy_sqlite_tables(conn, exp.expid, self._structure_path(exp), only=["experiment_structure"])
         finally:
             engine.dispose()
         exp.pkl_path.unlink()
@@ -220,9 +229,10 @@ class BackendSite:
                 state[("file", rel)] = (path.stat().st_mtime_ns, path.read_bytes())
         if self._moved:
             for schema, table in self._pg(
-                    "SELECT table_schema, table_name FROM information_schema.tables "
-                    "WHERE table_type = 'BASE TABLE' AND table_schema <> ALL(:skip)",
-                    {"skip": list(_NOT_AUTOSUBMIT)}):
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE' AND table_schema <> ALL(:skip)",
+                {"skip": list(_NOT_AUTOSUBMIT)},
+            ):
                 rows = self._pg(f'SELECT * FROM "{schema}"."{table}"')
                 state[("table", f"{schema}.{table}")] = tuple(sorted(rows, key=repr))
         return state

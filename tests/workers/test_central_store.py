@@ -1,4 +1,5 @@
 """central_store writes against a factory-made SQLite site (autosubmit.db, as_times.db)."""
+
 from __future__ import annotations
 
 import os
@@ -65,10 +66,13 @@ def test_upsert_details_inserts_updates_and_keeps_other_rows(site, settings):
     a = add_central_row(site, "a000", details={"user": "u0", "hpc": "MN5"})
     b = add_central_row(site, "a001", details={"user": "u1"})
     c = add_central_row(site, "a002")
-    counts = central_store.upsert_details(settings, [
-        DetailsRow(a, "u0", "2024-01-01 00:00:00", "NA", "NA", "MN5"),
-        DetailsRow(c, "u2", "2024-02-02 00:00:00", "git@x", "main", "LOCAL"),
-    ])
+    counts = central_store.upsert_details(
+        settings,
+        [
+            DetailsRow(a, "u0", "2024-01-01 00:00:00", "NA", "NA", "MN5"),
+            DetailsRow(c, "u2", "2024-02-02 00:00:00", "git@x", "main", "LOCAL"),
+        ],
+    )
     assert counts == {"inserted": 1, "updated": 0, "unchanged": 1}
     with sqlite3.connect(site.central_db) as conn:
         rows = dict((r[0], r[1:]) for r in conn.execute("SELECT exp_id, user, hpc FROM details"))
@@ -86,6 +90,5 @@ def test_apply_statuses_writes_changes_and_drops_deleted_experiments(site, setti
     )
     assert counts == {"written": 1, "deleted": 1}
     rows = central_store.status_rows(settings)
-    assert [(r["exp_id"], r["status"], r["modified"]) for r in rows] == [
-        (a, "RUNNING", "2024-05-05-10:00:00")]
+    assert [(r["exp_id"], r["status"], r["modified"]) for r in rows] == [(a, "RUNNING", "2024-05-05-10:00:00")]
     assert b not in [r["exp_id"] for r in rows]

@@ -1,5 +1,6 @@
 """Details worker against factory-made experiments, on a temporary SQLite central DB and on
 the same site copied into PostgreSQL (the `backend` fixture, tests/workers/conftest.py)."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,7 @@ def _details(settings):
 
 def test_details_are_filled_from_the_directory_and_the_configuration(backend, make_experiment):
     exp = make_experiment("a000")
-    make_experiment("a001", config={"PROJECT": {"PROJECT_TYPE": "none"},
-                                    "DEFAULT": {"HPCARCH": "marenostrum4"}})
+    make_experiment("a001", config={"PROJECT": {"PROJECT_TYPE": "none"}, "DEFAULT": {"HPCARCH": "marenostrum4"}})
     settings = backend.settings()
     details.run(settings)
     rows = _details(settings)
@@ -43,14 +43,24 @@ def test_details_are_filled_from_the_directory_and_the_configuration(backend, ma
     assert rows["a000"] == (
         pwd.getpwuid(st.st_uid).pw_name,
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_ctime)),
-        ORIGIN, BRANCH, HPC,
+        ORIGIN,
+        BRANCH,
+        HPC,
     )
     assert rows["a001"][2:] == ("NA", "NA", "MARENOSTRUM4")
 
 
 def test_a_changed_branch_is_updated_and_created_is_kept(backend, make_experiment):
-    make_experiment("a000", details={"user": "someone", "created": "2023-05-05T10:00:00+02:00",
-                                     "model": "old", "branch": "old", "hpc": "OLD"})
+    make_experiment(
+        "a000",
+        details={
+            "user": "someone",
+            "created": "2023-05-05T10:00:00+02:00",
+            "model": "old",
+            "branch": "old",
+            "hpc": "OLD",
+        },
+    )
     settings = backend.settings()
     details.run(settings)
     user, created, model, branch, hpc = _details(settings)["a000"]
@@ -60,8 +70,9 @@ def test_a_changed_branch_is_updated_and_created_is_kept(backend, make_experimen
 
 def test_an_experiment_whose_config_fails_keeps_its_row(backend, make_experiment):
     good = make_experiment("a000")
-    bad = make_experiment("a001", details={"user": "keeper", "created": "2020-01-01 00:00:00",
-                                           "model": "m", "branch": "b", "hpc": "H"})
+    bad = make_experiment(
+        "a001", details={"user": "keeper", "created": "2020-01-01 00:00:00", "model": "m", "branch": "b", "hpc": "H"}
+    )
     (bad.path / "conf" / "jobs_a001.yml").write_text("JOBS: [unclosed\n")
     gone = make_experiment("a002", details={"user": "ghost"})
     shutil.rmtree(gone.path)
@@ -103,7 +114,10 @@ def test_a_second_run_changes_nothing(backend, make_experiment):
     first = _details(settings)
     rows, _ = details.collect(settings, central_store.experiments(settings))
     assert central_store.upsert_details(settings, rows, keep_created=True) == {
-        "inserted": 0, "updated": 0, "unchanged": 1}
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 1,
+    }
     assert _details(settings) == first
     before = backend.snapshot()
     details.run(settings)

@@ -3,6 +3,7 @@
 The experiment routes keep answering (they read the experiment's own files), the health
 route reports the failing job, and the next run after the fault clears writes everything.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -1,5 +1,6 @@
 """The workers on a copy of the real fixture tree (../shared/fixtures): every experiment is
 handled, and no file Autosubmit owns changes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,7 @@ from autosubmit_api.readers import central_store
 from autosubmit_api.workers import details, graph_layouts, status
 from tests.fixture_site import copy_fixture_tree, settings_for
 
+
 @pytest.fixture
 def fixture_site(tmp_path):
     root = copy_fixture_tree(tmp_path / "fixtures")
@@ -20,9 +22,11 @@ def fixture_site(tmp_path):
 def _digests(root):
     """sha256 of every file Autosubmit owns (all but the two central DBs and the graph dir)."""
     skip = {root / "autosubmit.db", root / "as_times.db", root / ".autosubmitrc"}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p not in skip
-            and (root / "metadata" / "graph") not in p.parents}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p not in skip and (root / "metadata" / "graph") not in p.parents
+    }
 
 
 def test_workers_handle_every_fixture_experiment_and_touch_nothing_else(fixture_site):
@@ -46,5 +50,6 @@ def test_workers_handle_every_fixture_experiment_and_touch_nothing_else(fixture_
     ids = [r[0] for r in experiment_rows]
     assert sorted(details_after) == sorted(ids) and len(ids) == 9
     assert {k: v[1] for k, v in details_after.items() if k in details_before} == {
-        k: v[1] for k, v in details_before.items()}
+        k: v[1] for k, v in details_before.items()
+    }
     assert _digests(root) == before

@@ -1,6 +1,7 @@
 """Graph layout worker: layouts of running experiments are stored, then reused, on a SQLite
 site and on the same site copied into PostgreSQL (the `backend` fixture). The layouts are
 the API's own `graph_data_<expid>.db` files in `[graph] path` on both backends."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -67,7 +68,8 @@ def test_a_job_added_after_the_layout_was_stored_forces_a_recompute(backend, sit
 
 
 def test_the_status_worker_decides_which_layouts_are_stored_and_a_second_run_reuses_them(
-        backend, site, make_experiment):
+    backend, site, make_experiment
+):
     exp = make_experiment("a000")
     idle = make_experiment("a001")
     settings = backend.settings()

@@ -1,5 +1,6 @@
 """Under gunicorn (preload) the background jobs run once, in the master, and the health route
 served by any worker process shows their runs."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ import urllib.request
 from tests.conftest import free_port
 
 
-
 def _health(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/v4/health", timeout=5) as response:
         return json.load(response)
@@ -20,15 +20,25 @@ def _health(port):
 def test_the_scheduler_runs_in_the_master_only(site, make_experiment):
     make_experiment("a000")
     port = free_port()
-    env = dict(os.environ, **site.env(), TZ="UTC", PROTECTION_LEVEL="NONE", SECRET_KEY="x",
-               API_WORKER_INTERVAL="1", API_DETAILS_WORKER_INTERVAL="3600",
-               API_GRAPH_WORKER_INTERVAL="3600", PYTHONPATH=os.getcwd())
+    env = dict(
+        os.environ,
+        **site.env(),
+        TZ="UTC",
+        PROTECTION_LEVEL="NONE",
+        SECRET_KEY="x",
+        API_WORKER_INTERVAL="1",
+        API_DETAILS_WORKER_INTERVAL="3600",
+        API_GRAPH_WORKER_INTERVAL="3600",
+        PYTHONPATH=os.getcwd(),
+    )
     for name in ("RUN_BACKGROUND_TASKS_ON_START", "DISABLE_BACKGROUND_TASKS", "GUNICORN_CMD_ARGS"):
         env.pop(name, None)
     master = subprocess.Popen(
-        [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", "2",
-         "--init-bg-tasks"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "autosubmit_api.cli", "start", "-b", f"127.0.0.1:{port}", "-w", "2", "--init-bg-tasks"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60

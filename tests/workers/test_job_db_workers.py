@@ -1,6 +1,7 @@
 """The status, details and layout workers on Autosubmit 4.2 experiments (the job list in
 `db/job_list.db`, or in the expid schema's `jobs` table on PostgreSQL), on both backends
 (the `backend` fixture, tests/workers/conftest.py)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -30,8 +31,7 @@ def test_the_status_worker_follows_the_latest_saved_row(backend, make_experiment
     now = datetime.now(timezone.utc)
     _saved(backend, exp, now - timedelta(seconds=30))
     _saved(backend, old, now - timedelta(hours=5))
-    assert {row.name: row.status for row in status.compute(settings)} == {
-        "a042": "RUNNING", "a043": "NOT RUNNING"}
+    assert {row.name: row.status for row in status.compute(settings)} == {"a042": "RUNNING", "a043": "NOT RUNNING"}
     status.run(settings)
     assert _statuses(settings)["a042"] == "RUNNING"
 

@@ -1,4 +1,5 @@
 """The job table, run_job's metrics and the scheduler's start-up switches (docs/api.md 2.1, 8)."""
+
 from __future__ import annotations
 
 import shutil
@@ -73,8 +74,7 @@ def test_init_bg_tasks_runs_each_job_once_before_serving(site, env, make_experim
     try:
         # Ran synchronously inside create_app: the status row is there before any request.
         assert [r["name"] for r in central_store.status_rows(settings)] == ["a000"]
-        assert {name: m["runs"] for name, m in workers.METRICS.items()} == {
-            j.name: 1 for j in workers.jobs()}
+        assert {name: m["runs"] for name, m in workers.METRICS.items()} == {j.name: 1 for j in workers.jobs()}
         ids = {job.id for job in scheduler.get_jobs()}
         assert ids == {j.name for j in workers.jobs()}
         nxt = {job.id: job.next_run_time.timestamp() for job in scheduler.get_jobs()}
@@ -83,9 +83,14 @@ def test_init_bg_tasks_runs_each_job_once_before_serving(site, env, make_experim
         scheduler.shutdown(wait=False)
 
 
-@pytest.mark.parametrize("module,job", [("populate_running_experiments", "status"),
-                                        ("populate_details_db", "details"),
-                                        ("populate_graph", "graph_layouts")])
+@pytest.mark.parametrize(
+    "module,job",
+    [
+        ("populate_running_experiments", "status"),
+        ("populate_details_db", "details"),
+        ("populate_graph", "graph_layouts"),
+    ],
+)
 def test_the_reference_standalone_entry_points_run_one_job(site, make_experiment, module, job):
     import os
     import subprocess
@@ -93,8 +98,9 @@ def test_the_reference_standalone_entry_points_run_one_job(site, make_experiment
 
     make_experiment("a000", status="RUNNING")
     env = dict(os.environ, **site.env(), TZ="UTC", PYTHONPATH=os.getcwd())
-    done = subprocess.run([sys.executable, "-m", f"autosubmit_api.workers.{module}"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", f"autosubmit_api.workers.{module}"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert f"background job {job} ok" in done.stderr
     assert "background job" not in done.stderr.replace(f"background job {job}", "")

@@ -1,5 +1,6 @@
 """Status worker against factory-made experiments, on a temporary SQLite central DB and on
 the same site copied into PostgreSQL (the `backend` fixture, tests/workers/conftest.py)."""
+
 from __future__ import annotations
 
 import os

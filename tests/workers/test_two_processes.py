@@ -1,5 +1,6 @@
 """Two scheduler processes on one SQLite site (one machine): each interval runs once, a
 failed run leaves its interval open, and a survivor takes over from a killed holder."""
+
 from __future__ import annotations
 
 import os
@@ -29,9 +30,15 @@ def test_a_claim_held_elsewhere_is_refused(settings):
 
 def test_two_schedulers_on_one_sqlite_site_share_the_intervals(site, make_experiment):
     make_experiment("a000")
-    env = dict(os.environ, **site.env(), TZ="UTC", API_WORKER_INTERVAL=str(INTERVAL),
-               API_DETAILS_WORKER_INTERVAL="3600", API_GRAPH_WORKER_INTERVAL="3600",
-               PYTHONPATH=os.getcwd())
+    env = dict(
+        os.environ,
+        **site.env(),
+        TZ="UTC",
+        API_WORKER_INTERVAL=str(INTERVAL),
+        API_DETAILS_WORKER_INTERVAL="3600",
+        API_GRAPH_WORKER_INTERVAL="3600",
+        PYTHONPATH=os.getcwd(),
+    )
     env.pop("RUN_BACKGROUND_TASKS_ON_START", None)
     env.pop("DISABLE_BACKGROUND_TASKS", None)
     schedulers = [Scheduler(env), Scheduler(env)]
@@ -44,8 +51,10 @@ def test_two_schedulers_on_one_sqlite_site_share_the_intervals(site, make_experi
         survivor = next(s for s in schedulers if s is not holder)
         os.kill(holder.proc.pid, signal.SIGKILL)
         holder.proc.wait(10)
-        _wait(lambda: any(slot > latest + 1 and survivor.proc.pid in pids
-                          for slot, pids in _runs(schedulers).items()), schedulers)
+        _wait(
+            lambda: any(slot > latest + 1 and survivor.proc.pid in pids for slot, pids in _runs(schedulers).items()),
+            schedulers,
+        )
         assert all(len(pids) == 1 for pids in _runs(schedulers).values())
     finally:
         for scheduler in schedulers:

@@ -1,5 +1,6 @@
 """The v3 error habit (docs/api.md 1.6): a failed v3 view answers 200 with its normal keys at
 their defaults plus `"error": true` and an `error_message`. Only v3 routes use this."""
+
 from __future__ import annotations
 
 import copy

@@ -5,6 +5,7 @@ threshold (it answers 401 itself without a valid user); `/updatedesc`, the API's
 has the WRITEONLY threshold and checks that the user may change the experiment
 (services.description).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, request

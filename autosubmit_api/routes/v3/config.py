@@ -1,4 +1,5 @@
 """v3 `/cconfig/<expid>`: configuration of the last run against the files on disk (docs/api.md 7.11)."""
+
 from __future__ import annotations
 
 from flask import Blueprint
@@ -9,10 +10,14 @@ from autosubmit_api.services import configuration as service
 
 bp = Blueprint("v3_config", __name__)
 
-CCONFIG_DEFAULT = {"warning": False, "warning_message": "",
-                   "configuration_current_run": {"contains_nones": True},
-                   "configuration_filesystem": {"contains_nones": True},
-                   "are_equal": True, "differences": []}
+CCONFIG_DEFAULT = {
+    "warning": False,
+    "warning_message": "",
+    "configuration_current_run": {"contains_nones": True},
+    "configuration_filesystem": {"contains_nones": True},
+    "are_equal": True,
+    "differences": [],
+}
 
 
 @bp.get("/cconfig/<expid>")

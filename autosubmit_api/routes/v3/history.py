@@ -1,4 +1,5 @@
 """v3 `/history/<expid>/<jobname>`: one job across runs (docs/api.md 7.3)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

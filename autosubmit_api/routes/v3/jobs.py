@@ -3,6 +3,7 @@
 
 Errors become each route's legacy 200 body (docs/api.md 1.6) through `@legacy`.
 """
+
 from __future__ import annotations
 
 from typing import Union
@@ -21,15 +22,32 @@ from autosubmit_api.services.tree import PKLTREEINFO_ERROR, TREE_ERROR
 
 bp = Blueprint("jobs", __name__)
 
-EXPCOUNT_ERROR = {"expid": "", "total": 0, "counters": {name: 0 for name in ALL_STATUS_NAMES},
-                  "error": True, "error_message": ""}
-QUICK_ERROR = {"error": True, "error_message": "", "total": 0, "completed": 0, "failed": 0,
-               "running": 0, "queuing": 0, "view_data": [], "tree_view": []}
-PKLINFO_ERROR = {k: v for k, v in PKLTREEINFO_ERROR.items()
-                 if k not in ("source_tag", "target_tag", "sync_tag", "check_mark")}
+EXPCOUNT_ERROR = {
+    "expid": "",
+    "total": 0,
+    "counters": {name: 0 for name in ALL_STATUS_NAMES},
+    "error": True,
+    "error_message": "",
+}
+QUICK_ERROR = {
+    "error": True,
+    "error_message": "",
+    "total": 0,
+    "completed": 0,
+    "failed": 0,
+    "running": 0,
+    "queuing": 0,
+    "view_data": [],
+    "tree_view": [],
+}
+PKLINFO_ERROR = {
+    k: v for k, v in PKLTREEINFO_ERROR.items() if k not in ("source_tag", "target_tag", "sync_tag", "check_mark")
+}
 IFRUN_ERROR = {"running": False, "error": True, "error_message": ""}
-QUICK_PREFIX = ("Exception: Autosubmit API couldn't open pkl file. If you are sure that your "
-                "experiment is running correctly, try again: ")
+QUICK_PREFIX = (
+    "Exception: Autosubmit API couldn't open pkl file. If you are sure that your "
+    "experiment is running correctly, try again: "
+)
 
 
 def _json(body: Union[bytes, Version]) -> Response:

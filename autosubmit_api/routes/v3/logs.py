@@ -1,4 +1,5 @@
 """v3 log routes: `/exprun/<expid>`, `/joblog/<logfile>`, `/logrun/<expid>` (docs/api.md 5.8, 7.9, 7.10)."""
+
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,14 @@ from autosubmit_api.services import logs as service
 
 bp = Blueprint("v3_logs", __name__)
 
-LOG_DEFAULT = {"logfile": "", "found": False, "lastModified": "", "timeStamp": "",
-               "logcontent": [], "error_message": ""}
+LOG_DEFAULT = {
+    "logfile": "",
+    "found": False,
+    "lastModified": "",
+    "timeStamp": "",
+    "logcontent": [],
+    "error_message": "",
+}
 LOGRUN_DEFAULT = {"is_running": False, "timediff": 300, "log_path": None}
 
 

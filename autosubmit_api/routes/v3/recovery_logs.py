@@ -1,4 +1,5 @@
 """v3 `/exp-recovery-logs/<expid>` (API 4.1; the development GUI's "Log Recoveries" tab)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """v3 run routes: `/runs/<expid>` and `/rundetail/<expid>/<runid>` (docs/api.md 7.1, 7.2)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

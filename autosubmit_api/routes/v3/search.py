@@ -3,6 +3,7 @@
 Registered at the root and under /v3. Errors answer 200 `{"experiment": [], "error": true, ...}`
 (the v3 habit, docs/api.md 1.6).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """v3 service routes: `/filestatus/` (no gate) and `/shutdown/<route>` (docs/api.md 7.13, 7.14)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response

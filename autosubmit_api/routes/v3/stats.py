@@ -1,4 +1,5 @@
 """v3 `/stats/<expid>/<filter_period>/<filter_type>`: job statistics (docs/api.md 7.7)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response

@@ -3,6 +3,7 @@
 `cas/v2/login`, `oauth2/github/login` and `oidc/login` have no gate (they are how a token
 is obtained); `verify-token` has the NONE threshold and answers 401 itself without a valid user.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -54,8 +55,12 @@ def github_login():
 @auth.open_route
 def oidc_login():
     conf = auth.settings()
-    return _token_for(conf, lambda: login_service.oidc_login_user(
-        conf, request.args.get("code") or "", request.args.get("redirect_uri") or ""))
+    return _token_for(
+        conf,
+        lambda: login_service.oidc_login_user(
+            conf, request.args.get("code") or "", request.args.get("redirect_uri") or ""
+        ),
+    )
 
 
 @bp.get("/auth/verify-token")

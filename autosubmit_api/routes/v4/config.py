@@ -1,4 +1,5 @@
 """v4 `/experiments/<expid>/filesystem-config`: the configuration on disk now (docs/api.md 7.12)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """`GET /v4/experiments` (list, filter, sort, paginate) and `GET /v4/experiments/<expid>` (docs/api.md 5.1, 5.9)."""
+
 from __future__ import annotations
 
 from typing import Optional

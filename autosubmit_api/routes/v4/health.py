@@ -3,6 +3,7 @@
 Open (no gate), so a load balancer or monitoring probe needs no token. 200 when the central
 database answers a query, 503 otherwise; the body is the same either way.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,5 +1,6 @@
 """One job of an experiment, its parents and children, and a section's ETA: the v4 routes the
 development GUI calls for its job panel and monitor (docs/gui.md section 8)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, request

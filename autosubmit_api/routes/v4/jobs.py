@@ -1,5 +1,6 @@
 """`GET /v4/experiments/<expid>/jobs` and `GET /v4/experiments/<expid>/wrappers` (docs/api.md 6.5,
 6.6). Errors go through the one handler: an unknown experiment is 404 (docs/decisions.md Q17)."""
+
 from __future__ import annotations
 
 from typing import Optional

@@ -3,6 +3,7 @@
 Serves files of `<exp>/tmp/LOG_<expid>/` (job logs) and `<exp>/tmp/ASLOGS/` (command logs)
 only, read from the end; compressed logs are decompressed.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, request

@@ -15,6 +15,7 @@ description write, which is the same owner-checked write as `/v3/updatedesc`
 * `POST command/update-experiment-description`: `{"expid", "description", "profile_name",
   "profile_params"}` as the GUI sends it (the profile is not used).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, g, request

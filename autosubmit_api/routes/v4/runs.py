@@ -1,4 +1,5 @@
 """v4 run routes: the run list and one run's saved configuration (docs/api.md 7.4, 7.5)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,5 +1,6 @@
 """User metrics of an experiment's runs (`<exp>/tmp/metrics_<expid>.db`), as the
 development GUI's user-metrics page reads them (docs/gui.md section 8)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

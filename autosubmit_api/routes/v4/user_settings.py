@@ -5,6 +5,7 @@ route answers 401 itself without a valid token, at every protection level.
 Errors carry `detail` besides the usual `error_message`: the GUI shows `detail` of a failed
 save (upstream's error field).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
