@@ -493,7 +493,8 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
     row; parsed once per version. The result is shared between requests: treat it as
     read-only.
 
-    NotFound "job_list_<expid>.pkl not found" when the experiment has no job list at all;
+    NotFound "<expid> has no job list (...)", naming where it looked, when the experiment has
+    no job list at all;
     DataError when it cannot be read; Unavailable when its database is locked or down.
     """
     if backend.is_postgres(settings):
@@ -507,7 +508,7 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
         if where.job_list == storage.JOB_DB:
             return job_db.load_job_list(settings, where)
     if where.job_list is None:
-        raise NotFound(f"job_list_{expid}.pkl not found")
+        raise storage.no_job_list(expid, postgres=where.postgres)
     if where.postgres:
         return _load_postgres_pickle(settings, where)
     path = paths.job_list_pkl(settings, expid)
@@ -515,7 +516,7 @@ def load_job_list(settings: Settings, expid: str) -> JobList:
     try:
         return cache.cached_file("job_list", path, parse)
     except FileNotFoundError:
-        raise NotFound(f"job_list_{expid}.pkl not found") from None
+        raise storage.no_job_list(expid, postgres=False) from None
 
 
 def _load_postgres_pickle(settings: Settings, where: storage.Storage) -> JobList:
@@ -523,7 +524,7 @@ def _load_postgres_pickle(settings: Settings, where: storage.Storage) -> JobList
     expid = where.expid
     identity = storage.pkl_row_identity(settings, where)
     if identity is None:
-        raise NotFound(f"job_list_{expid}.pkl not found")
+        raise storage.no_job_list(expid, postgres=True)
 
     def parse() -> JobList:
         data, modified = storage.pkl_bytes(settings, where)

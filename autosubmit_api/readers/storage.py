@@ -148,8 +148,15 @@ def pkl_bytes(settings: Settings, where: Storage) -> Tuple[bytes, Optional[str]]
     with store.open_schema(settings, "public", "job_pkl") as st:
         row = st.first(f"SELECT pkl, modified FROM {_pkl_table(where)} WHERE expid = :e", {"e": where.expid})
     if row is None or row[0] is None:
-        raise NotFound(f"job_list_{where.expid}.pkl not found")
+        raise no_job_list(where.expid, postgres=True)
     return bytes(row[0]), row[1]
+
+
+def no_job_list(expid: str, *, postgres: bool) -> NotFound:
+    """The NotFound of an experiment with no job list in any layout, naming where we looked."""
+    if postgres:
+        return NotFound(f"{expid} has no job list (no row in public.job_pkl, no {expid}.jobs table)")
+    return NotFound(f"{expid} has no job list (neither pkl/job_list_{expid}.pkl nor db/job_list.db)")
 
 
 def _pkl_table(where: Storage) -> str:

@@ -53,7 +53,7 @@ ISSUE13_KEYS = frozenset(
         "date",
     }
 )
-JOB_LIST_MISSING = re.compile(r"job_list_\w+\.pkl not found|couldn't open pkl")
+JOB_LIST_MISSING = re.compile(r"job_list_\w+\.pkl not found|has no job list|couldn't open pkl")
 EXPID = re.compile(r"\b(a9m[0-9]|a8p[0-9]|a9p[0-9]|zzzz)")
 
 

@@ -276,7 +276,7 @@ def test_unreadable_files_are_data_errors_naming_the_file(settings, tmp_path, ca
 def test_missing_pickle_is_not_found(settings):
     with pytest.raises(NotFound) as caught:
         load_job_list(settings, "a000")
-    assert caught.value.message == "job_list_a000.pkl not found"
+    assert caught.value.message == "a000 has no job list (neither pkl/job_list_a000.pkl nor db/job_list.db)"
 
 
 def test_parse_job_list_reads_bytes_without_a_file():
