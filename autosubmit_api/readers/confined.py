@@ -8,6 +8,9 @@ and database an experiment names is opened here, and is read only when
   roots the site configures: the experiments root (`[local] path`), the `.autosubmitrc`
   database, history, structures, graph, log and status directories, and the extra roots of
   `API_EXTRA_ROOTS` (a scratch filesystem that `LOG_<expid>` links to);
+* a file named inside one experiment's directory (`<[local] path>/<expid>/...`) that resolves
+  into the experiments root resolves into that same experiment's directory: an owner cannot
+  link their experiment to another experiment's logs, configuration or job list;
 * it is a regular file (not a directory, FIFO or device);
 * and those facts hold for the file actually opened: the file is opened first (with
   `O_NONBLOCK`, so a FIFO cannot block the open) and the *opened descriptor* is checked
@@ -79,6 +82,31 @@ def is_inside(real: str, roots: Tuple[str, ...]) -> bool:
     return False
 
 
+def _experiment_home(settings: Settings, path: str) -> Optional[str]:
+    """The real path of the experiment directory `path` is named under (its first component
+    below `[local] path`, symlinks not followed), None when `path` is not named under it."""
+    if not settings.local_root_dir:
+        return None
+    root = os.path.abspath(os.path.expanduser(settings.local_root_dir))
+    named = os.path.abspath(path)
+    if not named.startswith(root + os.sep):
+        return None
+    owner = named[len(root) + 1 :].split(os.sep, 1)[0]
+    return os.path.realpath(os.path.join(root, owner))
+
+
+def allowed(settings: Settings, path: str, real: str) -> bool:
+    """`real` (where `path` really is) may be read: inside the roots, and inside the directory
+    of the experiment `path` is named under when it lands in the experiments root."""
+    if not is_inside(real, site_roots(settings)):
+        return False
+    home = _experiment_home(settings, path)
+    if home is None:
+        return True
+    experiments = _real_roots((settings.local_root_dir,))
+    return not is_inside(real, experiments) or is_inside(real, (home,))
+
+
 def _fd_real_path(fd: int, path: str) -> Optional[str]:
     """Where the opened file really is; None when it cannot be told (no /proc)."""
     try:
@@ -99,7 +127,6 @@ def _verify_fd(settings: Settings, fd: int, path: str) -> os.stat_result:
         raise IsADirectoryError(path)
     if not stat.S_ISREG(st.st_mode):
         raise NotRegular()
-    roots = site_roots(settings)
     real = _fd_real_path(fd, path)
     if real is None:
         # No /proc: resolve the name and make sure it names the very file that was opened.
@@ -110,7 +137,7 @@ def _verify_fd(settings: Settings, fd: int, path: str) -> os.stat_result:
             raise Refused() from None
         if (named.st_dev, named.st_ino) != (st.st_dev, st.st_ino):
             raise Refused()
-    if not is_inside(real, roots):
+    if not allowed(settings, path, real):
         raise Refused()
     return st
 
@@ -168,7 +195,7 @@ def real_path(settings: Settings, path: str) -> str:
         real = os.path.realpath(path)
     except OSError:  # a link changed while it was being resolved
         raise FileNotFoundError(path) from None
-    if not is_inside(real, site_roots(settings)):
+    if not allowed(settings, path, real):
         if not os.path.exists(real):
             raise FileNotFoundError(path)
         raise Refused()
@@ -206,8 +233,7 @@ def list_files(settings: Settings, directory: str, accept=None) -> list:
         return []
     try:
         real_dir = _dir_real_path(dir_fd, directory)
-        roots = site_roots(settings)
-        if real_dir is None or not is_inside(real_dir, roots):
+        if real_dir is None or not allowed(settings, directory, real_dir):
             return []
         found = []
         with os.scandir(dir_fd) as entries:
@@ -216,7 +242,9 @@ def list_files(settings: Settings, directory: str, accept=None) -> list:
                 if accept is not None and not accept(name):
                     continue
                 try:
-                    if entry.is_symlink() and not is_inside(os.path.realpath(os.path.join(real_dir, name)), roots):
+                    if entry.is_symlink() and not allowed(
+                        settings, os.path.join(directory, name), os.path.realpath(os.path.join(real_dir, name))
+                    ):
                         continue
                     st = os.stat(name, dir_fd=dir_fd)
                 except OSError:
@@ -237,7 +265,7 @@ def list_names(settings: Settings, directory: str) -> list:
         raise FileNotFoundError(directory) from None
     try:
         real_dir = _dir_real_path(dir_fd, directory)
-        if real_dir is None or not is_inside(real_dir, site_roots(settings)):
+        if real_dir is None or not allowed(settings, directory, real_dir):
             raise FileNotFoundError(directory)
         return os.listdir(dir_fd)
     finally:

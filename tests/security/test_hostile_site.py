@@ -252,3 +252,34 @@ def test_a_symlinked_pickle_or_configuration_is_a_403_in_v4_and_an_error_body_in
     body = resp.get_json()  # this route reports an unreadable configuration as a warning
     assert body["warning"] is True and "outside" in body["warning_message"]
     assert str(site.root.parent) not in body["warning_message"]
+
+
+# --- one experiment linked to another's files ------------------------------------------------
+
+
+def test_an_experiment_cannot_link_another_experiments_files(site, client, make_experiment):
+    """Both experiments are inside the roots, but a000's owner must not read a001's job list
+    or logs through links in a000's directory; links inside a000's own directory still work."""
+    mine, theirs = make_experiment("a000"), make_experiment("a001")
+    own_copy = mine.path / "pkl" / "copy.pkl"
+    os.rename(mine.pkl_path, own_copy)
+    os.symlink(theirs.pkl_path, mine.pkl_path)
+    resp = client.get("/v4/experiments/a000/jobs")
+    _clean(resp, site)
+    assert resp.status_code == 403
+
+    their_logs = theirs.path / "tmp" / "LOG_a001"
+    their_logs.mkdir(parents=True, exist_ok=True)
+    (their_logs / "a000_x.out").write_text(SECRET + "\n")
+    hostile.symlink_dir(mine.path, "LOG_a000", their_logs)
+    resp = client.get("/v4/experiments/a000/logs/a000_x.out")
+    _clean(resp, site)
+    assert resp.status_code == 403
+    resp = client.get("/joblog/a000_x.out")
+    _clean(resp, site)
+    assert resp.get_json()["found"] is False
+
+    assert client.get("/v4/experiments/a001/jobs").status_code == 200
+    os.unlink(mine.pkl_path)
+    os.symlink(own_copy, mine.pkl_path)
+    assert client.get("/v4/experiments/a000/jobs").status_code == 200
