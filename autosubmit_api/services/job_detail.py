@@ -95,8 +95,13 @@ def neighbours(settings: Settings, expid: str, job_name: str, which: str, includ
 
 
 def eta(settings: Settings, expid: str, section: Optional[str], now: Optional[int] = None) -> Dict[str, Any]:
-    """Time left for the chunks of one section: mean run time of its completed chunks
-    times the chunks not completed yet (None when no chunk has completed)."""
+    """Time left for the chunks of one section (docs/api.md 12).
+
+    A chunk is the set of the section's jobs with that chunk number (every start date and
+    member); it is complete when all of them are. Its run time is its wall time, the last
+    finish minus the first start of its jobs. The ETA is the mean run time of the completed
+    chunks times the chunks not complete yet: 0 when none is left, None when none completed
+    with both times known."""
     table = load_table(settings, expid)
     chunked = [i for i, job in enumerate(table.jobs) if job.chunk is not None]
     sections = sorted({table.jobs[i].section for i in chunked})
@@ -106,14 +111,30 @@ def eta(settings: Settings, expid: str, section: Optional[str], now: Optional[in
         raise NotFound(f"Section {section} has no chunked jobs in experiment {expid}")
     members = [i for i in chunked if table.jobs[i].section == section]
     times = table.compute_times(int(time.time()) if now is None else int(now), frozenset(members))
-    done = [times[i].run for i in members if table.codes[i] == COMPLETED and times[i].run > 0]
-    remaining = sum(1 for i in members if table.codes[i] != COMPLETED)
-    average = sum(done) / len(done) if done else None
+    chunks: Dict[int, List[int]] = {}
+    for i in members:
+        chunks.setdefault(table.jobs[i].chunk, []).append(i)
+    runtimes = []
+    completed = 0
+    for jobs in chunks.values():
+        if any(table.codes[i] != COMPLETED for i in jobs):
+            continue
+        completed += 1
+        starts = [times[i].start for i in jobs if times[i].start > 0]
+        finishes = [times[i].finish for i in jobs if times[i].finish > 0]
+        if starts and finishes and max(finishes) >= min(starts):
+            runtimes.append(max(finishes) - min(starts))
+    remaining = len(chunks) - completed
+    average = sum(runtimes) / len(runtimes) if runtimes else None
+    if remaining == 0:
+        left: Optional[float] = 0.0
+    else:
+        left = average * remaining if average is not None else None
     return {
         "section": section,
         "sections": sections,
-        "chunks_total": len(members),
+        "chunks_total": len(chunks),
         "chunks_remaining": remaining,
-        "avg_runtime_per_chunk_seconds": round(average, 2) if average is not None else None,
-        "eta_seconds": round(average * remaining, 2) if average is not None else None,
+        "avg_runtime_per_chunk_seconds": average,
+        "eta_seconds": left,
     }

@@ -24,16 +24,6 @@ PENDING42 = {
             "v3__cconfig__a9m2.json",
         ),
         **_rows(
-            "ETA avg_runtime_per_chunk_seconds: 4.2.0 computes the ETA by its own rule; ours is the mean run time of the completed chunks times the chunks left (docs/api.md 12): not yet adjudicated",
-            "v4__experiments__a9m1__eta.json",
-            "v4__experiments__a9m1__eta__section-POST.json",
-            "v4__experiments__a9m2__eta__section-POST.json",
-        ),
-        **_rows(
-            "ETA chunks_total: 4.2.0 computes the ETA by its own rule; ours is the mean run time of the completed chunks times the chunks left (docs/api.md 12): not yet adjudicated",
-            "v4__experiments__a9m2__eta.json",
-        ),
-        **_rows(
             "JOBS_IN_WRAPPER: 4.2.0 sends a list, ours the configuration's string, as 4.0.1 does (filesystem-config)",
             "v4__experiments__a9m4__filesystem-config.json",
         ),
@@ -44,29 +34,12 @@ PENDING42 = {
             "v3__cconfig__a8p1.json",
             "v3__cconfig__a8p2.json",
         ),
-        **_rows(
-            "ETA avg_runtime_per_chunk_seconds: 4.2.0 computes the ETA by its own rule; ours is the mean run time of the completed chunks times the chunks left (docs/api.md 12): not yet adjudicated",
-            "v4__experiments__a8p2__eta__section-POST.json",
-        ),
-        **_rows(
-            "ETA chunks_total: 4.2.0 computes the ETA by its own rule; ours is the mean run time of the completed chunks times the chunks left (docs/api.md 12): not yet adjudicated",
-            "v4__experiments__a8p1__eta.json",
-            "v4__experiments__a8p1__eta__section-POST.json",
-            "v4__experiments__a8p2__eta.json",
-        ),
     },
     "pg42": {
         **_rows(
             "/v3/cconfig differences: 4.2.0 lists its computed HPCROOTDIR/HPCLOGDIR/DEFAULT.DESCRIPTION there; ours keeps 4.0.1's differences, without them (docs/gui-fields.md)",
             "v3__cconfig__a9p1.json",
             "v3__cconfig__a9p2.json",
-        ),
-        **_rows(
-            "ETA chunks_remaining: 4.2.0 computes the ETA by its own rule; ours is the mean run time of the completed chunks times the chunks left (docs/api.md 12): not yet adjudicated",
-            "v4__experiments__a9p1__eta.json",
-            "v4__experiments__a9p1__eta__section-POST.json",
-            "v4__experiments__a9p2__eta.json",
-            "v4__experiments__a9p2__eta__section-POST.json",
         ),
     },
 }

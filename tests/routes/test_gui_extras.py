@@ -200,6 +200,43 @@ def test_eta_is_the_mean_completed_run_time_times_the_chunks_left(client, exp):
     assert body["eta_seconds"] == 1800.0
 
 
+def test_eta_counts_a_chunk_once_across_members_with_its_wall_time(client, make_experiment):
+    """Chunk 1 ran on two members in parallel (wall time 60..1000: 940 s), chunk 2 is complete
+    on one member only: one chunk done of two, ETA one mean chunk."""
+
+    def sim(member, chunk, status, start, finish):
+        name = f"a003_20000101_{member}_{chunk}_SIM"
+        job = JobSpec(name, "SIM", status=status, chunk=chunk, member=member, date=datetime(2000, 1, 1))
+        row = JobDataSpec(
+            job_name=name,
+            counter=1,
+            submit=start - 10,
+            start=start,
+            finish=finish,
+            status="COMPLETED" if status == COMPLETED else "RUNNING",
+            section="SIM",
+            chunk=chunk,
+            member=member,
+            run_id=1,
+            last=1,
+            date="2000-01-01 00:00:00",
+        )
+        return job, row
+
+    made = [
+        sim("fc0", 1, COMPLETED, T0 + 60, T0 + 700),
+        sim("fc1", 1, COMPLETED, T0 + 100, T0 + 1000),
+        sim("fc0", 2, COMPLETED, T0 + 1100, T0 + 1500),
+        sim("fc1", 2, RUNNING, T0 + 1100, 0),
+    ]
+    runs = [RunSpec(run_id=1, start=T0, created="2023-11-14-22:13:20", total=4, completed=3)]
+    make_experiment("a003", [j for j, _ in made], runs=runs, job_data=[r for _, r in made])
+    body = client.get("/v4/experiments/a003/eta").get_json()
+    assert (body["chunks_total"], body["chunks_remaining"]) == (2, 1)
+    assert body["avg_runtime_per_chunk_seconds"] == 940
+    assert body["eta_seconds"] == 940
+
+
 def test_eta_defaults_to_sim_and_refuses_a_section_without_chunks(client, exp):
     assert client.get("/v4/experiments/a001/eta").get_json()["section"] == "SIM"
     assert client.get("/v4/experiments/a001/eta?section=LOCAL_SETUP").status_code == 404
