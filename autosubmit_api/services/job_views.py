@@ -11,15 +11,15 @@ from __future__ import annotations
 import calendar
 import contextlib
 import functools
-import math
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.models import ExperimentConfig, Job, Packages
 from autosubmit_api.readers.job_list import paused_gc
+from autosubmit_api.services.metrics import asypd_job, parse_processors, sypd_job
 from autosubmit_api.services.rendered import Live
+from autosubmit_api.services.timefmt import fmt_dt, td
 
 
 @contextlib.contextmanager
@@ -145,39 +145,6 @@ def folder_badges(completed: int, failed: int, running: int, queuing: int, held:
 # --- times and units (docs/api.md 1.9, docs/data.md B.0.4, B.0.5) ---------------------------------
 
 
-@functools.lru_cache(maxsize=65536)
-def fmt_dt(ts: Any) -> Optional[str]:
-    """Local `YYYY-MM-DD HH:MM:SS` of epoch seconds > 0, else None."""
-    if not ts or ts <= 0:
-        return None
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(ts)))
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def td(seconds: Any) -> str:
-    """Python's `str(timedelta(seconds=s))`, without building a timedelta for s >= 0."""
-    s = int(seconds)
-    if s < 0:
-        return str(timedelta(seconds=s))
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    clock = f"{hours}:{minutes:02d}:{secs:02d}"
-    if days:
-        return f"{days} day{'s' if days != 1 else ''}, {clock}"
-    return clock
-
-
-def years_per_chunk(unit: Any, size: Any) -> float:
-    try:
-        size = float(size)
-    except (TypeError, ValueError):
-        return 0.0
-    return {"year": size, "month": size / 12, "day": size / 365, "hour": size / 8760}.get(unit, 0.0)
-
-
 def _add_months(d: datetime, months: int) -> datetime:
     month0 = d.month - 1 + months
     year = d.year + month0 // 12
@@ -220,41 +187,6 @@ def chunk_range(
             except (OverflowError, ValueError):
                 begin = end = date
     return begin.strftime("%Y %m %d"), end.strftime("%Y %m %d")
-
-
-def _years(unit: Any, size: Any, splits: Any) -> float:
-    # A split job (Autosubmit 4.1.17+) simulates 1/splits of its chunk, as 4.2.0 counts it.
-    ypc = years_per_chunk(unit, size)
-    return ypc / splits if isinstance(splits, int) and splits > 1 else ypc
-
-
-def job_sypd(unit: Any, size: Any, chunk: Any, run: int, code: int, splits: Any = None) -> Optional[float]:
-    if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or run <= 0:
-        return None
-    return round(_years(unit, size, splits) * 86400 / run, 2)
-
-
-def job_asypd(unit: Any, size: Any, chunk: Any, total: float, code: int, splits: Any = None) -> Optional[float]:
-    if code != COMPLETED or not isinstance(chunk, int) or chunk <= 0 or total <= 0:
-        return None
-    return round(_years(unit, size, splits) * 86400 / total, 2)
-
-
-def parse_processors(raw: Any) -> int:
-    """B.9.1: `a:b` heterogeneous forms count whole 36-core nodes; junk is 0."""
-    text = "1" if raw is None else str(raw).strip()
-    if ":" in text:
-        try:
-            return sum(int(math.ceil(float(part) / 36) * 36) for part in text.split(":"))
-        except ValueError:
-            return 0
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return int(float(text))
-        except ValueError:
-            return 0
 
 
 # --- job times collection (docs/data.md B.0.3) ------------------------------------------------
@@ -421,7 +353,7 @@ def section_conf(conf: ExperimentConfig, section: str, wrapped: bool) -> Section
     raw_proc = sec.processors
     if _blank(raw_proc) and plat is not None and not _blank(plat.processors):
         raw_proc = plat.processors
-    processors = parse_processors(raw_proc if not _blank(raw_proc) else "1")
+    processors, _ = parse_processors(raw_proc)
     qos: Any = conf.wrapper_queue if wrapped else sec.queue
     if _blank(qos) and platform != "None":
         serial = plat.serial_queue if plat is not None else None
@@ -749,8 +681,8 @@ def job_record(table: JobTable, i: int, t: Times, post_avg: float) -> Dict[str, 
         "member": job.member,
         "date": date,
         "date_plus": date_plus,
-        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + post_avg, code, job.splits),
+        "SYPD": sypd_job(unit, size, job.chunk, t.run, status, job.splits),
+        "ASYPD": asypd_job(unit, size, job.chunk, t.queue + t.run, post_avg, status, job.splits),
         "minutes": t.run,
         "submit": submit,
         "start": start,
@@ -794,7 +726,7 @@ def moving_fields(table: JobTable, i: int, t: Times) -> Dict[str, Any]:
     """Every served value of job `i` that depends on its times `t`."""
     job = table.jobs[i]
     unit, size = table.effective_unit(i)
-    code = table.codes[i]
+    status = table.statuses[i]
     submit, start, finish = table.exposed(i, t)
     last = table.last_run_unit[i]
     return {
@@ -804,11 +736,11 @@ def moving_fields(table: JobTable, i: int, t: Times) -> Dict[str, Any]:
         "submit": submit,
         "start": start,
         "finish": finish,
-        "SYPD": job_sypd(unit, size, job.chunk, t.run, code, job.splits),
-        "ASYPD": job_asypd(unit, size, job.chunk, t.queue + t.run + table.post_avg, code, job.splits),
+        "SYPD": sypd_job(unit, size, job.chunk, t.run, status, job.splits),
+        "ASYPD": asypd_job(unit, size, job.chunk, t.queue + t.run, table.post_avg, status, job.splits),
         "running_text": running_text(t.queue, t.run, t.text),
         "SYPD_last": (
-            job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits) if last and last[0] and last[1] else None
+            sypd_job(last[0], last[1], job.chunk, t.run, status, job.splits) if last and last[0] and last[1] else None
         ),
     }
 

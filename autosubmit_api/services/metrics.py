@@ -67,19 +67,27 @@ def split_outliers(items: Sequence[T], run_of: Callable[[T], float]) -> Tuple[Li
     return valid, outliers
 
 
-def sypd_job(unit: Optional[str], size, chunk, run: float, status: str) -> Optional[float]:
+def _job_years(unit: Optional[str], size, splits) -> float:
+    # A split job (Autosubmit 4.1.17+) simulates 1/splits of its chunk, as 4.2.0 counts it.
+    ypc = years_per_chunk(unit, size)
+    return ypc / splits if _positive_int(splits) and splits > 1 else ypc
+
+
+def sypd_job(unit: Optional[str], size, chunk, run: Optional[float], status: str, splits=None) -> Optional[float]:
     """B.9.3: per-job SYPD, None unless COMPLETED with a positive chunk and run time."""
     if status != "COMPLETED" or not _positive_int(chunk) or not run or run <= 0:
         return None
-    return round(years_per_chunk(unit, size) * 86400 / run, 2)
+    return round(_job_years(unit, size, splits) * 86400 / run, 2)
 
 
-def asypd_job(unit: Optional[str], size, chunk, queue_run: float, post_avg: float, status: str) -> Optional[float]:
+def asypd_job(
+    unit: Optional[str], size, chunk, queue_run: Optional[float], post_avg: Optional[float], status: str, splits=None
+) -> Optional[float]:
     """B.9.3: per-job ASYPD over queue + run + the average POST time."""
     divisor = (queue_run or 0) + (post_avg or 0)
     if status != "COMPLETED" or not _positive_int(chunk) or divisor <= 0:
         return None
-    return round(years_per_chunk(unit, size) * 86400 / divisor, 2)
+    return round(_job_years(unit, size, splits) * 86400 / divisor, 2)
 
 
 def _positive_int(value) -> bool:
@@ -87,8 +95,11 @@ def _positive_int(value) -> bool:
 
 
 def parse_processors(raw) -> Tuple[int, Optional[str]]:
-    """B.9.1: (processors, warning or None). `a:b` (heterogeneous) rounds each part to 36."""
+    """B.9.1: (processors, warning or None). Not set (None, blank) is one processor; `a:b`
+    (heterogeneous) rounds each part up to whole 36-core nodes; else `int(raw)`; junk is 0."""
     text = "" if raw is None else str(raw)
+    if not text.strip():
+        return 1, None
     if ":" in text:
         try:
             total = sum(int(math.ceil(float(part) / 36.0)) * 36 for part in text.split(":"))
@@ -148,7 +159,7 @@ def section_parallelization(conf: ExperimentConfig, section: str, processors: Op
     sim = conf.section(section)
     warnings: List[str] = []
     if processors is None:
-        processors, warning = parse_processors(sim.processors if sim.processors not in (None, "") else "1")
+        processors, warning = parse_processors(sim.processors)
         if warning:
             warnings.append(warning)
     if conf.layout != "AS4":

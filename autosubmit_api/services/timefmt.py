@@ -7,16 +7,24 @@ captured with TZ=UTC.
 from __future__ import annotations
 
 import datetime
+import functools
+import time
 from typing import Optional, Union
 
 Number = Union[int, float]
 
 
+@functools.lru_cache(maxsize=65536)
 def fmt_dt(ts: Optional[Number]) -> Optional[str]:
-    """`YYYY-MM-DD HH:MM:SS` local time for ts > 0, else None."""
+    """`YYYY-MM-DD HH:MM:SS` local time of epoch seconds > 0 (truncated), else None; None too
+    for a time the platform's clock cannot show. Cached: the job views format the same
+    times for thousands of jobs."""
     if not ts or ts <= 0:
         return None
-    return datetime.datetime.fromtimestamp(int(ts)).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(ts)))
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def fmt_dt_dash(ts: Optional[Number]) -> Optional[str]:
@@ -42,5 +50,15 @@ def fmt_local_iso(ts: Optional[Number]) -> Optional[str]:
 
 
 def td(seconds: Number) -> str:
-    """Python `str(timedelta(seconds=s))`: `0:00:05`, `1714 days, 1:02:05`."""
-    return str(datetime.timedelta(seconds=int(seconds)))
+    """Python's `str(timedelta(seconds=int(s)))`: `0:00:05`, `1714 days, 1:02:05`,
+    `-1 day, 23:59:59`; built without a timedelta for s >= 0 (the job views call it per job)."""
+    s = int(seconds)
+    if s < 0:
+        return str(datetime.timedelta(seconds=s))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    clock = f"{hours}:{minutes:02d}:{secs:02d}"
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}, {clock}"
+    return clock

@@ -32,7 +32,6 @@ from autosubmit_api.services.job_views import (
     Times,
     job_record,
     folder_badges,
-    job_sypd,
     moving_resolver,
     running_text,
     status_code,
@@ -40,6 +39,7 @@ from autosubmit_api.services.job_views import (
     with_holes,
     wrapper_tag,
 )
+from autosubmit_api.services.metrics import sypd_job
 from autosubmit_api.services.rendered import Live
 
 TREE_ERROR = {
@@ -328,7 +328,7 @@ def pkl_item(table: JobTable, i: int, t: Times, tree_flavour: bool) -> Dict[str,
     code = table.codes[i]
     status = table.statuses[i]
     submit, start, finish = table.exposed(i, t)
-    sypd = job_sypd(last[0], last[1], job.chunk, t.run, code, job.splits) if last and last[0] and last[1] else None
+    sypd = sypd_job(last[0], last[1], job.chunk, t.run, status, job.splits) if last and last[0] and last[1] else None
     item = {
         "name": job.name,
         "rm_id": table.rm_id(i),

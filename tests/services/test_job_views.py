@@ -12,11 +12,9 @@ from autosubmit_api.services.job_views import (
     LastRow,
     build_table,
     chunk_range,
-    parse_processors,
     raw_times,
     running_text,
     status_name,
-    td,
     wrapper_corrections,
 )
 from autosubmit_api.services.rendered import Live, render
@@ -117,11 +115,6 @@ def test_chunk_range_uses_calendar_months_and_whole_days_for_hours():
     assert chunk_range(d, 2, "hour", 24) == ("1993 02 01", "1993 02 02")
     assert chunk_range(d, None, "month", 1) == ("1993 01 31", "1993 01 31")
     assert chunk_range(None, 1, "month", 1) == (None, None)
-
-
-def test_td_and_processors_match_the_reference_formats():
-    assert td(148093068) == "1714 days, 0:57:48"
-    assert parse_processors("48") == 48 and parse_processors("10:40") == 108 and parse_processors("x") == 0
 
 
 def test_section_settings_fall_back_to_the_platform():
