@@ -25,23 +25,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from autosubmit_api.job_status import STATUS_NAMES
 from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec
 
-STATUS_NAMES = {
-    -3: "SUSPENDED",
-    -2: "UNKNOWN",
-    -1: "FAILED",
-    0: "WAITING",
-    1: "READY",
-    2: "SUBMITTED",
-    3: "QUEUING",
-    4: "RUNNING",
-    5: "COMPLETED",
-    6: "HELD",
-    7: "PREPARED",
-    8: "SKIPPED",
-    9: "DELAYED",
-}
 # Statuses whose job has been submitted at least once, so the history holds a row for it.
 _RAN = {"SUSPENDED", "FAILED", "SUBMITTED", "QUEUING", "RUNNING", "COMPLETED", "HELD"}
 _IN_PROGRESS = {"SUBMITTED", "QUEUING", "RUNNING", "HELD", "SUSPENDED"}

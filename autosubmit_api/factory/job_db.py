@@ -15,23 +15,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from autosubmit_api.job_status import STATUS_NAMES
 from autosubmit_api.factory.specs import JobSpec
 
-STATUS_NAMES: Dict[int, str] = {
-    -3: "SUSPENDED",
-    -2: "UNKNOWN",
-    -1: "FAILED",
-    0: "WAITING",
-    1: "READY",
-    2: "SUBMITTED",
-    3: "QUEUING",
-    4: "RUNNING",
-    5: "COMPLETED",
-    6: "HELD",
-    7: "PREPARED",
-    8: "SKIPPED",
-    9: "DELAYED",
-}
 
 JOBS_DDL = """CREATE TABLE jobs (
     name VARCHAR NOT NULL, id INTEGER, script_name VARCHAR, priority INTEGER, status TEXT NOT NULL,

@@ -1,6 +1,6 @@
 """Building `models.Job` values fast, shared by every job list reader (the pickle of
 readers/job_list.py and the 4.2 job table of readers/job_table_db.py): the job factory,
-the job time parser, the status names of docs/data.md A.9, and the garbage-collector pause used
+the job time parser and the garbage-collector pause used
 while tens of thousands of objects are built.
 """
 
@@ -14,24 +14,6 @@ from typing import Any, Dict, Iterator, Optional
 
 from autosubmit_api.models import Job
 
-# docs/data.md A.9: status name -> code. Any other name is UNKNOWN (-2), never an error.
-STATUS_CODES: Dict[str, int] = {
-    "SUSPENDED": -3,
-    "UNKNOWN": -2,
-    "FAILED": -1,
-    "WAITING": 0,
-    "READY": 1,
-    "SUBMITTED": 2,
-    "QUEUING": 3,
-    "RUNNING": 4,
-    "COMPLETED": 5,
-    "HELD": 6,
-    "PREPARED": 7,
-    "SKIPPED": 8,
-    "DELAYED": 9,
-}
-UNKNOWN = -2
-
 
 def opt_int(value: Any) -> Optional[int]:
     """An integer column or attribute as an int; None when it is absent or not a number
@@ -44,15 +26,6 @@ def opt_int(value: Any) -> Optional[int]:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def status_code(name: Any) -> int:
-    """The code of a status name (case and surrounding blanks ignored); UNKNOWN otherwise."""
-    if isinstance(name, str):
-        return STATUS_CODES.get(name.strip().upper(), UNKNOWN)
-    if isinstance(name, int) and not isinstance(name, bool) and name in STATUS_CODES.values():
-        return name
-    return UNKNOWN
 
 
 def stamp(value: Any) -> Optional[float]:

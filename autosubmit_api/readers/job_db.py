@@ -25,9 +25,10 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
+from autosubmit_api.job_status import code_of_name
 from autosubmit_api.models import Job, JobList, Section
 from autosubmit_api.readers import cache, paths, storage
-from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp, status_code
+from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp
 from autosubmit_api.readers.store import Store
 
 TABLE = "jobs"
@@ -125,7 +126,7 @@ def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
             make_job(
                 {
                     "name": name,
-                    "status": status_code(status),
+                    "status": code_of_name(status),
                     "section": section if isinstance(section, str) else "",
                     "id": job_id if isinstance(job_id, (int, str)) and not isinstance(job_id, bool) else None,
                     "priority": opt_int(priority) or 0,

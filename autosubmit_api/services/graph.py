@@ -6,20 +6,8 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest
-from autosubmit_api.services.job_views import (
-    COMPLETED,
-    FAILED,
-    QUEUING,
-    RUNNING,
-    SUBMITTED,
-    SUSPENDED,
-    JobTable,
-    Times,
-    job_record,
-    moving_resolver,
-    status_color,
-    with_holes,
-)
+from autosubmit_api.job_status import COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED
+from autosubmit_api.services.job_views import JobTable, Times, job_record, moving_resolver, status_color, with_holes
 from autosubmit_api.services.tree import date_format
 
 LAYOUTS = ("standard", "laplacian")

@@ -14,7 +14,8 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import job_data
 from autosubmit_api.services.job_table import load_table
-from autosubmit_api.services.job_views import COMPLETED, JobTable
+from autosubmit_api.job_status import COMPLETED
+from autosubmit_api.services.job_views import JobTable
 from autosubmit_api.services.timefmt import fmt_local_iso
 
 

@@ -7,16 +7,8 @@ import math
 from typing import Any, Dict, List, Optional, Sequence
 
 from autosubmit_api.models import Job, Packages
-from autosubmit_api.services.job_views import (
-    ALL_STATUS_NAMES,
-    COMPLETED,
-    FAILED,
-    QUEUING,
-    RUNNING,
-    interesting_first,
-    quick_title,
-    status_name,
-)
+from autosubmit_api.job_status import ALL_STATUS_NAMES, COMPLETED, FAILED, QUEUING, RUNNING, status_name
+from autosubmit_api.services.job_views import interesting_first, quick_title
 
 
 def _codes(jobs: Sequence[Job]) -> List[int]:

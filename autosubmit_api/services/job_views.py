@@ -15,6 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from autosubmit_api.job_status import (
+    COMPLETED,
+    FAILED,
+    QUEUING,
+    READY,
+    RUNNING,
+    STATUS_NAMES,
+    SUBMITTED,
+    SUSPENDED,
+    WAITING,
+    status_name,
+)
 from autosubmit_api.models import ExperimentConfig, Job, Packages
 from autosubmit_api.readers.job_list import paused_gc
 from autosubmit_api.services.metrics import asypd_job, parse_processors, sypd_job
@@ -32,24 +44,6 @@ def gc_paused():
 
 # --- statuses (docs/data.md A.9, docs/api.md 1.8) ------------------------------------------------
 
-STATUS_NAMES: Dict[int, str] = {
-    -3: "SUSPENDED",
-    -2: "UNKNOWN",
-    -1: "FAILED",
-    0: "WAITING",
-    1: "READY",
-    2: "SUBMITTED",
-    3: "QUEUING",
-    4: "RUNNING",
-    5: "COMPLETED",
-    6: "HELD",
-    7: "PREPARED",
-    8: "SKIPPED",
-    9: "DELAYED",
-}
-STATUS_CODES: Dict[str, int] = {name: code for code, name in STATUS_NAMES.items()}
-# /expcount lists the 13 names in this order (sorted on output anyway).
-ALL_STATUS_NAMES: Tuple[str, ...] = tuple(STATUS_NAMES.values())
 STATUS_COLORS: Dict[str, str] = {
     "WAITING": "#aaaaaa",
     "READY": "lightblue",
@@ -68,17 +62,10 @@ STATUS_COLORS: Dict[str, str] = {
 }
 WHITE_TEXT = frozenset({"RUNNING", "FAILED", "HELD"})
 
-COMPLETED, FAILED, RUNNING, QUEUING, SUBMITTED, HELD = 5, -1, 4, 3, 2, 6
-WAITING, READY, SUSPENDED = 0, 1, -3
 # Jobs in these states keep pkl order in the quick/v4 lists; the others are moved first.
 QUIET_CODES = frozenset({COMPLETED, WAITING, READY})
 # The tree also keeps SUSPENDED jobs in place (B.4 "normal" statuses).
 TREE_NORMAL_CODES = frozenset({COMPLETED, WAITING, READY, SUSPENDED})
-
-
-def status_name(code: Any) -> str:
-    """The status name of a pkl code; codes outside A.9 are UNKNOWN (docs/decisions.md Q27)."""
-    return STATUS_NAMES.get(code, "UNKNOWN") if isinstance(code, int) else "UNKNOWN"
 
 
 def status_code(code: Any) -> int:

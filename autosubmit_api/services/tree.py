@@ -10,28 +10,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Sequence
 
+from autosubmit_api.job_status import COMPLETED, FAILED, HELD, QUEUING, RUNNING, SUSPENDED, WAITING
 from autosubmit_api.services.job_views import (
     CHECKMARK,
-    COMPLETED,
     COMPLETED_TAG,
-    FAILED,
     FAILED_TAG,
-    HELD,
     HELD_TAG,
-    QUEUING,
     QUEUING_TAG,
-    RUNNING,
     RUNNING_TAG,
     SOURCE_TAG,
-    SUSPENDED,
     SYNC_TAG,
     TARGET_TAG,
     TREE_NORMAL_CODES,
-    WAITING,
     JobTable,
     Times,
-    job_record,
     folder_badges,
+    job_record,
     moving_resolver,
     running_text,
     status_code,

@@ -8,13 +8,13 @@ from datetime import datetime
 
 from autosubmit_api.models import ExperimentConfig, Job, Packages, PlatformConfig, SectionConfig
 from autosubmit_api.services import graph, layout, summary, tree
+from autosubmit_api.job_status import status_name
 from autosubmit_api.services.job_views import (
     LastRow,
     build_table,
     chunk_range,
     raw_times,
     running_text,
-    status_name,
     wrapper_corrections,
 )
 from autosubmit_api.services.rendered import Live, render

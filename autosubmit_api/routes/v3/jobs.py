@@ -16,7 +16,7 @@ from autosubmit_api.routes.v3._legacy import legacy, legacy_body
 from autosubmit_api.services import experiment_info, job_pages
 from autosubmit_api.services.graph import GRAPH_ERROR
 from autosubmit_api.services.rendered import Version
-from autosubmit_api.services.job_views import ALL_STATUS_NAMES
+from autosubmit_api.job_status import ALL_STATUS_NAMES
 from autosubmit_api.services.summary import SUMMARY_ERROR
 from autosubmit_api.services.tree import PKLTREEINFO_ERROR, TREE_ERROR
 
