@@ -19,7 +19,7 @@ from autosubmit_api.errors import NotFound
 from autosubmit_api.models import JobDataRow
 from autosubmit_api.readers import job_data, paths
 from autosubmit_api.job_status import STATUS_CODES
-from autosubmit_api.services.job_views import chunk_range, running_text, status_color
+from autosubmit_api.services.job_views import chunk_range, quick_title, running_text, status_color
 from autosubmit_api.services.metrics import asypd_job, sypd_job
 from autosubmit_api.services.runs import MIN_RUN_VERSION
 from autosubmit_api.services.timefmt import fmt_dt_dash
@@ -83,7 +83,7 @@ class OldRow:
 
 
 def _title(job: OldRow) -> str:
-    return f"{job.name} <span class='badge' style='background-color: {status_color(job.status)}'>#{job.status}</span>"
+    return quick_title(job.name, job.status, None)
 
 
 def _with_times(job: OldRow, queue: int, run: int) -> str:
