@@ -36,7 +36,7 @@ import json, statistics, sys, time
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from autosubmit_api.readers import cache, job_data
-from autosubmit_api.services import job_table
+from autosubmit_api.services.jobs import loading
 
 rc, expid, job, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 views = json.loads(sys.argv[5])
@@ -55,7 +55,7 @@ for label, path in views:
     # Cold again, but with the shared inputs (pkl, history, structure, config: the job
     # table every job view uses) already parsed: what this view adds on its own.
     cache.clear()
-    job_table.load_table(settings, expid); job_data.load_history(settings, expid, optional=True)
+    loading.load_table(settings, expid); job_data.load_history(settings, expid, optional=True)
     t = time.perf_counter(); client.get(url).get_data(); view_cold = time.perf_counter() - t
     warm = []
     for _ in range(repeat):

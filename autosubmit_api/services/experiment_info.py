@@ -11,7 +11,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import central_db, exp_files, job_data, list_facts, paths
-from autosubmit_api.services.job_table import check_experiment, load_config
+from autosubmit_api.services.jobs.loading import check_experiment, load_config
 from autosubmit_api.services.timefmt import fmt_dt
 
 EXPINFO_ERROR: Dict[str, Any] = {

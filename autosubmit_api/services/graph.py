@@ -7,7 +7,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.errors import BadRequest
 from autosubmit_api.job_status import COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED
-from autosubmit_api.services.job_views import JobTable, Times, job_record, moving_resolver, status_color, with_holes
+from autosubmit_api.services.jobs.moving import moving_resolver, with_holes
+from autosubmit_api.services.jobs.record import job_record
+from autosubmit_api.services.jobs.status_display import status_color
+from autosubmit_api.services.jobs.table import JobTable
+from autosubmit_api.services.jobs.times import Times
 from autosubmit_api.services.tree import date_format
 
 LAYOUTS = ("standard", "laplacian")

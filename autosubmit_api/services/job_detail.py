@@ -1,7 +1,7 @@
 """One job in detail, its neighbours, and a section's ETA: the v4 job routes the current
 development GUI (autosubmit-gui HEAD) calls and 4.0.1 lacks (docs/gui.md section 8).
 
-Everything comes from the experiment's one cached job table (services/job_table.py), so
+Everything comes from the experiment's one cached job table (services/jobs/loading.py), so
 these answers agree with the tree and graph views of the same moment.
 """
 
@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import job_data
-from autosubmit_api.services.job_table import load_table
+from autosubmit_api.services.jobs.loading import load_table
 from autosubmit_api.job_status import COMPLETED
-from autosubmit_api.services.job_views import JobTable
+from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.timefmt import fmt_local_iso
 
 

@@ -13,8 +13,8 @@ import random
 from typing import Dict, List, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.services.job_table import load_table
-from autosubmit_api.services.job_views import JobTable
+from autosubmit_api.services.jobs.loading import load_table
+from autosubmit_api.services.jobs.table import JobTable
 
 X_STEP = 320
 Y_STEP = 150

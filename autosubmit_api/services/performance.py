@@ -14,7 +14,8 @@ from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence
 from autosubmit_api.config import Settings
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import job_data
-from autosubmit_api.services import job_table, rendered
+from autosubmit_api.services import rendered
+from autosubmit_api.services.jobs import loading
 from autosubmit_api.services.metrics import sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.runs import require_experiment
 
@@ -225,7 +226,7 @@ def _relevant(table) -> Tuple[int, ...]:
 def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
     times = table.times_at(now)
     jobs = []
-    for i in job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
+    for i in loading.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
         job, t = table.jobs[i], times[i]
         jobs.append(
             TimedJob(
@@ -257,7 +258,7 @@ def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
 def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
     """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
     require_experiment(settings, expid)
-    table = job_table.load_table(settings, expid)
+    table = loading.load_table(settings, expid)
     # Only the runs are read (each run's chunk size); the `last = 1` read, which the job
     # table has just parsed, carries every run, so the 200,000-row history is not parsed.
     history = job_data.load_history(settings, expid, optional=True, last_only=True)
@@ -272,17 +273,17 @@ def performance_body(settings: Settings, expid: str) -> bytes:
     is computed for this request.
     """
     require_experiment(settings, expid)
-    table = job_table.load_table(settings, expid)
+    table = loading.load_table(settings, expid)
     # Only the runs are read (each run's chunk size); the `last = 1` read, which the job
     # table has just parsed, carries every run, so the 200,000-row history is not parsed.
     history = job_data.load_history(settings, expid, optional=True, last_only=True)
-    relevant = job_table.cached_view("performance_jobs", table, None, lambda: _relevant(table))
+    relevant = loading.cached_view("performance_jobs", table, None, lambda: _relevant(table))
     now = int(time.time())
     if table.live and not table.live.isdisjoint(relevant):
         return rendered.render(_metrics(settings, expid, table, history, now)).body()
-    return job_table.cached_view(
+    return loading.cached_view(
         "performance_body",
         table,
-        job_table.Ident(history),
+        loading.Ident(history),
         lambda: rendered.render(_metrics(settings, expid, table, history, now)),
     ).body()

@@ -19,7 +19,10 @@ from autosubmit_api.errors import NotFound
 from autosubmit_api.models import JobDataRow
 from autosubmit_api.readers import job_data, paths
 from autosubmit_api.job_status import STATUS_CODES
-from autosubmit_api.services.job_views import chunk_range, quick_title, running_text, status_color
+from autosubmit_api.services.jobs.badges import quick_title
+from autosubmit_api.services.jobs.chunk_dates import chunk_range
+from autosubmit_api.services.jobs.status_display import status_color
+from autosubmit_api.services.jobs.times import running_text
 from autosubmit_api.services.metrics import asypd_job, sypd_job
 from autosubmit_api.services.runs import MIN_RUN_VERSION
 from autosubmit_api.services.timefmt import fmt_dt_dash

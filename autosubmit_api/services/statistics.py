@@ -16,8 +16,10 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import cache, logs, paths
 from autosubmit_api.readers.job_list import paused_gc
-from autosubmit_api.services import job_table, rendered
-from autosubmit_api.services.job_views import QUIET_CODES, parse_stamp
+from autosubmit_api.services import rendered
+from autosubmit_api.services.jobs import loading
+from autosubmit_api.services.jobs.status_display import QUIET_CODES
+from autosubmit_api.services.jobs.times import parse_stamp
 from autosubmit_api.services.metrics import section_parallelization
 from autosubmit_api.services.runs import require_experiment
 
@@ -150,7 +152,7 @@ def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Li
     files of the jobs in the other states are stat'ed again.
     """
     where = paths.tmp_dir(settings, expid)
-    snapshot = job_table.cached_view(
+    snapshot = loading.cached_view(
         "total_stats_snapshot", table, where, lambda: logs.total_stats_snapshot(settings, expid)
     )
     base = cache.cached("total_stats_all", (where, snapshot), lambda: _parse_snapshot(settings, expid, where, snapshot))
@@ -161,7 +163,7 @@ def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Li
             (job.name, known.get(job.name)) for i, job in enumerate(table.jobs) if table.codes[i] not in QUIET_CODES
         )
 
-    active = job_table.cached_view("total_stats_active", table, where, active_names)
+    active = loading.cached_view("total_stats_active", table, where, active_names)
     changed = []
     for name, was in active:
         key = logs.total_stats_key(settings, expid, name)
@@ -179,7 +181,7 @@ def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Li
                 out[name] = _parse_lines(logs.read_total_stats(settings, expid, name))
         return out
 
-    return cache.cached("total_stats_live", (where, job_table.Ident(base), tuple(changed)), merged)
+    return cache.cached("total_stats_live", (where, loading.Ident(base), tuple(changed)), merged)
 
 
 def _is_completed(line: Line) -> bool:
@@ -339,7 +341,7 @@ def experiment_statistics(
     """B.12: statistics of the experiment's jobs, optionally of one section and a period."""
     hours = parse_period(filter_period)
     require_experiment(settings, expid)
-    table = job_table.load_table(settings, expid)
+    table = loading.load_table(settings, expid)
     now = now or datetime.datetime.now()
     start, end = _period(hours, now)
     entries = _entries(
@@ -364,7 +366,7 @@ def statistics_body(settings: Settings, expid: str, filter_period: str, filter_t
     if hours > 0:
         return rendered.render(experiment_statistics(settings, expid, filter_period, filter_type)).body()
     require_experiment(settings, expid)
-    table = job_table.load_table(settings, expid)
+    table = loading.load_table(settings, expid)
     lines_of = all_stats_lines(settings, expid, table)
     now = datetime.datetime.now()
     start, end = _period(hours, now)
@@ -376,7 +378,7 @@ def statistics_body(settings: Settings, expid: str, filter_period: str, filter_t
                 return None
             return rendered.render(_answer(entries, None, rendered.Live("To")))
 
-    body = job_table.cached_view("statistics_body", table, (job_table.Ident(lines_of), filter_type), build)
+    body = loading.cached_view("statistics_body", table, (loading.Ident(lines_of), filter_type), build)
     if body is None:
         raise NotFound(NO_JOBS.format(section=filter_type, start=str(start), end=str(end)))
     to = end.strftime("%Y-%m-%d %H:%M:%S")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, Mapping, Sequence
 
-from autosubmit_api.services.job_views import JobTable, Times
+from autosubmit_api.services.jobs.table import JobTable
+from autosubmit_api.services.jobs.times import Times
 from autosubmit_api.services.timefmt import td
 
 SUMMARY_ERROR = {

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Sequence
 
 from autosubmit_api.job_status import COMPLETED, FAILED, HELD, QUEUING, RUNNING, SUSPENDED, WAITING
-from autosubmit_api.services.job_views import (
+from autosubmit_api.services.jobs.badges import (
     CHECKMARK,
     COMPLETED_TAG,
     FAILED_TAG,
@@ -21,18 +21,14 @@ from autosubmit_api.services.job_views import (
     SOURCE_TAG,
     SYNC_TAG,
     TARGET_TAG,
-    TREE_NORMAL_CODES,
-    JobTable,
-    Times,
     folder_badges,
-    job_record,
-    moving_resolver,
-    running_text,
-    status_code,
-    status_color,
-    with_holes,
     wrapper_tag,
 )
+from autosubmit_api.services.jobs.moving import moving_resolver, with_holes
+from autosubmit_api.services.jobs.record import job_record
+from autosubmit_api.services.jobs.status_display import TREE_NORMAL_CODES, status_code, status_color
+from autosubmit_api.services.jobs.table import JobTable
+from autosubmit_api.services.jobs.times import Times, running_text
 from autosubmit_api.services.metrics import sypd_job
 from autosubmit_api.services.rendered import Live
 
@@ -127,7 +123,7 @@ def tree_node(
 
 def build_tree(table: JobTable) -> Dict[str, Any]:
     """The `/tree` answer with `Live` holes: (field, i) for the moving values of live jobs
-    (job_views.MOVING) and "now" for `pkl_timestamp`."""
+    (jobs/moving.py MOVING) and "now" for `pkl_timestamp`."""
     expid = table.expid
     times = table.times
     live = table.live

@@ -6,7 +6,7 @@ from typing import Any, Dict, List
 
 from autosubmit_api.config import Settings
 from autosubmit_api.readers import job_data, user_metrics
-from autosubmit_api.services.job_table import check_experiment
+from autosubmit_api.services.jobs.loading import check_experiment
 from autosubmit_api.services.timefmt import fmt_dt
 
 

@@ -2,7 +2,7 @@
 graph coordinates of running experiments and store them for the graph view.
 
 Reads the experiments and their `experiment_status`, and each running experiment's job
-table (pickle, structure edges, packages: services/job_table); writes only
+table (pickle, structure edges, packages: services/jobs/loading.py); writes only
 `<graph_dir>/graph_data_<expid>.db` (the API's own file, readers/graph_layout.write_layout,
 which replaces it atomically). A stored layout that already has a position for every
 current job is reused, as in the reference, so an experiment's layout is only recomputed
@@ -24,7 +24,8 @@ from typing import Dict, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.readers import central_db, central_store, graph_layout, paths
-from autosubmit_api.services import job_table, layout
+from autosubmit_api.services import layout
+from autosubmit_api.services.jobs import loading
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,10 @@ def refresh(settings: Settings, expid: str) -> Optional[str]:
     try:
         # The job names decide; the full table (history, logs, configuration) is built
         # only when the layout must be computed.
-        names = [job.name for job in job_table.load_jobs(settings, expid).jobs]
+        names = [job.name for job in loading.load_jobs(settings, expid).jobs]
         if covers(graph_layout.load_layout(settings, expid), names):
             return "reused"
-        table = job_table.load_table(settings, expid, need_config=False)
+        table = loading.load_table(settings, expid, need_config=False)
     except APIError as exc:
         log.info("layout of %s not computed: %s", expid, exc.message)
         return None

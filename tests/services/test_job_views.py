@@ -9,14 +9,9 @@ from datetime import datetime
 from autosubmit_api.models import ExperimentConfig, Job, Packages, PlatformConfig, SectionConfig
 from autosubmit_api.services import graph, layout, summary, tree
 from autosubmit_api.job_status import status_name
-from autosubmit_api.services.job_views import (
-    LastRow,
-    build_table,
-    chunk_range,
-    raw_times,
-    running_text,
-    wrapper_corrections,
-)
+from autosubmit_api.services.jobs.chunk_dates import chunk_range
+from autosubmit_api.services.jobs.table import build_table
+from autosubmit_api.services.jobs.times import LastRow, raw_times, running_text, wrapper_corrections
 from autosubmit_api.services.rendered import Live, render
 
 NOW = 1_700_000_000
@@ -66,7 +61,7 @@ def test_unknown_status_code_is_unknown():
 
 
 def test_delayed_has_upstream_4_2_colour():
-    from autosubmit_api.services.job_views import status_color
+    from autosubmit_api.services.jobs.status_display import status_color
 
     assert status_color("DELAYED") == "lightcyan" and status_color("NOPE") == "white"
 
@@ -308,14 +303,14 @@ def test_moving_values_are_those_of_a_table_built_at_request_time():
 
 
 def test_warm_builds_the_views_once(make_experiment, settings):
-    from autosubmit_api.services import job_pages, job_table
+    from autosubmit_api.services.jobs import bodies, loading
 
     make_experiment("t001")
-    job_pages.warm(settings, "t001")
-    table = job_table.load_table(settings, "t001")
-    assert job_table.load_table(settings, "t001") is table
+    bodies.warm(settings, "t001")
+    table = loading.load_table(settings, "t001")
+    assert loading.load_table(settings, "t001") is table
     calls = []
-    job_table.cached_view("view_tree", table, None, lambda: calls.append(1))
+    loading.cached_view("view_tree", table, None, lambda: calls.append(1))
     assert calls == []  # the tree built by warm() is reused
 
 

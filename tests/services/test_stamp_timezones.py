@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from autosubmit_api.services import statistics
-from autosubmit_api.services.job_views import parse_stamp
+from autosubmit_api.services.jobs.times import parse_stamp
 
 
 @pytest.fixture

@@ -176,7 +176,7 @@ def test_the_cached_body_equals_a_fresh_serialisation(exp, settings, app):
     ],
 )
 def test_the_fast_stamp_parser_agrees_with_the_reference_formats(text):
-    from autosubmit_api.services.job_views import parse_stamp
+    from autosubmit_api.services.jobs.times import parse_stamp
 
     assert statistics._stamp(text) == parse_stamp(text)
 

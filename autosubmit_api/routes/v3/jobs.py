@@ -13,7 +13,8 @@ from flask import Blueprint, Response, jsonify
 from autosubmit_api import auth
 from autosubmit_api.errors import APIError
 from autosubmit_api.routes.v3._legacy import legacy, legacy_body
-from autosubmit_api.services import experiment_info, job_pages
+from autosubmit_api.services import experiment_info
+from autosubmit_api.services.jobs import bodies
 from autosubmit_api.services.graph import GRAPH_ERROR
 from autosubmit_api.services.rendered import Version
 from autosubmit_api.job_status import ALL_STATUS_NAMES
@@ -74,7 +75,7 @@ def expinfo(expid: str):
 @legacy(EXPCOUNT_ERROR)
 def expcount(expid: str):
     try:
-        return _json(job_pages.expcount(auth.settings(), expid))
+        return _json(bodies.expcount(auth.settings(), expid))
     except APIError as exc:
         return _failed(EXPCOUNT_ERROR, exc.message, expid=expid)
 
@@ -90,7 +91,7 @@ def ifrun(expid: str):
 @auth.gate("ALL")
 @legacy(SUMMARY_ERROR)
 def summary(expid: str):
-    return job_pages.summary(auth.settings(), expid)
+    return bodies.summary(auth.settings(), expid)
 
 
 @bp.get("/quick/<expid>")
@@ -98,7 +99,7 @@ def summary(expid: str):
 @legacy(QUICK_ERROR)
 def quick(expid: str):
     try:
-        return _json(job_pages.quick(auth.settings(), expid))
+        return _json(bodies.quick(auth.settings(), expid))
     except APIError as exc:
         return _failed(QUICK_ERROR, QUICK_PREFIX + exc.message)
 
@@ -107,14 +108,14 @@ def quick(expid: str):
 @auth.gate("ALL")
 @legacy(TREE_ERROR)
 def tree(expid: str):
-    return _json(job_pages.tree(auth.settings(), expid))
+    return _json(bodies.tree(auth.settings(), expid))
 
 
 @bp.get("/graph/<expid>/<layout>/<grouped>")
 @auth.gate("ALL")
 @legacy(GRAPH_ERROR)
 def graph(expid: str, layout: str, grouped: str):
-    return _json(job_pages.graph(auth.settings(), expid, layout, grouped))
+    return _json(bodies.graph(auth.settings(), expid, layout, grouped))
 
 
 @bp.get("/pklinfo/<expid>/<timeStamp>")
@@ -134,7 +135,7 @@ def pkltreeinfo(expid: str, timeStamp: str):  # noqa: N803
 def _pkl_info(expid: str, timestamp: str, tree_flavour: bool) -> Response:
     settings = auth.settings()
     try:
-        return _json(job_pages.pkl_info(settings, expid, timestamp, tree_flavour))
+        return _json(bodies.pkl_info(settings, expid, timestamp, tree_flavour))
     except APIError as exc:
         default = PKLTREEINFO_ERROR if tree_flavour else PKLINFO_ERROR
-        return _failed(default, exc.message, pkl_file_name=job_pages.pkl_file_name(settings, expid))
+        return _failed(default, exc.message, pkl_file_name=bodies.pkl_file_name(settings, expid))

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from autosubmit_api import auth
 from autosubmit_api.errors import BadRequest
-from autosubmit_api.services import job_pages
+from autosubmit_api.services.jobs import bodies
 
 bp = Blueprint("jobs", __name__)
 
@@ -19,7 +19,7 @@ bp = Blueprint("jobs", __name__)
 def jobs(expid: str):
     view = request.args.get("view", "base")
     page = _positive("page") or 1
-    body = job_pages.v4_jobs(auth.settings(), expid, view, page, _positive("page_size"))
+    body = bodies.v4_jobs(auth.settings(), expid, view, page, _positive("page_size"))
     return Response(body, mimetype="application/json")
 
 
@@ -40,4 +40,4 @@ def _positive(name: str) -> Optional[int]:
 @bp.get("/experiments/<expid>/wrappers")
 @auth.gate("ALL")
 def wrappers(expid: str):
-    return Response(job_pages.wrappers(auth.settings(), expid), mimetype="application/json")
+    return Response(bodies.wrappers(auth.settings(), expid), mimetype="application/json")

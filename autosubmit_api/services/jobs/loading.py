@@ -32,7 +32,7 @@ from autosubmit_api.readers import (
     structure,
 )
 from autosubmit_api.job_status import FAILED, QUEUING, RUNNING, SUBMITTED, status_name
-from autosubmit_api.services.job_views import JobTable, build_table, gc_paused
+from autosubmit_api.services.jobs.table import JobTable, build_table, gc_paused
 
 STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
 # Slots of the view store per large-cache entry (readers.cache.large_bound(),

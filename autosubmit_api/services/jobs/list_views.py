@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from autosubmit_api.models import Job, Packages
 from autosubmit_api.job_status import ALL_STATUS_NAMES, COMPLETED, FAILED, QUEUING, RUNNING, status_name
-from autosubmit_api.services.job_views import interesting_first, quick_title
+from autosubmit_api.services.jobs.badges import quick_title
+from autosubmit_api.services.jobs.status_display import interesting_first
 
 
 def _codes(jobs: Sequence[Job]) -> List[int]:

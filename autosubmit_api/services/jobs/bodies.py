@@ -18,8 +18,9 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import central_db, graph_layout, paths
 from autosubmit_api.services import graph as graph_service
-from autosubmit_api.services import job_lists, layout, summary as summary_service, tree as tree_service
-from autosubmit_api.services.job_table import (
+from autosubmit_api.services import layout, summary as summary_service, tree as tree_service
+from autosubmit_api.services.jobs import list_views
+from autosubmit_api.services.jobs.loading import (
     cached_view,
     check_experiment,
     load_jobs,
@@ -44,32 +45,38 @@ def quick(settings: Settings, expid: str) -> bytes:
     pkgs = load_packages(settings, expid)
     log_dir = paths.job_logs_dir(settings, expid)
     rendered = cached_view(
-        "view_quick", jobs, log_dir, lambda: render(job_lists.quick_view(expid, log_dir, jobs.jobs, pkgs)), also=(pkgs,)
+        "view_quick",
+        jobs,
+        log_dir,
+        lambda: render(list_views.quick_view(expid, log_dir, jobs.jobs, pkgs)),
+        also=(pkgs,),
     )
     return rendered.body()
 
 
 def expcount(settings: Settings, expid: str) -> bytes:
     jobs = load_jobs(settings, expid)
-    return cached_view("view_expcount", jobs, expid, lambda: render(job_lists.status_counters(expid, jobs.jobs))).body()
+    return cached_view(
+        "view_expcount", jobs, expid, lambda: render(list_views.status_counters(expid, jobs.jobs))
+    ).body()
 
 
 def v4_jobs(settings: Settings, expid: str, view: str, page: int = 1, page_size: Optional[int] = None) -> bytes:
     jobs = load_jobs(settings, expid)
     shape = view if view in ("base", "quick") else "other"
     if page_size is None:
-        return cached_view("view_v4_jobs", jobs, shape, lambda: render(job_lists.v4_jobs(jobs.jobs, shape))).body()
+        return cached_view("view_v4_jobs", jobs, shape, lambda: render(list_views.v4_jobs(jobs.jobs, shape))).body()
     # One page: built per request from the cached order, so paging through a big list does
     # not fill the view store (each entry of it can weigh as much as the whole list).
-    order = cached_view("v4_jobs_order", jobs, None, lambda: job_lists.v4_job_order(jobs.jobs))
-    return render(job_lists.v4_jobs(jobs.jobs, shape, page, page_size, order)).body()
+    order = cached_view("v4_jobs_order", jobs, None, lambda: list_views.v4_job_order(jobs.jobs))
+    return render(list_views.v4_jobs(jobs.jobs, shape, page, page_size, order)).body()
 
 
 def wrappers(settings: Settings, expid: str) -> bytes:
     check_experiment(settings, expid)
     pkgs = load_packages(settings, expid)
     return cached_view(
-        "view_wrappers", pkgs, paths.packages_db(settings, expid), lambda: render(job_lists.wrappers(pkgs))
+        "view_wrappers", pkgs, paths.packages_db(settings, expid), lambda: render(list_views.wrappers(pkgs))
     ).body()
 
 
