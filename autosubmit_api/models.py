@@ -123,7 +123,7 @@ class ExperimentRow:
 
 
 # --- history, packages, graph layout, experiment config (readers/job_data.py,
-# --- readers/packages.py, readers/graph_layout.py, readers/exp_config.py; docs/data.md A.4, A.7, A.8)
+# --- readers/packages.py, readers/graph_layout.py, readers/exp_config/; docs/data.md A.4, A.7, A.8)
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from autosubmit_api.factory import conf as factory_conf
 from autosubmit_api.factory import make_experiment, make_site
-from autosubmit_api.readers import exp_config
+from autosubmit_api.readers.exp_config import config_files
 
-CAP = exp_config.MAX_CONFIG_BYTES
-NODES = exp_config.MAX_CONFIG_NODES
+CAP = config_files.MAX_CONFIG_BYTES
+NODES = config_files.MAX_CONFIG_NODES
 
 CASES = {
     # The files. `room` is what the byte cap leaves once the experiment's other
@@ -49,9 +49,9 @@ import json, resource, sys, time
 pure = sys.argv[3] == "1"
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
-from autosubmit_api.readers import exp_config
+from autosubmit_api.readers.exp_config import config_files
 if pure:
-    exp_config._Loader = exp_config.LOADERS["python"]
+    config_files._Loader = config_files.LOADERS["python"]
 settings = load_settings({"AUTOSUBMIT_CONFIGURATION": sys.argv[1], "PROTECTION_LEVEL": "NONE",
                           "SECRET_KEY": "x" * 40}, dotenv=False, testing=True)
 client = create_app(settings).test_client()
@@ -75,8 +75,8 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="bench-yaml-"))
     print(
-        f"caps: {CAP // 2**20} MiB of YAML, {NODES} values, {exp_config.MAX_EXPANDED_COST // 2**20} MiB "
-        f"expanded; parser: {'pure Python' if args.pure else exp_config._Loader.__mro__[2].__name__}"
+        f"caps: {CAP // 2**20} MiB of YAML, {NODES} values, {config_files.MAX_EXPANDED_COST // 2**20} MiB "
+        f"expanded; parser: {'pure Python' if args.pure else config_files._Loader.__mro__[2].__name__}"
     )
     print(f"{'case':52s} {'file':>9s} {'status':>6s} {'1st s':>6s} {'cpu s':>6s} {'2nd s':>6s} {'RSS+MB':>7s} answer")
     for index, (name, make) in enumerate(CASES.items()):

@@ -1,5 +1,5 @@
 """Configuration views (docs/api.md 7.11, 7.12; docs/data.md B.13): the experiment's configuration as
-parsed from `<exp>/conf` now (readers/exp_config.py) and, for `/cconfig`, compared with the
+parsed from `<exp>/conf` now (readers/exp_config/) and, for `/cconfig`, compared with the
 configuration saved in the newest run of the history DB (`experiment_run.metadata`).
 """
 

@@ -2,7 +2,7 @@
 
 `compute` is the pure part (B.9.4 steps 1-9 on jobs whose times are known);
 `experiment_performance` gathers its inputs: the job list (readers/job_list.py), the
-configuration (readers/exp_config.py), the history DB and TOTAL_STATS times
+configuration (readers/exp_config/), the history DB and TOTAL_STATS times
 (services/job_times.py, B.0.3).
 """
 

@@ -1,4 +1,4 @@
-"""readers/exp_config.py over configurations written by the factory (docs/data.md A.8)."""
+"""readers/exp_config/ over configurations written by the factory (docs/data.md A.8)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.factory import conf as factory_conf
 from autosubmit_api.readers import exp_config
+from autosubmit_api.readers.exp_config import site_keys
 
 
 def _exp(settings, expid="a000"):
@@ -292,7 +293,7 @@ def test_site_keys_never_carry_the_database_password(settings):
     raw = exp_config.load_config(pg, "a000").raw
     assert raw["DATABASE_BACKEND"] == "postgres"
     assert raw["DATABASE_CONN_URL"] == "postgresql://api:***@db:5432/as"
-    assert exp_config._without_password("postgresql://api@db/as") == "postgresql://api@db/as"
+    assert site_keys._without_password("postgresql://api@db/as") == "postgresql://api@db/as"
 
 
 def test_custom_config_skips_devices_and_missing_paths(settings):

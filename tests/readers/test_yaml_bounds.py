@@ -16,6 +16,7 @@ import pytest
 from autosubmit_api.errors import DataError
 from autosubmit_api.factory import conf as factory_conf
 from autosubmit_api.readers import exp_config
+from autosubmit_api.readers.exp_config import config_files
 
 MB = 2**20
 
@@ -58,7 +59,7 @@ def test_the_issue_s_301_kb_file_is_refused_in_bounded_memory(settings):
 
 def test_an_aliased_string_just_under_the_byte_cap_is_refused_in_bounded_memory(settings):
     text = factory_conf.aliased_string_yaml(5000, 650_000)  # 4.9 GB once expanded
-    assert 1.8 * MB < len(text) < exp_config.MAX_CONFIG_BYTES
+    assert 1.8 * MB < len(text) < config_files.MAX_CONFIG_BYTES
     _write(settings, {"bomb.yml": text})
     error, peak = _refused_with_peak(settings)
     assert "once aliases are expanded" in error.message
@@ -67,7 +68,7 @@ def test_an_aliased_string_just_under_the_byte_cap_is_refused_in_bounded_memory(
 
 def test_the_issue_s_2_8_mb_file_is_refused_by_the_byte_cap(settings):
     text = factory_conf.aliased_string_yaml(5000, 900_000)
-    assert len(text) > exp_config.MAX_CONFIG_BYTES
+    assert len(text) > config_files.MAX_CONFIG_BYTES
     _write(settings, {"bomb.yml": text})
     error, peak = _refused_with_peak(settings)
     assert error.message.startswith("conf/bomb.yml is refused: larger than 2 MiB of YAML")
@@ -89,17 +90,17 @@ def test_nested_aliases_and_self_reference_and_deep_nesting_are_refused(settings
 
 
 def test_too_many_values_are_refused_before_they_are_built(settings):
-    _write(settings, {"many.yml": factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES + 10)})
+    _write(settings, {"many.yml": factory_conf.many_values_yaml(config_files.MAX_CONFIG_NODES + 10)})
     with pytest.raises(DataError) as info:
         exp_config.load_config(settings, "a000")
     assert info.value.message.startswith(
-        f"conf/many.yml is refused: more than {exp_config.MAX_CONFIG_NODES} YAML values"
+        f"conf/many.yml is refused: more than {config_files.MAX_CONFIG_NODES} YAML values"
     )
 
 
 def test_files_within_the_caps_load(settings):
     # Big but honest: many values, long strings, aliases that expand a little.
-    many = factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES // 2)
+    many = factory_conf.many_values_yaml(config_files.MAX_CONFIG_NODES // 2)
     _write(
         settings,
         {
@@ -109,7 +110,7 @@ def test_files_within_the_caps_load(settings):
         },
     )
     raw = exp_config.load_config(settings, "a000").raw
-    assert len(raw["MANY"]) == exp_config.MAX_CONFIG_NODES // 2
+    assert len(raw["MANY"]) == config_files.MAX_CONFIG_NODES // 2
     assert len(raw["BOMB"]["COPIES"]) == 1000 and raw["BOMB"]["COPIES"][0] == "x" * 1000
     assert len(raw["LONG"]) == MB // 2
 
@@ -133,17 +134,17 @@ def test_a_refused_configuration_is_not_parsed_again(settings):
     conf = _write(settings, {"bomb.yml": factory_conf.aliased_string_yaml(1000, 100_000)})
     with pytest.raises(DataError):
         exp_config.load_config(settings, "a000")
-    before = exp_config.yaml_parse_count()
+    before = config_files.yaml_parse_count()
     for _ in range(3):
         with pytest.raises(DataError) as info:
             exp_config.load_config(settings, "a000")
         assert "conf/bomb.yml is refused" in info.value.message
-    assert exp_config.yaml_parse_count() == before
+    assert config_files.yaml_parse_count() == before
     # A new version of the file is read again.
     (conf / "bomb.yml").write_text("BOMB: defused\n")
     _bump(conf / "bomb.yml")
     assert exp_config.load_config(settings, "a000").raw["BOMB"] == "defused"
-    assert exp_config.yaml_parse_count() > before
+    assert config_files.yaml_parse_count() > before
 
 
 def test_a_refused_file_is_remembered_per_version(settings):
@@ -151,22 +152,22 @@ def test_a_refused_file_is_remembered_per_version(settings):
     path = conf / "metadata" / "experiment_data.yml"
     with pytest.raises(DataError) as first:
         exp_config.load_metadata_config(settings, "a000")
-    before = exp_config.yaml_parse_count()
+    before = config_files.yaml_parse_count()
     with pytest.raises(DataError) as again:
         exp_config.load_metadata_config(settings, "a000")
     assert again.value.message == first.value.message
     assert first.value.message.startswith("conf/metadata/experiment_data.yml cannot be parsed")
-    assert exp_config.yaml_parse_count() == before
+    assert config_files.yaml_parse_count() == before
     path.write_text("A: [closed]\n")
     _bump(path)
     assert exp_config.load_metadata_config(settings, "a000") == {"A": ["closed"]}
-    assert exp_config.yaml_parse_count() == before + 1
+    assert config_files.yaml_parse_count() == before + 1
 
 
 def test_an_oversized_as3_file_is_refused(settings):
     conf = factory_conf.write_config(_exp(settings), "a000", as3=True)
     with open(conf / "jobs_a000.conf", "a") as handle:
-        handle.write("[BIG]\nA = " + "z" * (exp_config.MAX_CONFIG_BYTES + 1) + "\n")
+        handle.write("[BIG]\nA = " + "z" * (config_files.MAX_CONFIG_BYTES + 1) + "\n")
     with pytest.raises(DataError) as info:
         exp_config.load_config(settings, "a000")
     assert info.value.message == "conf/jobs_a000.conf is refused: larger than 2 MiB"
@@ -175,18 +176,18 @@ def test_an_oversized_as3_file_is_refused(settings):
 def test_expanded_cost_counts_each_alias_without_building_it():
     import yaml
 
-    node = yaml.compose(factory_conf.nested_alias_yaml(9, 10), Loader=exp_config._Loader)
-    with pytest.raises(exp_config.OverBudget):
-        exp_config.expanded_cost(node)
-    small = yaml.compose("A: &a [xy, xy]\nB: [*a, *a]\n", Loader=exp_config._Loader)
-    n = exp_config.NODE_COST
+    node = yaml.compose(factory_conf.nested_alias_yaml(9, 10), Loader=config_files._Loader)
+    with pytest.raises(config_files.OverBudget):
+        config_files.expanded_cost(node)
+    small = yaml.compose("A: &a [xy, xy]\nB: [*a, *a]\n", Loader=config_files._Loader)
+    n = config_files.NODE_COST
     a = n + 2 * (n + 2)
-    assert exp_config.expanded_cost(small) == n + (n + 1) + a + (n + 1) + (n + 2 * a)
+    assert config_files.expanded_cost(small) == n + (n + 1) + a + (n + 1) + (n + 2 * a)
 
 
-@pytest.fixture(params=sorted(exp_config.LOADERS))
+@pytest.fixture(params=sorted(config_files.LOADERS))
 def loader(request):
-    return exp_config.LOADERS[request.param]
+    return config_files.LOADERS[request.param]
 
 
 def test_both_parsers_give_the_same_values(loader):
@@ -194,10 +195,10 @@ def test_both_parsers_give_the_same_values(loader):
         "A: &a {ON_: on, OCT: 012, CLOCK: 1:30, F: 1e3, T: TRUE, N: ~, D: 2000-01-01, Q: '4'}\n"
         "B: [*a, !rrule x, !!python/object:os.system {k: v}]\n<<: {M: merged}\n"
     )
-    assert exp_config.load_yaml_text(text, loader=loader) == exp_config.load_yaml_text(
-        text, loader=exp_config.LOADERS["python"]
+    assert config_files.load_yaml_text(text, loader=loader) == config_files.load_yaml_text(
+        text, loader=config_files.LOADERS["python"]
     )
-    data = exp_config.load_yaml_text(text, loader=loader)
+    data = config_files.load_yaml_text(text, loader=loader)
     assert data["A"] == {
         "ON_": "on",
         "OCT": 12,
@@ -212,17 +213,17 @@ def test_both_parsers_give_the_same_values(loader):
 
 
 def test_the_pure_python_parser_counts_aliases_as_values():
-    text = "A: &a x\nB: [" + "*a," * exp_config.MAX_CONFIG_NODES + "*a]"
-    with pytest.raises(exp_config.OverBudget) as info:
-        exp_config.load_yaml_text(text, loader=exp_config.LOADERS["python"])
+    text = "A: &a x\nB: [" + "*a," * config_files.MAX_CONFIG_NODES + "*a]"
+    with pytest.raises(config_files.OverBudget) as info:
+        config_files.load_yaml_text(text, loader=config_files.LOADERS["python"])
     assert str(info.value) == "more than 100000 YAML values"
 
 
 @pytest.mark.parametrize(
     "text, reason",
     [
-        (factory_conf.many_values_yaml(exp_config.MAX_CONFIG_NODES), "more than 100000 YAML values"),
-        ("T: [" + "!a x," * exp_config.MAX_CONFIG_NODES + "x]", "more than 100000 YAML values"),
+        (factory_conf.many_values_yaml(config_files.MAX_CONFIG_NODES), "more than 100000 YAML values"),
+        ("T: [" + "!a x," * config_files.MAX_CONFIG_NODES + "x]", "more than 100000 YAML values"),
         (factory_conf.aliased_string_yaml(1000, 50_000), "once aliases are expanded"),
         ("A: " + "[" * 150 + "]" * 150, "nested more than 100 levels deep"),
         ("A: " + "[" * 5000 + "]" * 5000, ""),
@@ -231,9 +232,9 @@ def test_the_pure_python_parser_counts_aliases_as_values():
 )
 def test_both_parsers_keep_the_budget(loader, text, reason):
     with pytest.raises(Exception) as info:
-        exp_config.load_yaml_text(text, loader=loader)
+        config_files.load_yaml_text(text, loader=loader)
     # A YAMLError (libyaml stops deep flow nesting itself), never a RecursionError or MemoryError.
-    assert isinstance(info.value, exp_config.yaml.YAMLError), repr(info.value)
+    assert isinstance(info.value, config_files.yaml.YAMLError), repr(info.value)
     assert reason in str(info.value)
 
 
@@ -243,10 +244,10 @@ def test_placeholders_that_double_a_value_are_refused(settings):
     assert error.message.startswith("The configuration is refused: ")
     assert "%KEY% placeholder" in error.message
     assert peak < 100 * MB
-    before = exp_config.yaml_parse_count()
+    before = config_files.yaml_parse_count()
     with pytest.raises(DataError):
         exp_config.load_config(settings, "a000")
-    assert exp_config.yaml_parse_count() == before
+    assert config_files.yaml_parse_count() == before
 
 
 def test_a_few_chained_placeholders_still_substitute(settings):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from autosubmit_api.factory import conf as factory_conf
-from autosubmit_api.readers import exp_config
+from autosubmit_api.readers.exp_config import config_files
 from tests.services import history_case as case
 
 
@@ -48,7 +48,7 @@ def test_v3_cconfig_of_an_aliased_bomb_is_its_warning_body(make_experiment, clie
         assert body["configuration_filesystem"] == {"contains_nones": True}
         assert len(json.dumps(body)) < 100_000
         # The second route asks for the same files: answered without parsing them again.
-        count = exp_config.yaml_parse_count()
+        count = config_files.yaml_parse_count()
         if before is not None:
             assert count == before
         before = count
