@@ -5,8 +5,8 @@ the quick view, the tree and the run detail put in titles.
 from __future__ import annotations
 
 from typing import Optional
-from autosubmit_api.services.jobs.status_display import status_color
 
+from autosubmit_api.services.jobs.status_display import status_color
 
 TARGET_TAG = " <span class='badge' style='background-color:#99ff66'>TARGET</span>"
 SOURCE_TAG = " <span class='badge' style='background-color:#80d4ff'>SOURCE</span>"

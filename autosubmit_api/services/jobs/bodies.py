@@ -18,7 +18,9 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import central_db, graph_layout, paths
 from autosubmit_api.services import graph as graph_service
-from autosubmit_api.services import layout, summary as summary_service, tree as tree_service
+from autosubmit_api.services import layout
+from autosubmit_api.services import summary as summary_service
+from autosubmit_api.services import tree as tree_service
 from autosubmit_api.services.jobs import list_views
 from autosubmit_api.services.jobs.loading import (
     cached_view,

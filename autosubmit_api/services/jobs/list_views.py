@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Optional, Sequence
 
-from autosubmit_api.models import Job, Packages
 from autosubmit_api.job_status import ALL_STATUS_NAMES, COMPLETED, FAILED, QUEUING, RUNNING, status_name
+from autosubmit_api.models import Job, Packages
 from autosubmit_api.services.jobs.badges import quick_title
 from autosubmit_api.services.jobs.status_display import interesting_first
 

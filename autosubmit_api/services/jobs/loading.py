@@ -19,6 +19,7 @@ from typing import Any, Callable, Hashable, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
+from autosubmit_api.job_status import FAILED, QUEUING, RUNNING, SUBMITTED, status_name
 from autosubmit_api.models import ExperimentConfig, JobList, Packages
 from autosubmit_api.readers import (
     cache,
@@ -31,7 +32,6 @@ from autosubmit_api.readers import (
     paths,
     structure,
 )
-from autosubmit_api.job_status import FAILED, QUEUING, RUNNING, SUBMITTED, status_name
 from autosubmit_api.services.jobs.table import JobTable, build_table, gc_paused
 
 STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)

@@ -5,11 +5,11 @@ ones and what derives from them): served as holes filled per request (services/r
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping
-from autosubmit_api.services.metrics import asypd_job, sypd_job
-from autosubmit_api.services.rendered import Live
+
 from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import Times, running_text
-
+from autosubmit_api.services.metrics import asypd_job, sypd_job
+from autosubmit_api.services.rendered import Live
 
 MOVING = (
     "title",

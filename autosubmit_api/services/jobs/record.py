@@ -5,11 +5,12 @@ job detail panel of the GUI reads the same ones from either.
 from __future__ import annotations
 
 from typing import Any, Dict
-from autosubmit_api.services.metrics import asypd_job, sypd_job
+
 from autosubmit_api.services.jobs.chunk_dates import chunk_range
 from autosubmit_api.services.jobs.status_display import status_code, status_color
 from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import Times
+from autosubmit_api.services.metrics import asypd_job, sypd_job
 
 
 def job_record(table: JobTable, i: int, t: Times, post_avg: float) -> Dict[str, Any]:

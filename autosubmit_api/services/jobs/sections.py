@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.services.metrics import parse_processors
 

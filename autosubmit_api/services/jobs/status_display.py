@@ -6,6 +6,7 @@ names themselves are autosubmit_api/job_status.py.
 from __future__ import annotations
 
 from typing import Any, Dict, List, Sequence
+
 from autosubmit_api.job_status import (
     COMPLETED,
     READY,
@@ -13,7 +14,6 @@ from autosubmit_api.job_status import (
     SUSPENDED,
     WAITING,
 )
-
 
 STATUS_COLORS: Dict[str, str] = {
     "WAITING": "#aaaaaa",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
 from autosubmit_api.job_status import (
     COMPLETED,
     FAILED,
@@ -21,11 +22,11 @@ from autosubmit_api.job_status import (
 )
 from autosubmit_api.models import ExperimentConfig, Job, Packages
 from autosubmit_api.readers.job_list import paused_gc
-from autosubmit_api.services.timefmt import fmt_dt
 from autosubmit_api.services.jobs.badges import SOURCE_TAG, SYNC_TAG, TARGET_TAG, wrapper_tag
 from autosubmit_api.services.jobs.sections import SectionConf, section_conf
 from autosubmit_api.services.jobs.status_display import WHITE_TEXT, status_color
 from autosubmit_api.services.jobs.times import LastRow, Times, raw_times, running_text, wrapper_corrections
+from autosubmit_api.services.timefmt import fmt_dt
 
 
 @contextlib.contextmanager

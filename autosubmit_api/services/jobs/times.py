@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+
 from autosubmit_api.job_status import (
     FAILED,
     QUEUING,
@@ -16,8 +17,8 @@ from autosubmit_api.job_status import (
     SUSPENDED,
     status_name,
 )
-from autosubmit_api.services.timefmt import td
 from autosubmit_api.services.jobs.badges import NA_TEXT, SUSPICIOUS_TEXT
+from autosubmit_api.services.timefmt import td
 
 
 @dataclass(frozen=True)
