@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
-from autosubmit_api.readers.exp_config.config_files import _read_text
+from autosubmit_api.readers.exp_config.config_files import read_config_text
 
 
 AS3_FILES = (
@@ -26,7 +26,7 @@ def _read_ini(settings: Settings, path: Path, name: str) -> configparser.ConfigP
     parser = configparser.ConfigParser(strict=False)
     parser.optionxform = str  # Autosubmit keeps option case
     try:
-        parser.read_string(_read_text(settings, path, name), source=name)
+        parser.read_string(read_config_text(settings, path, name), source=name)
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         # configparser messages quote the full path; keep only the name (Q39).
@@ -48,7 +48,7 @@ def _ini_dict(parser: configparser.ConfigParser) -> Dict[str, Dict[str, str]]:
     return {s: {o: _ini_get(parser, s, o) for o in parser.options(s)} for s in parser.sections()}
 
 
-def _load_as3(settings: Settings, exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
+def load_as3(settings: Settings, exp_dir: Path, expid: str) -> Tuple[Dict[str, Any], List[str]]:
     conf = exp_dir / "conf"
     raw: Dict[str, Any] = {}
     read: List[str] = []

@@ -15,11 +15,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
 from autosubmit_api.readers import confined
-from autosubmit_api.readers.exp_config.config_files import Budget, _read_text, read_yaml_file
-from autosubmit_api.readers.exp_config.expansion import _expand_loops, _substitute, _substitute_text
-from autosubmit_api.readers.exp_config.model import _project_destination
-from autosubmit_api.readers.exp_config.normalize import _deep_update, _normalize
-from autosubmit_api.readers.exp_config.site_keys import _site_keys
+from autosubmit_api.readers.exp_config.config_files import Budget, read_config_text, read_yaml_file
+from autosubmit_api.readers.exp_config.expansion import expand_loops, substitute, substitute_text
+from autosubmit_api.readers.exp_config.model import project_destination
+from autosubmit_api.readers.exp_config.normalize import deep_update, normalize_data
+from autosubmit_api.readers.exp_config.site_keys import site_keys
 
 
 def _split_paths(text: str) -> List[str]:
@@ -53,7 +53,7 @@ def _yaml_files(folder: Path, ignore_minimal: bool = False) -> List[Path]:
     )
 
 
-class _AS4Merge:
+class AS4Merge:
     """One run of the merge; keeps the files read (for the cache) and the loader state."""
 
     def __init__(self, exp_dir: Path, expid: str, settings: Settings):
@@ -82,12 +82,12 @@ class _AS4Merge:
         return copy.deepcopy(self.parsed[str(path)])
 
     def unify(self, current: Any, new: Mapping[str, Any], special: bool = False) -> Dict[str, Any]:
-        current = _deep_update(current, new)
-        current = _substitute(current, special)
-        return _expand_loops(current)
+        current = deep_update(current, new)
+        current = substitute(current, special)
+        return expand_loops(current)
 
     def load_file(self, current: Dict[str, Any], path: Path, load_misc: bool = False) -> Dict[str, Any]:
-        data = _normalize(self.parse_file(path), must_exist=False)
+        data = normalize_data(self.parse_file(path), must_exist=False)
         if data.get("AS_MISC", False) and not load_misc:
             self.misc.append(path)
             data = {}
@@ -113,7 +113,7 @@ class _AS4Merge:
             aux = self.unify(self.starter, current)
             self.starter = aux
             aux["AS_TEMP"] = {"FILENAME_TO_LOAD": name}
-            resolved = _substitute_text(name, aux, special=False)
+            resolved = substitute_text(name, aux, special=False)
             aux["AS_TEMP"]["FILENAME_TO_LOAD"] = resolved
             path = Path(resolved)
             if not path.is_absolute():
@@ -173,11 +173,11 @@ class _AS4Merge:
         data.pop("AS_TEMP", None)
         _add_missing(data, self.starter)
         data["ROOTDIR"] = str(self.exp_dir)
-        data["PROJDIR"] = os.path.join(str(self.exp_dir), "proj", _project_destination(data))
-        data.update(_site_keys(self.settings))
-        data = _normalize(data, must_exist=True)
-        data = _substitute(data, special=True)
-        data = _expand_loops(data)
+        data["PROJDIR"] = os.path.join(str(self.exp_dir), "proj", project_destination(data))
+        data.update(site_keys(self.settings))
+        data = normalize_data(data, must_exist=True)
+        data = substitute(data, special=True)
+        data = expand_loops(data)
         data.setdefault("AUTOSUBMIT", {})
         default = data.get("DEFAULT") if isinstance(data.get("DEFAULT"), dict) else {}
         hpcarch = default.get("HPCARCH", "LOCAL")
@@ -204,7 +204,7 @@ class _AS4Merge:
         git = self.exp_dir / "proj" / str(project.get("PROJECT_DESTINATION", "git_project")) / ".git"
 
         def read(path: Path) -> str:
-            return _read_text(self.settings, path, path.name)
+            return read_config_text(self.settings, path, path.name)
 
         try:
             head = read(git / "HEAD").strip()

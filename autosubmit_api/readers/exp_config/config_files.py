@@ -326,7 +326,7 @@ def _refuse(version: Tuple[Any, ...], message: str) -> None:
     raise ConfigRefused(message)
 
 
-def _read_text(settings: Settings, path: Path, name: str) -> str:
+def read_config_text(settings: Settings, path: Path, name: str) -> str:
     """The text of a configuration file that is not YAML (AS3 INI, git refs), opened through
     readers/confined.py (Refused, a 403 naming only `name`, outside the site's roots);
     ConfigRefused when larger than MAX_CONFIG_BYTES. OSError / UnicodeDecodeError as

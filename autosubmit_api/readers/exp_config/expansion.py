@@ -30,7 +30,7 @@ MAX_PLACEHOLDERS_PER_VALUE = 1000
 MAX_SUBSTITUTED_CHARS = 2**20  # one value after substitution (unless it was longer before)
 
 
-def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
+def substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
     matches = list(_PLACEHOLDER.finditer(text))
     if special:
         matches += list(_SPECIAL_PLACEHOLDER.finditer(text))
@@ -55,7 +55,7 @@ def _substitute_text(text: str, data: Mapping[str, Any], special: bool) -> str:
     return text
 
 
-def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -> Dict[str, Any]:
+def substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -> Dict[str, Any]:
     """Replace `%KEY%` / `%A.B.C%` in string values from `data` itself, until stable.
 
     ConfigRefused when one call makes the values grow by more than MAX_EXPANDED_COST
@@ -82,7 +82,7 @@ def _substitute(data: Dict[str, Any], special: bool = False, passes: int = 25) -
             return node, changed
         if isinstance(node, str) and "%" in node:
             nonlocal grown
-            new = _substitute_text(node, data, special)
+            new = substitute_text(node, data, special)
             grown += max(0, len(new) - len(node))
             if grown > MAX_EXPANDED_COST:
                 raise ConfigRefused(
@@ -117,7 +117,7 @@ def _value_cost(value: Any, limit: int) -> int:
     return total
 
 
-def _expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
+def expand_loops(data: Dict[str, Any]) -> Dict[str, Any]:
     """`FOR: {NAME: [a, b], K: [..]}` inside a section S -> sections S_A, S_B (A.8.2 step 8).
 
     Each name copies the section: ConfigRefused when the copies of one call would add more

@@ -15,10 +15,10 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import cache, exp_files, paths
-from autosubmit_api.readers.exp_config.as3_ini import _load_as3
-from autosubmit_api.readers.exp_config.as4_merge import _AS4Merge
+from autosubmit_api.readers.exp_config.as3_ini import load_as3
+from autosubmit_api.readers.exp_config.as4_merge import AS4Merge
 from autosubmit_api.readers.exp_config.config_files import ConfigRefused, read_yaml_file
-from autosubmit_api.readers.exp_config.model import _as3_model, _as4_model
+from autosubmit_api.readers.exp_config.model import as3_model, as4_model
 
 
 _deps_lock = threading.Lock()
@@ -42,10 +42,10 @@ class _Refused:
 def _parse(settings: Settings, expid: str, exp_dir: Path) -> Any:
     conf = exp_dir / "conf"
     if exp_files.is_as3_layout(settings, expid):
-        raw, read = _load_as3(settings, exp_dir, expid)
-        model = _as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
+        raw, read = load_as3(settings, exp_dir, expid)
+        model = as3_model(expid, raw, tuple(os.path.relpath(p, exp_dir) for p in read))
     else:
-        merge = _AS4Merge(exp_dir, expid, settings)
+        merge = AS4Merge(exp_dir, expid, settings)
         try:
             raw = merge.run()
         except ConfigRefused as exc:
@@ -58,7 +58,7 @@ def _parse(settings: Settings, expid: str, exp_dir: Path) -> Any:
         for p in read:
             rel = os.path.relpath(p, exp_dir)
             names.append(os.path.basename(p) if rel.startswith("..") else rel)
-        model = _as4_model(expid, raw, tuple(names))
+        model = as4_model(expid, raw, tuple(names))
     with _deps_lock:
         _last_deps[str(conf)] = tuple(read)
     return model

@@ -30,7 +30,7 @@ def _as_int(value: Any, default: int) -> int:
         return default
 
 
-def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
+def as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
     hpcarch = str(_get(raw, "DEFAULT", "HPCARCH", default="")).upper()
     platforms_raw = raw.get("PLATFORMS") if isinstance(raw.get("PLATFORMS"), dict) else {}
     platforms = {}
@@ -89,7 +89,7 @@ def _as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
         git_origin=str(_get(raw, "GIT", "PROJECT_ORIGIN")),
         git_branch=str(_get(raw, "GIT", "PROJECT_BRANCH", default="master")),
         git_commit=str(_get(raw, "GIT", "PROJECT_COMMIT")),
-        project_destination=_project_destination(raw),
+        project_destination=project_destination(raw),
         svn_url=str(_get(raw, "SVN", "PROJECT_URL")),
         safety_sleep_time=_as_int(_get(raw, "CONFIG", "SAFETYSLEEPTIME", default=10), 10),
         wrapper_type=None,  # the anchor's getter always yields None for AS4 (docs/data.md A.8)
@@ -104,7 +104,7 @@ def _str_or_none(value: Any) -> Optional[str]:
     return None if value is None else str(value)
 
 
-def _as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
+def as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
     conf, exp = raw.get("conf") or {}, raw.get("exp") or {}
 
     def opt(data: Mapping[str, Any], section: str, option: str, default: Any) -> Any:
@@ -166,7 +166,7 @@ def _as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Exper
     )
 
 
-def _project_destination(data: Mapping[str, Any]) -> str:
+def project_destination(data: Mapping[str, Any]) -> str:
     project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
     value = project.get("PROJECT_DESTINATION", "project_files")
     if not value:

@@ -54,7 +54,7 @@ def _normalize_dependencies(deps: Any) -> Dict[str, Any]:
     return out
 
 
-def _normalize(data: Any, must_exist: bool) -> Dict[str, Any]:
+def normalize_data(data: Any, must_exist: bool) -> Dict[str, Any]:
     """Autosubmit's per-file (and final) normalisation, docs/data.md A.8.2 step 2."""
     data = _upper_keys(data)
     default = data.get("DEFAULT")
@@ -105,13 +105,13 @@ def _normalize(data: Any, must_exist: bool) -> Dict[str, Any]:
     return data
 
 
-def _deep_update(target: Any, new: Mapping[str, Any]) -> Dict[str, Any]:
+def deep_update(target: Any, new: Mapping[str, Any]) -> Dict[str, Any]:
     """Merge `new` into `target` in place (Autosubmit's deep_update); returns the result."""
     if not isinstance(target, dict):
         target = {}
     for key, value in new.items():
         if isinstance(value, collections.abc.Mapping):
-            target[key] = _deep_update(target.get(key, {}), value)
+            target[key] = deep_update(target.get(key, {}), value)
         else:
             target[key] = value
     return target

@@ -37,7 +37,7 @@ def _without_password(url: str) -> str:
     return match.group(1) + ":***@" + url[match.end() :]
 
 
-def _site_keys(settings: Settings) -> Dict[str, Any]:
+def site_keys(settings: Settings) -> Dict[str, Any]:
     keys = {
         "DB_DIR": settings.db_dir,
         "DB_FILE": settings.db_file,
