@@ -134,6 +134,13 @@ def _imports(tree: ast.Module) -> Iterator[Tuple[int, str]]:
                 yield node.lineno, alias.name
 
 
+def test_the_walk_reaches_subpackages():
+    # The layers have packages of their own (services/jobs/, readers/exp_config/): the rules
+    # above must read their modules too, however deep.
+    nested = {rel.rsplit("/", 1)[0] for rel, _ in _modules("services", "readers") if rel.count("/") >= 2}
+    assert {"services/jobs", "readers/exp_config"} <= nested
+
+
 def test_the_client_imports_nothing_of_the_server():
     # The command-line client (docs/client.md) is an HTTP client like any other: it runs with
     # the package installed and no site, and a server change cannot reach it except over HTTP.
