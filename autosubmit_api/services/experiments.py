@@ -18,6 +18,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
 from autosubmit_api.models import ExperimentRow
 from autosubmit_api.readers import central_db, list_facts, paths
+from autosubmit_api.services.timefmt import fmt_dt
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ def search_item(settings: Settings, row: ExperimentRow, *, running_list: bool = 
         hpc = config.hpcarch or row.hpc
         mtime = list_facts.pkl_mtime(settings, row.name)
         if mtime is not None:
-            modified = datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M:%S")
+            modified = fmt_dt(mtime)
     counters = _run_counters(settings, row.name)
     if counters is None:
         counters = dict.fromkeys(COUNTERS, 0)

@@ -19,13 +19,13 @@ Differences from the reference, on purpose (docs/data.md C):
 from __future__ import annotations
 
 import logging
-import time
 from typing import Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.models import DetailsRow, ExperimentRef
 from autosubmit_api.readers import central_store, exp_config, exp_files, paths, storage
+from autosubmit_api.services.timefmt import fmt_dt
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def details_of(settings: Settings, experiment: ExperimentRef) -> Tuple[Optional[
         config = exp_config.load_config(settings, expid)
     except (APIError, OSError, ValueError) as exc:
         return None, f"configuration cannot be loaded: {getattr(exc, 'message', exc)}"
-    created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.ctime))
+    created = fmt_dt(st.ctime) or ""
     return DetailsRow(
         experiment.id, st.owner, created, config.model or "NA", config.branch or "NA", config.hpcarch or ""
     ), ""

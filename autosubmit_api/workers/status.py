@@ -27,6 +27,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.models import ExperimentRef, StatusRow
 from autosubmit_api.readers import central_store, job_list, logs, paths
+from autosubmit_api.services.timefmt import fmt_dt_dash
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def compute(
 ) -> List[StatusRow]:
     """The status of every experiment now, without writing anything."""
     now = time.time() if now is None else now
-    stamp = time.strftime("%Y-%m-%d-%H:%M:%S", time.localtime(now))
+    stamp = fmt_dt_dash(now)
     if experiments is None:
         experiments = central_store.experiments(settings)
     rows = []
