@@ -26,6 +26,7 @@ from autosubmit_api.services.jobs.times import running_text
 from autosubmit_api.services.metrics import asypd_job, sypd_job
 from autosubmit_api.services.runs import MIN_RUN_VERSION
 from autosubmit_api.services.timefmt import fmt_dt_dash
+from autosubmit_api.services.tree import date_format
 
 NO_HEADER = "Autosubmit couldn't fin the experiment header information necessary to complete this request."
 PKL_TIMESTAMP = 10000000
@@ -121,10 +122,6 @@ def _parse_date(text: str) -> Optional[datetime]:
         return None
 
 
-def _date_key(date: datetime, fmt: str) -> str:
-    return date.strftime({"": "%Y%m%d", "H": "%Y%m%d%H", "M": "%Y%m%d%H%M"}[fmt])
-
-
 def _renamed(rows: Sequence[JobDataRow]) -> List[OldRow]:
     """Rows by counter; a name seen before gets one `+` per earlier occurrence (B.8.4 step 3)."""
     seen: Dict[str, int] = {}
@@ -188,11 +185,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
 
     parsed = {job.name: _parse_date(job.row.date) for job in jobs if job.row.date}
     dates = sorted({d for d in parsed.values() if d is not None})
-    fmt = ""
-    if any(d.minute > 1 for d in dates):
-        fmt = "M"
-    elif any(d.hour > 1 for d in dates):
-        fmt = "H"
+    fmt = date_format(dates)
     # The grouping "member" is the section column (Q30).
     members = sorted({job.row.raw_section for job in jobs if job.row.raw_section})
 
@@ -210,7 +203,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
     titles: Dict[str, str] = {}
     added = set()
     for date in dates:
-        fd = _date_key(date, fmt)
+        fd = date.strftime(fmt)
         text = str(date)
         member_folders = []
         states = set()
