@@ -90,6 +90,13 @@ def asypd_job(
     return round(_job_years(unit, size, splits) * 86400 / divisor, 2)
 
 
+def chsy_job(ncpus: Optional[int], run: float, years: float) -> float:
+    """Core hours per simulated year of one job (upstream 4.2.0, docs/gui-fields.md):
+    `round(ncpus x run / years / 3600, 2)`; `years` must be > 0 (the callers answer 0 or
+    skip the job otherwise), no cores count as 0."""
+    return round((ncpus or 0) * run / years / 3600, 2)
+
+
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 

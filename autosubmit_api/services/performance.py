@@ -16,7 +16,7 @@ from autosubmit_api.models import ExperimentConfig
 from autosubmit_api.readers import job_data
 from autosubmit_api.services import rendered
 from autosubmit_api.services.jobs import loading
-from autosubmit_api.services.metrics import sim_parallelization, split_outliers, years_per_chunk
+from autosubmit_api.services.metrics import chsy_job, sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.runs import require_experiment
 
 WARN_NO_SIM = "We couldn't find COMPLETED SIM jobs in the experiment."
@@ -87,7 +87,7 @@ def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float, platform: Pla
         "name": job.name,
         "queue": queue,
         "running": run,
-        "CHSY": round(ncpus * run / yps / 3600, 2) if yps > 0 else 0,
+        "CHSY": chsy_job(ncpus, run, yps) if yps > 0 else 0,
         "JPSY": round(job.energy / yps, 2) if yps > 0 else 0,
         "SYPD": round(yps * 86400 / run / share, 2) if yps > 0 and run > 0 else 0,
         "ASYPD": (round(yps * 86400 / (queue + run + post) / share, 2) if (queue + run + post) > 0 else 0),

@@ -17,7 +17,7 @@ from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.models import ExperimentHistory, ExperimentRun
 from autosubmit_api.readers import central_db, exp_config, job_data, job_list, paths
 from autosubmit_api.services.history import qpkg, row_groups, run_time_of
-from autosubmit_api.services.metrics import sim_parallelization, split_outliers, years_per_chunk
+from autosubmit_api.services.metrics import chsy_job, sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.timefmt import fmt_dt, fmt_utc_iso
 
 # Run lookups by id need the `run_id` column (B.8.3).
@@ -101,7 +101,7 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
     valid, _ = split_outliers(sims, lambda row: row.run_time)
     chsy = None
     if valid and ypc > 0:
-        chsy = round(sum(round((row.ncpus or 0) * row.run_time / ypc / 3600, 2) for row in valid) / len(valid), 2)
+        chsy = round(sum(chsy_job(row.ncpus, row.run_time, ypc) for row in valid) / len(valid), 2)
     sypd = None
     if valid:
         total = sum(row.run_time for row in valid)

@@ -176,3 +176,14 @@ def test_asypd_is_null_without_a_completed_chunk_or_time(chunk, queue_run, post_
 )
 def test_parse_processors(raw, expected):
     assert metrics.parse_processors(raw) == expected
+
+
+# --- CHSY per job (core hours per simulated year) ------------------------------------------
+
+
+def test_chsy_of_a_job():
+    # 48 cores for 3600 s on 1/12 year: 48 core hours per 1/12 year = 576
+    assert metrics.chsy_job(48, 3600, 1 / 12) == 576.0
+    assert metrics.chsy_job(1, 1, 1.0) == 0.0  # rounded to 2 decimals
+    assert metrics.chsy_job(None, 3600, 1.0) == 0.0  # no core count: no core hours
+    assert metrics.chsy_job(0, 3600, 1.0) == 0.0
