@@ -55,7 +55,7 @@ def is_current(root: Path) -> bool:
 
 def _write(root: Path) -> None:
     """The example site: seven experiments in different job list formats, configs and states."""
-    from autosubmit_api.factory import conf, make_experiment, make_site, workflow
+    from tests.factory import conf, make_experiment, make_site, workflow
 
     site = make_site(root)
     # details.hpc as the details worker would write it: the configuration's HPCARCH.

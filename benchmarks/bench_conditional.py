@@ -25,11 +25,11 @@ from pathlib import Path
 
 import brotli
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.factory
 
 from autosubmit_api.app import create_app  # noqa: E402
 from autosubmit_api.config import load_settings  # noqa: E402
-from autosubmit_api.factory import make_experiment, make_site, workflow  # noqa: E402
+from tests.factory import make_experiment, make_site, workflow  # noqa: E402
 
 VIEWS = (
     "/v3/tree/{e}",

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.factory
+
 VIEWS = [
     ("performance", "/v3/performance/{e}"),
     ("stats 0/Any", "/v3/stats/{e}/0/Any"),
@@ -76,7 +78,7 @@ def _stamp(ts: int) -> str:
 
 def build(out: Path, n_jobs: int, n_rows: int, expid: str = "a000") -> str:
     """Write the site; returns the name of a SIM job with several attempts."""
-    from autosubmit_api.factory import JobDataSpec, RunSpec, make_experiment, make_site, workflow
+    from tests.factory import JobDataSpec, RunSpec, make_experiment, make_site, workflow
 
     site = make_site(out)
     jobs = workflow.big_workflow(expid, n_jobs)

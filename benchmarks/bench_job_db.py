@@ -31,10 +31,13 @@ import tempfile
 import uuid
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(CHECKOUT))  # for tests.factory
+
 CHILD = r"""
 import json, statistics, sys, time
 from autosubmit_api.config import load_settings
-from autosubmit_api.factory import job_db as factory_db, workflow
+from tests.factory import job_db as factory_db, workflow
 from autosubmit_api.readers import cache
 from autosubmit_api.readers.job_list import load_job_list
 from autosubmit_api.readers.structure import load_dependencies
@@ -89,7 +92,7 @@ print(json.dumps({"backend": "postgres" if pg else "sqlite", "jobs": len(jobs), 
 
 
 def build(work: Path, n_jobs: int) -> Path:
-    from autosubmit_api.factory import make_experiment, make_site, workflow
+    from tests.factory import make_experiment, make_site, workflow
 
     root = work / f"job_db_{n_jobs}"
     rc = root / ".autosubmitrc"
@@ -111,6 +114,7 @@ def build(work: Path, n_jobs: int) -> Path:
 def measure(rc: Path, n_jobs: int, changed: int, pg: str = "") -> dict:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(rc), "a000", str(n_jobs), str(changed), pg],
+        cwd=CHECKOUT,  # the child imports tests.factory
         check=True,
         capture_output=True,
         text=True,
@@ -132,8 +136,8 @@ def _postgres_copy(root: Path, admin_url: str) -> tuple:
     """A fresh database holding the site, a copy of the site pointing at it; (url, rc, drop)."""
     import psycopg
 
-    from autosubmit_api.factory import Site
-    from autosubmit_api.factory import postgres as pgf
+    from tests.factory import Site
+    from tests.factory import postgres as pgf
 
     name = "bench_" + uuid.uuid4().hex[:10]
     with psycopg.connect(admin_url, autocommit=True) as conn:

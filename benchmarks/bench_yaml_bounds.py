@@ -20,8 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autosubmit_api.factory import conf as factory_conf
-from autosubmit_api.factory import make_experiment, make_site
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.factory
+
+from tests.factory import conf as factory_conf
+from tests.factory import make_experiment, make_site
 from autosubmit_api.readers.exp_config import config_files
 
 CAP = config_files.MAX_CONFIG_BYTES

@@ -6,7 +6,7 @@
 sections in `<expid>/db/job_list.db` (docs/storage.md).
 
 The site (`.autosubmitrc`, central DBs, metadata directories) is laid out by
-`autosubmit_api.factory.make_site`; the experiment (pickle, structure DB, history DB,
+`tests.factory.make_site`; the experiment (pickle, structure DB, history DB,
 configuration) by `make_experiment` with `factory.workflow.big_workflow`. Point the API at
 it with `AUTOSUBMIT_CONFIGURATION=<out>/.autosubmitrc`.
 """
@@ -18,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-from autosubmit_api.factory import make_experiment, make_site, workflow
-from autosubmit_api.factory.pickles import FORMATS
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.factory
+
+from tests.factory import make_experiment, make_site, workflow
+from tests.factory.pickles import FORMATS
 
 
 def build(out: Path, n_jobs: int, fmt: str = "F4", expid: str = "a000", seed: int = 0):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autosubmit_api.factory import Site, hostile, make_experiment, make_site
+from tests.factory import Site, hostile, make_experiment, make_site
 
 MB = 1024 * 1024
 # a000's logs beside its normal a000_OK.1.out: a small .gz of 2 MB lines, a gigabyte of zeros

@@ -15,8 +15,8 @@ import pytest
 
 from autosubmit_api.app import create_app
 from autosubmit_api.auth import issue_token
-from autosubmit_api.factory import make_experiment as _make_experiment
-from autosubmit_api.factory import make_site
+from tests.factory import make_experiment as _make_experiment
+from tests.factory import make_site
 from autosubmit_api.readers import cache
 
 # The reference formats epoch times in local time; the golden answers were captured in UTC.

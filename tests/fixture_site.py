@@ -15,7 +15,7 @@ from typing import Optional
 import pytest
 
 from autosubmit_api.config import Settings, load_settings
-from autosubmit_api.factory import RC_TEMPLATE
+from tests.factory import RC_TEMPLATE
 from tests.conftest import shared_dir
 
 EXPIDS = ("a003", "a007", "a1ve", "a1vj", "a1vx", "a3tb", "a6zj", "a8qc", "aa6f")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autosubmit_api import cli, examples
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from tests.conftest import free_port
 
 PYTHON = sys.executable

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from autosubmit_api import cli
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from tests.conftest import free_port
 from tests.test_cli import Server, clean_env, get, run_cli
 

@@ -19,7 +19,7 @@ from autosubmit_api.auth import issue_token
 from autosubmit_api.client import api as client_api
 from autosubmit_api.client.main import main as client_main
 from autosubmit_api.client.main import new_lines, table
-from autosubmit_api.factory import make_experiment, make_site, workflow
+from tests.factory import make_experiment, make_site, workflow
 from tests.conftest import TEST_SECRET, free_port
 from tests.test_cli import clean_env, serving
 

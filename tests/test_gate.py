@@ -20,7 +20,7 @@ import pytest
 
 from autosubmit_api.app import create_app
 from autosubmit_api.auth import LEVELS
-from autosubmit_api.factory import make_experiment, make_site, workflow
+from tests.factory import make_experiment, make_site, workflow
 from tests.conftest import TEST_SECRET
 
 # Ours, not the reference's: the published contract, its interactive reference (the page and

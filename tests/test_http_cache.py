@@ -17,7 +17,7 @@ import brotli
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import set_statuses, workflow
+from tests.factory import set_statuses, workflow
 from autosubmit_api.http_cache import MIN_COMPRESS_BYTES
 from tests.conftest import TEST_SECRET
 

@@ -15,7 +15,7 @@ import pytest
 from autosubmit_api.app import create_app
 from autosubmit_api.auth import issue_token
 from autosubmit_api.config import ConfigError, load_settings
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from autosubmit_api.request_log import HEADER, REDACTED, JsonFormatter, scrub
 from tests.conftest import TEST_SECRET, free_port
 from tests.test_cli import Server, clean_env

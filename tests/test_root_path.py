@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from tests.conftest import TEST_SECRET
 from tests.test_cli import clean_env, serving
 

@@ -8,7 +8,7 @@ import time
 import jwt
 import pytest
 
-from autosubmit_api.factory import make_site
+from tests.factory import make_site
 from tests.auth.standins import CASStandIn, GitHubStandIn, OIDCStandIn
 from tests.conftest import TEST_SECRET
 

@@ -11,7 +11,7 @@ import sqlite3
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 from autosubmit_api.services.description import MAX_DESCRIPTION_CHARS
 from tests.auth.conftest import headers
 from tests.conftest import TEST_SECRET

@@ -246,7 +246,7 @@ def test_v4_cas_gui_login_flow_answers_a_token(client, cas):
 
 
 def test_v4_cas_star_client_allows_any_service(tmp_path, cas):
-    from autosubmit_api.factory import make_site
+    from tests.factory import make_site
 
     site = make_site(tmp_path / "star")
     with open(site.rc_path, "a") as rc:

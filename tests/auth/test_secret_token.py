@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from autosubmit_api import auth
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 from tests.conftest import TEST_SECRET
 
 SECRET = "a-static-site-token-of-forty-characters!"

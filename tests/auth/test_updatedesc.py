@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 from tests.auth.conftest import headers
 
 ME = pwd.getpwuid(os.getuid()).pw_name

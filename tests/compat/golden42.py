@@ -33,8 +33,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
-from autosubmit_api.factory import RC_TEMPLATE
-from autosubmit_api.factory.postgres import postgres_rc
+from tests.factory import RC_TEMPLATE
+from tests.factory.postgres import postgres_rc
 from tests.compat import compare, judge42
 from tests.compat.departures42 import departure_for
 from tests.compat.golden import BASE_URL, HOST, REFERENCE_SECRET, index_rows, load_rows, split_route

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from autosubmit_api.factory import Site, make_experiment, make_site, workflow
+from tests.factory import Site, make_experiment, make_site, workflow
 from tests.auth.standins import CASStandIn, OIDCStandIn
 from tests.conftest import free_port, shared_dir
 from tests.fixture_site import copy_fixture_tree, fixtures_available

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from autosubmit_api.auth import issue_token
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_cli import Server, clean_env

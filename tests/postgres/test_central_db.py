@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from autosubmit_api.factory import add_central_row
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import add_central_row
+from tests.factory import postgres as pgf
 from autosubmit_api.readers import backend, central_db, central_store
 from autosubmit_api.models import DetailsRow, StatusRow
 

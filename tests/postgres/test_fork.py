@@ -8,8 +8,8 @@ import os
 from sqlalchemy import text
 
 from autosubmit_api import workers
-from autosubmit_api.factory import add_central_row
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import add_central_row
+from tests.factory import postgres as pgf
 from autosubmit_api.readers import backend, central_db
 
 

@@ -17,10 +17,10 @@ import pytest
 
 from autosubmit_api.app import create_app
 from autosubmit_api.errors import NotFound
-from autosubmit_api.factory import postgres as pgf
-from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec, pickles
-from autosubmit_api.factory.history import write_structure_data
-from autosubmit_api.factory import job_db as factory_db
+from tests.factory import postgres as pgf
+from tests.factory import JobDataSpec, JobSpec, RunSpec, pickles
+from tests.factory.history import write_structure_data
+from tests.factory import job_db as factory_db
 from autosubmit_api.readers import job_db, job_list, packages, storage, structure
 from autosubmit_api.services import rundetail
 from tests.conftest import shared_dir

@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 
 from autosubmit_api.errors import NotFound, Unavailable
-from autosubmit_api.factory import postgres as pgf
-from autosubmit_api.factory import set_statuses
+from tests.factory import postgres as pgf
+from tests.factory import set_statuses
 from autosubmit_api.readers import job_data, job_list, packages, storage, store, user_metrics
-from autosubmit_api.factory.metrics import write_user_metrics
+from tests.factory.metrics import write_user_metrics
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 from werkzeug.exceptions import HTTPException
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import postgres as pgf
-from autosubmit_api.factory import workflow
+from tests.factory import postgres as pgf
+from tests.factory import workflow
 from autosubmit_api.readers import backend, cache
-from autosubmit_api.factory.metrics import write_user_metrics
+from tests.factory.metrics import write_user_metrics
 
 JOB = "a000_20000101_fc0_1_SIM"
 JOB_LOG = f"{JOB}.20240101000000.out"

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import pytest
 
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import postgres as pgf
 from tests.conftest import free_port
 
 INTERVAL = 2

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, inspect, text
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import postgres as pgf
 from autosubmit_api.readers import backend
 from tests.conftest import TEST_SECRET
 

@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from autosubmit_api import workers
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import postgres as pgf
 
 
 @pytest.fixture(autouse=True)

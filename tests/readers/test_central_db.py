@@ -7,7 +7,7 @@ import time
 import pytest
 
 from autosubmit_api.errors import Unavailable
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 from autosubmit_api.readers import central_db
 from tests.readers import running_autosubmit
 

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from autosubmit_api.config import Settings
-from autosubmit_api.factory import hostile
+from tests.factory import hostile
 from autosubmit_api.readers import confined, exp_config, job_data, job_list, logs, structure
 
 SECRET = b"SECRET-OUTSIDE-THE-ROOTS\n"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from autosubmit_api.errors import DataError, NotFound
-from autosubmit_api.factory import conf as factory_conf
+from tests.factory import conf as factory_conf
 from autosubmit_api.readers import exp_config
 from autosubmit_api.readers.exp_config import site_keys
 

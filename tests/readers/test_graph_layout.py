@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from autosubmit_api.factory import packages as factory_packages
+from tests.factory import packages as factory_packages
 from autosubmit_api.readers import graph_layout, paths
 
 

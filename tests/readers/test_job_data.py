@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from autosubmit_api.errors import DataError, NotFound
-from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec, history
+from tests.factory import JobDataSpec, JobSpec, RunSpec, history
 from autosubmit_api.readers import job_data
 
 D = datetime(2000, 1, 1)

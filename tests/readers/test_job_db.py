@@ -13,9 +13,9 @@ import pytest
 
 from autosubmit_api.app import create_app
 from autosubmit_api.errors import DataError, NotFound
-from autosubmit_api.factory import JobSpec
-from autosubmit_api.factory import job_db as factory_db
-from autosubmit_api.factory import set_statuses
+from tests.factory import JobSpec
+from tests.factory import job_db as factory_db
+from tests.factory import set_statuses
 from autosubmit_api.readers import confined, job_db, job_list, packages, storage, structure
 from tests.fixture_site import snapshot
 from tests.readers.running_autosubmit import writing

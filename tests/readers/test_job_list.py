@@ -12,7 +12,7 @@ import pytest
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
-from autosubmit_api.factory import JobSpec, pickles, set_statuses, workflow
+from tests.factory import JobSpec, pickles, set_statuses, workflow
 from autosubmit_api.readers import job_list
 from autosubmit_api.readers.job_list import load_job_list, parse_job_list, read_job_list_file
 

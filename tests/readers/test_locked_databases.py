@@ -12,7 +12,7 @@ import pytest
 
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.readers import job_data, job_list, packages, paths, structure, user_metrics
-from autosubmit_api.factory.metrics import write_user_metrics
+from tests.factory.metrics import write_user_metrics
 
 TIMEOUT = 0.2
 # A read waits at most the busy timeout; 2 s more is a generous margin for a loaded machine,

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from autosubmit_api.errors import DataError
-from autosubmit_api.factory import packages as factory_packages
+from tests.factory import packages as factory_packages
 from autosubmit_api.readers import packages
 
 PKG = "a000_ASThread_17128472368642_1_4"

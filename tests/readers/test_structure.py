@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from autosubmit_api.factory import JobDataSpec, set_statuses, structure, workflow
+from tests.factory import JobDataSpec, set_statuses, structure, workflow
 from autosubmit_api.readers import paths
 from autosubmit_api.readers.job_list import load_job_list
 from autosubmit_api.readers.structure import load_dependencies

@@ -14,7 +14,7 @@ import tracemalloc
 import pytest
 
 from autosubmit_api.errors import DataError
-from autosubmit_api.factory import conf as factory_conf
+from tests.factory import conf as factory_conf
 from autosubmit_api.readers import exp_config
 from autosubmit_api.readers.exp_config import config_files
 

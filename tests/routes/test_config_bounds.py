@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from autosubmit_api.factory import conf as factory_conf
+from tests.factory import conf as factory_conf
 from autosubmit_api.readers.exp_config import config_files
 from tests.services import history_case as case
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from autosubmit_api.factory import JobDataSpec, RunSpec, add_central_row
+from tests.factory import JobDataSpec, RunSpec, add_central_row
 from autosubmit_api.readers import cache, list_facts
 
 ITEM_KEYS = {

@@ -10,8 +10,8 @@ import os
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import RunSpec
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import RunSpec
+from tests.factory import postgres as pgf
 from tests.postgres.fixtures import pg_url  # noqa: F401 - fixture
 
 PATHS = [

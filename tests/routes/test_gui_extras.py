@@ -5,8 +5,8 @@ from datetime import datetime
 
 import pytest
 
-from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
-from autosubmit_api.factory.metrics import write_user_metrics
+from tests.factory import JobDataSpec, JobSpec, RunSpec
+from tests.factory.metrics import write_user_metrics
 
 WAITING, RUNNING, COMPLETED, FAILED = 0, 4, 5, -1
 T0 = 1_700_000_000

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from autosubmit_api.factory import set_statuses
+from tests.factory import set_statuses
 
 FORMATS = ("F1", "F2", "F3", "F4")
 E = "a000"
@@ -151,7 +151,7 @@ def test_graph_groupings_and_laplacian_layout(client, make_experiment, grouped):
 
 
 def test_graph_uses_a_saved_layout_that_covers_every_job(client, make_experiment, site):
-    from autosubmit_api.factory.packages import write_graph_layout
+    from tests.factory.packages import write_graph_layout
 
     exp = make_experiment(E)
     positions = {job.name: (10 * i, -20 * i) for i, job in enumerate(exp.jobs)}

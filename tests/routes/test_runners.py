@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 
 UPDATE = "/v4/runners/command/update-experiment-description"
 PREFERRED = "/v4/user-settings/preferred-username"

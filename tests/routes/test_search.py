@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from autosubmit_api.factory import RunSpec, add_central_row
+from tests.factory import RunSpec, add_central_row
 
 ITEM_KEYS = {
     "id",

@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 
-from autosubmit_api.factory import conf as factory_conf
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import conf as factory_conf
+from tests.factory import make_experiment, make_site
 from tests.bombs import MB, peak_growth, resident_after_reset, worker_pids
 from tests.security.server import site_server
 from tests.security.test_bombs_server import MAX_GROWTH

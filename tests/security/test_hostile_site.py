@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from autosubmit_api.factory import hostile
+from tests.factory import hostile
 from autosubmit_api.readers import logs
 
 SECRET = "root:SECRET-OUTSIDE-THE-ROOTS:0:0"

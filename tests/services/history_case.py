@@ -8,7 +8,7 @@ SIM_2 completes (queue 5, run 120); POST_1 completes (queue 10, run 40).
 Run 2 (month x1): SIM_3 completes (queue 30, run 240); SIM_4 is RUNNING since 6000.
 """
 
-from autosubmit_api.factory import JobDataSpec, JobSpec, RunSpec
+from tests.factory import JobDataSpec, JobSpec, RunSpec
 
 EXPID = "a001"
 NOW = 6100

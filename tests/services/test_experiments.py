@@ -3,7 +3,7 @@
 import pytest
 
 from autosubmit_api.errors import BadRequest, NotFound, Unavailable
-from autosubmit_api.factory import RunSpec, add_central_row
+from tests.factory import RunSpec, add_central_row
 from autosubmit_api.services import experiments as service
 from autosubmit_api.services import health
 

@@ -3,8 +3,8 @@
 import pytest
 
 from autosubmit_api.errors import NotFound
-from autosubmit_api.factory import JobDataSpec, RunSpec
-from autosubmit_api.factory.history import write_structure_data
+from tests.factory import JobDataSpec, RunSpec
+from tests.factory.history import write_structure_data
 from autosubmit_api.services import rundetail
 from tests.services import history_case as case
 

@@ -139,7 +139,7 @@ def test_a_running_jobs_new_attempt_line_is_seen_without_a_pkl_change(exp, clien
 
 
 def test_a_completed_jobs_file_is_read_again_after_the_pkl_changes(exp, client):
-    from autosubmit_api.factory import set_statuses
+    from tests.factory import set_statuses
 
     path = exp.path / "tmp" / f"{case.name('1_POST')}_TOTAL_STATS"
     assert client.get(f"/stats/{case.EXPID}/0/POST").get_json()["summary"]["runCount"] == 1

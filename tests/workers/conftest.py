@@ -30,9 +30,9 @@ import pytest
 from sqlalchemy import text
 
 from autosubmit_api.config import Settings
-from autosubmit_api.factory import Experiment, JobSpec, Site, set_statuses
-from autosubmit_api.factory import postgres as pgf
-from autosubmit_api.factory.structure import write_structure
+from tests.factory import Experiment, JobSpec, Site, set_statuses
+from tests.factory import postgres as pgf
+from tests.factory.structure import write_structure
 from autosubmit_api.readers import backend as engines
 from tests.postgres.fixtures import pg_url  # noqa: F401 - fixture
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from autosubmit_api.errors import Unavailable
-from autosubmit_api.factory import add_central_row
+from tests.factory import add_central_row
 from autosubmit_api.readers import backend, central_store
 from autosubmit_api.models import DetailsRow, StatusRow
 

@@ -9,7 +9,7 @@ import shutil
 import time
 
 from autosubmit_api import workers
-from autosubmit_api.factory.conf import default_as4_config
+from tests.factory.conf import default_as4_config
 from autosubmit_api.readers import central_db, central_store
 from autosubmit_api.workers import details
 from tests.workers.conftest import changed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from autosubmit_api.factory import JobSpec
+from tests.factory import JobSpec
 from autosubmit_api.readers import central_store, graph_layout
 from autosubmit_api.workers import graph_layouts, status
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
-from autosubmit_api.factory import job_db as factory_db
+from tests.factory import job_db as factory_db
 from autosubmit_api.readers import central_db, central_store
 from autosubmit_api.workers import details, graph_layouts, status
 

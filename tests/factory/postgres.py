@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
-from autosubmit_api.factory.specs import Site
+from tests.factory.specs import Site
 
 CENTRAL_DDL = (
     "CREATE TABLE IF NOT EXISTS public.experiment(id SERIAL PRIMARY KEY, name VARCHAR NOT NULL, "

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
 
-from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec, Site  # noqa: F401 (re-exported)
+from tests.factory.specs import JobDataSpec, JobSpec, RunSpec, Site  # noqa: F401 (re-exported)
 
 
 RC_TEMPLATE = """[database]
@@ -191,9 +191,9 @@ def make_experiment(
     an experiment without history rows, and `job_data_version=0` for no history DB at all.
     """
     # Aliased: the `structure` and `packages` parameters would otherwise be shadowed.
-    from autosubmit_api.factory import conf, history, job_db, pickles, workflow
-    from autosubmit_api.factory import packages as packages_mod
-    from autosubmit_api.factory import structure as structure_mod
+    from tests.factory import conf, history, job_db, pickles, workflow
+    from tests.factory import packages as packages_mod
+    from tests.factory import structure as structure_mod
 
     if jobs is None:
         jobs = workflow.standard_jobs(expid)
@@ -236,7 +236,7 @@ def make_experiment(
 
 def set_statuses(experiment: Experiment, statuses: Mapping[str, int], pkl_format: str = "F4") -> None:
     """Rewrite the pickle with some statuses changed, as a running Autosubmit does."""
-    from autosubmit_api.factory import pickles
+    from tests.factory import pickles
 
     for job in experiment.jobs:
         if job.name in statuses:

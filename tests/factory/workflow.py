@@ -12,7 +12,7 @@ import random
 from datetime import datetime
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from autosubmit_api.factory.specs import JobSpec
+from tests.factory.specs import JobSpec
 
 WAITING, READY, SUBMITTED, QUEUING, RUNNING, COMPLETED, FAILED = 0, 1, 2, 3, 4, 5, -1
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path, PosixPath
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from autosubmit_api.factory.specs import JobSpec
+from tests.factory.specs import JobSpec
 
 FORMATS = ("F1", "F2", "F3", "F4")
 

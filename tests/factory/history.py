@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Collection, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from autosubmit_api.job_status import STATUS_NAMES
-from autosubmit_api.factory.specs import JobDataSpec, JobSpec, RunSpec
+from tests.factory.specs import JobDataSpec, JobSpec, RunSpec
 
 # Statuses whose job has been submitted at least once, so the history holds a row for it.
 _RAN = {"SUSPENDED", "FAILED", "SUBMITTED", "QUEUING", "RUNNING", "COMPLETED", "HELD"}

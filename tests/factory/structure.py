@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, Sequence, Tuple, Union
 
-from autosubmit_api.factory.specs import JobSpec
+from tests.factory.specs import JobSpec
 
 DDL = {
     "classic": "CREATE TABLE experiment_structure(e_from text NOT NULL, e_to text NOT NULL, UNIQUE(e_from, e_to))",

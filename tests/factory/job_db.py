@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from autosubmit_api.job_status import STATUS_NAMES
-from autosubmit_api.factory.specs import JobSpec
+from tests.factory.specs import JobSpec
 
 
 JOBS_DDL = """CREATE TABLE jobs (
@@ -213,7 +213,7 @@ def update_jobs_postgres(
     """`update_jobs` on the expid schema's `jobs` table of a PostgreSQL site."""
     from sqlalchemy import text
 
-    from autosubmit_api.factory.postgres import engine_for
+    from tests.factory.postgres import engine_for
 
     stamp = utc_text(modified)
     rows = [job_row(job, stamp, status_name=(statuses or {}).get(job.name)) for job in jobs]
