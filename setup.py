@@ -18,7 +18,8 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["autosubmit_api", "autosubmit_api.*"]),
     include_package_data=True,
-    package_data={"autosubmit_api": ["openapi.json"]},
+    # The bundled example site (autosubmit_api/examples.py), built by tests/factory/examples.py.
+    package_data={"autosubmit_api": ["openapi.json", "example_site/*", "example_site/**/*"]},
     install_requires=[
         "flask>=2.2,<4",
         "flask-cors>=4",

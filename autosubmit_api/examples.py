@@ -2,10 +2,11 @@
 
 When no `.autosubmitrc` is found and `AUTOSUBMIT_CONFIGURATION` is unset, a first start
 would otherwise serve `~/debug/autosubmit`, which does not exist, and answer 503 to every
-experiment route. Instead the CLI writes a small site with the project's factory (the same
-real formats Autosubmit writes) into a per-user data directory,
-`$XDG_DATA_HOME/autosubmit_api/examples` (default `~/.local/share/autosubmit_api/examples`),
-and serves it. It is rewritten only when missing, unfinished, or made by another version.
+experiment route. Instead the CLI copies a small site, shipped as package data in
+`example_site/` (built by the project's factory, tests/factory/examples.py, in the real formats
+Autosubmit writes), into a per-user data directory, `$XDG_DATA_HOME/autosubmit_api/examples`
+(default `~/.local/share/autosubmit_api/examples`), and serves it. It is rewritten only when
+missing, unfinished, or made by another version.
 
 Defaults for the examples, each overridden by setting the variable explicitly:
 `PROTECTION_LEVEL=NONE` (demo data, so `curl localhost:8000/v4/experiments` answers without
@@ -33,7 +34,29 @@ log = logging.getLogger(__name__)
 LAYOUT = 3
 MARKER = ".autosubmit_api_examples"
 PARTIAL = ".autosubmit_api_examples.partial"
-OWNER = "demo"
+# The site as tests/factory/examples.py builds it, shipped as package data (docs/cli.md), and
+# the list of its directories (empty ones are not package data).
+SITE_DIR = "example_site"
+DIRECTORIES = "directories.txt"
+
+# An `.autosubmitrc` for a site rooted in {root}; also the factory's (tests/factory).
+RC_TEMPLATE = """[database]
+path = {root}
+filename = autosubmit.db
+backend = sqlite
+[local]
+path = {root}
+[globallogs]
+path = {root}/logs
+[historicdb]
+path = {root}/metadata/data
+[structures]
+path = {root}/metadata/structures
+[historiclog]
+path = {root}/metadata/logs
+[graph]
+path = {root}/metadata/graph
+"""
 
 
 def examples_dir(env: Mapping[str, str]) -> Path:
@@ -54,108 +77,14 @@ def is_current(root: Path) -> bool:
 
 
 def _write(root: Path) -> None:
-    """The example site: seven experiments in different job list formats, configs and states."""
-    from tests.factory import conf, make_experiment, make_site, workflow
-
-    site = make_site(root)
-    # details.hpc as the details worker would write it: the configuration's HPCARCH.
-    hpc = conf.default_as4_config("a000")["DEFAULT"]["HPCARCH"]
-    details = {"user": OWNER, "created": "2024-05-02 09:30:00", "model": "NA", "branch": "NA", "hpc": hpc}
-
-    running = workflow.standard_jobs("a000", dates=("20000101", "20000201"), chunks=3)
-    make_experiment(
-        site,
-        "a000",
-        running,
-        pkl_format="F4",
-        autosubmit_version="4.1.12",
-        description="Coupled run in progress (Autosubmit 4.1.12 job list)",
-        details=details,
-        status="RUNNING",
-    )
-
-    finished = workflow.standard_jobs("a001", members=("fc0", "fc1"))
-    for job in finished:
-        job.status = workflow.COMPLETED
-    make_experiment(
-        site,
-        "a001",
-        finished,
-        pkl_format="F3",
-        autosubmit_version="4.1.11",
-        description="Finished ensemble (Autosubmit 4.1.0-4.1.11 networkx job list)",
-        details=dict(details, created="2024-03-11 16:02:41"),
-        status="NOT RUNNING",
-        config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.1.11"}},
-    )
-
-    failed = workflow.standard_jobs("a002")
-    failed[len(failed) // 2].status = workflow.FAILED
-    make_experiment(
-        site,
-        "a002",
-        failed,
-        pkl_format="F2",
-        autosubmit_version="4.0.95",
-        description="Stopped on a failed SIM (Autosubmit 4.0 job list)",
-        details=dict(details, created="2024-01-08 14:52:35"),
-        status="NOT RUNNING",
-        config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.0.95"}},
-    )
-
-    make_experiment(
-        site,
-        "a003",
-        workflow.standard_jobs("a003", chunks=3),
-        pkl_format="F1",
-        autosubmit_version="3.13.0",
-        as3_config=True,
-        description="Autosubmit 3 experiment (INI configuration)",
-        details=dict(details, hpc="marenostrum4", created="2023-02-09 12:10:01"),
-        status="NOT RUNNING",
-    )
-
-    wrapped = workflow.standard_jobs("a004", chunks=4)
-    sims = [job.name for job in wrapped if job.section == "SIM"]
-    for job in wrapped:
-        if job.name in sims:
-            job.wrapper_type = "vertical"
-    make_experiment(
-        site,
-        "a004",
-        wrapped,
-        pkl_format="F4",
-        autosubmit_version="4.1.12",
-        description="Vertical wrapper of the SIM chunks",
-        details=dict(details, created="2024-04-19 13:53:24"),
-        config={"WRAPPERS": {"WRAPPER_V": {"TYPE": "vertical", "JOBS_IN_WRAPPER": "SIM"}}},
-        packages={"a004_ASThread_17128472368642_4_4": sims},
-    )
-
-    # Autosubmit 4.2: no pickle, the job list in db/job_list.db (docs/storage.md).
-    current = workflow.standard_jobs("a005", dates=("20000101",), members=("fc0", "fc1"), chunks=2)
-    for job in current[: len(current) // 2]:
-        job.status = workflow.COMPLETED
-    make_experiment(
-        site,
-        "a005",
-        current,
-        job_list_layout="db",
-        autosubmit_version="4.2.0",
-        description="Autosubmit 4.2 experiment (job list in db/job_list.db)",
-        details=dict(details, created="2025-11-20 10:15:00"),
-        status="NOT RUNNING",
-        config={"CONFIG": {"AUTOSUBMIT_VERSION": "4.2.0"}},
-    )
-
-    make_experiment(
-        site,
-        "t000",
-        workflow.standard_jobs("t000", chunks=1),
-        pkl_format="F4",
-        description="Test experiment",
-        details=details,
-    )
+    """The example site: the shipped copy, its empty directories and an `.autosubmitrc` for `root`."""
+    shipped = Path(__file__).resolve().parent / SITE_DIR
+    # shutil.copy, not copy2: the files are as new as the copy, as if Autosubmit had just written them.
+    shutil.copytree(shipped, root, dirs_exist_ok=True, copy_function=shutil.copy)
+    for name in (root / DIRECTORIES).read_text().split():
+        (root / name).mkdir(parents=True, exist_ok=True)
+    (root / DIRECTORIES).unlink()
+    (root / ".autosubmitrc").write_text(RC_TEMPLATE.format(root=root))
 
 
 def ensure_examples(root: Path) -> Path:

@@ -1,7 +1,8 @@
 """The experiment factory: writes Autosubmit sites and experiments in the real on-disk formats.
 
-Used by the tests, the benchmarks and the bundled examples (`autosubmit_api start` with no
-`.autosubmitrc`). `make_site(root)` lays out a site (an `.autosubmitrc`, the central
+Used by the tests and the benchmarks, and to build the bundled examples that `autosubmit_api
+start` serves with no `.autosubmitrc` (shipped as package data: `examples` below). Not part of
+the installed package. `make_site(root)` lays out a site (an `.autosubmitrc`, the central
 `autosubmit.db` and `as_times.db`, the metadata directories); `make_experiment(site, expid,
 ...)` adds one experiment: its central row, job list (pickle, or the 4.2 database), history
 DB, structure DB, config, logs and wrapper packages. Each format is written by its own module:
@@ -15,6 +16,7 @@ DB, structure DB, config, logs and wrapper packages. Each format is written by i
 * `packages`  job_packages_<expid>.db in its three layouts and graph_data_<expid>.db (A.7, A.11)
 * `conf`      AS4 YAML / AS3 INI configuration (A.8)
 * `workflow`  ready-made job lists (sections x dates x members x chunks with dependencies)
+* `examples`  the bundled example site, and `python -m tests.factory.examples` to ship it
 * `hostile`   what a hostile owner puts in an experiment: symlinked directories and files,
               compression bombs, a file swapped with a symlink in a loop (docs/security.md)
 """
@@ -28,26 +30,10 @@ from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
 
+# The `.autosubmitrc` layout has one home, the runtime's (the bundled examples write it too).
+from autosubmit_api.examples import RC_TEMPLATE  # noqa: F401 (re-exported)
 from tests.factory.specs import JobDataSpec, JobSpec, RunSpec, Site  # noqa: F401 (re-exported)
 
-
-RC_TEMPLATE = """[database]
-path = {root}
-filename = autosubmit.db
-backend = sqlite
-[local]
-path = {root}
-[globallogs]
-path = {root}/logs
-[historicdb]
-path = {root}/metadata/data
-[structures]
-path = {root}/metadata/structures
-[historiclog]
-path = {root}/metadata/logs
-[graph]
-path = {root}/metadata/graph
-"""
 
 CENTRAL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiment(
@@ -76,9 +62,12 @@ CREATE TABLE IF NOT EXISTS experiment_status(
 """
 
 
-def make_site(root: Union[str, Path]) -> Site:
-    """An empty site: `.autosubmitrc`, central DBs and metadata directories under `root`."""
-    site = Site(Path(root))
+def make_site(root: Union[str, Path], recorded_root: Optional[str] = None) -> Site:
+    """An empty site: `.autosubmitrc`, central DBs and metadata directories under `root`.
+
+    `recorded_root`: the root the job list pickles record (Site.recorded_root).
+    """
+    site = Site(Path(root), recorded_root=recorded_root)
     for directory in (
         site.root,
         site.jobdata_dir,
@@ -213,7 +202,9 @@ def make_experiment(
     for sub in ("conf", "tmp", f"tmp/LOG_{expid}", "tmp/ASLOGS", "proj") + (("pkl",) if with_pkl else ()):
         (exp_dir / sub).mkdir(parents=True, exist_ok=True)
     if with_pkl:
-        pickles.write_job_list(exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format)
+        pickles.write_job_list(
+            exp_dir / "pkl" / f"job_list_{expid}.pkl", jobs, pkl_format, recorded_root=site.recorded_root
+        )
         if structure:
             structure_mod.write_structure(site.structures_dir / f"structure_{expid}.db", jobs)
     if job_list_layout != "pkl":
@@ -243,7 +234,7 @@ def set_statuses(experiment: Experiment, statuses: Mapping[str, int], pkl_format
             job.status = statuses[job.name]
     path = experiment.pkl_path
     before = os.stat(path).st_mtime_ns if path.exists() else 0
-    pickles.write_job_list(path, experiment.jobs, pkl_format)
+    pickles.write_job_list(path, experiment.jobs, pkl_format, recorded_root=experiment.site.recorded_root)
     after = os.stat(path).st_mtime_ns
     if after <= before:
         os.utime(path, ns=(before + 1_000_000, before + 1_000_000))

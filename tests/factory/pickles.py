@@ -26,12 +26,20 @@ from tests.factory.specs import JobSpec
 FORMATS = ("F1", "F2", "F3", "F4")
 
 
-def write_job_list(path: Union[str, Path], jobs: Sequence[JobSpec], fmt: str) -> None:
-    """Write `jobs` (in this order) as the job list pickle `path` in format F1..F4."""
+def write_job_list(
+    path: Union[str, Path], jobs: Sequence[JobSpec], fmt: str, *, recorded_root: Optional[str] = None
+) -> None:
+    """Write `jobs` (in this order) as the job list pickle `path` in format F1..F4.
+
+    F3 and F4 record each job's tmp and log paths under the site's root, as Autosubmit does:
+    `recorded_root` when given (a site built in one place and served from another, as the
+    bundled examples), else the root `path` lies in.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown pickle format {fmt!r}; expected one of {FORMATS}")
     path = Path(path)
-    data = {"F1": _dump_f1, "F2": _dump_f2, "F3": _dump_f3, "F4": _dump_f4}[fmt](list(jobs), path)
+    root = recorded_root or _root_of(path)
+    data = {"F1": _dump_f1, "F2": _dump_f2, "F3": _dump_f3, "F4": _dump_f4}[fmt](list(jobs), path, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
@@ -60,13 +68,13 @@ def _tuple_of(job: JobSpec, remote_logs: bool) -> tuple:
     )
 
 
-def _dump_f2(jobs: List[JobSpec], path: Path) -> bytes:
+def _dump_f2(jobs: List[JobSpec], path: Path, root: str) -> bytes:
     # Autosubmit 4.0 (Python 3, protocol 2): 13-tuples, wrapper type 'none' when unwrapped.
     rows = [_tuple_of(job, False) + (job.wrapper_type or "none",) for job in jobs]
     return pickle.dumps(rows, protocol=2)
 
 
-def _dump_f1(jobs: List[JobSpec], path: Path) -> bytes:
+def _dump_f1(jobs: List[JobSpec], path: Path, root: str) -> bytes:
     """Autosubmit 3.x under Python 2: protocol 0 with byte STRINGs, as a3tb's file.
 
     Python 3's own protocol 0 would write UNICODE opcodes and `_codecs.encode`, which no
@@ -227,9 +235,8 @@ def _root_of(path: Path) -> str:
     return str(path.resolve().parent.parent.parent)
 
 
-def _dump_f4(jobs: List[JobSpec], path: Path) -> bytes:
+def _dump_f4(jobs: List[JobSpec], path: Path, root: str) -> bytes:
     expid = _expid_of(path, jobs)
-    root = _root_of(path)
     state: Dict[str, Dict[str, Any]] = {}
     for job in jobs:
         attrs = _state(job, expid, root, "_status")
@@ -317,8 +324,8 @@ def _graph_of(jobs: List[JobSpec], expid: str, root: str) -> _DiGraphStandin:
     return graph
 
 
-def _dump_f3(jobs: List[JobSpec], path: Path) -> bytes:
-    graph = _graph_of(jobs, _expid_of(path, jobs), _root_of(path))
+def _dump_f3(jobs: List[JobSpec], path: Path, root: str) -> bytes:
+    graph = _graph_of(jobs, _expid_of(path, jobs), root)
     with _STANDIN_LOCK:
         added = _register_standins()
         try:

@@ -106,9 +106,14 @@ class JobDataSpec:
 
 @dataclass
 class Site:
-    """Directories and files of one Autosubmit installation, rooted in `root`."""
+    """Directories and files of one Autosubmit installation, rooted in `root`.
+
+    `recorded_root`: the root the job list pickles record in their jobs' paths, when the site
+    is built in one place to be served from another (the bundled examples); None: `root`.
+    """
 
     root: Path
+    recorded_root: Optional[str] = None
 
     @property
     def db_dir(self) -> Path:
