@@ -43,6 +43,9 @@ setup(
             "playwright>=1.40",
             "openapi-spec-validator>=0.7",
             "ruff==0.17.6",
+            # tests/test_wheel.py builds the wheel without the network (--no-build-isolation).
+            "setuptools>=64",
+            "wheel",
         ],
     },
     entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},
