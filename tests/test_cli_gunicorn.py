@@ -125,6 +125,7 @@ def _print_config(env, *args, cwd):
     return values
 
 
+@pytest.mark.slow
 def test_the_config_file_the_environment_and_the_command_line_in_gunicorns_order(site_env, tmp_path):
     conf = tmp_path / "gunicorn.site.py"
     conf.write_text("timeout = 31\nproc_name = 'from-config-file'\npreload_app = False\nbacklog = 77\n")
@@ -146,6 +147,7 @@ def test_a_missing_config_file_stops_start(site_env, tmp_path):
     assert "doesn't exist" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_option_is_ignored_with_a_warning_and_the_server_starts(site_env, tmp_path):
     server = Server(site_env, "--disable-bg-tasks", "--some-future-option", "--legacy-flag=3", cwd=tmp_path)
     try:
@@ -157,6 +159,7 @@ def test_an_unknown_option_is_ignored_with_a_warning_and_the_server_starts(site_
     assert "warning: ignoring unknown option(s) of start: --some-future-option --legacy-flag=3" in err
 
 
+@pytest.mark.slow
 def test_logs_timeout_backlog_and_forwarded_ips_reach_a_real_server(site_env, tmp_path):
     access, errors = tmp_path / "access.log", tmp_path / "error.log"
     server = Server(
@@ -194,6 +197,7 @@ def test_logs_timeout_backlog_and_forwarded_ips_reach_a_real_server(site_env, tm
     assert "'timeout': 45" in out and "'backlog': 16" in out and "'reuse_port': True" in out
 
 
+@pytest.mark.slow
 def test_certfile_and_keyfile_serve_https(site_env, tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     made = subprocess.run(
@@ -256,6 +260,7 @@ def test_certfile_and_keyfile_serve_https(site_env, tmp_path):
         proc.communicate(timeout=30)
 
 
+@pytest.mark.slow
 def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
     # gunicorn's `-e NAME=VALUE` sets the environment the app is built in, as under upstream.
     server = Server(
@@ -269,6 +274,7 @@ def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_control_socket_named_on_the_command_line_or_in_the_config_file_is_kept(site_env, tmp_path):
     if not hasattr(pytest.importorskip("gunicorn.config"), "ControlSocket"):
         pytest.skip("this gunicorn has no control socket")

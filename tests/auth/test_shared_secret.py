@@ -71,6 +71,7 @@ def server(site, cas, tmp_path):
     log.close()
 
 
+@pytest.mark.slow
 def test_random_secret_is_shared_by_all_gunicorn_workers(server, cas, tmp_path):
     base, access_log = server
     service = base + "/v4/auth/cas/v2/login"

@@ -14,7 +14,7 @@ from tests.compat import compare
 from tests.compat.pending import PENDING, PENDING_V42
 from tests.conftest import shared_dir
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 GOLDEN = shared_dir() / "golden"
 if not (GOLDEN / "index.tsv").is_file():

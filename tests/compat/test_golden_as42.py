@@ -16,7 +16,7 @@ from tests.compat.pending42 import PENDING42
 from tests.conftest import shared_dir
 from tests.fixture_site import snapshot
 
-pytestmark = pytest.mark.compat
+pytestmark = [pytest.mark.compat, pytest.mark.slow]
 
 SPEC = SITES["as42"]
 GOLDEN = shared_dir() / SPEC.golden

@@ -30,7 +30,7 @@ from tests.compat.pending42 import PENDING42
 from tests.conftest import shared_dir
 from tests.fixture_site import snapshot
 
-pytestmark = [pytest.mark.compat, pytest.mark.postgres]
+pytestmark = [pytest.mark.compat, pytest.mark.postgres, pytest.mark.slow]
 
 SHARED = shared_dir()
 ROWS = {}

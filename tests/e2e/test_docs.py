@@ -17,7 +17,7 @@ from tests.conftest import TEST_SECRET
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
 from tests.test_cli import Server, clean_env
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

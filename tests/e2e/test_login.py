@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.conftest import OIDC_BUILD, TEST_SECRET, V401_CAS_BUILD
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # Before a login there is no token: the Login page's verify-token answers 401 by design.
 VERIFY = "/v4/auth/verify-token"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import GUI_BUILDS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 builds = pytest.mark.parametrize("build", GUI_BUILDS)
 # Fixture experiments (need ../shared/fixtures) and the factory's own: a6zj has a wrapper,

@@ -17,6 +17,10 @@ import re
 import time
 from typing import Dict, List
 
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 # A finished experiment of the shared fixtures: its tree holds still between loads.
 STILL = "a6zj"
 

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import shared_dir
 from tests.e2e.conftest import GuiPage, PageRecord, _SPAHandler, api_server, point_build
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PREFIX = "/as-api"
 

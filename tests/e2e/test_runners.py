@@ -19,7 +19,7 @@ import pytest
 from autosubmit_api.auth import issue_token
 from tests.e2e.conftest import SITE_TOKEN, SITE_TOKEN_USER, TEST_SECRET
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 OWNER = "e2euser"
 UPDATE = "/v4/runners/command/update-experiment-description"

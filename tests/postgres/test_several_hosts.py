@@ -79,6 +79,7 @@ def pg_site(site, make_experiment, pg_url):
     return site
 
 
+@pytest.mark.slow
 def test_each_interval_runs_once_and_a_survivor_takes_over(pg_site):
     env = dict(
         os.environ,
@@ -172,6 +173,7 @@ def _server_runs(servers, job):
     return slots
 
 
+@pytest.mark.slow
 def test_two_api_servers_share_the_jobs_and_a_survivor_takes_over(pg_site):
     env = dict(
         os.environ,

@@ -23,6 +23,7 @@ def _bump_mtime(path, seconds=10):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
 
 
+@pytest.mark.slow
 def test_many_small_entries_do_not_evict_a_parsed_job_list(bounds, site, make_experiment):
     # A v3 search reads the configuration of every experiment listed (two entries each):
     # with one entry count shared by both, 40 experiments evicted every parsed job list.

@@ -207,6 +207,7 @@ def test_empty_or_corrupt_file_is_a_data_error_naming_the_file(site, settings, c
     assert str(site.root) not in info.value.message
 
 
+@pytest.mark.slow
 def test_large_history_is_read_completely(site, settings):
     rows = [
         JobDataSpec(

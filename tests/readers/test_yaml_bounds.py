@@ -57,6 +57,7 @@ def test_the_issue_s_301_kb_file_is_refused_in_bounded_memory(settings):
     assert peak < 100 * MB
 
 
+@pytest.mark.slow
 def test_an_aliased_string_just_under_the_byte_cap_is_refused_in_bounded_memory(settings):
     text = factory_conf.aliased_string_yaml(5000, 650_000)  # 4.9 GB once expanded
     assert 1.8 * MB < len(text) < config_files.MAX_CONFIG_BYTES
@@ -212,6 +213,7 @@ def test_both_parsers_give_the_same_values(loader):
     assert data["B"][1:] == ["x", {"k": "v"}] and data["M"] == "merged"
 
 
+@pytest.mark.slow
 def test_the_pure_python_parser_counts_aliases_as_values():
     text = "A: &a x\nB: [" + "*a," * config_files.MAX_CONFIG_NODES + "*a]"
     with pytest.raises(config_files.OverBudget) as info:
@@ -230,6 +232,7 @@ def test_the_pure_python_parser_counts_aliases_as_values():
         ("A: &a [x, *a]", "an alias refers to a value that contains it"),
     ],
 )
+@pytest.mark.slow
 def test_both_parsers_keep_the_budget(loader, text, reason):
     with pytest.raises(Exception) as info:
         config_files.load_yaml_text(text, loader=loader)

@@ -16,7 +16,10 @@ import pytest
 from tests.bombs import BOMBS, MB, log_bomb_site, peak_growth, resident_after_reset, worker_pids
 from tests.security.server import site_server
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
+pytestmark = [
+    pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS"),
+    pytest.mark.slow,  # real gunicorn servers, their memory measured
+]
 
 # Well above what the bounds allow (2 MiB kept, 64 MiB streamed in 64 KiB blocks), far below
 # what the unbounded reads cost (gigabytes): a margin that does not depend on the machine.

@@ -20,7 +20,10 @@ from tests.bombs import MB, peak_growth, resident_after_reset, worker_pids
 from tests.security.server import site_server
 from tests.security.test_bombs_server import MAX_GROWTH
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS")
+pytestmark = [
+    pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc for RSS"),
+    pytest.mark.slow,  # real gunicorn servers, their memory measured
+]
 
 BOMBS = {
     "a001": lambda: factory_conf.aliased_string_yaml(5000, 900_000),

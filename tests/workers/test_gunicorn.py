@@ -9,6 +9,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+import pytest
+
 from tests.conftest import free_port
 
 
@@ -17,6 +20,7 @@ def _health(port):
         return json.load(response)
 
 
+@pytest.mark.slow
 def test_the_scheduler_runs_in_the_master_only(site, make_experiment):
     make_experiment("a000")
     port = free_port()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
+
 from autosubmit_api.workers import lock
 from tests.postgres.test_several_hosts import INTERVAL, Scheduler, _runs, _wait
 
@@ -28,6 +30,7 @@ def test_a_claim_held_elsewhere_is_refused(settings):
             assert not second.acquired and second.reason == "another process holds the lock"
 
 
+@pytest.mark.slow
 def test_two_schedulers_on_one_sqlite_site_share_the_intervals(site, make_experiment):
     make_experiment("a000")
     env = dict(
@@ -61,6 +64,7 @@ def test_two_schedulers_on_one_sqlite_site_share_the_intervals(site, make_experi
             scheduler.stop()
 
 
+@pytest.mark.slow
 def test_a_process_forked_during_a_run_does_not_keep_the_lock(site, settings, tmp_path):
     import subprocess
     import sys
