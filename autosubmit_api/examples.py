@@ -79,8 +79,13 @@ def is_current(root: Path) -> bool:
 def _write(root: Path) -> None:
     """The example site: the shipped copy, its empty directories and an `.autosubmitrc` for `root`."""
     shipped = Path(__file__).resolve().parent / SITE_DIR
-    # shutil.copy, not copy2: the files are as new as the copy, as if Autosubmit had just written them.
-    shutil.copytree(shipped, root, dirs_exist_ok=True, copy_function=shutil.copy)
+    # Contents only: the files are as new as the copy (as if Autosubmit had just written them)
+    # and get the user's default modes, even from a read-only installation.
+    for source in sorted(shipped.rglob("*")):
+        if source.is_file():
+            target = root / source.relative_to(shipped)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
     for name in (root / DIRECTORIES).read_text().split():
         (root / name).mkdir(parents=True, exist_ok=True)
     (root / DIRECTORIES).unlink()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -84,6 +85,12 @@ def venv(wheel, tmp_path_factory):
     return root / "bin"
 
 
+def _chmod_tree(root: Path, directories: int, files: int) -> None:
+    for path in root.rglob("*"):
+        path.chmod(directories if path.is_dir() else files)
+    root.chmod(directories)
+
+
 def _env(home: Path) -> dict:
     env = clean_env(HOME=str(home))
     for name in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
@@ -114,6 +121,9 @@ def test_the_installed_wheel_serves_the_examples(venv, tmp_path):
         env=env,
     ).split()
     assert Path(where[0]).is_relative_to(venv.parent) and where[1] == "True"
+    # A read-only installation (a system or image install): the copy must still be the user's.
+    shipped = Path(where[0]).parent / "example_site"
+    _chmod_tree(shipped, 0o555, 0o444)
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -158,7 +168,9 @@ def test_the_installed_wheel_serves_the_examples(venv, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
+        _chmod_tree(shipped, 0o755, 0o644)
     assert "serving the bundled example experiments" in err
     served = home / ".local" / "share" / "autosubmit_api" / "examples"
     assert (served / ".autosubmitrc").read_text().startswith(f"[database]\npath = {served}\n")
     assert (served / "metadata" / "graph").is_dir()
+    assert [str(path) for path in served.rglob("*") if not path.stat().st_mode & stat.S_IWUSR] == []
