@@ -455,7 +455,7 @@ class ExperimentRef:
 @dataclass(frozen=True)
 class RawTable:
     columns: Tuple[str, ...]
-    rows: Sequence[tuple]
+    rows: Sequence[Tuple[Any, ...]]
 
 
 @dataclass(frozen=True)

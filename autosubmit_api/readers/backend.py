@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from typing import Dict, Tuple
+from typing import Any, Callable, Dict, Tuple, Union
 from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
@@ -28,7 +28,9 @@ from sqlalchemy.pool import NullPool
 from autosubmit_api.config import Settings
 
 _lock = threading.Lock()
-_engines: Dict[Tuple, Engine] = {}
+# ("pg", url) or ("sqlite", path, write) -> its engine
+EngineKey = Tuple[Union[str, bool], ...]
+_engines: Dict[EngineKey, Engine] = {}
 
 
 def is_postgres(settings: Settings) -> bool:
@@ -47,7 +49,7 @@ def _sqlite_engine(path: str, write: bool, timeout: float) -> Engine:
     # mode=rw for writers too: a missing central DB is an error, never a new empty file.
     uri = "file:" + quote(os.path.abspath(path)) + ("?mode=rw" if write else "?mode=ro")
 
-    def connect():
+    def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
         if not write:
             conn.execute("PRAGMA query_only = ON")
@@ -67,7 +69,7 @@ def _postgres_engine(settings: Settings) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _timeouts(dbapi_conn, _record):  # short statement timeout: never hang a request
+    def _timeouts(dbapi_conn: Any, _record: object) -> None:  # short statement timeout: never hang a request
         with dbapi_conn.cursor() as cur:
             cur.execute("SET statement_timeout = %s" % int(max(1.0, settings.sqlite_timeout * 5) * 1000))
         dbapi_conn.commit()
@@ -75,7 +77,7 @@ def _postgres_engine(settings: Settings) -> Engine:
     return engine
 
 
-def _cached(key: Tuple, build) -> Engine:
+def _cached(key: EngineKey, build: Callable[[], Engine]) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:

@@ -18,7 +18,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional, Tuple
+from typing import Any, Callable, Hashable, Optional, Tuple, TypeVar
+
+# What one kind of entry holds: each kind is computed by one reader, so one type per kind.
+T = TypeVar("T")
 
 # Kinds whose values stay small whatever the experiment's size: a configuration and its
 # metadata, user metrics, the names and last lines of the TOTAL_STATS files of the few
@@ -87,7 +90,7 @@ def file_key(path: str) -> Optional[Tuple[str, int, int]]:
     return (os.path.abspath(path), st.st_mtime_ns, st.st_size)
 
 
-def cached(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+def cached(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()` once per (kind, key); the result is shared, so treat it as read-only."""
     full = (kind, key)
     lru = _small if kind in SMALL_KINDS else _large
@@ -95,7 +98,8 @@ def cached(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
     with _lock:
         if full in entries:
             entries.move_to_end(full)
-            return entries[full]
+            hit: T = entries[full]  # stored by compute() of the same kind
+            return hit
     value = compute()
     with _lock:
         entries[full] = value
@@ -126,7 +130,7 @@ def put(kind: str, key: Hashable, value: Any) -> None:
         lru.trim()
 
 
-def cached_file(kind: str, path: str, parse: Callable[[str], Any], *extra: Hashable) -> Any:
+def cached_file(kind: str, path: str, parse: Callable[[str], T], *extra: Hashable) -> T:
     """parse(path), cached by the file's identity; FileNotFoundError when it is missing."""
     key = file_key(path)
     if key is None:

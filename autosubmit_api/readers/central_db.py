@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Row,
+    Select,
     bindparam,
     column,
     false,
@@ -55,6 +59,8 @@ EXP_TYPES = ("test", "operational", "experiment")
 
 _experiment = table("experiment", column("id"), column("name"), column("description"), column("autosubmit_version"))
 _details = table("details", column("exp_id"), *(column(name) for name in DETAILS_FIELDS))
+# WHERE conditions, joined by AND
+Conditions = List[ColumnElement[bool]]
 _status = table("experiment_status", column("exp_id"), column("name"), column("status"), column("modified"))
 _db_version = table("db_version", column("version"))
 
@@ -75,7 +81,7 @@ def _central(settings: Settings) -> Engine:
     return backend.central_engine(settings)
 
 
-def _columns(conn: Connection, name: str) -> Optional[set]:
+def _columns(conn: Connection, name: str) -> Optional[Set[str]]:
     """Column names of a table, or None when the table does not exist."""
     inspector = inspect(conn)
     if not inspector.has_table(name):
@@ -83,7 +89,7 @@ def _columns(conn: Connection, name: str) -> Optional[set]:
     return {col["name"] for col in inspector.get_columns(name)}
 
 
-def _text_order(conn: Connection, col):
+def _text_order(conn: Connection, col: ColumnElement[Any]) -> ColumnElement[Any]:
     # PostgreSQL sorts text by locale; the reference (SQLite) compares bytes.
     return col.collate("C") if conn.dialect.name == "postgresql" else col
 
@@ -100,14 +106,15 @@ class _Shape:
         self.has_details = details_cols is not None and "exp_id" in details_cols
         # name -> column, or None when this details table lacks it
         self.details = {
-            name: (_details.c[name] if self.has_details and name in details_cols else None) for name in DETAILS_FIELDS
+            name: (_details.c[name] if details_cols is not None and self.has_details and name in details_cols else None)
+            for name in DETAILS_FIELDS
         }
 
-    def detail(self, name: str):
+    def detail(self, name: str) -> ColumnElement[Any]:
         col = self.details[name]
         return null() if col is None else col
 
-    def select(self):
+    def select(self) -> Select[Any]:
         query = select(
             _experiment.c.id,
             _experiment.c.name,
@@ -115,13 +122,13 @@ class _Shape:
             self.version.label("autosubmit_version"),
             *(self.detail(name).label(name) for name in DETAILS_FIELDS),
         )
-        source = _experiment
+        source: FromClause = _experiment
         if self.has_details:
             source = _experiment.outerjoin(_details, _details.c.exp_id == _experiment.c.id)
         return query.select_from(source)
 
 
-_shapes: Dict[tuple, "_Shape"] = {}
+_shapes: Dict[Tuple[str, int, int], "_Shape"] = {}
 
 
 def _shape(settings: Settings, conn: Connection) -> "_Shape":
@@ -139,7 +146,7 @@ def _shape(settings: Settings, conn: Connection) -> "_Shape":
     return found
 
 
-def _row(record, statuses: Dict[int, str]) -> ExperimentRow:
+def _row(record: Row[Any], statuses: Dict[int, str]) -> ExperimentRow:
     return ExperimentRow(
         id=record.id,
         name=record.name,
@@ -169,7 +176,7 @@ def statuses(settings: Settings) -> Dict[int, str]:
     return {row.exp_id: row.status for row in rows}
 
 
-def _like_any(shape: _Shape, text: str) -> list:
+def _like_any(shape: _Shape, text: str) -> Conditions:
     """The reference's text filter: name prefix, or description / user substring (Q41: wildcards kept)."""
     conditions = [
         _experiment.c.name.ilike(text + "%"),
@@ -180,28 +187,28 @@ def _like_any(shape: _Shape, text: str) -> list:
     return [or_(*conditions)]
 
 
-def _type_filter(exp_type: Optional[str], *, operational: bool) -> list:
+def _type_filter(exp_type: Optional[str], *, operational: bool) -> Conditions:
     name = _experiment.c.name
     if exp_type == "test":
         return [name.ilike("t%")]
     if exp_type == "operational" and operational:
         return [name.ilike("o%")]
     if exp_type == "experiment":
-        excluded = [not_(name.ilike("t%"))]
+        excluded: Conditions = [not_(name.ilike("t%"))]
         if operational:
             excluded.append(not_(name.ilike("o%")))
         return excluded
     return []
 
 
-def _owner_filter(shape: _Shape, owner: str) -> list:
+def _owner_filter(shape: _Shape, owner: str) -> Conditions:
     user = shape.details["user"]
     if user is None:
         return [false()]  # no details table: nobody owns anything
     return [user == owner]
 
 
-def _hpc_filter(shape: _Shape, hpc: str) -> list:
+def _hpc_filter(shape: _Shape, hpc: str) -> Conditions:
     """The current GUI's HPC filter: `details.hpc` matched case-insensitively, `*` any run of
     characters, a leading `!` negates (experiments without a known HPC then match); `%`, `_`
     and `\\` are literal."""
@@ -215,12 +222,18 @@ def _hpc_filter(shape: _Shape, hpc: str) -> list:
     return [or_(col.is_(None), not_(matches))] if negate else [matches]
 
 
-def _running_filter(status_map: Dict[int, str]) -> list:
+def _running_filter(status_map: Dict[int, str]) -> Conditions:
     ids = sorted(exp_id for exp_id, status in status_map.items() if status == RUNNING)
     return [_experiment.c.id.in_(bindparam("running_ids", ids, expanding=True))]
 
 
-def _run(settings: Settings, build) -> Tuple[List[ExperimentRow], Optional[int]]:
+# The total a query builder counts (int), or None for one that does not count.
+Total = TypeVar("Total", int, None)
+# (connection, table layout, statuses) -> (the rows of the page, the total)
+Build = Callable[[Connection, "_Shape", Dict[int, str]], Tuple[Sequence[Row[Any]], Total]]
+
+
+def _run(settings: Settings, build: Build[Total]) -> Tuple[List[ExperimentRow], Total]:
     status_map = statuses(settings)
     try:
         with _central(settings).connect() as conn:
@@ -252,8 +265,8 @@ def list_experiments(
     the reference's SQLite natural order.
     """
 
-    def build(conn, shape: _Shape, status_map):
-        conditions = []
+    def build(conn: Connection, shape: _Shape, status_map: Dict[int, str]) -> Tuple[Sequence[Row[Any]], int]:
+        conditions: Conditions = []
         if query:
             conditions += _like_any(shape, query)
         if only_active:
@@ -266,15 +279,15 @@ def list_experiments(
         if hpc:
             conditions += _hpc_filter(shape, hpc)
         base = shape.select().where(*conditions)
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-        ordering = []
+        total: int = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        ordering: List[ColumnElement[Any]] = []
         if order_by in ORDER_COLUMNS:
             name = ORDER_COLUMNS[order_by]
             col = shape.details["created"] if name == "created" else _experiment.c[name]
             if col is not None:
-                col = _text_order(conn, col)
+                key = _text_order(conn, col)
                 # SQLite puts NULLs first ascending and last descending; say so for PostgreSQL.
-                ordering.append(nulls_last(col.desc()) if order_desc else nulls_first(col.asc()))
+                ordering.append(nulls_last(key.desc()) if order_desc else nulls_first(key.asc()))
         ordering.append(_experiment.c.id.asc())
         page = base.order_by(*ordering)
         if limit is not None:
@@ -297,8 +310,8 @@ def search(
     v3 knows only the `test` and `experiment` types; any other `exp_type` filters nothing.
     """
 
-    def build(conn, shape: _Shape, status_map):
-        conditions = []
+    def build(conn: Connection, shape: _Shape, status_map: Dict[int, str]) -> Tuple[Sequence[Row[Any]], None]:
+        conditions: Conditions = []
         if text is not None:
             conditions += _like_any(shape, text)
         if owner is not None:
@@ -325,7 +338,7 @@ def running(settings: Settings) -> List[ExperimentRow]:
 def get_experiment(settings: Settings, expid: str) -> Optional[ExperimentRow]:
     """The experiment named `expid` (with its details and status), or None."""
 
-    def build(conn, shape: _Shape, status_map):
+    def build(conn: Connection, shape: _Shape, status_map: Dict[int, str]) -> Tuple[Sequence[Row[Any]], None]:
         query = shape.select().where(_experiment.c.name == expid).order_by(_experiment.c.id).limit(1)
         return conn.execute(query).all(), None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
@@ -80,6 +80,7 @@ def experiments(settings: Settings) -> List[ExperimentRef]:
     try:
         engine = backend.central_engine(settings)
         with engine.connect() as conn:
+            rows: Sequence[Sequence[Any]]
             try:
                 rows = conn.execute(text("SELECT id, name, autosubmit_version FROM experiment ORDER BY id")).all()
             except (DBAPIError, SQLAlchemyError):
@@ -207,7 +208,7 @@ def apply_statuses(
     return counts
 
 
-def status_rows(settings: Settings) -> List[Mapping]:
+def status_rows(settings: Settings) -> List[Mapping[str, object]]:
     """Every stored experiment_status row (for the worker's own comparisons and tests)."""
     try:
         with backend.status_engine(settings).connect() as conn:
@@ -228,6 +229,13 @@ def status_rows(settings: Settings) -> List[Mapping]:
 
 PG_SCHEMA = "autosubmit_api"
 _PREFERENCE_COLUMNS = ("user_id", "preferred_username", "created", "modified")
+
+
+def _preference(row: Sequence[Any]) -> Dict[str, str]:
+    """A preferences row by column name (every column is text)."""
+    return dict(zip(_PREFERENCE_COLUMNS, row))
+
+
 _PREFERENCES_COLUMNS_DDL = (
     "(user_id TEXT NOT NULL PRIMARY KEY, preferred_username TEXT NOT NULL, "
     "created TEXT NOT NULL, modified TEXT NOT NULL)"
@@ -273,7 +281,7 @@ def preferred_username(settings: Settings, user_id: str) -> Optional[Dict[str, s
             ).first()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be read", exc) from None
-    return dict(zip(_PREFERENCE_COLUMNS, row)) if row is not None else None
+    return _preference(row) if row is not None else None
 
 
 def set_preferred_username(settings: Settings, user_id: str, name: str, now: str) -> Dict[str, str]:
@@ -303,4 +311,4 @@ def set_preferred_username(settings: Settings, user_id: str, name: str, now: str
             ).one()
     except (DBAPIError, SQLAlchemyError) as exc:
         raise _unavailable("The user settings cannot be written", exc) from None
-    return dict(zip(_PREFERENCE_COLUMNS, row))
+    return _preference(row)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from typing import BinaryIO, Optional, Tuple
+from typing import BinaryIO, Callable, List, Optional, TextIO, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Forbidden
@@ -164,7 +164,7 @@ def open_binary(settings: Settings, path: str) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def open_text(settings: Settings, path: str, encoding: str = "utf-8"):
+def open_text(settings: Settings, path: str, encoding: str = "utf-8") -> TextIO:
     """`open_fd` as a text file object (a context manager)."""
     fd, _ = open_fd(settings, path)
     return os.fdopen(fd, "r", encoding=encoding)
@@ -219,7 +219,9 @@ def _dir_real_path(dir_fd: int, directory: str) -> Optional[str]:
     return real if (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino) else None
 
 
-def list_files(settings: Settings, directory: str, accept=None) -> list:
+def list_files(
+    settings: Settings, directory: str, accept: Optional[Callable[[str], object]] = None
+) -> List[Tuple[str, os.stat_result]]:
     """[(name, stat)] of the regular files directly in `directory` whose name `accept`s.
 
     The directory is opened and checked like a file (its real location inside the roots),
@@ -256,7 +258,7 @@ def list_files(settings: Settings, directory: str, accept=None) -> list:
         os.close(dir_fd)
 
 
-def list_names(settings: Settings, directory: str) -> list:
+def list_names(settings: Settings, directory: str) -> List[str]:
     """Every name in `directory` (nothing stat'ed); FileNotFoundError when it is missing or
     is not a directory inside the roots."""
     try:

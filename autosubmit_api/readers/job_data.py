@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Literal, Optional, Sequence, Tuple, overload
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
@@ -123,25 +123,26 @@ def fetch(st: Store, *, last_only: bool = False) -> RawHistory:
     """
     tables: Dict[str, Optional[RawTable]] = {}
     for table, order in (("job_data", "id"), ("experiment_run", "run_id")):
-        cols = st.columns(table)
-        if cols is None:
+        found = st.columns(table)
+        if found is None:
             tables[table] = None
             continue
-        cols = tuple(cols)
+        cols = tuple(found)
         order_by = f" ORDER BY {quote_ident(order)}" if order in cols else ""
         where = ' WHERE "last" = 1' if last_only and table == "job_data" and "last" in cols else ""
         select = ", ".join(quote_ident(c) for c in cols)
         rows = st.rows(f"SELECT {select} FROM {st.table(table)}{where}{order_by}")
         tables[table] = RawTable(cols, rows)
-    if tables["job_data"] is None:
+    job_data = tables["job_data"]
+    if job_data is None:
         raise HistoryNotFound(f"{st.label} has no job_data table")
     version = st.user_version()
     stored = version is not None
     if version is None:
-        version = history_user_version(tables["job_data"].columns)
+        version = history_user_version(job_data.columns)
     return RawHistory(
         int(version or 0),
-        tables["job_data"],
+        job_data,
         tables["experiment_run"],
         st.label,
         last_only,
@@ -172,12 +173,14 @@ def table_marker(st: Store) -> str:
             continue
         top = f"MAX({quote_ident(key)})" if key in cols else "NULL"
         stamp = "MAX(modified)" if "modified" in cols else "NULL"
-        count, high, modified = st.first(f"SELECT COUNT(*), {top}, {stamp} FROM {st.table(table)}")
+        count, high, modified = st.one(f"SELECT COUNT(*), {top}, {stamp} FROM {st.table(table)}")
         parts.append(f"{count}:{high}:{modified}")
     return "|".join(parts)
 
 
-def _getter(columns: Sequence[str], fields: Sequence[Tuple[str, Any]]):
+def _getter(
+    columns: Sequence[str], fields: Sequence[Tuple[str, Any]]
+) -> Tuple[Callable[[Tuple[Any, ...]], Tuple[Any, ...]], Tuple[Any, ...]]:
     """(getter, tail): getter(row + tail) gives the model's values in field order."""
     index = {c.lower(): i for i, c in enumerate(columns)}
     tail: List[Any] = []
@@ -210,7 +213,7 @@ def _build_rows(table: RawTable) -> Tuple[JobDataRow, ...]:
     model = [f.lower() for f, _ in _JOB_FIELDS]
     new = tuple.__new__
     cls = JobDataRow
-    out = []
+    out: List[JobDataRow] = []
     append = out.append
     if columns == model[: len(columns)]:
         # Files created with Autosubmit's own DDL hold the columns in model order (a
@@ -276,7 +279,7 @@ def build_history(expid: str, raw: RawHistory) -> ExperimentHistory:
 
 
 @contextlib.contextmanager
-def _no_gc():
+def _no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while hundreds of thousands of row tuples are
     created: each allocation burst would otherwise trigger full collections that walk
     every row built so far (measured: the build takes 2-3x longer). Rows hold no cycles,
@@ -284,6 +287,18 @@ def _no_gc():
     the young generations, so it does not traverse them either)."""
     with paused_gc():
         yield
+
+
+@overload
+def load_history(
+    settings: Settings, expid: str, *, optional: Literal[False] = False, last_only: bool = False
+) -> ExperimentHistory: ...
+
+
+@overload
+def load_history(
+    settings: Settings, expid: str, *, optional: bool, last_only: bool = False
+) -> Optional[ExperimentHistory]: ...
 
 
 def load_history(

@@ -75,15 +75,18 @@ def _date(value: Any, seen: Dict[Any, Optional[datetime]]) -> Optional[datetime]
     # A workflow has a handful of start dates: parse each text once.
     if value is None:
         return None
-    found = seen.get(value, seen)
-    if found is seen:
-        try:
-            found = datetime.fromisoformat(str(value).strip())
-            if found.tzinfo is not None:
-                found = found.replace(tzinfo=None)
-        except ValueError:
-            found = None
-        seen[value] = found
+    try:
+        return seen[value]
+    except KeyError:
+        pass
+    found: Optional[datetime]
+    try:
+        found = datetime.fromisoformat(str(value).strip())
+        if found.tzinfo is not None:
+            found = found.replace(tzinfo=None)
+    except ValueError:
+        found = None
+    seen[value] = found
     return found
 
 
@@ -95,7 +98,7 @@ def _text(value: Any) -> Optional[str]:
 
 def _jobs(rows: Sequence[Sequence[Any]]) -> List[Job]:
     seen_dates: Dict[Any, Optional[datetime]] = {}
-    out = []
+    out: List[Job] = []
     append = out.append
     for (
         name,
@@ -171,9 +174,9 @@ def read_marker(st: Store) -> Tuple[int, str]:
     if not st.has_table(TABLE):
         raise DataError(f"{st.label} has no {TABLE} table")
     if "modified" not in (st.columns(TABLE) or ()):
-        count = st.first(f"SELECT COUNT(*) FROM {st.table(TABLE)}")[0]
+        count = st.one(f"SELECT COUNT(*) FROM {st.table(TABLE)}")[0]
         return int(count or 0), ""
-    count, top = st.first(f"SELECT COUNT(*), MAX(modified) FROM {st.table(TABLE)}")
+    count, top = st.one(f"SELECT COUNT(*), MAX(modified) FROM {st.table(TABLE)}")
     return int(count or 0), str(top or "")
 
 
@@ -223,6 +226,10 @@ def _patched(old: JobList, changed: Sequence[Job], top: str) -> JobList:
     )
 
 
+# The cache's "job_db_latest" entry: (file identity or None, change marker, the job list).
+Latest = Tuple[Optional[Tuple[Any, ...]], Tuple[int, str], JobList]
+
+
 def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store] = None) -> JobList:
     """The experiment's 4.2 job list, shared and read-only; re-read in part when changed.
 
@@ -235,7 +242,7 @@ def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store
     slot: Hashable = (settings.db_connection_url if where.postgres else settings.local_root_dir, expid)
     path = "job_list.db" if where.postgres else paths.job_list_db(settings, expid)
     file_ident = storage.job_db_file(settings, expid)
-    previous = cache.get("job_db_latest", slot)
+    previous: Optional[Latest] = cache.get("job_db_latest", slot)
     if previous is not None and file_ident is not None and previous[0] == file_ident:
         return previous[2]
     if st is None:
@@ -247,7 +254,7 @@ def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store
     return found
 
 
-def _read(st: Store, expid: str, previous: Any, path: str) -> Tuple[JobList, Tuple[int, str]]:
+def _read(st: Store, expid: str, previous: Optional[Latest], path: str) -> Tuple[JobList, Tuple[int, str]]:
     """The job list given the previous (file identity, marker, JobList), and its marker."""
     marker = read_marker(st)
     count, top = marker

@@ -310,6 +310,8 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
         out_local, err_local = local_logs
     else:
         out_local, err_local = _log_pair(local_logs)
+    out_remote: Optional[str]
+    err_remote: Optional[str]
     if remote_logs.__class__ is tuple and remote_logs == ("", ""):
         out_remote = err_remote = ""
     elif remote_logs is None:
@@ -361,7 +363,7 @@ def _state_of(obj: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _jobs_from_list(top: list, protocol: int) -> Tuple[str, List[Job]]:
+def _jobs_from_list(top: List[Any], protocol: int) -> Tuple[str, List[Job]]:
     jobs = [_from_tuple(entry) for entry in top]
     if top:
         fmt = "F1" if len(top[0]) == 12 else "F2"
@@ -370,7 +372,7 @@ def _jobs_from_list(top: list, protocol: int) -> Tuple[str, List[Job]]:
     return fmt, jobs
 
 
-def _jobs_from_dict(top: dict) -> List[Job]:
+def _jobs_from_dict(top: Dict[Any, Any]) -> List[Job]:
     jobs = []
     for name, value in top.items():
         state = _state_of(value)
@@ -392,7 +394,7 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
         jobs.append(_from_state(name, state, ("status", "_status")))
     known = {job.name for job in jobs}
     succ = graph.__dict__.get("_succ") or graph.__dict__.get("_adj") or {}
-    edges = []
+    edges: List[Tuple[str, str]] = []
     if isinstance(succ, dict):
         for parent, kids in succ.items():
             if parent in known and isinstance(kids, dict):

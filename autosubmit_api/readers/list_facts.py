@@ -18,7 +18,7 @@ import logging
 import sqlite3
 import threading
 from collections import OrderedDict
-from typing import Dict, Hashable, Optional
+from typing import Any, Dict, Hashable, Mapping, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
@@ -32,7 +32,6 @@ MAX_ENTRIES = 20000
 
 _lock = threading.Lock()
 _counters_cache: "OrderedDict[Hashable, Optional[Dict[str, int]]]" = OrderedDict()
-_MISSING = object()
 
 
 def _cached_counters(settings: Settings, path: str) -> Optional[Dict[str, int]]:
@@ -40,10 +39,9 @@ def _cached_counters(settings: Settings, path: str) -> Optional[Dict[str, int]]:
     if key is None:
         return None
     with _lock:
-        found = _counters_cache.get(key, _MISSING)
-        if found is not _MISSING:
+        if key in _counters_cache:
             _counters_cache.move_to_end(key)
-            return found
+            return _counters_cache[key]
     value = _read_sqlite(settings, path)
     with _lock:
         _counters_cache[key] = value
@@ -62,7 +60,7 @@ def size() -> int:
         return len(_counters_cache)
 
 
-def _counters(record: Dict[str, object]) -> Dict[str, int]:
+def _counters(record: Mapping[str, Any]) -> Dict[str, int]:
     return {name: int(record.get(name) or 0) for name in COUNTERS}
 
 

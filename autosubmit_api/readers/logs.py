@@ -24,7 +24,7 @@ import gzip
 import io
 import lzma
 import os
-from typing import BinaryIO, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, Dict, Iterable, List, Literal, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
@@ -37,7 +37,12 @@ DEFAULT_TAIL = 150
 MAX_TAIL = 10000
 _BLOCK = 64 * 1024
 
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+# extension -> opener of a compressed file object, read as "rb"
+_OPENERS: Dict[str, Callable[[BinaryIO, Literal["rb"]], io.BufferedIOBase]] = {
+    ".gz": gzip.open,
+    ".xz": lzma.open,
+    ".bz2": bz2.open,
+}
 
 
 # --- names and directories -------------------------------------------------------------
@@ -134,14 +139,14 @@ def find_experiment_log(settings: Settings, expid: str, name: str) -> Optional[s
     return None
 
 
-def newest_job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
+def newest_job_logs(settings: Settings, expid: str) -> Tuple[Dict[str, str], Dict[str, str]]:
     """B.0.2 step 7: per job name, the newest plain `.out` and `.err` log name.
 
     Compressed logs are ignored (as the reference does). Missing directory -> NotFound.
     """
     directory = paths.job_logs_dir(settings, expid)
-    outs: dict = {}
-    errs: dict = {}
+    outs: Dict[str, str] = {}
+    errs: Dict[str, str] = {}
     try:
         names = confined.list_names(settings, directory)
     except FileNotFoundError:
@@ -224,7 +229,7 @@ def _tail_plain(handle: BinaryIO, size: int, n: int, limits: Limits) -> Tuple[by
     return data, truncated
 
 
-def _tail_stream(stream, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
+def _tail_stream(stream: io.BufferedIOBase, n: int, limits: Limits) -> Tuple[List[bytes], bool]:
     """The last `n` lines of a stream read front to back, in bounded memory: at most
     `limits.read` bytes are read, lines are cut at `limits.line` bytes as they arrive (the
     rest of a long line is never kept) and the kept lines never exceed `limits.kept` bytes

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest
+
+if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+; annotations are not evaluated at run time
+    from typing_extensions import TypeGuard
 
 EXPID_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
 
@@ -21,14 +25,14 @@ AS_RUN_LOG = "_run.log"  # Autosubmit's own `<date>_<time>_run.log` (`/logrun`, 
 RECOVERY_LOG_RE = re.compile(r"^(\d{8})_(\d{6})_(.*?)_log_recovery\.log(\.xz|\.gz)?$")
 
 
-def check_expid(expid: str) -> str:
+def check_expid(expid: object) -> str:
     """The expid unchanged, or BadRequest when it could not name an experiment directory."""
     if not isinstance(expid, str) or not EXPID_RE.match(expid):
         raise BadRequest("Malformed experiment id")
     return expid
 
 
-def is_valid_expid(expid: str) -> bool:
+def is_valid_expid(expid: object) -> TypeGuard[str]:
     return isinstance(expid, str) and bool(EXPID_RE.match(expid))
 
 

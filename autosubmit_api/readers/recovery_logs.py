@@ -32,6 +32,8 @@ def newest_per_platform(settings: Settings, expid: str, n: int = logs.DEFAULT_TA
     best: Dict[str, Tuple[datetime, str]] = {}
     for name, _ in confined.list_files(settings, directory, NAME.match):
         match = NAME.match(name)
+        if match is None:  # list_files kept only the names NAME matches
+            continue
         try:
             stamp = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
         except ValueError:

@@ -16,6 +16,7 @@ still read. History and user metrics do not depend on the layout: `job_data_<exp
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,7 @@ from typing import Any, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound
-from autosubmit_api.readers import backend, paths, store
+from autosubmit_api.readers import backend, paths, sqlite, store
 
 JOB_DB = "db"  # the 4.2 `jobs` table (SQLite job_list.db or the expid schema)
 PICKLE = "pkl"  # the pickle (a file, or a `job_pkl` row on PostgreSQL)
@@ -66,9 +67,9 @@ def _locate_postgres(settings: Settings, expid: str) -> Storage:
 def locate_in(st: store.Store, expid: str) -> Storage:
     """`locate` on a PostgreSQL site, with a store already open (one connection for the
     layout and the reads that follow it)."""
-    schema = store.quote_ident(expid)
+    schema = sqlite.quote_ident(expid)
     # to_regclass: catalog lookups, no error for a missing schema or table.
-    jobs, default_pkl, schema_pkl = st.first(
+    jobs, default_pkl, schema_pkl = st.one(
         "SELECT to_regclass(:jobs), to_regclass('job_pkl'), to_regclass(:pkl)",
         {"jobs": f"{schema}.jobs", "pkl": f"{schema}.job_pkl"},
     )
@@ -82,7 +83,7 @@ def locate_in(st: store.Store, expid: str) -> Storage:
         if st.first(f"SELECT 1 FROM {table} WHERE expid = :e AND pkl IS NOT NULL", {"e": expid}):
             if holder is None:
                 holder = str(
-                    st.first(
+                    st.one(
                         "SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog."
                         "pg_namespace n ON c.relnamespace = n.oid WHERE c.oid = "
                         "CAST(:t AS regclass)",
@@ -93,7 +94,7 @@ def locate_in(st: store.Store, expid: str) -> Storage:
     return Storage(expid, True, None)
 
 
-def open_job_db(settings: Settings, where: Storage):
+def open_job_db(settings: Settings, where: Storage) -> contextlib.AbstractContextManager[store.Store]:
     """The store holding the 4.2 tables (`jobs`, `experiment_structure`, `sections`,
     wrappers): `db/job_list.db`, or the expid schema."""
     label = f"the job list of {where.expid}" if where.postgres else "job_list.db"
@@ -160,7 +161,7 @@ def no_job_list(expid: str, *, postgres: bool) -> NotFound:
 
 
 def _pkl_table(where: Storage) -> str:
-    return f"{store.quote_ident(where.pkl_schema or 'public')}.job_pkl"
+    return f"{sqlite.quote_ident(where.pkl_schema or 'public')}.job_pkl"
 
 
 def parse_pkl_modified(value: Any) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence
+from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -44,7 +44,7 @@ class Store:
         """The quoted, qualified name of a table, for SQL text."""
         raise NotImplementedError
 
-    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Sequence[Any]]:
+    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Tuple[Any, ...]]:
         raise NotImplementedError
 
     def tables(self) -> FrozenSet[str]:
@@ -65,9 +65,14 @@ class Store:
     def has_table(self, name: str) -> bool:
         return name in self.tables()
 
-    def first(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Sequence[Any]]:
+    def first(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> Optional[Tuple[Any, ...]]:
         found = self.rows(sql, params)
         return found[0] if found else None
+
+    def one(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> Tuple[Any, ...]:
+        """The row of a query that always answers one (aggregates without GROUP BY, a SELECT
+        without FROM)."""
+        return self.rows(sql, params)[0]
 
     def select_sql(self, table: str, wanted: Sequence[str], *, where: str = "", order_by: str = "") -> str:
         """SELECT text of `wanted` columns of `table` (NULL for a column the table lacks).
@@ -89,7 +94,7 @@ class Store:
         where: str = "",
         order_by: str = "",
         params: Optional[Mapping[str, Any]] = None,
-    ) -> List[Sequence[Any]]:
+    ) -> List[Tuple[Any, ...]]:
         """Rows of `select_sql`."""
         return self.rows(self.select_sql(table, wanted, where=where, order_by=order_by), params)
 
@@ -107,7 +112,7 @@ class SqliteStore(Store):
     def table(self, name: str) -> str:
         return quote_ident(name)
 
-    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Sequence[Any]]:
+    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Tuple[Any, ...]]:
         return self.conn.execute(sql, dict(params or {})).fetchall()
 
     def tables(self) -> FrozenSet[str]:
@@ -143,7 +148,7 @@ class PostgresStore(Store):
     def table(self, name: str) -> str:
         return f"{quote_ident(self.schema)}.{quote_ident(name)}"
 
-    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Sequence[Any]]:
+    def rows(self, sql: str, params: Optional[Mapping[str, Any]] = None) -> List[Tuple[Any, ...]]:
         return [tuple(row) for row in self.conn.execute(text(sql), dict(params or {}))]
 
     def _all_columns(self) -> Dict[str, List[str]]:
@@ -151,14 +156,12 @@ class PostgresStore(Store):
         if self._columns is None:
             found: Dict[str, List[str]] = {}
             # pg_catalog rather than information_schema: the same answer, a fraction of the cost.
-            for table, column in self.conn.execute(
-                text(
-                    "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
-                    "JOIN pg_catalog.pg_class c ON a.attrelid = c.oid "
-                    "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid "
-                    "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'p', 'm', 'f') "
-                    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
-                ),
+            for table, column in self.rows(
+                "SELECT c.relname, a.attname FROM pg_catalog.pg_attribute a "
+                "JOIN pg_catalog.pg_class c ON a.attrelid = c.oid "
+                "JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid "
+                "WHERE n.nspname = :s AND c.relkind IN ('r', 'v', 'p', 'm', 'f') "
+                "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
                 {"s": self.schema},
             ):
                 found.setdefault(table, []).append(column)

@@ -19,7 +19,20 @@ import logging
 import operator
 import os
 import weakref
-from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Collection,
+    Dict,
+    Hashable,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound, Unavailable
@@ -27,6 +40,11 @@ from autosubmit_api.models import Dependencies, JobList
 from autosubmit_api.readers import cache, job_data, paths, storage, store
 from autosubmit_api.readers.job_build import paused_gc
 from autosubmit_api.readers.store import Store
+
+if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+; annotations are not evaluated at run time
+    from typing_extensions import TypeGuard
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +57,7 @@ def build_dependencies(edges: Iterable[Tuple[str, str]], job_list: JobList, sour
         return _build(edges, job_list, source)
 
 
-def _strictly_sorted(edges: Any) -> bool:
+def _strictly_sorted(edges: Iterable[Tuple[str, str]]) -> TypeGuard[Sequence[Tuple[str, str]]]:
     """True for a list/tuple of distinct edges in ascending (parent, child) order."""
     if not isinstance(edges, (list, tuple)):
         return False
@@ -104,7 +122,7 @@ def _build_sorted(edges: Sequence[Tuple[str, str]], job_list: JobList, source: s
     )
 
 
-def _sorted(names) -> Tuple[str, ...]:
+def _sorted(names: Collection[str]) -> Tuple[str, ...]:
     # Most jobs have one or two neighbours: skip the sort call for those.
     if len(names) < 2:
         return tuple(names)
@@ -135,16 +153,14 @@ def edges_marker(st: Store) -> Optional[Tuple[Any, ...]]:
     if st.kind == "sqlite":
         # Row count, top rowid and a weighted sum of name lengths: a rewrite with other
         # edges changes at least one of them in practice.
-        return tuple(
-            st.first(
-                f"SELECT COUNT(*), MAX(rowid), TOTAL(length(e_from) * 7 + length(e_to) * 13 + rowid * 31) FROM {table}"
-            )
+        return st.one(
+            f"SELECT COUNT(*), MAX(rowid), TOTAL(length(e_from) * 7 + length(e_to) * 13 + rowid * 31) FROM {table}"
         )
     # PostgreSQL stamps every written row version with a new xmin.
-    return tuple(st.first(f"SELECT COUNT(*), MAX(xmin::text::bigint), SUM(xmin::text::bigint) FROM {table}"))
+    return st.one(f"SELECT COUNT(*), MAX(xmin::text::bigint), SUM(xmin::text::bigint) FROM {table}")
 
 
-def _for_job_list(key: Hashable, job_list: JobList, compute: Callable[[], Any]) -> Any:
+def _for_job_list(key: Tuple[Hashable, ...], job_list: JobList, compute: Callable[[], T]) -> T:
     """compute() cached by `key` and this very job list object.
 
     The entry holds only a weak reference to the job list, so it does not keep an old

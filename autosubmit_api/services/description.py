@@ -44,7 +44,7 @@ def may_write(settings: Settings, user: str, owner: Optional[str]) -> bool:
 MAX_DESCRIPTION_CHARS = 4096
 
 
-def update_description(settings: Settings, user: str, expid: str, description: str) -> None:
+def update_description(settings: Settings, user: str, expid: object, description: str) -> None:
     """Store `description` for `expid` on behalf of `user`.
 
     BadRequest when the description is longer than MAX_DESCRIPTION_CHARS; NotFound (message
