@@ -36,18 +36,17 @@ def hpc_root_dir(expid: str, config: Mapping[str, Any]) -> Optional[str]:
     `LOCAL_ROOT_DIR/<expid>/LOCAL_TMP_DIR` on the local platform, else
     `SCRATCH_DIR/PROJECT_DIR (or PROJECT)/USER/<expid>`; None when the platform lacks those."""
     arch = config.get("HPCARCH")
-    platforms = config.get("PLATFORMS") if isinstance(config.get("PLATFORMS"), dict) else {}
+    platforms = config.get("PLATFORMS")
+    platforms = platforms if isinstance(platforms, dict) else {}
     platform = platforms.get(arch) if isinstance(arch, str) else None
     platform = platform if isinstance(platform, dict) else {}
     if arch == "LOCAL" or str(platform.get("TYPE", "")).lower() == "local":
         root, tmp = _text(config.get("LOCAL_ROOT_DIR")), _text(config.get("LOCAL_TMP_DIR"))
         return posixpath.join(root, expid, tmp) if root and tmp else None
-    parts = [
-        _text(platform.get("SCRATCH_DIR")),
-        _text(platform.get("PROJECT_DIR")) or _text(platform.get("PROJECT")),
-        _text(platform.get("USER")),
-    ]
-    return posixpath.join(*parts, expid) if all(parts) else None
+    scratch = _text(platform.get("SCRATCH_DIR"))
+    project = _text(platform.get("PROJECT_DIR")) or _text(platform.get("PROJECT"))
+    user = _text(platform.get("USER"))
+    return posixpath.join(scratch, project, user, expid) if scratch and project and user else None
 
 
 def add_computed_keys(settings: Settings, expid: str, config: Dict[str, Any]) -> None:
@@ -63,7 +62,7 @@ def add_computed_keys(settings: Settings, expid: str, config: Dict[str, Any]) ->
         config["DEFAULT"]["DESCRIPTION"] = row.description
 
 
-def filesystem_config(settings: Settings, expid: str) -> dict:
+def filesystem_config(settings: Settings, expid: str) -> Dict[str, Any]:
     """`/v4/experiments/<expid>/filesystem-config`: `{"config": {..., "contains_nones"}}`."""
     require_experiment(settings, expid)
     raw = exp_config.load_config(settings, expid).raw
@@ -108,7 +107,7 @@ def differences(base: Mapping[str, Any], other: Mapping[str, Any]) -> List[str]:
     return sorted(found)
 
 
-def current_config(settings: Settings, expid: str) -> dict:
+def current_config(settings: Settings, expid: str) -> Dict[str, Any]:
     """`/cconfig/<expid>`: newest run's saved configuration against the files on disk."""
     answer = {"error": False, "error_message": "", "warning": False, "warning_message": ""}
     run_config: Dict[str, Any] = {}

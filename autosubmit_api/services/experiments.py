@@ -12,11 +12,11 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, NotFound
-from autosubmit_api.models import ExperimentRow
+from autosubmit_api.models import ExperimentConfig, ExperimentRow
 from autosubmit_api.readers import central_db, list_facts, paths
 from autosubmit_api.services.timefmt import fmt_dt
 
@@ -51,7 +51,7 @@ def _run_counters(settings: Settings, expid: str) -> Optional[Dict[str, int]]:
     return counters
 
 
-def _experiment_config(settings: Settings, expid: str):
+def _experiment_config(settings: Settings, expid: str) -> Optional[ExperimentConfig]:
     """The experiment's parsed configuration, or None when it cannot be loaded (B.1.2)."""
     if not paths.is_valid_expid(expid):
         return None
@@ -89,7 +89,8 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
     """`GET /v4/experiments`: one page of experiments and the pagination block."""
     page = max(1, params.page)
     paginate = params.page_size > 0
-    page_size = min(params.page_size, settings.max_page_size) if paginate else None
+    size = min(params.page_size, settings.max_page_size)
+    page_size = size if paginate else None
     rows, total = central_db.list_experiments(
         settings,
         query=params.query,
@@ -102,7 +103,7 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
         order_desc=params.order_desc,
         limit=page_size,
         # A page far past the end is just empty; keep the offset inside a 64-bit integer.
-        offset=min((page - 1) * page_size, MAX_OFFSET) if paginate else 0,
+        offset=min((page - 1) * size, MAX_OFFSET) if paginate else 0,
     )
     items = [list_item(settings, row) for row in rows]
     return {
@@ -110,7 +111,7 @@ def list_experiments(settings: Settings, params: ListQuery) -> Dict[str, Any]:
         "pagination": {
             "page": page,
             "page_size": page_size,
-            "total_pages": math.ceil(total / page_size) if paginate else 1,
+            "total_pages": math.ceil(total / size) if paginate else 1,
             "page_items": len(items),
             "total_items": total,
         },
@@ -135,11 +136,15 @@ def search_item(settings: Settings, row: ExperimentRow, *, running_list: bool = 
         mtime = list_facts.pkl_mtime(settings, row.name)
         if mtime is not None:
             modified = fmt_dt(mtime)
-    counters = _run_counters(settings, row.name)
-    if counters is None:
-        counters = dict.fromkeys(COUNTERS, 0)
-        counters["completed"] = counters["total"] = "NA"
-    item = {
+    counters: Mapping[str, object]
+    found = _run_counters(settings, row.name)
+    if found is not None:
+        counters = found
+    else:
+        absent: Dict[str, object] = dict.fromkeys(COUNTERS, 0)
+        absent["completed"] = absent["total"] = "NA"
+        counters = absent
+    item: Dict[str, Any] = {
         "id": row.id,
         "name": row.name,
         "description": row.description,

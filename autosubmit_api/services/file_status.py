@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any, Dict, Optional
+
 from autosubmit_api.config import Settings
 from autosubmit_api.readers import file_status
 
 
-def _number(value):
+def _number(value: Any) -> Optional[float]:  # a cell of the probe's row
     try:
         return float(value)
     except (TypeError, ValueError):
         return None
 
 
-def archive_status(settings: Settings) -> dict:
+def archive_status(settings: Settings) -> Dict[str, Any]:
     """ONLINE when the last probe row has status 1; warnings compare current with average."""
     answer = {
         "status": "OFFLINE",

@@ -8,7 +8,7 @@ the same wrapper ("qpkg", B.8.1), the "new" run time with *now* for a running la
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.models import ExperimentHistory, JobDataRow
@@ -92,7 +92,7 @@ def _post_time(groups: RowGroups, run_id: Optional[int], now: int) -> float:
     return total / len(rows)
 
 
-def job_history(settings: Settings, expid: str, job_name: str, now: Optional[int] = None) -> dict:
+def job_history(settings: Settings, expid: str, job_name: str, now: Optional[int] = None) -> Dict[str, Any]:
     """B.11: the job's rows, newest counter first, with per-attempt SYPD/ASYPD."""
     paths.check_expid(expid)
     path_to_logs = paths.job_logs_dir(settings, expid)

@@ -98,13 +98,15 @@ def layered_layout(table: JobTable, level: Sequence[int]) -> List[Tuple[int, int
         placed = set()
         by_package: Dict[str, List[int]] = {}
         for i in ranked:
-            if package[i] is not None:
-                by_package.setdefault(package[i], []).append(i)
+            name = package[i]
+            if name is not None:
+                by_package.setdefault(name, []).append(i)
         k = 0
         for i in ranked:
             if i in placed:
                 continue
-            group = by_package.pop(package[i], [i]) if package[i] is not None else [i]
+            name = package[i]
+            group = by_package.pop(name, [i]) if name is not None else [i]
             for j in group:
                 if j not in placed:
                     k += 1

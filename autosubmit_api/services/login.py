@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from typing import Iterable, Optional
+from typing import Any, Dict, Iterable, Optional
 from urllib.parse import urlencode, urlsplit
 
 import jwt
@@ -116,9 +116,8 @@ def parse_cas_user(content: bytes) -> Optional[str]:
     if root.tag != CAS_NS + "serviceResponse":
         return None
     user = root.find(f"{CAS_NS}authenticationSuccess/{CAS_NS}user")
-    if user is None or not (user.text or "").strip():
-        return None
-    return user.text.strip()
+    name = (user.text or "").strip() if user is not None else ""
+    return name or None
 
 
 def cas_base(server_url: str) -> str:
@@ -186,7 +185,7 @@ def cas_v2_login_user(settings: Settings, service: str, ticket: str) -> str:
 # --- GitHub ---------------------------------------------------------------------------
 
 
-def _json_object(response: requests.Response) -> dict:
+def _json_object(response: requests.Response) -> Dict[str, Any]:
     """The JSON object of an answer, {} when it is not one."""
     try:
         body = response.json()
@@ -236,7 +235,7 @@ def github_login_user(settings: Settings, code: str) -> str:
     return login
 
 
-def _github_member(settings: Settings, login: str, headers: dict) -> bool:
+def _github_member(settings: Settings, login: str, headers: Dict[str, Any]) -> bool:
     org = settings.github_whitelist_organization
     team = settings.github_whitelist_team
     if org and team:
@@ -336,6 +335,6 @@ def oidc_id_token_user(id_token: object, client_id: str, claim: str) -> Optional
     return user if isinstance(user, str) else None
 
 
-def login_answer(user: Optional[str] = None, token: Optional[str] = None, message: str = "") -> dict:
+def login_answer(user: Optional[str] = None, token: Optional[str] = None, message: str = "") -> Dict[str, Any]:
     """The body every login route answers (docs/api.md 3.3)."""
     return {"authenticated": bool(user and token), "user": user, "token": token, "message": message}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional
+from typing import Any, Dict, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, BadRequest, NotFound
@@ -21,7 +21,7 @@ RUNNING_SECONDS = 300
 TMP_FIRST_VERSIONS = ("3.9", "3.11", "3.12")
 
 
-def _log_answer(logfile: str) -> dict:
+def _log_answer(logfile: str) -> Dict[str, Any]:
     return {
         "logfile": logfile,
         "found": False,
@@ -33,7 +33,7 @@ def _log_answer(logfile: str) -> dict:
     }
 
 
-def _fill(settings: Settings, answer: dict, path: str, n: int = logs.DEFAULT_TAIL) -> dict:
+def _fill(settings: Settings, answer: Dict[str, Any], path: str, n: int = logs.DEFAULT_TAIL) -> Dict[str, Any]:
     """The answer with the tail of `path`; as not found when the file vanished. A file
     outside the site's roots raises Forbidden (the route's error body, nothing read)."""
     try:
@@ -55,7 +55,7 @@ def _fill(settings: Settings, answer: dict, path: str, n: int = logs.DEFAULT_TAI
     return answer
 
 
-def experiment_run_log(settings: Settings, expid: str) -> dict:
+def experiment_run_log(settings: Settings, expid: str) -> Dict[str, Any]:
     """`/exprun/<expid>`: the last 150 lines of the newest `*run.log` (B.10)."""
     paths.check_expid(expid)
     answer = _log_answer("")
@@ -69,14 +69,14 @@ def experiment_run_log(settings: Settings, expid: str) -> dict:
 NO_LOG_YET = "No log for this job yet"
 
 
-def no_job_log() -> dict:
+def no_job_log() -> Dict[str, Any]:
     """`/joblog/` without a name: the job has no log yet (its history row names none)."""
     answer = _log_answer("")
     answer["error_message"] = NO_LOG_YET
     return answer
 
 
-def job_log(settings: Settings, logfile: str) -> dict:
+def job_log(settings: Settings, logfile: str) -> Dict[str, Any]:
     """`/joblog/<logfile>`: the last 150 lines of `<root>/<expid>/tmp/LOG_<expid>/<logfile>`.
 
     The expid is the text before the first `_`. BadRequest (nothing opened) for names that
@@ -96,7 +96,7 @@ def job_log(settings: Settings, logfile: str) -> dict:
     return _fill(settings, answer, path)
 
 
-def log_running(settings: Settings, expid: str, version: Optional[str], now: Optional[float] = None) -> dict:
+def log_running(settings: Settings, expid: str, version: Optional[str], now: Optional[float] = None) -> Dict[str, Any]:
     """`/logrun/<expid>`: is the newest `*_run.log` younger than 5 minutes (B.14.1)?
 
     `version` is the Autosubmit version of the experiment's configuration (None when it
@@ -118,7 +118,7 @@ def log_running(settings: Settings, expid: str, version: Optional[str], now: Opt
     }
 
 
-def experiment_log_running(settings: Settings, expid: str) -> dict:
+def experiment_log_running(settings: Settings, expid: str) -> Dict[str, Any]:
     """`/logrun/<expid>` with the Autosubmit version read from the experiment's config."""
     paths.check_expid(expid)
     try:
@@ -142,7 +142,7 @@ def parse_tail(raw: Optional[str]) -> int:
     return value
 
 
-def experiment_log_tail(settings: Settings, expid: str, logfile: str, n: int) -> dict:
+def experiment_log_tail(settings: Settings, expid: str, logfile: str, n: int) -> Dict[str, Any]:
     """v4: the last `n` lines of a log in `LOG_<expid>/` or `ASLOGS/` (404 when absent)."""
     paths.check_expid(expid)
     if not exp_files.has_exp_dir(settings, expid):

@@ -9,13 +9,14 @@ configuration (readers/exp_config/), the history DB and TOTAL_STATS times
 from __future__ import annotations
 
 import time
-from typing import Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
-from autosubmit_api.models import ExperimentConfig
+from autosubmit_api.models import ExperimentConfig, ExperimentHistory
 from autosubmit_api.readers import job_data
 from autosubmit_api.services import rendered
 from autosubmit_api.services.jobs import loading
+from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.metrics import chsy_job, sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.runs import require_experiment
 
@@ -30,7 +31,7 @@ WARN_CLEAN_ONLY = (
 )
 
 # The answer when the inputs cannot be gathered (Q31: `PE` added, no `not_considered`).
-ERROR_BODY = {
+ERROR_BODY: Dict[str, Any] = {
     "SYPD": None,
     "ASYPD": None,
     "RSYPD": None,
@@ -79,7 +80,9 @@ class PlatformInfo(NamedTuple):
 NO_PLATFORM = PlatformInfo("", 0.0, 0.0)
 
 
-def _sim_entry(job: TimedJob, ncpus: int, yps: float, post: float, platform: PlatformInfo = NO_PLATFORM) -> dict:
+def _sim_entry(
+    job: TimedJob, ncpus: int, yps: float, post: float, platform: PlatformInfo = NO_PLATFORM
+) -> Dict[str, Any]:
     run, queue = job.run, job.queue
     # A split simulates 1/splits of the chunk (docs/decisions.md Q44).
     share = job.splits if job.splits and job.splits > 1 else 1
@@ -103,12 +106,12 @@ def compute(
     jobs: Iterable[TimedJob],
     pe: int,
     chunk_unit: Optional[str],
-    chunk_size,
+    chunk_size: int,
     run_yps: Mapping[int, float],
     extra_warnings: Sequence[str] = (),
     platform: PlatformInfo = NO_PLATFORM,
     platform_warnings: Sequence[str] = (),
-) -> dict:
+) -> Dict[str, Any]:
     """B.9.4 on the experiment's jobs in pickle order.
 
     `run_yps` maps run_id -> years per chunk of that run (its chunk unit and size);
@@ -188,7 +191,7 @@ def compute(
     }
 
 
-def _factor(raw: Mapping, key: str) -> Optional[float]:
+def _factor(raw: Mapping[str, Any], key: str) -> Optional[float]:
     try:
         return float(str(raw.get(key)).strip())
     except (TypeError, ValueError):
@@ -218,12 +221,14 @@ def sim_platform(conf: ExperimentConfig) -> Tuple[PlatformInfo, List[str]]:
 _SECTIONS = frozenset(("SIM", "POST", "TRANSFER", "CLEAN"))
 
 
-def _relevant(table) -> Tuple[int, ...]:
+def _relevant(table: JobTable) -> Tuple[int, ...]:
     """Indices of the COMPLETED jobs of the four sections: the only ones B.9.4 reads."""
     return tuple(i for i, job in enumerate(table.jobs) if table.statuses[i] == "COMPLETED" and job.section in _SECTIONS)
 
 
-def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
+def _metrics(
+    settings: Settings, expid: str, table: JobTable, history: Optional[ExperimentHistory], now: int
+) -> Dict[str, Any]:
     times = table.times_at(now)
     jobs = []
     for i in loading.cached_view("performance_jobs", table, None, lambda: _relevant(table)):
@@ -255,7 +260,7 @@ def _metrics(settings: Settings, expid: str, table, history, now: int) -> dict:
     )
 
 
-def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
+def experiment_performance(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[str, Any]:
     """`/performance/<expid>`: B.9.4 on the experiment's current job table."""
     require_experiment(settings, expid)
     table = loading.load_table(settings, expid)

@@ -6,12 +6,14 @@ Recoveries" tab, docs/gui.md section 8). Shape as 4.1 answers it.
 
 from __future__ import annotations
 
+from typing import Any, Dict
+
 from autosubmit_api.config import Settings
 from autosubmit_api.readers import recovery_logs
 from autosubmit_api.services.timefmt import fmt_dt
 
 
-def experiment_recovery_logs(settings: Settings, expid: str) -> dict:
+def experiment_recovery_logs(settings: Settings, expid: str) -> Dict[str, Any]:
     items = []
     for log in recovery_logs.newest_per_platform(settings, expid):
         items.append(

@@ -18,12 +18,16 @@ import secrets
 import threading
 import weakref
 from json.encoder import encode_basestring_ascii
-from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
 
 try:
     import orjson
 except ImportError:  # the json module alone gives the same bytes, only slower
-    orjson = None
+    # The module's name stands for "absent" (tested below); mypy types the name as the module.
+    orjson = None  # type: ignore[assignment]
+
+# Values of the holes of a body, by key, at one moment; a view's resolver makes them.
+Resolve = Callable[[List[Hashable]], Dict[Hashable, Any]]
 
 
 class Live:
@@ -75,9 +79,10 @@ class Version:
         tag_of: Callable[[], str],
         weak: bool = False,
         join: Optional[Callable[[], bytes]] = None,
-        size: Optional[int] = None,
+        size: int = 0,
         moving: bool = False,
     ):
+        """`body`, or None with `join` (which makes it) and `size` (its length)."""
         self._body = body
         self._join = join
         self.size = len(body) if body is not None else size
@@ -86,28 +91,35 @@ class Version:
         # each second a client asks, so the HTTP layer picks its fastest levels for it.
         self.moving = moving
         self._tag: Optional[str] = None
-        self._tag_of = tag_of
+        self._tag_of: Optional[Callable[[], str]] = tag_of
         self.variants: Dict[str, bytes] = {}
         self.lock = threading.RLock()
 
     @property
     def body(self) -> bytes:
-        if self._body is None:
+        body = self._body
+        if body is None:
             with self.lock:
-                if self._body is None:
-                    self._body = self._join()
+                body = self._body
+                if body is None:
+                    join = self._join
+                    assert join is not None, "a Version made without bytes has their join"
+                    body = self._body = join()
                     self._join = None
                     _register(self)
-        return self._body
+        return body
 
     @property
     def tag(self) -> str:
-        if self._tag is None:
-            self._tag = self._tag_of()
+        tag = self._tag
+        if tag is None:
+            tag_of = self._tag_of
+            assert tag_of is not None, "the tag is computed once, then kept"
+            tag = self._tag = tag_of()
             self._tag_of = None
-        return self._tag
+        return tag
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         yield self.body
 
 
@@ -119,7 +131,7 @@ _versions_lock = threading.Lock()
 def _register(version: Version) -> Version:
     key = id(version._body)
 
-    def forget(ref, key=key):
+    def forget(ref: "weakref.ref[Version]", key: int = key) -> None:
         with _versions_lock:
             if _versions.get(key) is ref:
                 del _versions[key]
@@ -179,16 +191,18 @@ class Rendered:
             out.append(piece)
         return b"".join(out)
 
-    def body(self, resolve: Callable[[List[Hashable]], Dict[Hashable, Any]] = None) -> bytes:
+    def body(self, resolve: Optional[Resolve] = None) -> bytes:
+        """The bytes; `resolve` fills the holes of a body that has some."""
         if not self.keys:
             return self.pieces[0]
+        assert resolve is not None, "a body with holes needs their values"
         return self._join(self._encoded(resolve(self.keys)))
 
-    def version_at(self, now: int, resolver: Callable[[int], Callable]) -> Version:
+    def version_at(self, now: int, resolver: Callable[[int], Resolve]) -> Version:
         """The body's Version at `now` (whole seconds): every moving value has a one-second
         resolution, so requests within the same second share one Version (joined bytes,
         entity tag, encoded variants)."""
-        if not self.keys:
+        if self.static is not None:
             return self.static
         last = self.last
         if last is not None and last[0] == now:

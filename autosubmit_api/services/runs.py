@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
-from autosubmit_api.models import ExperimentHistory, ExperimentRun
+from autosubmit_api.models import ExperimentHistory, ExperimentRun, JobDataRow
 from autosubmit_api.readers import central_db, exp_config, job_data, job_list, paths
-from autosubmit_api.services.history import qpkg, row_groups, run_time_of
+from autosubmit_api.services.history import RowGroups, qpkg, row_groups, run_time_of
 from autosubmit_api.services.metrics import chsy_job, sim_parallelization, split_outliers, years_per_chunk
 from autosubmit_api.services.timefmt import fmt_dt, fmt_utc_iso
 
@@ -54,7 +54,7 @@ def parse_metadata(text: Optional[str]) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def run_config(settings: Settings, expid: str, run_id: str) -> dict:
+def run_config(settings: Settings, expid: str, run_id: str) -> Dict[str, Any]:
     """B.8.3; every failure is `{"run_id": null, "config": {"contains_nones": true}}` (Q2)."""
     empty = {"run_id": None, "config": {"contains_nones": True}}
     try:
@@ -80,7 +80,7 @@ def require_experiment(settings: Settings, expid: str) -> None:
         raise NotFound(f"Experiment {expid} does not exist")
 
 
-def v4_runs(settings: Settings, expid: str) -> dict:
+def v4_runs(settings: Settings, expid: str) -> Dict[str, Any]:
     """B.8.2: runs in table order with UTC ISO times; 404 for an unknown experiment."""
     require_experiment(settings, expid)
     history = job_data.load_history(settings, expid)
@@ -92,7 +92,9 @@ def v4_runs(settings: Settings, expid: str) -> dict:
     }
 
 
-def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
+def _run_metrics(
+    run: ExperimentRun, sims: Sequence[JobDataRow], posts: Sequence[JobDataRow], groups: RowGroups, now: int
+) -> Tuple[Optional[float], Optional[float], Optional[float]]:
     """(SYPD, ASYPD, CHSY) of one run from its COMPLETED SIM and POST rows (B.8.1).
 
     CHSY (upstream 4.2.0, docs/gui-fields.md): the mean over the considered SIM rows of
@@ -118,7 +120,7 @@ def _run_metrics(run: ExperimentRun, sims, posts, groups, now: int):
     return sypd, asypd, chsy
 
 
-def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
+def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> Dict[str, Any]:
     """B.8.1: every run, newest first, with the counters stored on the run row.
 
     Preconditions as the reference: the experiment's configuration and job list must be
@@ -136,7 +138,7 @@ def v3_runs(settings: Settings, expid: str, now: Optional[int] = None) -> dict:
     now = int(time.time()) if now is None else now
     groups = row_groups(settings, expid, history)
     parallelization, _ = sim_parallelization(conf)
-    result: List[dict] = []
+    result: List[Dict[str, Any]] = []
     for run in history.runs:
         sims = groups.sim_by_run.get(run.run_id, [])
         posts = groups.post_by_run.get(run.run_id, [])

@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime
 import threading
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import cache, logs, paths
-from autosubmit_api.readers.job_list import paused_gc
+from autosubmit_api.readers.job_build import paused_gc
 from autosubmit_api.services import rendered
 from autosubmit_api.services.jobs import loading
 from autosubmit_api.services.jobs.status_display import QUIET_CODES
+from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import parse_stamp
 from autosubmit_api.services.metrics import section_parallelization
 from autosubmit_api.services.runs import require_experiment
@@ -49,7 +50,6 @@ def parse_period(raw: str) -> int:
 
 _hour_epochs: Dict[str, Optional[int]] = {}
 _HOUR_EPOCHS_MAX = 200_000
-_UNKNOWN = -0.5  # not an epoch: "this hour was not probed yet"
 
 
 def _hour_epoch(prefix: str) -> Optional[int]:
@@ -76,8 +76,9 @@ def _stamp(text: str) -> int:
     of thousands of these stamps), equal to parse_stamp's `strptime(...).timestamp()`; the
     other A.10 forms go through parse_stamp."""
     if len(text) == 14 and text.isascii() and text.isdigit():
-        base = _hour_epochs.get(text[:10], _UNKNOWN)
-        if base == _UNKNOWN:
+        try:
+            base = _hour_epochs[text[:10]]
+        except KeyError:  # this hour was not probed yet
             base = _hour_epoch(text[:10])
         if base is not None:
             minute, second = divmod(int(text[10:]), 100)
@@ -118,22 +119,23 @@ def _parse_snapshot(
     """Parse every file of a snapshot, reusing the last parse of files that did not change."""
     with _previous_lock:
         before = _previous.get(where, {})
-    now: Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]] = {}
+    parsed: Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]] = {}
     changed = []
     for name, mtime, size in snapshot:
         old = before.get(name)
         if old is not None and old[0] == (mtime, size):
-            now[name] = old
+            parsed[name] = old
         else:
-            now[name] = old  # placeholder keeps the snapshot's (sorted) order
             changed.append((name, mtime, size))
     # Hundreds of thousands of acyclic lists and tuples: without the pause the collector
     # walks the growing heap (the job table included) again and again.
     with paused_gc():
         read = logs.read_total_stats_of(settings, expid, (name for name, _, _ in changed))
         for (name, mtime, size), fields in zip(changed, read):
-            now[name] = ((mtime, size), _parse_lines(fields))
+            parsed[name] = ((mtime, size), _parse_lines(fields))
         del read
+    # In the snapshot's (sorted) order.
+    now = {name: parsed[name] for name, _, _ in snapshot}
     with _previous_lock:
         _previous[where] = now
         _previous.move_to_end(where)
@@ -142,7 +144,7 @@ def _parse_snapshot(
     return {name: entry[1] for name, entry in now.items()}
 
 
-def all_stats_lines(settings: Settings, expid: str, table) -> Dict[str, Tuple[Line, ...]]:
+def all_stats_lines(settings: Settings, expid: str, table: JobTable) -> Dict[str, Tuple[Line, ...]]:
     """job name -> parsed TOTAL_STATS lines, for every stats file of the experiment.
 
     Autosubmit appends to a job's stats file only while the job is submitted, queuing or
@@ -222,7 +224,7 @@ def wallclock_hours(text: str) -> float:
     return hours + minutes / 60
 
 
-def job_statistics(name: str, processors: int, wallclock: str, lines: Sequence[Line]) -> dict:
+def job_statistics(name: str, processors: int, wallclock: str, lines: Sequence[Line]) -> Dict[str, Any]:
     """B.12 steps 5-6 for one job's collected lines."""
     completed = failed = 0
     queue = run = failed_queue = failed_run = 0
@@ -269,7 +271,7 @@ def job_statistics(name: str, processors: int, wallclock: str, lines: Sequence[L
     }
 
 
-def summarize(entries: Sequence[dict]) -> dict:
+def summarize(entries: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     """B.12 step 7."""
     total = {key: sum(entry[key] for entry in entries) for key in SUMMARY_ROUNDED}
     summary = {key: round(value, 4) for key, value in total.items()}
@@ -288,8 +290,12 @@ def summarize(entries: Sequence[dict]) -> dict:
 
 
 def _entries(
-    table, lines_of: Dict[str, Tuple[Line, ...]], filter_type: str, start_epoch: Optional[float], now: datetime.datetime
-) -> Optional[List[dict]]:
+    table: JobTable,
+    lines_of: Dict[str, Tuple[Line, ...]],
+    filter_type: str,
+    start_epoch: Optional[float],
+    now: datetime.datetime,
+) -> Optional[List[Dict[str, Any]]]:
     """JobStatistics for the jobs that pass the filters; None when no job passes (B.12 3)."""
     chosen: List[Tuple[int, Tuple[Line, ...]]] = []
     for i, job in enumerate(table.jobs):
@@ -302,7 +308,7 @@ def _entries(
     if not chosen:
         return None
 
-    def order(item):
+    def order(item: Tuple[int, Tuple[Line, ...]]) -> Tuple[Any, ...]:
         job = table.jobs[item[0]]
         # Undated jobs sort by "now", i.e. after every dated one (Q32: any stable order).
         return (job.date or now, job.member or "", job.section or "", job.chunk or 0)
@@ -320,7 +326,9 @@ def _entries(
     return entries
 
 
-def _answer(entries: List[dict], start, end) -> dict:
+def _answer(
+    entries: List[Dict[str, Any]], start: Optional[datetime.datetime], end: Union[str, rendered.Live]
+) -> Dict[str, Any]:
     return {
         "error": False,
         "error_message": "",
@@ -329,7 +337,7 @@ def _answer(entries: List[dict], start, end) -> dict:
     }
 
 
-def _period(hours: int, now: datetime.datetime):
+def _period(hours: int, now: datetime.datetime) -> Tuple[Optional[datetime.datetime], datetime.datetime]:
     end = now.replace(second=0, microsecond=0)
     start = end - datetime.timedelta(hours=hours) if hours > 0 else None
     return start, end
@@ -337,7 +345,7 @@ def _period(hours: int, now: datetime.datetime):
 
 def experiment_statistics(
     settings: Settings, expid: str, filter_period: str, filter_type: str, now: Optional[datetime.datetime] = None
-) -> dict:
+) -> Dict[str, Any]:
     """B.12: statistics of the experiment's jobs, optionally of one section and a period."""
     hours = parse_period(filter_period)
     require_experiment(settings, expid)
@@ -371,14 +379,16 @@ def statistics_body(settings: Settings, expid: str, filter_period: str, filter_t
     now = datetime.datetime.now()
     start, end = _period(hours, now)
 
-    def build():
+    def build() -> Optional[rendered.Rendered]:
         with paused_gc():  # 25,000 acyclic entry dicts and their serialisation
             entries = _entries(table, lines_of, filter_type, None, now)
             if entries is None:
                 return None
             return rendered.render(_answer(entries, None, rendered.Live("To")))
 
-    body = loading.cached_view("statistics_body", table, (loading.Ident(lines_of), filter_type), build)
+    body: Optional[rendered.Rendered] = loading.cached_view(
+        "statistics_body", table, (loading.Ident(lines_of), filter_type), build
+    )
     if body is None:
         raise NotFound(NO_JOBS.format(section=filter_type, start=str(start), end=str(end)))
     to = end.strftime("%Y-%m-%d %H:%M:%S")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Dict, Optional
+from typing import Mapping, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest
@@ -21,7 +21,7 @@ MAX_LENGTH = 128  # the GUI's input limit
 _NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.-]*")
 
 
-def get_preferred_username(settings: Settings, user: str) -> Dict[str, Optional[str]]:
+def get_preferred_username(settings: Settings, user: str) -> Mapping[str, Optional[str]]:
     """The stored preference of `user`; `preferred_username` is "" when none is stored.
 
     (Upstream answers 404 then, which the GUI shows as a red "not available" on the Settings
@@ -33,7 +33,7 @@ def get_preferred_username(settings: Settings, user: str) -> Dict[str, Optional[
     return stored
 
 
-def set_preferred_username(settings: Settings, user: str, name: object) -> Dict[str, Optional[str]]:
+def set_preferred_username(settings: Settings, user: str, name: object) -> Mapping[str, Optional[str]]:
     """Store `name` for `user`; BadRequest when it is not a plausible login name."""
     if not isinstance(name, str):
         raise BadRequest("preferred_username must be a string")
@@ -44,4 +44,6 @@ def set_preferred_username(settings: Settings, user: str, name: object) -> Dict[
         raise BadRequest(f"preferred_username is longer than {MAX_LENGTH} characters")
     if not _NAME.fullmatch(name):
         raise BadRequest("preferred_username may contain only letters, digits, '_', '.' and '-' (not first)")
-    return central_store.set_preferred_username(settings, user, name, fmt_utc_iso(time.time()))
+    now = fmt_utc_iso(time.time())
+    assert now is not None, "the current time is a positive time, which always formats"
+    return central_store.set_preferred_username(settings, user, name, now)
