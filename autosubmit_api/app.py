@@ -7,6 +7,7 @@ import logging
 from typing import Optional
 
 from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
 from flask_cors import CORS
 
 from autosubmit_api import auth, http_cache, request_log
@@ -26,9 +27,11 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     if settings is None:
         settings = load_settings()
     app = Flask("autosubmit_api", static_folder=None)
-    app.json.sort_keys = True
-    app.json.compact = True
-    app.json.ensure_ascii = True
+    provider = app.json
+    assert isinstance(provider, DefaultJSONProvider), "Flask's own provider, which these options configure"
+    provider.sort_keys = True
+    provider.compact = True
+    provider.ensure_ascii = True
     app.config["TESTING"] = settings.testing
     # Bodies are bounded twice: a declared Content-Length over the limit is refused before
     # any view runs (below); a body without one (chunked) stops being read at the limit.
@@ -50,7 +53,8 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     if settings.root_path:
         from autosubmit_api.root_path import RootPathMiddleware
 
-        app.wsgi_app = RootPathMiddleware(app.wsgi_app, settings.root_path)
+        # Flask's documented way to wrap the WSGI app; mypy refuses any assignment to a method.
+        app.wsgi_app = RootPathMiddleware(app.wsgi_app, settings.root_path)  # type: ignore[method-assign]
 
     from autosubmit_api.readers import cache
 

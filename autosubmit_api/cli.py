@@ -23,7 +23,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from autosubmit_api import __version__
 from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_settings, process_environment
@@ -122,6 +122,7 @@ def _add_gunicorn_options(start: argparse.ArgumentParser) -> None:
         flags = [flag for flag in setting.cli if flag not in taken]
         if not flags or setting.name in FIXED_SETTINGS:
             continue
+        kwargs: Dict[str, Any]  # add_argument's keywords, of as many types
         if setting.name in ours:
             dest = ours[setting.name]
             mine = next(a for a in start._actions if a.dest == dest)

@@ -13,7 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _home() -> Path:
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -48,7 +48,7 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         return float(raw)
@@ -299,9 +299,15 @@ def find_rc_file(env: Mapping[str, str]) -> Optional[Path]:
     return None
 
 
-def _read_rc(path: Path) -> dict:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.optionxform = str
+class _KeepCase(configparser.ConfigParser):
+    """Option names as written (configparser lowercases them by default)."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
+def _read_rc(path: Path) -> Dict[str, object]:
+    parser = _KeepCase(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)
@@ -310,7 +316,7 @@ def _read_rc(path: Path) -> dict:
         raise ConfigError(f"{path}: cannot parse: {first}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    values = {}
+    values: Dict[str, str] = {}
     for (section, key), name in RC_KEYS.items():
         if parser.has_option(section, key):
             value = parser.get(section, key).strip()
@@ -327,12 +333,13 @@ def _read_rc(path: Path) -> dict:
     values["db_backend"] = backend
     if backend == "postgres" and not values.get("db_connection_url"):
         raise ConfigError(f"{path}: [database] backend = postgres needs [database] connection_url")
-    if parser.has_option("clients", "authorized"):
-        values["authorized_clients"] = tuple(parser.get("clients", "authorized").split())
     if "graph_dir" not in values:
         values["graph_dir"] = os.path.join(values.get("local_root_dir", Settings.local_root_dir), "metadata", "graph")
     values["rc_path"] = str(path)
-    return values
+    found: Dict[str, object] = dict(values)
+    if parser.has_option("clients", "authorized"):
+        found["authorized_clients"] = tuple(parser.get("clients", "authorized").split())
+    return found
 
 
 def _dotenv_files() -> list:

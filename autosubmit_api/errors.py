@@ -88,8 +88,9 @@ def register_error_handlers(app: Flask) -> None:
             message = too_large_message()
         response = jsonify(error_body(message))
         response.status_code = exc.code or 500
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:
+            response.headers["Allow"] = ", ".join(allowed)
         if 300 <= (exc.code or 0) < 400:
             return exc.get_response()
         return response

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 from autosubmit_api.client import api as client_api
 from autosubmit_api.client.api import Api, ClientError, segment
@@ -28,14 +28,14 @@ JOB_COLUMNS = ("name", "section", "date", "member", "chunk", "status")
 class _Parser(argparse.ArgumentParser):
     """argparse whose usage errors end with exit code 1 (USAGE)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(client_api.USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     # Accepted before or after the command; SUPPRESS keeps a later default from hiding an earlier value.
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts instead of a table"
     )

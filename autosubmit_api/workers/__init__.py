@@ -28,9 +28,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
 from autosubmit_api.config import Settings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +239,7 @@ def health(settings: Settings) -> dict:
     return {"enabled": enabled, "jobs": table, "cluster": lock.cluster_runs(settings)}
 
 
-def start_scheduler(settings: Settings) -> Optional[object]:
+def start_scheduler(settings: Settings) -> BackgroundScheduler:
     """Start the interval jobs (and first run them once when `run_background_tasks_on_start`).
 
     Every process fires at the same aligned times (just after each multiple of the interval),

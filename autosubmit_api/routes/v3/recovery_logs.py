@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Dict, List
+
 from flask import Blueprint
 
 from autosubmit_api.auth import gate, settings
@@ -10,7 +12,7 @@ from autosubmit_api.services import recovery_logs as service
 
 bp = Blueprint("v3_recovery_logs", __name__)
 
-DEFAULT = {"platform_recovery_logs": []}
+DEFAULT: Dict[str, List[object]] = {"platform_recovery_logs": []}
 
 
 @bp.get("/exp-recovery-logs/<expid>")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Dict, List
+
 from flask import Blueprint
 
 from autosubmit_api.auth import gate, settings
@@ -11,7 +13,7 @@ from autosubmit_api.services import runs as service
 
 bp = Blueprint("v3_runs", __name__)
 
-RUNS_DEFAULT = {"runs": []}
+RUNS_DEFAULT: Dict[str, List[object]] = {"runs": []}
 # The error shape has `reference: []` (a list) and `pkl_timestamp: 0` (Q25).
 RUNDETAIL_DEFAULT = {"tree": [], "jobs": [], "total": 0, "reference": [], "pkl_timestamp": 0}
 

@@ -6,6 +6,8 @@ Registered at the root and under /v3. Errors answer 200 `{"experiment": [], "err
 
 from __future__ import annotations
 
+from typing import Dict, List
+
 from flask import Blueprint
 
 from autosubmit_api import auth
@@ -14,7 +16,7 @@ from autosubmit_api.services import experiments as service
 
 bp = Blueprint("search", __name__)
 
-DEFAULT_BODY = {"experiment": []}
+DEFAULT_BODY: Dict[str, List[object]] = {"experiment": []}
 
 
 @bp.get("/search/<expid>")
