@@ -72,7 +72,7 @@ def _expinfo(settings: Settings, expid: str) -> Dict[str, Any]:
     total = completed = 0
     db_version: Any = "NA"
     last = history.max_run if history is not None else None
-    if last is not None and (last.total or 0) > 0:
+    if history is not None and last is not None and (last.total or 0) > 0:
         total, completed = last.total, last.completed
         # PostgreSQL keeps no schema version: "NA", as upstream 4.2.0 answers there.
         db_version = history.user_version if history.version_stored else "NA"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict
 
 from autosubmit_api.errors import BadRequest
 from autosubmit_api.job_status import COMPLETED, FAILED, QUEUING, RUNNING, SUBMITTED, SUSPENDED
@@ -12,6 +12,7 @@ from autosubmit_api.services.jobs.record import job_record
 from autosubmit_api.services.jobs.status_display import status_color
 from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import Times
+from autosubmit_api.services.rendered import Resolve
 from autosubmit_api.services.tree import date_format
 
 LAYOUTS = ("standard", "laplacian")
@@ -81,7 +82,15 @@ def graph_node(table: JobTable, i: int, t: Times, post_avg: float, level: int, x
     return node
 
 
-def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Dict[str, Dict[str, Any]]:
+class GroupCentre(TypedDict):
+    """A date-member group of the graph: its colour and where its folder sits."""
+
+    color: str
+    x: int
+    y: int
+
+
+def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Dict[str, GroupCentre]:
     dates = sorted({job.date for job in table.jobs if job.date is not None})
     members = sorted({job.member for job in table.jobs if job.member is not None})
     if not dates or not members:
@@ -102,7 +111,7 @@ def date_member_groups(table: JobTable, coords: Sequence[Tuple[int, int]]) -> Di
             bucket = prefixes.get(job_name[:length])
             if bucket is not None:
                 bucket.append(i)
-    centres = {}
+    centres: Dict[str, GroupCentre] = {}
     for name, date, member in names:
         jobs = prefixes[name]
         if not jobs:
@@ -149,6 +158,8 @@ def build_graph(
         {"id": f"{names[a]}-{names[b]}", "from": names[a], "to": names[b], "is_wrapper": w, "dashed": False}
         for a, b, w in edge_list(table)
     ]
+    groups: List[str]
+    groups_data: Mapping[str, Mapping[str, object]]
     if grouped == "status":
         groups, groups_data = list(STATUS_GROUPS), {k: dict(v) for k, v in STATUS_GROUPS.items()}
     elif grouped == "date-member":
@@ -176,7 +187,7 @@ def build_graph(
     }
 
 
-def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequence[Tuple[int, int]]):
+def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequence[Tuple[int, int]]) -> Resolve:
     return moving_resolver(table, now)
 
 

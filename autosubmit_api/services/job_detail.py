@@ -8,6 +8,7 @@ these answers agree with the tree and graph views of the same moment.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from autosubmit_api.config import Settings
@@ -19,7 +20,7 @@ from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.timefmt import fmt_local_iso
 
 
-def chunk_start(date) -> Optional[str]:
+def chunk_start(date: Optional[datetime]) -> Optional[str]:
     if date is None:
         return None
     return date.strftime("%Y%m%d%H%M" if (date.hour or date.minute) else "%Y%m%d")

@@ -146,7 +146,7 @@ def _edge_fields(known: bool, children: List[str], parents: List[str]) -> Dict[s
     }
 
 
-def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] = None) -> dict:
+def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] = None) -> Dict[str, Any]:
     """B.8.4: the run's tree, job nodes and folder counters."""
     paths.check_expid(expid)
     try:
@@ -156,7 +156,9 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
     history = job_data.load_history(settings, expid, optional=True)
     # A run whose counters were never written (total 0) is still a run: an empty detail,
     # as upstream 4.2.0 answers, where 4.0.1 said it had no header (issue 13).
-    run = history.run(number) if history is not None and history.user_version >= MIN_RUN_VERSION else None
+    if history is None or history.user_version < MIN_RUN_VERSION:
+        raise NotFound(NO_HEADER)
+    run = history.run(number)
     if run is None:
         raise NotFound(NO_HEADER)
     now = int(time.time()) if now is None else now
@@ -198,7 +200,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
     def package_queue(job: OldRow) -> int:
         return job.queuing_time(package_entries.get(job.row.rowtype), now)
 
-    tree: List[dict] = []
+    tree: List[Dict[str, Any]] = []
     reference: Dict[str, Any] = {}
     titles: Dict[str, str] = {}
     added = set()
@@ -273,7 +275,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
             {"title": "Keys", "folder": True, "refKey": "Keys", "data": "Empty", "expanded": True, "children": floating}
         )
 
-    wrappers = []
+    wrappers: List[Dict[str, Any]] = []
     for code in packages:
         members_of = sorted((job for job in jobs if job.row.rowtype == code), key=lambda job: job.row.chunk or 0)
         children = []
@@ -341,9 +343,11 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
         queue, run_time = package_queue(job), job.running_time(now)
         if row.date:
             parsed_date = parsed.get(job.name)
-            date, date_plus = chunk_range(parsed_date, int(row.chunk or 0), unit, size) if parsed_date else ("", "")
+            chunk_date, date_plus = (
+                chunk_range(parsed_date, int(row.chunk or 0), unit, size) if parsed_date else ("", "")
+            )
         else:
-            date, date_plus = "", ""
+            chunk_date, date_plus = "", ""
         wrapper = row.rowtype if row.rowtype > 2 else None
         nodes.append(
             {
@@ -359,7 +363,7 @@ def run_detail(settings: Settings, expid: str, run_id: str, now: Optional[int] =
                 "section": row.raw_member,
                 "sync": False,
                 "title": titles.get(job.name, ""),
-                "date": date,
+                "date": chunk_date,
                 "date_plus": date_plus,
                 "SYPD": sypd_job(unit, size, row.chunk, run_time, job.status),
                 "ASYPD": asypd_job(unit, size, row.chunk, run_time + queue, post_avg, job.status),

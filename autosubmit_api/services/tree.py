@@ -8,7 +8,7 @@ per request, so the rest of the body is serialised once per input change.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from autosubmit_api.job_status import COMPLETED, FAILED, HELD, QUEUING, RUNNING, SUSPENDED, WAITING
 from autosubmit_api.services.jobs.badges import (
@@ -30,7 +30,7 @@ from autosubmit_api.services.jobs.status_display import TREE_NORMAL_CODES, statu
 from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import Times, running_text
 from autosubmit_api.services.metrics import sypd_job
-from autosubmit_api.services.rendered import Live
+from autosubmit_api.services.rendered import Live, Resolve
 
 TREE_ERROR = {
     "tree": [],
@@ -104,7 +104,7 @@ PKL_MOVING = {
 
 
 def tree_node(
-    table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str], title: str = None
+    table: JobTable, i: int, t: Times, post_avg: float, tree_parents: List[str], title: Optional[str] = None
 ) -> Dict[str, Any]:
     """One `jobs` entry of the tree (B.4 step 8), with upstream 4.2.0's `minutes_queue`
     (queue seconds, wrapper-corrected as everywhere else: docs/decisions.md Q41)."""
@@ -140,7 +140,7 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
     dates: List[datetime] = []
     members: List[str] = []
     seen_dates, seen_members = set(), set()
-    groups: Dict[tuple, List[int]] = {}
+    groups: Dict[Tuple[datetime, str], List[int]] = {}
     by_date: Dict[datetime, List[int]] = {}
     keys: List[int] = []
     for i, job in enumerate(jobs):
@@ -306,7 +306,7 @@ def build_tree(table: JobTable) -> Dict[str, Any]:
     return {"body": body, "tree_parents": tree_parents, "post_avg": post_avg}
 
 
-def tree_resolver(table: JobTable, built: Dict[str, Any], now: int):
+def tree_resolver(table: JobTable, built: Dict[str, Any], now: int) -> Resolve:
     """Fill the holes of `build_tree` for a request at `now`."""
     return moving_resolver(table, now)
 
@@ -372,5 +372,5 @@ def build_pkl_info(table: JobTable, tree_flavour: bool) -> Dict[str, Any]:
     return body
 
 
-def pkl_info_resolver(table: JobTable, now: int, tree_flavour: bool):
+def pkl_info_resolver(table: JobTable, now: int, tree_flavour: bool) -> Resolve:
     return moving_resolver(table, now)
