@@ -13,7 +13,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Settings:
     def as_times_db_path(self) -> str:
         return os.path.join(self.db_dir, "as_times.db")
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
 
 
@@ -342,7 +342,7 @@ def _read_rc(path: Path) -> Dict[str, object]:
     return found
 
 
-def _dotenv_files() -> list:
+def _dotenv_files() -> List[Path]:
     """`./.env`, then the first `.env` upward from the package (the reference's search, Q7)."""
     found = []
     cwd_env = Path.cwd() / ".env"
@@ -358,7 +358,7 @@ def _dotenv_files() -> list:
     return found
 
 
-def _load_dotenv(env: dict) -> None:
+def _load_dotenv(env: Dict[str, str]) -> None:
     """Variables of the `.env` files, never overriding the environment."""
     try:
         from dotenv import dotenv_values
@@ -370,7 +370,7 @@ def _load_dotenv(env: dict) -> None:
                 env.setdefault(key, value)
 
 
-def process_environment(dotenv: bool = True) -> dict:
+def process_environment(dotenv: bool = True) -> Dict[str, str]:
     """A copy of the process environment, completed by `.env` files (never overriding)."""
     env = dict(os.environ)
     if dotenv:
@@ -407,7 +407,9 @@ def _root_path(raw: str) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def load_settings(env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides) -> Settings:
+def load_settings(
+    env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[bool] = None, **overrides: Any
+) -> Settings:
     """Build Settings from `env` (default: the process environment) and the rc file it points to.
 
     `.env` files are read only for the process environment unless `dotenv` says otherwise.
@@ -417,7 +419,7 @@ def load_settings(env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[b
     env = dict(os.environ if env is None else env)
     if dotenv:
         _load_dotenv(env)
-    values: dict = {}
+    values: Dict[str, Any] = {}  # Settings' fields, of their several types
     rc = find_rc_file(env)
     if rc is not None:
         values.update(_read_rc(rc))

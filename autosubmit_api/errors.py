@@ -9,8 +9,10 @@ handler shape, docs/api.md 1.5). v3 routes shape their legacy 200 bodies themsel
 from __future__ import annotations
 
 import logging
+from typing import Any, Dict
 
 from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ class Unavailable(APIError):
     default_message = "Service Unavailable"
 
 
-def error_body(message: str) -> dict:
+def error_body(message: str) -> Dict[str, Any]:
     return {"error": True, "error_message": message}
 
 
@@ -77,11 +79,11 @@ def too_large_message() -> str:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
-    def _api_error(exc: APIError):
+    def _api_error(exc: APIError) -> ResponseReturnValue:
         return jsonify(error_body(exc.message)), exc.status
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         message = exc.name
         if exc.code == 413:
             # A body without a Content-Length that passed MAX_CONTENT_LENGTH while read.
@@ -96,6 +98,6 @@ def register_error_handlers(app: Flask) -> None:
         return response
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error")
         return jsonify(error_body("Internal Server Error")), 500

@@ -60,7 +60,8 @@ SUFFIX = {"br": "-br", "gzip": "-gz"}
 
 def _encode(coding: str, body: bytes, moving: bool = False) -> bytes:
     if coding == "br":
-        return brotli.compress(body, quality=BROTLI_QUALITY_MOVING if moving else BROTLI_QUALITY)
+        compressed: bytes = brotli.compress(body, quality=BROTLI_QUALITY_MOVING if moving else BROTLI_QUALITY)
+        return compressed
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 

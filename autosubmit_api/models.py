@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 # --- job list (readers/job_list.py, docs/data.md A.6) -------------------------------------
 
@@ -241,7 +241,7 @@ class ExperimentHistory:
     @cached_property
     def rows_by_name(self) -> Dict[str, Tuple[JobDataRow, ...]]:
         """Every attempt of each job, in id order."""
-        grouped: Dict[str, list] = {}
+        grouped: Dict[str, List[JobDataRow]] = {}
         for row in self.rows:
             grouped.setdefault(row.job_name, []).append(row)
         return {name: tuple(rows) for name, rows in grouped.items()}

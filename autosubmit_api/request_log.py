@@ -21,9 +21,9 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Iterable, Optional
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 
 HEADER = "X-Request-ID"
 FORMATS = ("text", "json")
@@ -80,7 +80,7 @@ def _start() -> None:
     g.request_started = time.perf_counter()
 
 
-def _finish(response):
+def _finish(response: Response) -> Response:
     rid = getattr(g, "request_id", None)
     if rid is None:
         return response
@@ -117,7 +117,7 @@ def install(app: Flask, log_format: str) -> None:
     app.after_request(_finish)
 
 
-def use_json(handlers) -> None:
+def use_json(handlers: Iterable[logging.Handler]) -> None:
     """Format the given log handlers (gunicorn's error log, shared by our loggers) as JSON."""
     formatter = JsonFormatter()
     for handler in handlers:

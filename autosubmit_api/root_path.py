@@ -9,13 +9,18 @@ is served as it is, with SCRIPT_NAME set to the prefix. Either way every URL the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # the WSGI protocol's types exist for type checkers only
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 
 class RootPathMiddleware:
-    def __init__(self, app, root_path: str):
+    def __init__(self, app: WSGIApplication, root_path: str):
         self.app = app
         self.root_path = root_path.rstrip("/")
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         prefix = self.root_path
         if prefix:
             script = environ.get("SCRIPT_NAME", "")
