@@ -115,7 +115,9 @@ def eta(settings: Settings, expid: str, section: Optional[str], now: Optional[in
     times = table.compute_times(int(time.time()) if now is None else int(now), frozenset(members))
     chunks: Dict[int, List[int]] = {}
     for i in members:
-        chunks.setdefault(table.jobs[i].chunk, []).append(i)
+        chunk = table.jobs[i].chunk
+        if chunk is not None:  # always: members are chunked jobs
+            chunks.setdefault(chunk, []).append(i)
     runtimes = []
     completed = 0
     for jobs in chunks.values():
