@@ -191,7 +191,9 @@ def graph_resolver(table: JobTable, now: int, level: Sequence[int], coords: Sequ
     return moving_resolver(table, now)
 
 
-def saved_coordinates(table: JobTable, saved: Optional[Dict[str, Tuple[int, int]]]) -> Optional[List[Tuple[int, int]]]:
+def saved_coordinates(
+    table: JobTable, saved: Optional[Mapping[str, Tuple[float, float]]]
+) -> Optional[List[Tuple[int, int]]]:
     """The saved layout's coordinates if it covers every current job, else None."""
     if not saved:
         return None

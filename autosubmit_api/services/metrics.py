@@ -6,9 +6,12 @@ No I/O: inputs are numbers and small dataclasses, so every formula is tested on 
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple, TypeVar
 
 from autosubmit_api.models import ExperimentConfig
+
+if TYPE_CHECKING:  # typing.TypeGuard is Python 3.10+; annotations are not evaluated at run time
+    from typing_extensions import TypeGuard
 
 T = TypeVar("T")
 
@@ -18,20 +21,21 @@ MAD_FACTOR = 1.4826
 MEANAD_FACTOR = 1.2533
 
 
-def years_per_chunk(unit: Optional[str], size) -> float:
-    """B.0.4: simulated years in one chunk; unknown (or upper-case) units give 0.0."""
+def years_per_chunk(unit: Optional[str], size: Any) -> float:
+    """B.0.4: simulated years in one chunk; unknown (or upper-case) units give 0.0. `size`
+    as configured: a number, its text, or anything else (0.0)."""
     try:
-        size = float(size)
+        years = float(size)
     except (TypeError, ValueError):
         return 0.0
     if unit == "year":
-        return size
+        return years
     if unit == "month":
-        return size / 12
+        return years / 12
     if unit == "day":
-        return size / 365
+        return years / 365
     if unit == "hour":
-        return size / 8760
+        return years / 8760
     return 0.0
 
 
@@ -67,13 +71,15 @@ def split_outliers(items: Sequence[T], run_of: Callable[[T], float]) -> Tuple[Li
     return valid, outliers
 
 
-def _job_years(unit: Optional[str], size, splits) -> float:
+def _job_years(unit: Optional[str], size: Any, splits: object) -> float:
     # A split job (Autosubmit 4.1.17+) simulates 1/splits of its chunk, as 4.2.0 counts it.
     ypc = years_per_chunk(unit, size)
     return ypc / splits if _positive_int(splits) and splits > 1 else ypc
 
 
-def sypd_job(unit: Optional[str], size, chunk, run: Optional[float], status: str, splits=None) -> Optional[float]:
+def sypd_job(
+    unit: Optional[str], size: Any, chunk: object, run: Optional[float], status: str, splits: object = None
+) -> Optional[float]:
     """B.9.3: per-job SYPD, None unless COMPLETED with a positive chunk and run time."""
     if status != "COMPLETED" or not _positive_int(chunk) or not run or run <= 0:
         return None
@@ -81,7 +87,13 @@ def sypd_job(unit: Optional[str], size, chunk, run: Optional[float], status: str
 
 
 def asypd_job(
-    unit: Optional[str], size, chunk, queue_run: Optional[float], post_avg: Optional[float], status: str, splits=None
+    unit: Optional[str],
+    size: Any,
+    chunk: object,
+    queue_run: Optional[float],
+    post_avg: Optional[float],
+    status: str,
+    splits: object = None,
 ) -> Optional[float]:
     """B.9.3: per-job ASYPD over queue + run + the average POST time."""
     divisor = (queue_run or 0) + (post_avg or 0)
@@ -97,11 +109,11 @@ def chsy_job(ncpus: Optional[int], run: float, years: float) -> float:
     return round((ncpus or 0) * run / years / 3600, 2)
 
 
-def _positive_int(value) -> bool:
+def _positive_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def parse_processors(raw) -> Tuple[int, Optional[str]]:
+def parse_processors(raw: object) -> Tuple[int, Optional[str]]:
     """B.9.1: (processors, warning or None). Not set (None, blank) is one processor; `a:b`
     (heterogeneous) rounds each part up to whole 36-core nodes; else `int(raw)`; junk is 0."""
     text = "" if raw is None else str(raw)
@@ -145,19 +157,21 @@ def processing_elements(
     return processors, None
 
 
-def _int_or_none(value) -> Optional[int]:
+def _int_or_none(value: object) -> Optional[int]:
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
 
 
-def sim_parallelization(conf: ExperimentConfig) -> tuple:
+def sim_parallelization(conf: ExperimentConfig) -> Tuple[int, List[str]]:
     """B.9.1: (processing elements of the SIM section, configuration warnings)."""
     return section_parallelization(conf, "SIM")
 
 
-def section_parallelization(conf: ExperimentConfig, section: str, processors: Optional[int] = None) -> tuple:
+def section_parallelization(
+    conf: ExperimentConfig, section: str, processors: Optional[int] = None
+) -> Tuple[int, List[str]]:
     """B.9.1 for any section: (the cores its jobs use, configuration warnings): NODES x
     PROCESSORS_PER_NODE where those are set (the job's, else its platform's), else its
     PROCESSORS. The statistics count cores this way, as upstream 4.2.0 ("Fix estimated
@@ -174,7 +188,7 @@ def section_parallelization(conf: ExperimentConfig, section: str, processors: Op
     platform = conf.platform(sim.platform or conf.hpcarch)
     raw = platform.raw if platform is not None else {}
 
-    def pick(own, key):
+    def pick(own: object, key: str) -> Optional[int]:
         value = _int_or_none(own) if own not in (None, "") else None
         return value if value is not None else _int_or_none(raw.get(key))
 

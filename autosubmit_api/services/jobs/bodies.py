@@ -12,7 +12,7 @@ routes shape them (v3 legacy bodies, v4 handler).
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
@@ -106,7 +106,7 @@ def tree(settings: Settings, expid: str, now: Optional[int] = None) -> Version:
     table = load_table(settings, expid)
     require_history_ready(table.conf)
 
-    def build():
+    def build() -> Tuple[Rendered, Dict[str, Any]]:
         built = tree_service.build_tree(table)
         return render(built["body"]), built
 
@@ -132,7 +132,7 @@ def graph(settings: Settings, expid: str, layout_name: str, grouped: str, now: O
     require_history_ready(table.conf)
     saved = graph_layout.load_layout(settings, expid) if layout_name == "standard" else None
 
-    def build():
+    def build() -> Tuple[Rendered, List[int], List[Tuple[int, int]]]:
         level = cached_view("graph_levels", table, None, lambda: layout.levels(table))
         from_saved = False
         if layout_name == "standard":

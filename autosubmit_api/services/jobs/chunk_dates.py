@@ -38,6 +38,8 @@ def chunk_range(
         return None, None
     begin = end = date
     if chunk is not None and unit is not None:
+        n: Optional[int]
+        c: Optional[int]
         try:
             n = int(size)
             c = int(chunk)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional, Tuple
+from typing import Any, Callable, Dict, Hashable, Mapping, Optional, Tuple, TypeVar
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.job_status import FAILED, QUEUING, RUNNING, SUBMITTED, status_name
-from autosubmit_api.models import ExperimentConfig, JobList, Packages
+from autosubmit_api.models import Dependencies, ExperimentConfig, ExperimentHistory, JobDataRow, JobList, Packages
 from autosubmit_api.readers import (
     cache,
     exp_config,
@@ -40,6 +40,9 @@ STATS_CODES = (RUNNING, SUBMITTED, QUEUING, FAILED)
 # An experiment opened in the GUI fills about four (job table, tree, graph, quick), each
 # as big as its parsed pickle.
 VIEWS_PER_ENTRY = 4
+
+# What one kind of view holds: each kind is computed by one function, so one type per kind.
+T = TypeVar("T")
 
 _views_lock = threading.Lock()
 _views: "OrderedDict[Hashable, Tuple[Hashable, Any]]" = OrderedDict()
@@ -82,18 +85,18 @@ def load_config(settings: Settings, expid: str) -> ExperimentConfig:
     return exp_config.load_config(settings, expid)
 
 
-def _dependencies(settings: Settings, expid: str, jobs: JobList):
+def _dependencies(settings: Settings, expid: str, jobs: JobList) -> Dependencies:
     return structure.load_dependencies(settings, expid, jobs)
 
 
-def _job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
+def _job_logs(settings: Settings, expid: str) -> Tuple[Dict[str, str], Dict[str, str]]:
     """Newest `.out`/`.err` per job, listed once per change of the directory."""
     directory = paths.job_logs_dir(settings, expid)
     key = cache.file_key(directory)
     if key is None:
         return {}, {}
 
-    def scan() -> Tuple[dict, dict]:
+    def scan() -> Tuple[Dict[str, str], Dict[str, str]]:
         try:
             return logs.newest_job_logs(settings, expid)
         except NotFound:
@@ -102,7 +105,9 @@ def _job_logs(settings: Settings, expid: str) -> Tuple[dict, dict]:
     return cache.cached("job_logs", key, scan)
 
 
-def _stats_lines(settings: Settings, expid: str, jobs: JobList, rows: dict) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
+def _stats_lines(
+    settings: Settings, expid: str, jobs: JobList, rows: Mapping[str, JobDataRow]
+) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
     """Last TOTAL_STATS line of every job whose times come from that file (B.0.3 step 2)."""
 
     def wanted() -> Tuple[str, ...]:
@@ -129,11 +134,11 @@ def _stats_lines(settings: Settings, expid: str, jobs: JobList, rows: dict) -> T
     return cache.cached("total_stats", (expid, names, keys), read)
 
 
-def _last_rows(history) -> dict:
+def _last_rows(history: Optional[ExperimentHistory]) -> Dict[str, JobDataRow]:
     return history.last_rows if history is not None else {}
 
 
-def _runs(history) -> dict:
+def _runs(history: Optional[ExperimentHistory]) -> Dict[int, Tuple[str, int]]:
     if history is None:
         return {}
     return {run.run_id: (run.chunk_unit, run.chunk_size) for run in history.runs}
@@ -186,7 +191,7 @@ def load_table(settings: Settings, expid: str, *, need_config: bool = True) -> J
     return stored("job_table", paths.exp_dir(settings, expid), need_config, key, build)
 
 
-def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Callable[[], Any]) -> Any:
+def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()` kept in one slot per (kind, expid, params), valid while `key` is unchanged.
 
     A view of a 50,000-job experiment weighs tens of megabytes, and a running experiment
@@ -198,7 +203,8 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
         hit = _views.get(slot)
         if hit is not None and hit[0] == key:
             _views.move_to_end(slot)
-            return hit[1]
+            found: T = hit[1]  # stored by compute() of the same kind
+            return found
     with gc_paused():
         value = compute()
     with _views_lock:
@@ -211,8 +217,8 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
 
 
 def cached_view(
-    kind: str, inputs: Any, params: Hashable, compute: Callable[[], Any], also: Tuple[Any, ...] = ()
-) -> Any:
+    kind: str, inputs: object, params: Hashable, compute: Callable[[], T], also: Tuple[object, ...] = ()
+) -> T:
     """A view computed from `inputs` (a JobTable or JobList, or a reader's cached object
     with the experiment named in `params`) and the other cached objects `also`."""
     where = getattr(inputs, "exp_dir", None) or getattr(inputs, "pkl_path", None) or ""

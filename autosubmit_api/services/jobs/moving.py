@@ -4,12 +4,12 @@ ones and what derives from them): served as holes filled per request (services/r
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Hashable, List, Mapping, Tuple, cast
 
 from autosubmit_api.services.jobs.table import JobTable
 from autosubmit_api.services.jobs.times import Times, running_text
 from autosubmit_api.services.metrics import asypd_job, sypd_job
-from autosubmit_api.services.rendered import Live
+from autosubmit_api.services.rendered import Live, Resolve
 
 MOVING = (
     "title",
@@ -55,18 +55,19 @@ def with_holes(item: Dict[str, Any], i: int, mapping: Mapping[str, str]) -> Dict
     return item
 
 
-def moving_resolver(table: JobTable, now: int):
+def moving_resolver(table: JobTable, now: int) -> Resolve:
     """Resolve ("now") and (field, job index) holes for a request at `now`."""
     memo: Dict[int, Dict[str, Any]] = {}
     fresh: Dict[int, Times] = {}
 
-    def resolve(keys):
-        out = {}
+    def resolve(keys: List[Hashable]) -> Dict[Hashable, Any]:
+        out: Dict[Hashable, Any] = {}
         for key in keys:
             if key == "now":
                 out[key] = now
                 continue
-            field_name, i = key
+            # Every other hole is (field name, job index) (with_holes).
+            field_name, i = cast(Tuple[str, int], key)
             values = memo.get(i)
             if values is None:
                 if not fresh:

@@ -5,7 +5,7 @@ names themselves are autosubmit_api/job_status.py.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import AbstractSet, Any, Dict, List, Sequence
 
 from autosubmit_api.job_status import (
     COMPLETED,
@@ -48,7 +48,7 @@ def status_color(name: str) -> str:
     return STATUS_COLORS.get(name, "white")
 
 
-def interesting_first(indices: Sequence[int], codes: Sequence[int], quiet=QUIET_CODES) -> List[int]:
+def interesting_first(indices: Sequence[int], codes: Sequence[int], quiet: AbstractSet[int] = QUIET_CODES) -> List[int]:
     """Jobs whose status is not quiet first, in reverse order, then the others in order (B.1.5)."""
     loud = [i for i in indices if codes[i] not in quiet]
     loud.reverse()

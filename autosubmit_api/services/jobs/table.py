@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from autosubmit_api.job_status import (
     COMPLETED,
@@ -21,16 +21,16 @@ from autosubmit_api.job_status import (
     status_name,
 )
 from autosubmit_api.models import ExperimentConfig, Job, Packages
-from autosubmit_api.readers.job_list import paused_gc
+from autosubmit_api.readers.job_build import paused_gc
 from autosubmit_api.services.jobs.badges import SOURCE_TAG, SYNC_TAG, TARGET_TAG, wrapper_tag
 from autosubmit_api.services.jobs.sections import SectionConf, section_conf
 from autosubmit_api.services.jobs.status_display import WHITE_TEXT, status_color
-from autosubmit_api.services.jobs.times import LastRow, Times, raw_times, running_text, wrapper_corrections
+from autosubmit_api.services.jobs.times import LatestRow, Times, raw_times, running_text, wrapper_corrections
 from autosubmit_api.services.timefmt import fmt_dt
 
 
 @contextlib.contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building large views: they allocate millions of small
     objects and no cycles, and the collector's passes cost a third of the build."""
     with paused_gc():
@@ -63,10 +63,10 @@ class JobTable:
     last_run_unit: List[Optional[Tuple[str, int]]]
     out: List[Optional[str]]
     err: List[Optional[str]]
-    rows: Dict[str, LastRow]
+    rows: Mapping[str, LatestRow]
     stats: Dict[str, Tuple[str, ...]]
     times: List[Times] = field(default_factory=list)
-    live: frozenset = frozenset()
+    live: FrozenSet[int] = frozenset()
     built_at: int = 0
     pkl_format: str = ""
     post_avg: float = 0.0
@@ -82,21 +82,22 @@ class JobTable:
 
     # -- times ---------------------------------------------------------------------------
 
-    def compute_times(self, now: int, only: Optional[frozenset] = None) -> Dict[int, Times]:
+    def compute_times(self, now: int, only: Optional[FrozenSet[int]] = None) -> Dict[int, Times]:
         """Times of the jobs `only` (default: all) at `now`, wrapper correction included."""
         wanted = range(len(self.jobs)) if only is None else only
         need = set(wanted)
         if self.packages.package_to_jobs and only is not None:
             for i in list(need):
-                if self.package[i] is not None:
-                    need.update(self._members(self.package[i]))
+                package = self.package[i]
+                if package is not None:
+                    need.update(self._members(package))
         raw: Dict[int, Times] = {}
         for i in need:
             job = self.jobs[i]
             raw[i], _ = raw_times(job.name, self.codes[i], self.rows.get(job.name), self.stats.get(job.name, ()), now)
         if self.packages.package_to_jobs:
-            queue = _Lookup(raw, 0)
-            run = _Lookup(raw, 1)
+            queue = _Lookup(raw, _queue_of)
+            run = _Lookup(raw, _run_of)
             fixed: Dict[int, int] = {}
             done = set()
             for i in need:
@@ -136,7 +137,9 @@ class JobTable:
             return last
         return self.conf.chunk_unit, self.conf.chunk_size
 
-    def exposed(self, i: int, t: Times, fmt=None) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+    def exposed(
+        self, i: int, t: Times, fmt: Optional[Callable[[int], Optional[str]]] = None
+    ) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         """Submit, start and finish as a view shows them: only the times the job's status
         has reached, formatted by `fmt` (4.0.1's `YYYY-MM-DD HH:MM:SS` by default)."""
         fmt = fmt_dt if fmt is None else fmt
@@ -191,15 +194,23 @@ class JobTable:
         return [self.names[p] for p in self.parents[i]]
 
 
+def _queue_of(t: Times) -> int:
+    return t.queue
+
+
+def _run_of(t: Times) -> int:
+    return t.run
+
+
 class _Lookup:
     """queue/run columns of a dict of Times, indexable by job index."""
 
-    def __init__(self, raw: Dict[int, Times], column: int):
+    def __init__(self, raw: Dict[int, Times], column: Callable[[Times], int]):
         self.raw, self.column = raw, column
 
     def __getitem__(self, i: int) -> int:
         t = self.raw.get(i)
-        return t[self.column] if t is not None else 0
+        return self.column(t) if t is not None else 0
 
 
 def build_table(
@@ -214,7 +225,7 @@ def build_table(
     has_structure: bool,
     packages: Packages,
     conf: ExperimentConfig,
-    rows: Mapping[str, LastRow],
+    rows: Mapping[str, LatestRow],
     runs: Mapping[Any, Tuple[str, int]],
     stats: Mapping[str, Sequence[str]],
     outs: Mapping[str, str],
@@ -312,8 +323,9 @@ def build_table(
             live.add(i)
     if live and packages.package_to_jobs:
         for i in list(live):
-            if package[i] is not None:
-                live.update(table._members(package[i]))
+            package_name = package[i]
+            if package_name is not None:
+                live.update(table._members(package_name))
     table.live = frozenset(live)
     table.times = [raw[i] for i in range(len(jobs))]
     if packages.package_to_jobs:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, NamedTuple, Optional, Protocol, Sequence, Tuple, Union
 
+from autosubmit_api.models import JobDataRow
 from autosubmit_api.job_status import (
     FAILED,
     QUEUING,
@@ -32,6 +33,11 @@ class LastRow:
     energy: float = 0.0
     ncpus: Optional[int] = None
     run_id: Optional[int] = None
+
+
+# A job's latest history row: the history's own row (JobDataRow), or a LastRow holding
+# only what the views read.
+LatestRow = Union[LastRow, JobDataRow]
 
 
 class Times(NamedTuple):
@@ -70,7 +76,7 @@ def _duration(a: int, b: int) -> int:
     return b - a if a > 0 and b > 0 and b - a > 0 else 0
 
 
-def raw_times(name: str, code: int, row: Optional[LastRow], stats: Sequence[str], now: int) -> Tuple[Times, bool]:
+def raw_times(name: str, code: int, row: Optional[LatestRow], stats: Sequence[str], now: int) -> Tuple[Times, bool]:
     """(times before the wrapper correction, whether they depend on `now`)."""
     s = status_name(code)
     if row is not None and row.status == s:
@@ -120,10 +126,16 @@ def running_text(queue: int, run: int, text: str) -> str:
     return ""
 
 
+class IntColumn(Protocol):
+    """One integer per job index (a list, or a view of some jobs' times)."""
+
+    def __getitem__(self, i: int, /) -> int: ...
+
+
 def wrapper_corrections(
     members: Sequence[int],
-    queue: Sequence[int],
-    run: Sequence[int],
+    queue: IntColumn,
+    run: IntColumn,
     children: Sequence[Sequence[int]],
     has_structure: bool,
 ) -> Dict[int, int]:
