@@ -299,7 +299,7 @@ def find_rc_file(env: Mapping[str, str]) -> Optional[Path]:
     return None
 
 
-class _KeepCase(configparser.ConfigParser):
+class KeepCaseParser(configparser.ConfigParser):
     """Option names as written (configparser lowercases them by default)."""
 
     def optionxform(self, optionstr: str) -> str:
@@ -307,7 +307,7 @@ class _KeepCase(configparser.ConfigParser):
 
 
 def _read_rc(path: Path) -> Dict[str, object]:
-    parser = _KeepCase(interpolation=None)
+    parser = KeepCaseParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
             parser.read_file(handle)

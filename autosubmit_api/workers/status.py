@@ -71,6 +71,7 @@ def compute(
     """The status of every experiment now, without writing anything."""
     now = time.time() if now is None else now
     stamp = fmt_dt_dash(now)
+    assert stamp is not None, "the current time is a positive time, which always formats"
     if experiments is None:
         experiments = central_store.experiments(settings)
     rows = []

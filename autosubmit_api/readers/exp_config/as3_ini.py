@@ -8,7 +8,7 @@ import configparser
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-from autosubmit_api.config import Settings
+from autosubmit_api.config import KeepCaseParser, Settings
 from autosubmit_api.errors import DataError
 from autosubmit_api.readers.exp_config.config_files import read_config_text
 
@@ -23,8 +23,7 @@ AS3_FILES = (
 
 
 def _read_ini(settings: Settings, path: Path, name: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=False)
-    parser.optionxform = str  # Autosubmit keeps option case
+    parser = KeepCaseParser(strict=False)  # Autosubmit keeps option case
     try:
         parser.read_string(read_config_text(settings, path, name), source=name)
     except configparser.Error as exc:

@@ -18,7 +18,7 @@ from autosubmit_api.readers import confined
 from autosubmit_api.readers.exp_config.config_files import Budget, read_config_text, read_yaml_file
 from autosubmit_api.readers.exp_config.expansion import expand_loops, substitute, substitute_text
 from autosubmit_api.readers.exp_config.model import project_destination
-from autosubmit_api.readers.exp_config.normalize import deep_update, normalize_data
+from autosubmit_api.readers.exp_config.normalize import deep_update, dict_at, normalize_data
 from autosubmit_api.readers.exp_config.site_keys import site_keys
 
 
@@ -95,7 +95,7 @@ class AS4Merge:
 
     def common(self, data: Dict[str, Any]) -> Dict[str, Any]:
         data["ROOTDIR"] = str(self.exp_dir)
-        project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+        project = dict_at(data, "PROJECT")
         data["PROJDIR"] = os.path.join(
             str(self.exp_dir), "proj", str(project.get("PROJECT_DESTINATION", "project_files"))
         )
@@ -130,7 +130,7 @@ class AS4Merge:
                 current = self.unify(current, post)
             else:
                 current = self.unify(current, self.load_file(current, path))
-                default = current.get("DEFAULT") if isinstance(current.get("DEFAULT"), dict) else {}
+                default = dict_at(current, "DEFAULT")
                 level = _custom_directive(default.get("CUSTOM_CONFIG"))
                 if default.get("CUSTOM_CONFIG") is not None:
                     del default["CUSTOM_CONFIG"]
@@ -166,7 +166,7 @@ class AS4Merge:
             non_minimal = self.unify(non_minimal, self.load_file(non_minimal, path))
         non_minimal = self.common(non_minimal)
 
-        default = self.starter.get("DEFAULT") if isinstance(self.starter.get("DEFAULT"), dict) else {}
+        default = dict_at(self.starter, "DEFAULT")
         names = _custom_directive(default.get("CUSTOM_CONFIG"))
         pre = self.load_section({}, names["PRE"])
         data = self.load_section(self.unify(pre, non_minimal), names["POST"])
@@ -179,9 +179,9 @@ class AS4Merge:
         data = substitute(data, special=True)
         data = expand_loops(data)
         data.setdefault("AUTOSUBMIT", {})
-        default = data.get("DEFAULT") if isinstance(data.get("DEFAULT"), dict) else {}
+        default = dict_at(data, "DEFAULT")
         hpcarch = default.get("HPCARCH", "LOCAL")
-        platforms = data.get("PLATFORMS") if isinstance(data.get("PLATFORMS"), dict) else {}
+        platforms = dict_at(data, "PLATFORMS")
         platform = platforms.get(hpcarch) if isinstance(hpcarch, str) else None
         if isinstance(platform, dict):
             for name, value in platform.items():
@@ -200,7 +200,7 @@ class AS4Merge:
                 return None
         except (KeyError, OSError):
             return None
-        project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+        project = dict_at(data, "PROJECT")
         git = self.exp_dir / "proj" / str(project.get("PROJECT_DESTINATION", "git_project")) / ".git"
 
         def read(path: Path) -> str:

@@ -10,7 +10,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, Union, cast
 
 import yaml
 
@@ -33,33 +33,39 @@ MAX_DEPTH = 100  # nesting, aliases followed
 # --- YAML: SafeLoader with YAML 1.2 core-schema scalars and inert unknown tags ----------
 
 
-class _BudgetedComposer:
-    """Mixed into a SafeLoader: stops composing when the text holds more nodes than
-    `nodes_left`. Both parsers call `descend_resolver` once for every node they compose
-    (aliases excepted), tagged or not, before building it: the one hook that can stop a
-    flood of small nodes."""
+class _BudgetedComposer(yaml.resolver.BaseResolver):
+    """Mixed into a SafeLoader (before it, so its resolver hook runs first): stops composing
+    when the text holds more nodes than `nodes_left`. Both parsers call `descend_resolver`
+    once for every node they compose (aliases excepted), tagged or not, before building it:
+    the one hook that can stop a flood of small nodes."""
 
     nodes_left = MAX_CONFIG_NODES
 
-    def descend_resolver(self, current_node, current_index):
+    def descend_resolver(self, current_node: Optional[yaml.Node], current_index: object) -> None:
         self.nodes_left -= 1
         if self.nodes_left < 0:
             raise OverBudget(f"more than {MAX_CONFIG_NODES} YAML values")
-        return super().descend_resolver(current_node, current_index)
+        # PyYAML's stub leaves this method unannotated.
+        super().descend_resolver(current_node, current_index)  # type: ignore[no-untyped-call]
 
 
 class _PythonLoader(_BudgetedComposer, yaml.SafeLoader):
     """SafeLoader resolving plain scalars as YAML 1.2 (what Autosubmit's ruamel does)."""
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: Optional[yaml.Node], index: int) -> Optional[yaml.Node]:
         # The pure-Python composer spends on an alias about what it spends on a value
         # (libyaml composes aliases in C, about 100 times faster): count aliases here too.
-        if self.check_event(yaml.AliasEvent):
+        # PyYAML's stub leaves this method unannotated.
+        if self.check_event(yaml.AliasEvent):  # type: ignore[no-untyped-call]
             self.nodes_left -= 1
             if self.nodes_left < 0:
                 raise OverBudget(f"more than {MAX_CONFIG_NODES} YAML values")
         return super().compose_node(parent, index)
 
+
+if TYPE_CHECKING:
+    # Either loader class: the budget over libyaml's parser or over the pure-Python one.
+    LoaderClass = Union[Type["_LibyamlLoader"], Type[_PythonLoader]]
 
 # libyaml (bundled with PyYAML's wheels) composes 5 to 10 times faster than the pure-Python
 # parser; both give the same nodes and values, and the budget bounds either.
@@ -68,7 +74,7 @@ if getattr(yaml, "__with_libyaml__", False):
     class _LibyamlLoader(_BudgetedComposer, yaml.CSafeLoader):
         """The same loader over libyaml."""
 
-    LOADERS = {"libyaml": _LibyamlLoader, "python": _PythonLoader}
+    LOADERS: Dict[str, LoaderClass] = {"libyaml": _LibyamlLoader, "python": _PythonLoader}
 else:  # pragma: no cover - PyYAML built without libyaml
     LOADERS = {"python": _PythonLoader}
 _Loader = LOADERS.get("libyaml", _PythonLoader)
@@ -105,12 +111,15 @@ _RESOLVERS = (
     ),
 )
 for _tag, _regexp, _first in _RESOLVERS:
-    _PythonLoader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))
+    # PyYAML's stub leaves this method unannotated.
+    _PythonLoader.add_implicit_resolver(_tag, re.compile(_regexp, re.X), list(_first))  # type: ignore[no-untyped-call]
 
 
 def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     # YAML 1.2: a leading 0 is decimal (1.1 read `012` as octal 10).
-    text = loader.construct_scalar(node).replace("_", "")
+    # Registered for the int tag, which PyYAML resolves on scalars only; an explicit !!int
+    # on a collection is refused by construct_scalar itself (a ConstructorError).
+    text = loader.construct_scalar(cast(yaml.ScalarNode, node)).replace("_", "")
     sign = -1 if text.startswith("-") else 1
     text = text.lstrip("+-")
     for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
@@ -125,11 +134,12 @@ def _construct_unknown(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         return loader.construct_mapping(node, deep=True)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_scalar(node)
+    return loader.construct_scalar(cast(yaml.ScalarNode, node))  # neither collection: a scalar
 
 
 _PythonLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-_PythonLoader.add_constructor(None, _construct_unknown)
+# None: every tag without a constructor (PyYAML's catch-all; its stub accepts only str).
+_PythonLoader.add_constructor(None, _construct_unknown)  # type: ignore[arg-type]
 for _other in LOADERS.values():
     _other.yaml_implicit_resolvers = _PythonLoader.yaml_implicit_resolvers
     _other.yaml_constructors = _PythonLoader.yaml_constructors
@@ -221,7 +231,7 @@ def yaml_parse_count() -> int:
     return _parse_count
 
 
-def load_yaml_text(text: str, budget: Optional[Budget] = None, loader: Optional[type] = None) -> Any:
+def load_yaml_text(text: str, budget: Optional[Budget] = None, loader: Optional[LoaderClass] = None) -> Any:
     """Parse one YAML document, charging `budget` (a fresh one when None).
 
     The text is composed into nodes first (stopping after `budget.nodes_left` nodes), its
@@ -236,19 +246,20 @@ def load_yaml_text(text: str, budget: Optional[Budget] = None, loader: Optional[
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > budget.bytes_left:
         raise OverBudget(f"larger than {MAX_CONFIG_BYTES // 2**20} MiB of YAML")
-    loader = (loader or _Loader)(text)
-    loader.nodes_left = budget.nodes_left
+    parser = (loader or _Loader)(text)
+    parser.nodes_left = budget.nodes_left
     try:
         try:
-            node = loader.get_single_node()
+            node = parser.get_single_node()
         except RecursionError:
             # The pure-Python composer recurses per nesting level (libyaml stops at 1000).
             raise OverBudget(f"nested more than {MAX_DEPTH} levels deep") from None
-        used_nodes = budget.nodes_left - loader.nodes_left
+        used_nodes = budget.nodes_left - parser.nodes_left
         expanded = expanded_cost(node, budget.expanded_left) if node is not None else 0
-        data = loader.construct_document(node) if node is not None else None
+        # PyYAML's stub leaves this method unannotated.
+        data = parser.construct_document(node) if node is not None else None  # type: ignore[no-untyped-call]
     finally:
-        loader.dispose()
+        parser.dispose()
     budget.bytes_left -= size
     budget.nodes_left -= used_nodes
     budget.expanded_left -= expanded

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, Union
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
@@ -39,7 +39,7 @@ class _Refused:
         self.message = message
 
 
-def _parse(settings: Settings, expid: str, exp_dir: Path) -> Any:
+def _parse(settings: Settings, expid: str, exp_dir: Path) -> Union[ExperimentConfig, _Refused]:
     conf = exp_dir / "conf"
     if exp_files.is_as3_layout(settings, expid):
         raw, read = load_as3(settings, exp_dir, expid)

@@ -9,6 +9,7 @@ import os
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from autosubmit_api.models import ExperimentConfig, PlatformConfig, SectionConfig
+from autosubmit_api.readers.exp_config.normalize import dict_at
 
 
 def _get(data: Any, *keys: str, default: Any = "") -> Any:
@@ -32,7 +33,7 @@ def _as_int(value: Any, default: int) -> int:
 
 def as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> ExperimentConfig:
     hpcarch = str(_get(raw, "DEFAULT", "HPCARCH", default="")).upper()
-    platforms_raw = raw.get("PLATFORMS") if isinstance(raw.get("PLATFORMS"), dict) else {}
+    platforms_raw = dict_at(raw, "PLATFORMS")
     platforms = {}
     for name, body in platforms_raw.items():
         if not isinstance(body, dict):
@@ -47,14 +48,14 @@ def as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Experi
             raw=body,
         )
     sections = {}
-    jobs = raw.get("JOBS") if isinstance(raw.get("JOBS"), dict) else {}
+    jobs = dict_at(raw, "JOBS")
     for name, body in jobs.items():
         if not isinstance(body, dict):
             continue
         platform = str(_get(body, "PLATFORM", default=hpcarch)).upper()
-        plat = platforms_raw.get(platform) if isinstance(platforms_raw.get(platform), dict) else {}
+        plat = dict_at(platforms_raw, platform)
 
-        def pick(key: str, default: Any, body=body, plat=plat) -> Any:
+        def pick(key: str, default: Any, body: Dict[Any, Any] = body, plat: Dict[Any, Any] = plat) -> Any:
             return body.get(key) or plat.get(key) or default
 
         exclusive = pick("EXCLUSIVE", False)
@@ -70,7 +71,7 @@ def as4_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Experi
             processors_per_node=str(pick("PROCESSORS_PER_NODE", "")),
             exclusive=exclusive if isinstance(exclusive, bool) else False,
         )
-    wrappers = raw.get("WRAPPERS") if isinstance(raw.get("WRAPPERS"), dict) else {}
+    wrappers = dict_at(raw, "WRAPPERS")
     version = _get(raw, "CONFIG", "AUTOSUBMIT_VERSION", default="")
     return ExperimentConfig(
         expid=expid,
@@ -167,7 +168,7 @@ def as3_model(expid: str, raw: Dict[str, Any], files: Tuple[str, ...]) -> Experi
 
 
 def project_destination(data: Mapping[str, Any]) -> str:
-    project = data.get("PROJECT") if isinstance(data.get("PROJECT"), dict) else {}
+    project = dict_at(data, "PROJECT")
     value = project.get("PROJECT_DESTINATION", "project_files")
     if not value:
         kind = str(project.get("PROJECT_TYPE", "")).lower()

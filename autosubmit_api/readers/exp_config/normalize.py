@@ -11,6 +11,12 @@ from typing import Any, Dict, Mapping
 _FINAL_STATUSES = ("READY", "DELAYED", "PREPARED", "SKIPPED", "FAILED", "COMPLETED")
 
 
+def dict_at(data: Mapping[Any, Any], key: Any) -> Dict[Any, Any]:
+    """`data[key]` when it is a dict (that very dict), else a new empty one."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _upper_keys(data: Any) -> Dict[str, Any]:
     """Every mapping key upper-cased, recursively, also inside lists; non-mappings -> {}."""
     if not isinstance(data, collections.abc.Mapping):
@@ -54,9 +60,9 @@ def _normalize_dependencies(deps: Any) -> Dict[str, Any]:
     return out
 
 
-def normalize_data(data: Any, must_exist: bool) -> Dict[str, Any]:
+def normalize_data(raw: Any, must_exist: bool) -> Dict[str, Any]:
     """Autosubmit's per-file (and final) normalisation, docs/data.md A.8.2 step 2."""
-    data = _upper_keys(data)
+    data = _upper_keys(raw)
     default = data.get("DEFAULT")
     if isinstance(default, dict):
         if isinstance(default.get("HPCARCH"), str):
@@ -107,11 +113,10 @@ def normalize_data(data: Any, must_exist: bool) -> Dict[str, Any]:
 
 def deep_update(target: Any, new: Mapping[str, Any]) -> Dict[str, Any]:
     """Merge `new` into `target` in place (Autosubmit's deep_update); returns the result."""
-    if not isinstance(target, dict):
-        target = {}
+    merged: Dict[str, Any] = target if isinstance(target, dict) else {}
     for key, value in new.items():
         if isinstance(value, collections.abc.Mapping):
-            target[key] = deep_update(target.get(key, {}), value)
+            merged[key] = deep_update(merged.get(key, {}), value)
         else:
-            target[key] = value
-    return target
+            merged[key] = value
+    return merged
