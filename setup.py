@@ -46,6 +46,12 @@ setup(
             # tests/test_wheel.py builds the wheel without the network (--no-build-isolation).
             "setuptools>=64",
             "wheel",
+            # The type check (.ci/run, pyproject.toml [tool.mypy]): mypy and the stubs of the
+            # untyped dependencies, pinned like ruff (the newest that still install on 3.9).
+            "mypy==1.19.1",
+            "types-Flask-Cors==6.0.0.20250809",
+            "types-PyYAML==6.0.12.20250915",
+            "types-requests==2.32.4.20260107",
         ],
     },
     entry_points={"console_scripts": ["autosubmit_api=autosubmit_api.cli:main"]},
