@@ -187,7 +187,11 @@ OPTIONS = {
     "root_path": ("AS_API_ROOT_PATH", "", "path prefix the API is served under behind a proxy, e.g. /api"),
     "run_background_tasks_on_start": ("RUN_BACKGROUND_TASKS_ON_START", "false", "run every worker once at start"),
     "disable_background_tasks": ("DISABLE_BACKGROUND_TASKS", "false", "start no background scheduler"),
-    "admin_users": ("API_ADMIN_USERS", "", "comma-separated users who may change any experiment"),
+    "admin_users": (
+        "API_ADMIN_USERS",
+        "",
+        "comma-separated users who may change any experiment and read the audit trail (docs/audit.md)",
+    ),
     "owner_check": ("API_OWNER_CHECK", "true", "false lets any logged-in user change any description"),
     "max_page_size": ("API_MAX_PAGE_SIZE", "1000", "largest page_size a list answers; larger is capped"),
     "cache_entries": (

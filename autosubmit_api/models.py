@@ -441,6 +441,33 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
+class AuditOrigin:
+    """Who makes a write and from where, for its row of the audit trail (docs/audit.md):
+    the user, the client address, the request id (X-Request-ID) and the route template."""
+
+    user: str
+    client: Optional[str] = None
+    request_id: Optional[str] = None
+    route: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One row of the API's audit trail, as stored."""
+
+    id: int
+    time: str
+    user: str
+    action: str
+    target: str
+    old_value: Optional[str]
+    new_value: Optional[str]
+    client: Optional[str]
+    request_id: Optional[str]
+    route: Optional[str]
+
+
+@dataclass(frozen=True)
 class ExperimentRef:
     """One `experiment` row as the workers walk them."""
 

@@ -25,6 +25,8 @@ from typing import Any, Dict, Iterable, Optional
 
 from flask import Flask, Response, g, has_request_context, request
 
+from autosubmit_api.models import AuditOrigin
+
 HEADER = "X-Request-ID"
 FORMATS = ("text", "json")
 _VALID_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,128}")
@@ -51,6 +53,18 @@ def scrub(text: str) -> str:
 
 def request_id() -> Optional[str]:
     return getattr(g, "request_id", None) if has_request_context() else None
+
+
+def client_address() -> Optional[str]:
+    """The client's address as the request lines and the audit trail record it: the peer
+    address the WSGI server saw (a proxy's own address behind a proxy; docs/logging.md)."""
+    return request.remote_addr if has_request_context() else None
+
+
+def audit_origin(user: str) -> AuditOrigin:
+    """Who writes and from where, for the audit row of a write made by this request."""
+    rule = request.url_rule if has_request_context() else None
+    return AuditOrigin(user, client_address(), request_id(), rule.rule if rule is not None else None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,7 +110,7 @@ def _finish(response: Response) -> Response:
             "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
             "bytes": response.content_length,
             "user": getattr(g, "user", None),
-            "client": request.remote_addr,
+            "client": client_address(),
         }
         request_log.info(
             "%s %s %s", request.method, fields["route"] or "(no route)", response.status_code, extra={"request": fields}

@@ -13,11 +13,15 @@ A user may change the description when they own the experiment, are listed in
 
 from __future__ import annotations
 
+from dataclasses import replace
+import time
 from typing import Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, Forbidden, NotFound
+from autosubmit_api.models import AuditOrigin
 from autosubmit_api.readers import central_db, central_store, exp_files, paths
+from autosubmit_api.services.timefmt import fmt_utc_iso
 
 
 def directory_owner(settings: Settings, expid: str) -> Optional[str]:
@@ -44,13 +48,17 @@ def may_write(settings: Settings, user: str, owner: Optional[str]) -> bool:
 MAX_DESCRIPTION_CHARS = 4096
 
 
-def update_description(settings: Settings, user: str, expid: object, description: str) -> None:
-    """Store `description` for `expid` on behalf of `user`.
+def update_description(
+    settings: Settings, user: str, expid: object, description: str, origin: Optional[AuditOrigin] = None
+) -> None:
+    """Store `description` for `expid` on behalf of `user`, with its row in the audit trail
+    (`origin`: the client address, request id and route; default: none known), in one
+    transaction (docs/audit.md).
 
     BadRequest when the description is longer than MAX_DESCRIPTION_CHARS; NotFound (message
     "Update on experiment <expid> failed.", the reference's text) when no experiment has
     that name; Forbidden when `user` may not change it; Unavailable when the
-    central DB cannot be written.
+    central DB or the audit trail cannot be written (then nothing changed).
     """
     failed = f"Update on experiment {expid} failed."
     if len(description) > MAX_DESCRIPTION_CHARS:
@@ -61,5 +69,8 @@ def update_description(settings: Settings, user: str, expid: object, description
         owner = experiment_owner(settings, expid)
         if not may_write(settings, user, owner):
             raise Forbidden(f"User {user} is not the owner of experiment {expid}.")
-    if not central_store.update_description(settings, expid, description):
+    now = fmt_utc_iso(time.time())
+    assert now is not None, "the current time is a positive time, which always formats"
+    origin = replace(origin, user=user) if origin is not None else AuditOrigin(user)
+    if not central_store.update_description(settings, expid, description, origin, now):
         raise NotFound(failed)

@@ -7,12 +7,14 @@ typed it after checking it is a plausible login name (it may end up in a command
 
 from __future__ import annotations
 
+from dataclasses import replace
 import re
 import time
 from typing import Mapping, Optional
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest
+from autosubmit_api.models import AuditOrigin
 from autosubmit_api.readers import central_store
 from autosubmit_api.services.timefmt import fmt_utc_iso
 
@@ -33,8 +35,11 @@ def get_preferred_username(settings: Settings, user: str) -> Mapping[str, Option
     return stored
 
 
-def set_preferred_username(settings: Settings, user: str, name: object) -> Mapping[str, Optional[str]]:
-    """Store `name` for `user`; BadRequest when it is not a plausible login name."""
+def set_preferred_username(
+    settings: Settings, user: str, name: object, origin: Optional[AuditOrigin] = None
+) -> Mapping[str, Optional[str]]:
+    """Store `name` for `user`, with its row in the audit trail (`origin`: from where; default:
+    none known); BadRequest when it is not a plausible login name (nothing written)."""
     if not isinstance(name, str):
         raise BadRequest("preferred_username must be a string")
     name = name.strip()
@@ -46,4 +51,5 @@ def set_preferred_username(settings: Settings, user: str, name: object) -> Mappi
         raise BadRequest("preferred_username may contain only letters, digits, '_', '.' and '-' (not first)")
     now = fmt_utc_iso(time.time())
     assert now is not None, "the current time is a positive time, which always formats"
-    return central_store.set_preferred_username(settings, user, name, now)
+    origin = replace(origin, user=user) if origin is not None else AuditOrigin(user)
+    return central_store.set_preferred_username(settings, user, name, now, origin)

@@ -11,8 +11,12 @@ from sqlalchemy import text
 
 from tests.factory import add_central_row
 from tests.factory import postgres as pgf
+from autosubmit_api.models import AuditOrigin
 from autosubmit_api.readers import backend, central_db, central_store
 from autosubmit_api.models import DetailsRow, StatusRow
+
+WRITER = AuditOrigin("alice", "127.0.0.1", "req-1", "/v3/updatedesc")
+NOW = "2026-01-01T00:00:00+00:00"
 
 
 @pytest.fixture
@@ -79,8 +83,8 @@ def test_the_postgres_site_is_read_from_its_autosubmitrc(site, env, pg_url):
 
 def test_writes_go_to_the_public_schema(both, pg_url):
     _, settings = both
-    assert central_store.update_description(settings, "a000", "new") is True
-    assert central_store.update_description(settings, "zz99", "new") is False
+    assert central_store.update_description(settings, "a000", "new", WRITER, NOW) is True
+    assert central_store.update_description(settings, "zz99", "new", WRITER, NOW) is False
     central_store.upsert_details(settings, [DetailsRow(3, "carol", "2024-03-03 00:00:00", "NA", "NA", "LOCAL")])
     central_store.apply_statuses(
         settings,
@@ -111,4 +115,4 @@ def test_an_unreachable_server_is_unavailable(site, env):
     from autosubmit_api.errors import Unavailable
 
     with pytest.raises(Unavailable):
-        central_store.update_description(settings, "a000", "x")
+        central_store.update_description(settings, "a000", "x", WRITER, NOW)

@@ -9,8 +9,12 @@ import pytest
 
 from autosubmit_api.errors import Unavailable
 from tests.factory import add_central_row
+from autosubmit_api.models import AuditOrigin
 from autosubmit_api.readers import backend, central_store
 from autosubmit_api.models import DetailsRow, StatusRow
+
+WRITER = AuditOrigin("alice", "127.0.0.1", "req-1", "/v3/updatedesc")
+NOW = "2026-01-01T00:00:00+00:00"
 
 
 @pytest.fixture(autouse=True)
@@ -28,20 +32,20 @@ def _description(site, expid):
 def test_update_description_changes_only_that_experiment(site, settings):
     add_central_row(site, "a000", description="old")
     add_central_row(site, "a001", description="other")
-    assert central_store.update_description(settings, "a000", "new text") is True
+    assert central_store.update_description(settings, "a000", "new text", WRITER, NOW) is True
     assert _description(site, "a000") == "new text"
     assert _description(site, "a001") == "other"
 
 
 def test_update_description_of_unknown_experiment_is_false(site, settings):
     add_central_row(site, "a000")
-    assert central_store.update_description(settings, "zz99", "x") is False
+    assert central_store.update_description(settings, "zz99", "x", WRITER, NOW) is False
 
 
 def test_update_description_never_creates_a_missing_central_db(site, settings):
     os.remove(site.central_db)
     with pytest.raises(Unavailable):
-        central_store.update_description(settings, "a000", "x")
+        central_store.update_description(settings, "a000", "x", WRITER, NOW)
     assert not site.central_db.exists()
 
 
@@ -52,14 +56,14 @@ def test_update_description_on_a_locked_db_is_unavailable(site, env):
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(Unavailable) as info:
-            central_store.update_description(settings, "a000", "new")
+            central_store.update_description(settings, "a000", "new", WRITER, NOW)
         assert "locked" in info.value.message
         assert str(site.root) not in info.value.message
     finally:
         holder.rollback()
         holder.close()
     assert _description(site, "a000") == "old"
-    assert central_store.update_description(settings, "a000", "new") is True
+    assert central_store.update_description(settings, "a000", "new", WRITER, NOW) is True
 
 
 def test_upsert_details_inserts_updates_and_keeps_other_rows(site, settings):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, g, redirect, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from autosubmit_api import auth
+from autosubmit_api import auth, request_log
 from autosubmit_api.errors import APIError, NotFound, TooLarge, too_large_message
 from autosubmit_api.services import description as description_service
 from autosubmit_api.services import login as login_service
@@ -79,7 +79,7 @@ def updatedesc():
     if new is None:
         return _answer("No description provided.")
     try:
-        description_service.update_description(auth.settings(), g.user, expid, new)
+        description_service.update_description(auth.settings(), g.user, expid, new, request_log.audit_origin(g.user))
     except NotFound as exc:
         # The reference answers an unknown expid with 200 and error: true.
         return _answer(exc.message)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, request
 
-from autosubmit_api import auth
+from autosubmit_api import auth, request_log
 from autosubmit_api.errors import BadRequest, Unauthorized
 from autosubmit_api.services import description as description_service
 
@@ -70,5 +70,5 @@ def update_experiment_description():
         raise BadRequest("expid must be a non-empty string")
     if not isinstance(new, str) or not new:
         raise BadRequest("description must be a non-empty string")
-    description_service.update_description(auth.settings(), g.user, expid, new)
+    description_service.update_description(auth.settings(), g.user, expid, new, request_log.audit_origin(g.user))
     return {"message": f"Description for experiment {expid} updated successfully."}

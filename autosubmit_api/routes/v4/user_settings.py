@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from autosubmit_api import auth
+from autosubmit_api import auth, request_log
 from autosubmit_api.errors import APIError, BadRequest, Unauthorized, error_body
 from autosubmit_api.services import user_settings as service
 
@@ -44,6 +44,8 @@ def set_preferred_username():
         body = request.get_json(silent=True) if request.is_json else None
         if not isinstance(body, dict) or "preferred_username" not in body:
             raise BadRequest("The body must be a JSON object with preferred_username")
-        return service.set_preferred_username(auth.settings(), user, body["preferred_username"])
+        return service.set_preferred_username(
+            auth.settings(), user, body["preferred_username"], request_log.audit_origin(user)
+        )
     except APIError as exc:
         return _failure(exc)
