@@ -33,6 +33,7 @@ setup(
         "orjson>=3.9",
         "flask-swagger-ui>=5",
         "brotli>=1.0",
+        "prometheus_client>=0.20,<1",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1"],

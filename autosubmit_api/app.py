@@ -44,6 +44,12 @@ def create_app(settings: Optional[Settings] = None, *, start_workers: Optional[b
     register_error_handlers(app)
     app.before_request(_refuse_large_bodies)
     request_log.install(app, settings.log_format)
+    if settings.metrics_enabled:
+        from autosubmit_api import prometheus_metrics
+
+        # Before http_cache: Flask runs after_request hooks in reverse, so this one sees the
+        # final status (a 304 included).
+        prometheus_metrics.install(app)
     # ETag, Cache-Control, 304 and compression on every read answer. Flask runs after_request
     # hooks in reverse order of registration: this one first, then the request log (which
     # records the 304 and the bytes sent) and flask-cors (whose headers the 304s keep).

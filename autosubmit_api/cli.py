@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
-from typing import Any, Dict, List, Optional
+import tempfile
+from typing import Any, Callable, Dict, List, Optional
 
 from autosubmit_api import __version__
 from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_settings, process_environment
@@ -31,6 +33,7 @@ from autosubmit_api.config import ConfigError, Settings, find_rc_file, load_sett
 log = logging.getLogger(__name__)
 
 PROG = "Autosubmit API"
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEFAULT_TIMEOUT = 600
 # CLI option -> gunicorn setting, for the int options the reference ignores when <= 0.
 POSITIVE_INT_OPTIONS = {
@@ -251,6 +254,8 @@ def _application(settings: Settings, options: Dict[str, object], explicit_timeou
                 self.cfg.set(key, value)
             for key in FIXED_SETTINGS:
                 self.cfg.set(key, True)
+            if os.environ.get(METRICS_DIR_ENV):
+                self.cfg.set("child_exit", _mark_dead_then(self.cfg.child_exit))
             self.chdir()  # --chdir, as gunicorn's own CLI applies it
 
         def load(self):
@@ -304,9 +309,49 @@ def start(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    try:
+        made = _metrics_directory(os.environ)
+    except ConfigError as exc:
+        print(f"autosubmit_api: {exc}", file=sys.stderr)
+        return 1
     print(f"Starting with gunicorn options: {options}", flush=True)
-    _application(settings, options, explicit_timeout=args.timeout is not None).run()
+    print(f"Prometheus multiprocess directory: {os.environ[METRICS_DIR_ENV]}", flush=True)
+    try:
+        _application(settings, options, explicit_timeout=args.timeout is not None).run()
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _metrics_directory(env) -> Optional[str]:
+    """Give the workers one PROMETHEUS_MULTIPROC_DIR, so `/metrics` counts the requests of every
+    worker (docs/metrics.md). The operator's, when set (it must be an existing directory,
+    emptied before each start); otherwise a fresh temporary directory made here, set in `env`
+    before the app (and prometheus_client) is imported, and returned so `start` removes it
+    when the server stops."""
+    named = env.get(METRICS_DIR_ENV) or env.get(METRICS_DIR_ENV.lower())
+    if named:
+        if not os.path.isdir(named):
+            raise ConfigError(f"{METRICS_DIR_ENV}={named} is not an existing directory")
+        env[METRICS_DIR_ENV] = named
+        return None
+    made = tempfile.mkdtemp(prefix="autosubmit_api-metrics-")
+    env[METRICS_DIR_ENV] = made
+    return made
+
+
+def _mark_dead_then(previous: Callable) -> Callable:
+    """gunicorn's child_exit hook: prometheus_client forgets the live gauges of a worker that
+    exited (its counters stay counted), then the hook the operator configured runs."""
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+        previous(server, worker)
+
+    return child_exit
 
 
 def _invalid_setting(options: Dict[str, object]) -> Optional[str]:

@@ -129,6 +129,9 @@ class Settings:
     # The error log's format: plain `text` lines, or `json` ones with a line per request
     # (autosubmit_api/request_log.py, docs/logging.md).
     log_format: str = "text"
+    # GET /metrics in the Prometheus text format (autosubmit_api/prometheus_metrics.py,
+    # docs/metrics.md); off: the route answers 404.
+    metrics_enabled: bool = True
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -236,6 +239,12 @@ OPTIONS = {
         "text",
         "`text` (plain lines for a terminal) or `json` (one JSON object "
         "per line, one line per request; docs/logging.md)",
+    ),
+    "metrics_enabled": (
+        "API_METRICS",
+        "true",
+        "false turns `GET /metrics` (Prometheus text format, gated like the other read routes) off: "
+        "it answers 404 (docs/metrics.md)",
     ),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
@@ -396,6 +405,18 @@ def _oidc_username_source(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """An on/off variable: true/false, 1/0, yes/no, on/off (any case); unset or empty: `default`."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"environment variable {name}={raw!r} must be true or false")
+
+
 def _log_format(env: Mapping[str, str]) -> str:
     raw = (env.get("API_LOG_FORMAT") or "").strip().lower() or Settings.log_format
     if raw not in ("text", "json"):
@@ -482,6 +503,7 @@ def load_settings(
     for name in ("log_max_decompressed_bytes", "log_max_kept_bytes", "log_max_line_bytes"):
         values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))
     values["log_format"] = _log_format(env)
+    values["metrics_enabled"] = _switch(env, "API_METRICS", Settings.metrics_enabled)
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:

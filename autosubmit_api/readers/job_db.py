@@ -20,6 +20,7 @@ the patch gives, and cost a full read.
 from __future__ import annotations
 
 import calendar
+import time
 from datetime import datetime
 from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
@@ -27,7 +28,7 @@ from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
 from autosubmit_api.job_status import code_of_name
 from autosubmit_api.models import Job, JobList, Section
-from autosubmit_api.readers import cache, paths, storage
+from autosubmit_api.readers import cache, load_stats, paths, storage
 from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp
 from autosubmit_api.readers.store import Store
 
@@ -245,11 +246,15 @@ def load_job_list(settings: Settings, where: storage.Storage, st: Optional[Store
     previous: Optional[Latest] = cache.get("job_db_latest", slot)
     if previous is not None and file_ident is not None and previous[0] == file_ident:
         return previous[2]
+    started = time.perf_counter()
     if st is None:
         with storage.open_job_db(settings, where) as opened:
             found, marker = _read(opened, expid, previous, path)
     else:
         found, marker = _read(st, expid, previous, path)
+    if previous is None or found is not previous[2]:
+        source = "job_db_postgres" if where.postgres else "job_db"
+        load_stats.record(source, time.perf_counter() - started, len(found.jobs))
     cache.put("job_db_latest", slot, (file_ident, marker, found))
     return found
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList
-from autosubmit_api.readers import backend, cache, confined, job_db, paths, storage, store
+from autosubmit_api.readers import backend, cache, confined, job_db, load_stats, paths, storage, store
 from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
 from autosubmit_api.readers.job_build import make_job as _job
 from autosubmit_api.readers.job_build import opt_int
@@ -475,8 +475,9 @@ def read_job_list_file(settings: Settings, path: str, expid: str, *, retry_delay
         raise NotFound(f"{name} not found") from None
     except OSError as exc:
         raise DataError(f"{name} cannot be read: {exc.strerror}") from None
+    started = time.perf_counter()
     try:
-        return parse_job_list(data, expid, mtime=mtime, path=path)
+        found = parse_job_list(data, expid, mtime=mtime, path=path)
     except _Unfinished as first:
         log.info("%s: %s; reading it again", path, first.message)
         time.sleep(retry_delay)
@@ -486,7 +487,10 @@ def read_job_list_file(settings: Settings, path: str, expid: str, *, retry_delay
             raise NotFound(f"{name} not found") from None
         except OSError as exc:
             raise DataError(f"{name} cannot be read: {exc.strerror}") from None
-        return parse_job_list(data, expid, mtime=mtime, path=path)
+        started = time.perf_counter()
+        found = parse_job_list(data, expid, mtime=mtime, path=path)
+    load_stats.record("pickle", time.perf_counter() - started, len(found.jobs), len(data))
+    return found
 
 
 def load_job_list(settings: Settings, expid: str) -> JobList:
@@ -530,7 +534,10 @@ def _load_postgres_pickle(settings: Settings, where: storage.Storage) -> JobList
 
     def parse() -> JobList:
         data, modified = storage.pkl_bytes(settings, where)
-        return parse_job_list(data, expid, mtime=storage.parse_pkl_modified(modified))
+        started = time.perf_counter()
+        found = parse_job_list(data, expid, mtime=storage.parse_pkl_modified(modified))
+        load_stats.record("pickle_postgres", time.perf_counter() - started, len(found.jobs), len(data))
+        return found
 
     return cache.cached("pg_job_list", (settings.db_connection_url, expid, where.pkl_schema) + identity, parse)
 

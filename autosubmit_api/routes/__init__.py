@@ -1,5 +1,5 @@
 """HTTP routes: `v3/` (registered at the root and under /v3), `v4/` (under /v4), `root`,
-`docs` (the interactive API reference).
+`docs` (the interactive API reference), `metrics` (Prometheus).
 
 Every module of `routes.v3` and `routes.v4` defines `bp`, a Blueprint, and is found by
 `blueprints()`; adding a module is enough to serve its routes.
@@ -27,10 +27,11 @@ def _modules(package: str) -> Iterator[Blueprint]:
 
 def blueprints() -> Iterator[Tuple[Blueprint, str, str]]:
     """(blueprint, url_prefix, registration name) for every route module."""
-    from autosubmit_api.routes import docs, root
+    from autosubmit_api.routes import docs, metrics, root
 
     yield root.bp, "", "root"
     yield docs.bp, "", "docs"
+    yield metrics.bp, "", "metrics"
     for bp in _modules("autosubmit_api.routes.v3"):
         # The reference registers every v3 rule twice (docs/api.md 1.1).
         yield bp, "", f"v3root_{bp.name}"

@@ -20,7 +20,7 @@ bp = Blueprint("audit", __name__)
 @auth.gate("NONE")
 def read_trail():
     if not g.user:
-        raise Unauthorized(str(g.token_problem) if g.token_problem is not None else None)
+        raise Unauthorized()
     args = request.args
     return service.read_trail(
         auth.settings(),
