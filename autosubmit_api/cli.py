@@ -14,6 +14,9 @@ they are generated from gunicorn.config's setting classes, so a new gunicorn bri
 options. An option `start` does not know is reported on stderr and ignored, so a site's
 existing start command keeps working (docs/cli.md).
 
+`start` also gives the workers one PROMETHEUS_MULTIPROC_DIR (a fresh one per start unless the
+operator set one) and a child_exit hook, so `/metrics` counts every worker (docs/metrics.md).
+
 `client` is the command-line client of a running API (autosubmit_api/client, docs/client.md).
 """
 
