@@ -89,6 +89,10 @@ NOT_COMPARED = {
     "/v4/runners/configuration/ssh-public-keys": "a constant (no key)",
     # The API's own per-user table; tests/postgres/test_user_settings_pg.py runs it on PostgreSQL.
     "/v4/user-settings/preferred-username": "reads the API's own user settings, not experiment data",
+    # The API's own audit table; tests/postgres/test_audit_pg.py runs it on PostgreSQL.
+    "/v4/audit": "reads the API's own audit trail, not experiment data",
+    # The process's own counters; tests/metrics cover them.
+    "/metrics": "reports the service's own counters, not experiment data",
     # Reports on the service itself, which differs by backend by design.
     "/v4/health": "reports the central database's backend and the workers, not experiment data",
     # The archive probe's own SQLite file (as_metadata/test), written by a site probe and not
