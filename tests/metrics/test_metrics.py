@@ -12,7 +12,7 @@ import pytest
 
 from autosubmit_api import prometheus_metrics, workers
 from autosubmit_api.config import ConfigError, load_settings
-from autosubmit_api.factory import workflow
+from tests.factory import workflow
 from tests.metrics.scrape import label_values, parse, value
 
 REQUESTS = "autosubmit_api_http_requests_total"

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from autosubmit_api.factory import make_experiment, make_site
+from tests.factory import make_experiment, make_site
 from tests.conftest import TEST_SECRET
 from tests.metrics.scrape import parse, value
 from tests.test_cli import clean_env, run_cli, serving
 
 REQUESTS = "autosubmit_api_http_requests_total"
+pytestmark = pytest.mark.slow  # real gunicorn servers
 
 
 @pytest.fixture
