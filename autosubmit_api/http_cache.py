@@ -19,6 +19,8 @@ One `after_request` hook, for GET and HEAD answers of status 200 that are not er
   Accept-Encoding` goes on every compressible answer.
 
 v3 error answers are 200s with `"error": true`: they get no tag (nor does any other status).
+An answer that says `Cache-Control: no-store` (a live report: `/metrics`, whose counters
+move with every request) is left as it is: no tag, no encoding, nothing kept.
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ def conditional(response: Response) -> Response:
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
         return response
     if "ETag" in response.headers or "Content-Encoding" in response.headers:
+        return response
+    if response.headers.get("Cache-Control") == "no-store":
         return response
     body = _single_body(response)
     if isinstance(body, Version):

@@ -32,4 +32,5 @@ def _when_enabled(view: Callable) -> Callable:
 @auth.gate("ALL")
 def metrics():
     body, content_type = prometheus_metrics.scrape(auth.settings())
-    return Response(body, content_type=content_type)
+    # A live report (every scrape counts itself): never tagged, encoded or kept by http_cache.
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

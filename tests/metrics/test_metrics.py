@@ -24,6 +24,8 @@ def _scrape(client, headers=None):
     response = client.get("/metrics", headers=headers or {})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.content_type.startswith("text/plain")
+    # A live report: never tagged, compressed or kept by the HTTP cache layer.
+    assert response.headers["Cache-Control"] == "no-store" and "ETag" not in response.headers
     return parse(response.get_data(as_text=True))
 
 
