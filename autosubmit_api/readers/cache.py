@@ -1,8 +1,8 @@
 """Bounded, process-wide LRUs of parsed files, keyed by (path, mtime_ns, size).
 
 A changed file has a new key, so a stale parse is never served; old entries fall off the
-end. Several gunicorn workers each keep their own cache, which stays correct because the
-key is the file's identity on disk; the default server is one process with threads, so a
+end. Several gunicorn worker processes would each keep their own cache, which stays correct
+because the key is the file's identity on disk; the default server is one process with threads, so a
 host parses each file version once (docs/deployment.md, "Process model").
 
 Single flight: threads that miss the same key together compute it once. The first one
