@@ -16,7 +16,9 @@ into --work), with the background tasks off, and then:
    that has not parsed yet pays the cold cost inside this phase;
 3. with --sse N: N event streams (`GET /v4/experiments/<expid>/events`) are opened and
    held by one more process while phase 2 runs again; the streams' answers (status, bytes
-   received) are counted. A server without the route answers 404: reported, not fatal.
+   received) are counted. A server without the route answers 404: reported, not fatal. The
+   streams resume from the cursor of one `jobs?since=` request, as a page that has loaded the
+   list does; with --sse-full each starts without a cursor and first receives every job.
 
 Memory: the resident set (RSS) and the proportional set (PSS, shared pages split between the
 processes sharing them, so the sum does not count the preloaded app once per worker) of the
@@ -28,6 +30,7 @@ on a small VM their reading of the bodies competes with it for the cores.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -41,6 +44,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -275,6 +280,16 @@ def subscribers(port: int, path: str, count: int, ready: "multiprocessing.Queue"
 # --- figures ------------------------------------------------------------------------------------
 
 
+def cursor(port: int, expid: str) -> str:
+    """The change feed's cursor now (one full `jobs?since=` answer), "" when there is none."""
+    url = f"http://127.0.0.1:{port}/v4/experiments/{expid}/jobs?since="
+    try:
+        with urllib.request.urlopen(url, timeout=600) as response:
+            return json.loads(response.read()).get("cursor") or ""
+    except (OSError, ValueError):
+        return ""
+
+
 def pct(values: List[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -332,7 +347,10 @@ def run_model(name: str, options: str, site: Path, expid: str, args, work: Path)
         if args.sse:
             ctx = multiprocessing.get_context("spawn")
             ready, stop = ctx.Queue(), ctx.Event()
-            holder = ctx.Process(target=subscribers, args=(port, EVENTS.format(e=expid), args.sse, ready, stop))
+            events = EVENTS.format(e=expid)
+            if not args.sse_full:
+                events += "?since=" + urllib.parse.quote(cursor(port, expid), safe="")
+            holder = ctx.Process(target=subscribers, args=(port, events, args.sse, ready, stop))
             holder.start()
             statuses = ready.get(timeout=120)
             print(f"{args.sse} event streams opened: answers {statuses}", flush=True)
@@ -364,6 +382,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=20, help="requests per route and client")
     parser.add_argument("--encoding", default="identity", help="Accept-Encoding of every request")
     parser.add_argument("--sse", type=int, default=0, help="event streams held open in a second warm phase")
+    parser.add_argument("--sse-full", action="store_true", help="streams start without a cursor (every job first)")
     parser.add_argument(
         "--model",
         action="append",
