@@ -211,3 +211,43 @@ def test_workers_given_explicitly_are_respected(site_env):  # noqa: F811
     with serving(env, "--disable-bg-tasks", "-w", "2") as srv:
         wait_for(lambda: len(_children(srv.proc.pid)) == 2, "two workers")
         assert len(_children(srv.proc.pid)) == 2
+
+
+def test_threads_asking_a_body_with_holes_in_one_new_second_share_one_version():
+    import sys
+
+    from autosubmit_api.services.rendered import Live, render
+
+    rendered = render({"running": Live("t"), "name": "a000_SIM"})
+    release = threading.Event()
+    resolved = []
+    got = {}
+
+    def resolver_a(now):
+        def resolve(keys):
+            resolved.append("a")
+            assert release.wait(DEADLINE)
+            return {"t": now}
+
+        return resolve
+
+    def resolver_b(now):
+        def resolve(keys):
+            resolved.append("b")
+            return {"t": now}
+
+        return resolve
+
+    a = threading.Thread(target=lambda: got.__setitem__("a", rendered.version_at(100, resolver_a)))
+    b = threading.Thread(target=lambda: got.__setitem__("b", rendered.version_at(100, resolver_b)))
+    a.start()
+    wait_for(lambda: resolved == ["a"], "thread a resolving the holes")
+    b.start()
+    # b waits in version_at for a's Version (without the lock it would resolve on its own).
+    wait_for(lambda: b.ident in sys._current_frames(), "thread b running")
+    wait_for(lambda: sys._current_frames()[b.ident].f_code.co_name == "version_at", "thread b waiting")
+    release.set()
+    a.join(DEADLINE)
+    b.join(DEADLINE)
+    assert resolved == ["a"]
+    assert got["a"] is got["b"] and got["a"].body == b'{"name":"a000_SIM","running":100}\n'
