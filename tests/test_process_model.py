@@ -12,7 +12,7 @@ import pytest
 
 from autosubmit_api import cli
 from autosubmit_api.readers import cache
-from autosubmit_api.services import job_table
+from autosubmit_api.services.jobs import loading
 from tests.test_cli import clean_env, run_cli, serving
 from tests.test_cli_gunicorn import site_env  # noqa: F401 - the fixture
 
@@ -73,7 +73,7 @@ def test_two_threads_missing_one_view_build_it_once():
     slot = ("tree", "/exp/a000", ("params",))
 
     def call(compute):
-        return job_table.stored("tree", "/exp/a000", ("params",), slot_key, compute)
+        return loading.stored("tree", "/exp/a000", ("params",), slot_key, compute)
 
     results, runs = _two_threads_miss_together(call, ("view", slot, slot_key))
     assert runs == {"a": 1, "b": 0}
