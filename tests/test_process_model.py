@@ -147,6 +147,7 @@ def _config(env, *args):
     return values["workers"], values["worker_class"], values["threads"]
 
 
+@pytest.mark.slow
 def test_the_default_model_and_what_overrides_it(site_env, tmp_path):  # noqa: F811
     env = {k: v for k, v in site_env.items() if k != "WEB_CONCURRENCY"}
     assert _config(env) == ("1", "gthread", str(cli.DEFAULT_THREADS))
@@ -187,6 +188,7 @@ def _held_request(port):
     return sock
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
 def test_the_default_server_is_one_worker_process_serving_requests_side_by_side(site_env):  # noqa: F811
     env = {k: v for k, v in clean_env(**site_env).items() if k != "WEB_CONCURRENCY"}
@@ -205,6 +207,7 @@ def test_the_default_server_is_one_worker_process_serving_requests_side_by_side(
                 sock.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
 def test_workers_given_explicitly_are_respected(site_env):  # noqa: F811
     env = {k: v for k, v in clean_env(**site_env).items() if k != "WEB_CONCURRENCY"}
