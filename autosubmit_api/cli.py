@@ -245,7 +245,7 @@ def _application(settings: Settings, options: Dict[str, object], defaults: Optio
 
     options = dict(options)
     config_file = options.pop("config", None)
-    defaults = dict(defaults or {})
+    below: Dict[str, object] = dict(defaults or {})
 
     class APIApplication(Application):
         """gunicorn serving create_app(settings). Precedence, lowest first: our defaults
@@ -263,7 +263,7 @@ def _application(settings: Settings, options: Dict[str, object], defaults: Optio
             # Our defaults come below every source: set only those no source sets.
             given = from_env | {k for k in from_file if k in self.cfg.settings} | set(options)
             model = model_defaults(given)
-            for key, value in defaults.items():
+            for key, value in below.items():
                 if key not in given and (key not in MODEL_SETTINGS or key in model):
                     self.cfg.set(key, value)
             # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told

@@ -151,12 +151,14 @@ def cached(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
     with _lock:
         if full in entries:
             entries.move_to_end(full)
-            return entries[full]
+            found: T = entries[full]  # stored by compute() of the same kind
+            return found
     with single_flight(full):
         with _lock:
             if full in entries:
                 entries.move_to_end(full)
-                return entries[full]
+                waited: T = entries[full]  # stored by the thread that computed it
+                return waited
         value = compute()
         with _lock:
             entries[full] = value
