@@ -1,9 +1,13 @@
 """`autosubmit_api`: the console script (docs/api.md 2.1). `start` runs the app under gunicorn.
 
-The options, their names and their effect on gunicorn are the reference's (including Q5:
-an omitted option leaves gunicorn's own default, except `--timeout`, forced to 600). The
-app is built once in the gunicorn master (`preload_app`), so the background scheduler runs
-once per host, not once per worker.
+The options, their names and their effect on gunicorn are the reference's (Q5: an omitted
+option leaves gunicorn's own default), except three defaults of ours, each used only when
+no source (command line, `-c` file, `GUNICORN_CMD_ARGS`) sets it: `--timeout` 600, and the
+process model of docs/deployment.md, one worker process (gunicorn's default) with
+`gthread` and DEFAULT_THREADS threads, so a host parses each file version once and every
+request is served from that one cache. `-w N` still gives N such processes. The app is built
+once in the gunicorn master (`preload_app`), so the background scheduler runs once per host,
+not once per worker.
 
 With no `.autosubmitrc` anywhere and `AUTOSUBMIT_CONFIGURATION` unset, `start` serves the
 bundled example experiments (autosubmit_api/examples.py) so a first `curl` answers.
@@ -38,6 +42,17 @@ log = logging.getLogger(__name__)
 PROG = "Autosubmit API"
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 DEFAULT_TIMEOUT = 600
+# The default process model (docs/deployment.md, "Process model"): one process whose threads
+# share one cache. A thread serves one request at a time, and an event stream holds its thread
+# while it is open: 256 covers the 200 streams a process accepts by default
+# (API_EVENTS_MAX_SUBSCRIBERS) with 56 threads left for ordinary requests. An idle thread
+# costs little (gunicorn's pool starts threads only as requests need them).
+DEFAULT_WORKER_CLASS = "gthread"
+DEFAULT_THREADS = 256
+# Settings that choose the process model: when any source names one of them, gunicorn's own
+# defaults apply to the others (`-k gevent` alone must not get 256 threads, nor `-k sync`,
+# which gunicorn turns into gthread when threads > 1).
+MODEL_SETTINGS = ("worker_class", "threads")
 # CLI option -> gunicorn setting, for the int options the reference ignores when <= 0.
 POSITIVE_INT_OPTIONS = {
     "workers": "workers",
@@ -86,11 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument(
         "-b", "--bind", action="append", help="socket to bind, e.g. 0.0.0.0:8000 (repeatable; default 127.0.0.1:8000)"
     )
-    start.add_argument("-w", "--workers", type=int, help="number of worker processes")
+    start.add_argument(
+        "-w", "--workers", type=int, help="number of worker processes (default 1, each with its own cache)"
+    )
     start.add_argument("--log-level", type=str, help="error log level (default info)")
     start.add_argument("--log-file", type=str, help="error log file (default - for stderr)")
     start.add_argument("-D", "--daemon", action="store_true", help="run in the background")
-    start.add_argument("--threads", type=int, help="threads per worker")
+    start.add_argument(
+        "--threads",
+        type=int,
+        help=f"threads per worker (default {DEFAULT_THREADS} with the {DEFAULT_WORKER_CLASS} worker class)",
+    )
     start.add_argument("--worker-connections", type=int, help="maximum simultaneous clients")
     start.add_argument("--max-requests", type=int, help="restart a worker after this many requests")
     start.add_argument("--max-requests-jitter", type=int, help="random jitter added to --max-requests")
@@ -180,6 +201,14 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
     return options
 
 
+def model_defaults(given) -> Dict[str, object]:
+    """The default process model's settings, unless `given` (names of the settings some
+    source sets) names a worker class or a thread count."""
+    if any(name in given for name in MODEL_SETTINGS):
+        return {}
+    return {"worker_class": DEFAULT_WORKER_CLASS, "threads": DEFAULT_THREADS}
+
+
 def _set_bg_env(args: argparse.Namespace, env) -> None:
     # The reference sets these only when unset, so an explicit environment value wins.
     if args.init_bg_tasks:
@@ -217,29 +246,32 @@ def prepare_settings(env=None) -> Settings:
     return settings
 
 
-def _application(settings: Settings, options: Dict[str, object], explicit_timeout: bool = True):
+def _application(settings: Settings, options: Dict[str, object], defaults: Optional[Dict[str, object]] = None):
     from gunicorn.app.base import Application
 
     options = dict(options)
     config_file = options.pop("config", None)
-    defaults = {}
-    if not explicit_timeout:
-        defaults["timeout"] = options.pop("timeout")
+    below: Dict[str, object] = dict(defaults or {})
 
     class APIApplication(Application):
-        """gunicorn serving create_app(settings). Precedence, lowest first: our default timeout,
-        the `-c` config file, GUNICORN_CMD_ARGS, the command line; preload_app and
-        capture_output are always on."""
+        """gunicorn serving create_app(settings). Precedence, lowest first: our defaults
+        (timeout, process model), the `-c` config file, GUNICORN_CMD_ARGS, the command line;
+        preload_app and capture_output are always on."""
 
         def init(self, parser, opts, args):  # pragma: no cover - Application's CLI hook, unused
             return None
 
         def load_config(self):
-            for key, value in defaults.items():
-                self.cfg.set(key, value)
             env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+            from_env = {k for k, v in vars(env_args).items() if v is not None and k in self.cfg.settings}
             location = config_file or getattr(env_args, "config", None)
             from_file = self.load_config_from_module_name_or_filename(location) if location else {}
+            # Our defaults come below every source: set only those no source sets.
+            given = from_env | {k for k in from_file if k in self.cfg.settings} | set(options)
+            model = model_defaults(given)
+            for key, value in below.items():
+                if key not in given and (key not in MODEL_SETTINGS or key in model):
+                    self.cfg.set(key, value)
             # gunicorn >= 25.1 opens a control socket at $HOME/.gunicorn/gunicorn.ctl unless told
             # not to: a directory in the user's home that 4.0.1 never made, and two API servers
             # of one user would take each other's socket. Off unless a setting names one.
@@ -319,8 +351,14 @@ def start(args: argparse.Namespace) -> int:
         return 1
     print(f"Starting with gunicorn options: {options}", flush=True)
     print(f"Prometheus multiprocess directory: {os.environ[METRICS_DIR_ENV]}", flush=True)
+    defaults = model_defaults(options)
+    if defaults:
+        print(f"Process model unless the -c file or GUNICORN_CMD_ARGS set one: {defaults}", flush=True)
+    if args.timeout is None:
+        # 4.0.1 shows the 600 among the options, but a -c file or GUNICORN_CMD_ARGS may set it.
+        defaults["timeout"] = options.pop("timeout")
     try:
-        _application(settings, options, explicit_timeout=args.timeout is not None).run()
+        _application(settings, options, defaults).run()
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)

@@ -1,8 +1,14 @@
 """Bounded, process-wide LRUs of parsed files, keyed by (path, mtime_ns, size).
 
 A changed file has a new key, so a stale parse is never served; old entries fall off the
-end. Several gunicorn workers each keep their own cache, which stays correct because the
-key is the file's identity on disk.
+end. Several gunicorn worker processes would each keep their own cache, which stays correct
+because the key is the file's identity on disk; the default server is one process with threads, so a
+host parses each file version once (docs/deployment.md, "Process model").
+
+Single flight: threads that miss the same key together compute it once. The first one
+computes under the key's flight lock (`single_flight`), the others wait on that lock and
+then find the value stored; so two simultaneous cold requests for a 50,000-job experiment
+parse its pickle once, not twice in parallel (twice the CPU and, for a moment, the memory).
 
 Two bounds, because the kinds differ by four orders of magnitude: a parsed 50,000-job
 pickle or history weighs hundreds of megabytes, a configuration or a layout a few
@@ -15,10 +21,11 @@ unclassified kind can never pile up big values.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Tuple, TypeVar
 
 # What one kind of entry holds: each kind is computed by one reader, so one type per kind.
 T = TypeVar("T")
@@ -90,21 +97,73 @@ def file_key(path: str) -> Optional[Tuple[str, int, int]]:
     return (os.path.abspath(path), st.st_mtime_ns, st.st_size)
 
 
+class _Flight:
+    """The computation of one key: its lock and how many threads hold or wait for it."""
+
+    __slots__ = ("lock", "threads")
+
+    def __init__(self) -> None:
+        # Re-entrant: a compute that asks for its own key again (it should not) computes it
+        # once more instead of deadlocking its thread.
+        self.lock = threading.RLock()
+        self.threads = 0
+
+
+_flights_lock = threading.Lock()
+_flights: Dict[Hashable, _Flight] = {}
+
+
+@contextlib.contextmanager
+def single_flight(key: Hashable) -> Iterator[None]:
+    """Hold `key`'s flight lock: one thread at a time computes a key (any hashable, shared by
+    every cache of the process, so callers prefix it with their own name). A caller checks
+    its store again once inside, where a thread that waited finds what the first one stored.
+    Keys are computed from keys of their inputs, never the other way round, so nested
+    flights cannot wait on each other in a cycle."""
+    with _flights_lock:
+        flight = _flights.get(key)
+        if flight is None:
+            flight = _flights[key] = _Flight()
+        flight.threads += 1
+    try:
+        with flight.lock:
+            yield
+    finally:
+        with _flights_lock:
+            flight.threads -= 1
+            if flight.threads == 0:
+                del _flights[key]
+
+
+def in_flight(key: Hashable) -> int:
+    """How many threads compute or wait for `key` now (0 when none)."""
+    with _flights_lock:
+        flight = _flights.get(key)
+        return flight.threads if flight is not None else 0
+
+
 def cached(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
-    """`compute()` once per (kind, key); the result is shared, so treat it as read-only."""
+    """`compute()` once per (kind, key), also when several threads miss it together; the
+    result is shared, so treat it as read-only."""
     full = (kind, key)
     lru = _small if kind in SMALL_KINDS else _large
     entries = lru.entries
     with _lock:
         if full in entries:
             entries.move_to_end(full)
-            hit: T = entries[full]  # stored by compute() of the same kind
-            return hit
-    value = compute()
-    with _lock:
-        entries[full] = value
-        entries.move_to_end(full)
-        lru.trim()
+            found: T = entries[full]  # stored by compute() of the same kind
+            return found
+    with single_flight(full):
+        with _lock:
+            if full in entries:
+                entries.move_to_end(full)
+                waited: T = entries[full]  # stored by the thread that computed it
+                return waited
+        value = compute()
+        with _lock:
+            entries[full] = value
+            entries.move_to_end(full)
+            lru.trim()
     return value
 
 

@@ -160,7 +160,7 @@ def digest(*parts: bytes) -> str:
 class Rendered:
     """Static byte pieces alternating with Live keys."""
 
-    __slots__ = ("pieces", "keys", "size", "last", "static", "_digest")
+    __slots__ = ("pieces", "keys", "size", "last", "static", "_digest", "_lock")
 
     def __init__(self, pieces: Sequence[bytes], keys: Sequence[Hashable]):
         self.pieces = list(pieces)
@@ -168,6 +168,7 @@ class Rendered:
         self.size = sum(len(p) for p in self.pieces)
         self.last: Optional[Tuple[int, Version]] = None
         self._digest: Optional[str] = None
+        self._lock = threading.Lock()
         self.static = None if self.keys else _register(Version(self.pieces[0], self.pieces_digest))
 
     @property
@@ -201,12 +202,21 @@ class Rendered:
     def version_at(self, now: int, resolver: Callable[[int], Resolve]) -> Version:
         """The body's Version at `now` (whole seconds): every moving value has a one-second
         resolution, so requests within the same second share one Version (joined bytes,
-        entity tag, encoded variants)."""
+        entity tag, encoded variants). Threads asking in the same new second make one Version
+        (the first builds it, the others wait for it), so its bytes are joined and each
+        encoding computed once per second, not once per thread."""
         if self.static is not None:
             return self.static
         last = self.last
         if last is not None and last[0] == now:
             return last[1]
+        with self._lock:
+            last = self.last
+            if last is not None and last[0] == now:
+                return last[1]
+            return self._new_version(now, resolver)
+
+    def _new_version(self, now: int, resolver: Callable[[int], Resolve]) -> Version:
         encoded = self._encoded(resolver(now)(self.keys))
         # The tag covers the pieces and every hole but the stamp: bytes that differ only in
         # the stamp share a (weak) tag, any other difference changes it.

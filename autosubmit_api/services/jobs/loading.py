@@ -203,16 +203,24 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
         hit = _views.get(slot)
         if hit is not None and hit[0] == key:
             _views.move_to_end(slot)
-            found: T = hit[1]  # stored by compute() of the same kind
-            return found
-    with gc_paused():
-        value = compute()
-    with _views_lock:
-        _views[slot] = (key, value)
-        _views.move_to_end(slot)
-        bound = VIEWS_PER_ENTRY * cache.large_bound()
-        while len(_views) > bound:
-            _views.popitem(last=False)
+            stored_value: T = hit[1]  # stored by compute() of the same kind
+            return stored_value
+    # Threads that miss the same view version together build it once (readers/cache.py).
+    with cache.single_flight(("view", slot, key)):
+        with _views_lock:
+            hit = _views.get(slot)
+            if hit is not None and hit[0] == key:
+                _views.move_to_end(slot)
+                found: T = hit[1]  # stored by compute() of the same kind
+                return found
+        with gc_paused():
+            value = compute()
+        with _views_lock:
+            _views[slot] = (key, value)
+            _views.move_to_end(slot)
+            bound = VIEWS_PER_ENTRY * cache.large_bound()
+            while len(_views) > bound:
+                _views.popitem(last=False)
     return value
 
 
