@@ -32,6 +32,7 @@ from typing import List, Optional, Tuple, Union
 
 from flask import Flask, Response, request
 
+from autosubmit_api import cache_registry
 from autosubmit_api.services.rendered import Version, digest, version_of
 
 try:
@@ -70,11 +71,18 @@ def _encode(coding: str, body: bytes, moving: bool = False) -> bytes:
 class _Recent:
     """Versions of per-request bodies by content hash (LRU, bounded)."""
 
-    def __init__(self, max_bytes: int, max_entries: int):
+    def __init__(self, name: str, max_bytes: int, max_entries: int):
         self.max_bytes, self.max_entries = max_bytes, max_entries
         self.items: "OrderedDict[str, Version]" = OrderedDict()
         self.size = 0
         self.lock = threading.Lock()
+        self.counter = cache_registry.register(
+            name,
+            bound=f"{max_bytes // (1024 * 1024)} MiB or {max_entries} entries",
+            entries=lambda: len(self.items),
+            clear=self.clear,
+            bytes=lambda: self.size,
+        )
 
     def version(self, body: bytes) -> Version:
         tag = digest(body)
@@ -82,7 +90,9 @@ class _Recent:
             found = self.items.get(tag)
             if found is not None:
                 self.items.move_to_end(tag)
+                self.counter.hits += 1
                 return found
+            self.counter.misses += 1
         version = Version(body, lambda: tag)
         if len(body) * 4 > self.max_bytes:
             return version  # too big to keep: tagged, encoded for this request only
@@ -101,7 +111,7 @@ class _Recent:
             self.size = 0
 
 
-_recent = _Recent(LRU_BYTES, LRU_ENTRIES)
+_recent = _Recent("http_cache.recent", LRU_BYTES, LRU_ENTRIES)
 
 
 def install(app: Flask) -> None:

@@ -15,9 +15,9 @@ import pytest
 
 from autosubmit_api.app import create_app
 from autosubmit_api.auth import issue_token
+from autosubmit_api import cache_registry
 from tests.factory import make_experiment as _make_experiment
 from tests.factory import make_site
-from autosubmit_api.readers import cache
 
 # The reference formats epoch times in local time; the golden answers were captured in UTC.
 os.environ["TZ"] = "UTC"
@@ -41,9 +41,11 @@ def shared_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    """Every registered cache (autosubmit_api/cache_registry.py) empty around each test: no
+    test sees what another one parsed, rendered or counted."""
+    cache_registry.clear_all()
     yield
-    cache.clear()
+    cache_registry.clear_all()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 
 _lock = threading.Lock()
@@ -81,7 +82,10 @@ def _cached(key: EngineKey, build: Callable[[], Engine]) -> Engine:
     with _lock:
         engine = _engines.get(key)
         if engine is None:
+            _counter.misses += 1
             engine = _engines[key] = build()
+        else:
+            _counter.hits += 1
         return engine
 
 
@@ -119,3 +123,9 @@ def dispose_all() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+
+
+# One engine per database file (read and write apart) or PostgreSQL URL; clearing disposes them.
+_counter = cache_registry.register(
+    "readers.backend.engines", bound="one per database", entries=lambda: len(_engines), clear=dispose_all
+)

@@ -27,6 +27,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Hashable, Iterator, Optional, Tuple, TypeVar
 
+from autosubmit_api import cache_registry
+
 # What one kind of entry holds: each kind is computed by one reader, so one type per kind.
 T = TypeVar("T")
 
@@ -49,13 +51,20 @@ SMALL_KINDS = frozenset(
 
 
 class _Lru:
-    """One entry-counted LRU; both share the module lock."""
+    """One entry-counted LRU; both share the module lock (and count their hits under it)."""
 
-    __slots__ = ("entries", "bound")
+    __slots__ = ("entries", "bound", "counter")
 
-    def __init__(self, bound: int):
+    def __init__(self, name: str, bound: int):
         self.entries: "OrderedDict[Hashable, Any]" = OrderedDict()
         self.bound = bound
+        self.counter = cache_registry.register(
+            name, bound=lambda: self.bound, entries=lambda: len(self.entries), clear=self.clear
+        )
+
+    def clear(self) -> None:
+        with _lock:
+            self.entries.clear()
 
     def trim(self) -> None:
         while len(self.entries) > self.bound:
@@ -63,8 +72,8 @@ class _Lru:
 
 
 _lock = threading.Lock()
-_large = _Lru(64)
-_small = _Lru(1024)
+_large = _Lru("readers.cache.large", 64)
+_small = _Lru("readers.cache.small", 1024)
 
 
 def configure(max_entries: int, max_small_entries: Optional[int] = None) -> None:
@@ -151,14 +160,17 @@ def cached(kind: str, key: Hashable, compute: Callable[[], T]) -> T:
     with _lock:
         if full in entries:
             entries.move_to_end(full)
+            lru.counter.hits += 1
             found: T = entries[full]  # stored by compute() of the same kind
             return found
     with single_flight(full):
         with _lock:
             if full in entries:
                 entries.move_to_end(full)
+                lru.counter.hits += 1
                 waited: T = entries[full]  # stored by the thread that computed it
                 return waited
+            lru.counter.misses += 1
         value = compute()
         with _lock:
             entries[full] = value
@@ -174,7 +186,9 @@ def get(kind: str, key: Hashable) -> Any:
     with _lock:
         if full in lru.entries:
             lru.entries.move_to_end(full)
+            lru.counter.hits += 1
             return lru.entries[full]
+        lru.counter.misses += 1
     return None
 
 

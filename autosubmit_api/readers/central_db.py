@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Unavailable
 from autosubmit_api.models import ExperimentRow
@@ -128,7 +129,11 @@ class _Shape:
         return query.select_from(source)
 
 
+_SHAPES_MAX = 16
 _shapes: Dict[Tuple[str, int, int], "_Shape"] = {}
+_shapes_counter = cache_registry.register(
+    "readers.central_db.shapes", bound=_SHAPES_MAX + 1, entries=lambda: len(_shapes), clear=_shapes.clear
+)
 
 
 def _shape(settings: Settings, conn: Connection) -> "_Shape":
@@ -138,11 +143,14 @@ def _shape(settings: Settings, conn: Connection) -> "_Shape":
     key = cache.file_key(settings.db_path)
     found = _shapes.get(key) if key is not None else None
     if found is None:
+        _shapes_counter.misses += 1
         found = _Shape(conn)
         if key is not None:
-            if len(_shapes) > 16:
+            if len(_shapes) > _SHAPES_MAX:
                 _shapes.clear()
             _shapes[key] = found
+    else:
+        _shapes_counter.hits += 1
     return found
 
 

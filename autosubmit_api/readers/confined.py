@@ -31,6 +31,7 @@ import os
 import stat
 from typing import BinaryIO, Callable, List, Optional, TextIO, Tuple
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import Forbidden
 
@@ -72,6 +73,9 @@ def site_roots(settings: Settings) -> Tuple[str, ...]:
 def _real_roots(dirs: Tuple[str, ...]) -> Tuple[str, ...]:
     found = {os.path.realpath(os.path.expanduser(d)) for d in dirs if d}
     return tuple(sorted(found, key=len, reverse=True))
+
+
+cache_registry.register_lru_cache("readers.confined.real_roots", _real_roots)
 
 
 def is_inside(real: str, roots: Tuple[str, ...]) -> bool:

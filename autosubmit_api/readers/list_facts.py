@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Dict, Hashable, Mapping, Optional
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError
 from autosubmit_api.readers import backend, cache, job_list, paths, store
@@ -41,7 +42,9 @@ def _cached_counters(settings: Settings, path: str) -> Optional[Dict[str, int]]:
     with _lock:
         if key in _counters_cache:
             _counters_cache.move_to_end(key)
+            _counter.hits += 1
             return _counters_cache[key]
+        _counter.misses += 1
     value = _read_sqlite(settings, path)
     with _lock:
         _counters_cache[key] = value
@@ -58,6 +61,9 @@ def clear() -> None:
 def size() -> int:
     with _lock:
         return len(_counters_cache)
+
+
+_counter = cache_registry.register("readers.list_facts.counters", bound=MAX_ENTRIES, entries=size, clear=clear)
 
 
 def _counters(record: Mapping[str, Any]) -> Dict[str, int]:

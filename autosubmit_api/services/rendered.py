@@ -20,6 +20,8 @@ import weakref
 from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
 
+from autosubmit_api import cache_registry
+
 try:
     import orjson
 except ImportError:  # the json module alone gives the same bytes, only slower
@@ -126,6 +128,17 @@ class Version:
 # id(body) -> weak reference to its Version; an entry goes when its Version does.
 _versions: Dict[int, "weakref.ref[Version]"] = {}
 _versions_lock = threading.Lock()
+
+
+def _clear_versions() -> None:
+    with _versions_lock:
+        _versions.clear()
+
+
+# Not bounded by a count: an entry lives as long as its Version, which a cached view holds.
+cache_registry.register(
+    "services.rendered.versions", bound="one per held body", entries=lambda: len(_versions), clear=_clear_versions
+)
 
 
 def _register(version: Version) -> Version:

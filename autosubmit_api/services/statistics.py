@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
 from autosubmit_api.readers import cache, logs, paths
@@ -50,6 +51,12 @@ def parse_period(raw: str) -> int:
 
 _hour_epochs: Dict[str, Optional[int]] = {}
 _HOUR_EPOCHS_MAX = 200_000
+cache_registry.register(
+    "services.statistics.hour_epochs",
+    bound=_HOUR_EPOCHS_MAX,
+    entries=lambda: len(_hour_epochs),
+    clear=_hour_epochs.clear,
+)
 
 
 def _hour_epoch(prefix: str) -> Optional[int]:
@@ -113,12 +120,27 @@ _previous_lock = threading.Lock()
 _PREVIOUS_MAX = 8
 
 
+def _clear_previous() -> None:
+    with _previous_lock:
+        _previous.clear()
+
+
+_previous_counter = cache_registry.register(
+    "services.statistics.previous_stats", bound=_PREVIOUS_MAX, entries=lambda: len(_previous), clear=_clear_previous
+)
+
+
 def _parse_snapshot(
     settings: Settings, expid: str, where: str, snapshot: Tuple[Tuple[str, int, int], ...]
 ) -> Dict[str, Tuple[Line, ...]]:
     """Parse every file of a snapshot, reusing the last parse of files that did not change."""
     with _previous_lock:
-        before = _previous.get(where, {})
+        found = _previous.get(where)
+        if found is None:
+            _previous_counter.misses += 1
+        else:
+            _previous_counter.hits += 1
+        before = found if found is not None else {}
     parsed: Dict[str, Tuple[Tuple[int, int], Tuple[Line, ...]]] = {}
     changed = []
     for name, mtime, size in snapshot:

@@ -11,6 +11,8 @@ import functools
 import time
 from typing import Optional, Union
 
+from autosubmit_api import cache_registry
+
 Number = Union[int, float]
 
 
@@ -25,6 +27,9 @@ def fmt_dt(ts: Optional[Number]) -> Optional[str]:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(int(ts)))
     except (OverflowError, OSError, ValueError):
         return None
+
+
+cache_registry.register_lru_cache("services.timefmt.fmt_dt", fmt_dt)
 
 
 def fmt_dt_dash(ts: Optional[Number]) -> Optional[str]:

@@ -39,6 +39,7 @@ from typing import Dict, Iterator, List, Optional
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.readers import backend
 
@@ -53,7 +54,11 @@ RUNS_DDL = (
 )
 HOST = socket.gethostname()
 
+# PostgreSQL URL -> the runs table exists (True) or cannot be created there (False).
 _table_ready: Dict[str, bool] = {}
+cache_registry.register(
+    "workers.lock.table_ready", bound="one per database", entries=lambda: len(_table_ready), clear=_table_ready.clear
+)
 _local_locks: Dict[str, threading.Lock] = {}
 _local_guard = threading.Lock()
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import ExperimentConfig
@@ -23,6 +24,16 @@ from autosubmit_api.readers.exp_config.model import as3_model, as4_model
 
 _deps_lock = threading.Lock()
 _last_deps: Dict[str, Tuple[str, ...]] = {}  # conf dir -> files read by its last parse
+
+
+def _clear_deps() -> None:
+    with _deps_lock:
+        _last_deps.clear()
+
+
+cache_registry.register(
+    "readers.exp_config.last_deps", bound="one per experiment", entries=lambda: len(_last_deps), clear=_clear_deps
+)
 
 
 def _identity(paths_: Any) -> Tuple[Any, ...]:

@@ -7,6 +7,8 @@ import functools
 from datetime import datetime, timedelta
 from typing import Any, Optional, Tuple
 
+from autosubmit_api import cache_registry
+
 
 def _add_months(d: datetime, months: int) -> datetime:
     month0 = d.month - 1 + months
@@ -52,3 +54,6 @@ def chunk_range(
             except (OverflowError, ValueError):
                 begin = end = date
     return begin.strftime("%Y %m %d"), end.strftime("%Y %m %d")
+
+
+cache_registry.register_lru_cache("services.jobs.chunk_dates.chunk_range", chunk_range)

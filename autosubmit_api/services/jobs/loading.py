@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Hashable, Mapping, Optional, Tuple, TypeVar
 
+from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import APIError, DataError, NotFound
 from autosubmit_api.job_status import FAILED, QUEUING, RUNNING, SUBMITTED, status_name
@@ -203,6 +204,7 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
         hit = _views.get(slot)
         if hit is not None and hit[0] == key:
             _views.move_to_end(slot)
+            _views_counter.hits += 1
             stored_value: T = hit[1]  # stored by compute() of the same kind
             return stored_value
     # Threads that miss the same view version together build it once (readers/cache.py).
@@ -211,8 +213,10 @@ def stored(kind: str, where: str, params: Hashable, key: Hashable, compute: Call
             hit = _views.get(slot)
             if hit is not None and hit[0] == key:
                 _views.move_to_end(slot)
+                _views_counter.hits += 1
                 found: T = hit[1]  # stored by compute() of the same kind
                 return found
+            _views_counter.misses += 1
         with gc_paused():
             value = compute()
         with _views_lock:
@@ -237,6 +241,14 @@ def cached_view(
 def clear_views() -> None:
     with _views_lock:
         _views.clear()
+
+
+_views_counter = cache_registry.register(
+    "services.jobs.loading.views",
+    bound=lambda: VIEWS_PER_ENTRY * cache.large_bound(),
+    entries=lambda: len(_views),
+    clear=clear_views,
+)
 
 
 def history_version(settings: Settings, expid: str) -> Optional[int]:
