@@ -24,13 +24,13 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 from autosubmit_api.config import Settings
+from autosubmit_api.readers import worker_state
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -58,14 +58,16 @@ def _module_run(module: str) -> Callable[[Settings], None]:
     return run
 
 
+def _interval(attribute: str) -> Callable[[Settings], int]:
+    return lambda settings: getattr(settings, attribute)
+
+
 def jobs() -> List[WorkerJob]:
-    """The table of background jobs. Each entry's module holds its `run(settings)`."""
+    """The table of background jobs (readers/worker_state.py `JOBS`). Each entry's module
+    holds its `run(settings)`."""
     return [
-        WorkerJob("status", _module_run("status"), lambda s: s.worker_interval_seconds, "TASK_STTSUPDTR"),
-        WorkerJob("details", _module_run("details"), lambda s: s.details_worker_interval_seconds, "TASK_POPDET"),
-        WorkerJob(
-            "graph_layouts", _module_run("graph_layouts"), lambda s: s.graph_worker_interval_seconds, "TASK_POPGRPH"
-        ),
+        WorkerJob(name, _module_run(name), _interval(attribute), reference_id)
+        for name, reference_id, attribute in worker_state.JOBS
     ]
 
 
@@ -76,38 +78,15 @@ def job(name: str) -> WorkerJob:
     raise KeyError(name)
 
 
-# Last outcome of each job in this process, for the health route.
-METRICS: Dict[str, dict] = {}
-_metrics_lock = threading.Lock()
-
-
-def _after_fork_in_child() -> None:
-    # The scheduler thread of the parent may have held the lock at the fork; it does not
-    # exist in the child, so the child starts with a free lock.
-    global _metrics_lock
-    _metrics_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def metrics_file(settings: Settings) -> str:
-    """Where the scheduler process publishes METRICS for the other processes of the site.
-
-    Under gunicorn the scheduler runs in the master, but requests (the health route) are
-    served by forked workers whose own METRICS stopped at the fork. The file is keyed by
-    the site (central DB and experiments root) and the user, in the temporary directory:
-    never next to Autosubmit's files.
-    """
-    from autosubmit_api.workers import lock
-
-    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-workers-{os.getuid()}-{lock.site_key(settings)}.json")
+# Last outcome of each job in this process (readers/worker_state.py keeps it for the health route).
+METRICS = worker_state.METRICS
 
 
 def _publish(settings: Settings) -> None:
-    with _metrics_lock:
-        snapshot = json.dumps(METRICS, sort_keys=True)
-    path = metrics_file(settings)
+    """Write this process's METRICS to the state file the other processes of the site read
+    (readers/worker_state.py `state_file`)."""
+    snapshot = json.dumps(worker_state.snapshot(), sort_keys=True)
+    path = worker_state.state_file(settings)
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".autosubmit_api-workers-")
         with os.fdopen(fd, "w") as handle:
@@ -117,41 +96,22 @@ def _publish(settings: Settings) -> None:
         log.warning("cannot publish worker metrics to %s: %s", path, exc)
 
 
-def metrics(settings: Settings) -> Dict[str, dict]:
-    """Each job's latest outcome: this process's METRICS, or the scheduler process's
-    published ones when those are newer (the gunicorn workers' case)."""
-    with _metrics_lock:
-        merged = {name: dict(values) for name, values in METRICS.items()}
-    try:
-        with open(metrics_file(settings)) as handle:
-            published = json.load(handle)
-    except (OSError, ValueError):
-        published = {}
-    for name, values in published.items():
-        if isinstance(values, dict) and values.get("updated", 0) > merged.get(name, {}).get("updated", 0):
-            merged[name] = values
-    return merged
-
-
 def _record(job: WorkerJob, settings: Settings, **changes) -> None:
-    with _metrics_lock:
-        entry = METRICS.setdefault(
-            job.name,
-            {
-                "interval_seconds": job.interval(settings),
-                "reference_id": job.reference_id,
-                "last_run": None,
-                "duration_seconds": None,
-                "ok": None,
-                "last_error": None,
-                "last_error_time": None,
-                "runs": 0,
-                "errors": 0,
-                "skipped": 0,
-                "last_skip_reason": None,
-            },
-        )
-        entry.update(changes, updated=time.time(), pid=os.getpid(), host=socket.gethostname())
+    defaults = {
+        "interval_seconds": job.interval(settings),
+        "reference_id": job.reference_id,
+        "last_run": None,
+        "duration_seconds": None,
+        "ok": None,
+        "last_error": None,
+        "last_error_time": None,
+        "runs": 0,
+        "errors": 0,
+        "skipped": 0,
+        "last_skip_reason": None,
+    }
+    changes.update(updated=time.time(), pid=os.getpid(), host=socket.gethostname())
+    worker_state.record(job.name, defaults, changes)
     _publish(settings)
 
 
@@ -168,8 +128,7 @@ def run_job(job: WorkerJob, settings: Settings, *, force: bool = False) -> bool:
         with lock.claim(settings, job.name, interval, force=force) as claim:
             if not claim.acquired:
                 log.info("background job %s skipped: %s", job.name, claim.reason)
-                with _metrics_lock:
-                    skipped = METRICS.get(job.name, {}).get("skipped", 0) + 1
+                skipped = worker_state.entry(job.name).get("skipped", 0) + 1
                 _record(job, settings, skipped=skipped, last_skip_reason=claim.reason)
                 return False
             started = time.time()
@@ -196,8 +155,7 @@ def _message(exc: Exception) -> str:
 def _finish(
     job: WorkerJob, settings: Settings, started: float, ok: bool, error: Optional[str], slot: Optional[int]
 ) -> None:
-    with _metrics_lock:
-        previous = dict(METRICS.get(job.name, {}))
+    previous = worker_state.entry(job.name)
     changes = {
         "last_run": started,
         "duration_seconds": round(time.time() - started, 3),
@@ -220,23 +178,6 @@ def _finish(
         changes["duration_seconds"],
         slot,
     )
-
-
-def health(settings: Settings) -> dict:
-    """What the health route shows: this process's METRICS per job, and on PostgreSQL the last
-    run of each job on any host (`cluster`)."""
-    from autosubmit_api.workers import lock
-
-    enabled = not (settings.testing or settings.disable_background_tasks)
-    local = metrics(settings)
-    table = {}
-    for entry in jobs():
-        values = local.get(
-            entry.name, {"runs": 0, "errors": 0, "skipped": 0, "last_run": None, "ok": None, "last_error": None}
-        )
-        values["interval_seconds"] = entry.interval(settings)
-        table[entry.name] = values
-    return {"enabled": enabled, "jobs": table, "cluster": lock.cluster_runs(settings)}
 
 
 def start_scheduler(settings: Settings) -> BackgroundScheduler:

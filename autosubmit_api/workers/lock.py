@@ -34,19 +34,18 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, Optional
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autosubmit_api import cache_registry
 from autosubmit_api.config import Settings
-from autosubmit_api.readers import backend
+from autosubmit_api.readers import backend, worker_state
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "autosubmit_api"
-RUNS_TABLE = f"{SCHEMA}.worker_runs"
+SCHEMA, RUNS_TABLE = worker_state.SCHEMA, worker_state.RUNS_TABLE
 RUNS_DDL = (
     f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE}("
     "job TEXT PRIMARY KEY, slot BIGINT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, "
@@ -148,14 +147,10 @@ def claim(
             yield result
 
 
-def site_key(settings: Settings) -> str:
-    """A short digest naming the site (backend, central DB, experiments root)."""
-    site = "\0".join((settings.db_backend, settings.db_path, settings.db_connection_url, settings.local_root_dir))
-    return hashlib.sha1(site.encode()).hexdigest()[:16]
-
-
 def lock_file(settings: Settings, job_name: str) -> str:
-    return os.path.join(tempfile.gettempdir(), f"autosubmit_api-lock-{os.getuid()}-{site_key(settings)}-{job_name}")
+    return os.path.join(
+        tempfile.gettempdir(), f"autosubmit_api-lock-{os.getuid()}-{worker_state.site_key(settings)}-{job_name}"
+    )
 
 
 @contextlib.contextmanager
@@ -269,23 +264,3 @@ def _record(conn, job_name: str, slot: int, started: float, result: Claim) -> No
             )
     except (DBAPIError, SQLAlchemyError) as exc:
         log.warning("cannot record the run of %s: %s", job_name, getattr(exc, "orig", exc))
-
-
-def cluster_runs(settings: Settings) -> List[dict]:
-    """The last recorded run of each job on any host (PostgreSQL only; [] otherwise)."""
-    if not backend.is_postgres(settings):
-        return []
-    try:
-        with backend.central_engine(settings).connect() as conn:
-            exists = conn.execute(text("SELECT to_regclass(:t)"), {"t": RUNS_TABLE}).scalar()
-            if exists is None:
-                return []
-            return [
-                dict(r._mapping)
-                for r in conn.execute(
-                    text(f"SELECT job, slot, host, pid, started, finished, ok, error FROM {RUNS_TABLE} ORDER BY job")
-                )
-            ]
-    except (DBAPIError, SQLAlchemyError) as exc:
-        log.warning("cannot read %s: %s", RUNS_TABLE, getattr(exc, "orig", exc))
-        return []

@@ -7,10 +7,10 @@ import os
 
 from sqlalchemy import text
 
-from autosubmit_api import workers
 from tests.factory import add_central_row
 from tests.factory import postgres as pgf
 from autosubmit_api.readers import backend, central_db
+from autosubmit_api.services.health import background_tasks
 
 
 def test_a_forked_child_opens_its_own_connections(site, env, pg_url):
@@ -26,7 +26,7 @@ def test_a_forked_child_opens_its_own_connections(site, env, pg_url):
         try:
             with backend.central_engine(settings).connect() as conn:
                 child_backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-            health = workers.health(settings)
+            health = background_tasks(settings)
             code = 0 if child_backend != parent_backend and central_db.ping(settings)[0] and health else 2
         finally:
             os._exit(code)

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+from autosubmit_api.readers.worker_state import cluster_runs
 from autosubmit_api.workers import lock
 
 
@@ -52,7 +53,7 @@ def test_a_slot_runs_once_and_the_next_slot_runs_again(site, pg_url):
         assert forced.acquired
     with lock.claim(settings, "status", 60, now=now + 60) as next_slot:
         assert next_slot.acquired
-    runs = {row["job"]: row for row in lock.cluster_runs(settings)}
+    runs = {row["job"]: row for row in cluster_runs(settings)}
     assert runs["status"]["slot"] == lock.slot_of(now + 60, 60)
     assert runs["status"]["ok"] is True
 
@@ -119,7 +120,7 @@ def test_without_create_privilege_runs_are_still_never_concurrent(site, pg_url):
                 assert not second.acquired
         with lock.claim(settings, "status", 60, now=1001.0) as again:
             assert again.acquired  # not counted per interval, but never concurrent
-        assert lock.cluster_runs(settings) == []
+        assert cluster_runs(settings) == []
     finally:
         from autosubmit_api.readers import backend
 
@@ -134,7 +135,7 @@ def test_a_failed_run_leaves_its_interval_open(site, pg_url):
     with lock.claim(settings, "status", 60, now=1000.0) as first:
         assert first.acquired
         first.ok, first.error = False, "Unavailable: locked"
-    runs = {row["job"]: row for row in lock.cluster_runs(settings)}
+    runs = {row["job"]: row for row in cluster_runs(settings)}
     assert runs["status"]["ok"] is False and runs["status"]["error"] == "Unavailable: locked"
     with lock.claim(settings, "status", 60, now=1001.0) as retry:
         assert retry.acquired

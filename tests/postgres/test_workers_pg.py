@@ -13,6 +13,7 @@ import socket
 import pytest
 
 from autosubmit_api import workers
+from autosubmit_api.services.health import background_tasks
 from tests.factory import postgres as pgf
 
 
@@ -40,7 +41,7 @@ def test_run_job_takes_the_advisory_lock_and_records_the_interval(pg_site):
     assert workers.run_job(workers.job("status"), settings) is False  # same interval, skipped
     assert workers.METRICS["status"]["last_skip_reason"] == "already run in this interval"
     assert workers.run_job(workers.job("status"), settings, force=True) is True
-    cluster = {row["job"]: row for row in workers.health(settings)["cluster"]}
+    cluster = {row["job"]: row for row in background_tasks(settings)["cluster"]}
     assert cluster["status"]["ok"] is True
 
 

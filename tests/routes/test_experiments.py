@@ -293,7 +293,7 @@ def test_health_is_open_and_follows_the_central_db(site, env):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok" and body["central_db"]["reachable"] is True
-    assert set(body) == {"status", "version", "backend", "examples", "central_db", "background_tasks"}
+    assert set(body) == {"status", "version", "backend", "examples", "central_db", "background_tasks", "caches"}
     # Every background job is listed before its first run, with its interval.
     tasks = body["background_tasks"]
     assert tasks["enabled"] is False and tasks["cluster"] == []

@@ -57,7 +57,7 @@ def _fresh_engines():
 
 @pytest.fixture(autouse=True)
 def _private_tempdir(tmp_path, monkeypatch):
-    # The scheduler publishes its metrics in the temp dir (workers.metrics_file): keep each
+    # The scheduler publishes its metrics in the temp dir (readers/worker_state.py `state_file`): keep each
     # test's file in its own tmp_path, for this process and the processes it starts.
     directory = tmp_path / "tmp"
     directory.mkdir()

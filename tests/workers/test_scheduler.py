@@ -9,6 +9,7 @@ import pytest
 from autosubmit_api import workers
 from autosubmit_api.app import create_app
 from autosubmit_api.readers import central_store
+from autosubmit_api.services.health import background_tasks
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +47,7 @@ def test_a_failing_run_is_recorded_and_the_next_run_succeeds(site, settings, mak
 
 
 def test_health_lists_every_job_even_before_its_first_run(settings):
-    report = workers.health(settings)
+    report = background_tasks(settings)
     assert report["enabled"] is False  # tests never run the scheduler
     assert set(report["jobs"]) == {j.name for j in workers.jobs()}
     assert report["jobs"]["status"]["runs"] == 0
