@@ -17,6 +17,9 @@ configuration entries each) evicted every parsed job list. Kinds listed in SMALL
 to the small LRU (`API_CACHE_SMALL_ENTRIES`, default 1024); every other kind, including
 any new one, counts against the large bound (`API_CACHE_ENTRIES`, default 64), so an
 unclassified kind can never pile up big values.
+
+Both register with autosubmit_api/cache_registry.py (`readers.cache.large`, `readers.cache.small`)
+and count their hits and misses under the module lock.
 """
 
 from __future__ import annotations
