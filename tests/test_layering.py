@@ -43,9 +43,9 @@ FORBIDDEN_IMPORTS = {"sqlite3", "pickle", "glob"}
 
 # (file, call) pairs that touch only the API's own files, never Autosubmit's.
 OWN_FILES = {
-    # The scheduler publishes its metrics to a JSON file of its own in the temp directory.
+    # The scheduler publishes its metrics to a JSON file of its own in the temp directory
+    # (readers/worker_state.py reads it).
     ("workers/__init__.py", "os.fdopen"),
-    ("workers/__init__.py", "open"),
     # Per-site lock files of the worker lock, in the temp directory.
     ("workers/lock.py", "os.open"),
     # The package's own openapi.json, through importlib.resources.
