@@ -19,7 +19,7 @@ One `after_request` hook, for GET and HEAD answers of status 200 that are not er
   Accept-Encoding` goes on every compressible answer.
 
 v3 error answers are 200s with `"error": true`: they get no tag (nor does any other status).
-An answer that says `Cache-Control: no-store` (a live report: `/metrics`, whose counters
+An answer that says `Cache-Control: no-store` (a live report: `/metrics` and `/v4/health`, whose counters
 move with every request) is left as it is: no tag, no encoding, nothing kept.
 """
 

@@ -150,8 +150,11 @@ def test_health_shows_the_caches(client, make_experiment):
     make_experiment("a000")
     assert client.get("/v4/experiments/a000/jobs").status_code == 200
     assert client.get("/v4/experiments/a000/jobs").status_code == 200
-    client.get("/v4/health")  # a body built per request: its version goes to http_cache's LRU
-    caches = client.get("/v4/health").get_json()["caches"]
+    # A body built per request: its version goes to http_cache's LRU.
+    assert client.get("/v4/experiments/a000").status_code == 200
+    health = client.get("/v4/health")
+    assert health.headers["Cache-Control"] == "no-store"  # live: never kept by that LRU
+    caches = health.get_json()["caches"]
     assert set(EXPECTED) <= set(caches)
     views = caches["services.job_table.views"]
     assert views["entries"] >= 1 and views["hits"] >= 1 and views["bound"] == 256

@@ -38,7 +38,7 @@ REQUIRED = {
     "/openapi.json",
 }
 # The live report: `Cache-Control: no-store`, no tag, never encoded (its counters move per request).
-LIVE = {"/metrics"}
+LIVE = {"/metrics", "/v4/health"}
 # Not read routes: they act (shutdown) or log in.
 SKIP = re.compile(r"/(shutdown|login)\b|/auth/")
 
