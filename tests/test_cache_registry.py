@@ -11,7 +11,8 @@ import pytest
 
 from autosubmit_api import cache_registry
 from autosubmit_api.readers import cache
-from autosubmit_api.services import job_table, job_views
+from autosubmit_api.services import timefmt
+from autosubmit_api.services.jobs import loading
 
 PACKAGE = Path(__file__).resolve().parents[1] / "autosubmit_api"
 
@@ -25,12 +26,12 @@ EXPECTED = {
     "readers.confined.real_roots": 16,
     "readers.exp_config.last_deps": "one per experiment",
     "readers.list_facts.counters": 20000,
-    "services.job_table.views": 256,
-    "services.job_views.chunk_range": 65536,
-    "services.job_views.fmt_dt": 65536,
+    "services.jobs.chunk_dates.chunk_range": 65536,
+    "services.jobs.loading.views": 256,
     "services.rendered.versions": "one per held body",
     "services.statistics.hour_epochs": 200000,
     "services.statistics.previous_stats": 8,
+    "services.timefmt.fmt_dt": 65536,
     "workers.lock.table_ready": "one per database",
 }
 
@@ -44,7 +45,14 @@ NOT_CACHES = {
 
 
 def _import_all():
-    for name in ("http_cache", "readers.list_facts", "services.statistics", "workers.lock"):
+    for name in (
+        "http_cache",
+        "readers.exp_config.loading",
+        "readers.list_facts",
+        "services.jobs.chunk_dates",
+        "services.statistics",
+        "workers.lock",
+    ):
         importlib.import_module(f"autosubmit_api.{name}")
 
 
@@ -117,16 +125,16 @@ def test_counts_and_clear_all():
     first = cache.cached("job_list", "k", lambda: object())
     assert cache.cached("job_list", "k", lambda: object()) is first
     assert cache.get("exp_config", "absent") is None
-    job_views.fmt_dt(86400)
-    job_views.fmt_dt(86400)
+    timefmt.fmt_dt(86400)
+    timefmt.fmt_dt(86400)
     stats = cache_registry.stats()
     assert stats["readers.cache.large"] == {"entries": 1, "bound": 64, "hits": 1, "misses": 1}
     assert stats["readers.cache.small"] == {"entries": 0, "bound": 1024, "hits": 0, "misses": 1}
-    assert stats["services.job_views.fmt_dt"] == {"entries": 1, "bound": 65536, "hits": 1, "misses": 1}
+    assert stats["services.timefmt.fmt_dt"] == {"entries": 1, "bound": 65536, "hits": 1, "misses": 1}
     cache_registry.clear_all()
     stats = cache_registry.stats()
     assert stats["readers.cache.large"] == {"entries": 0, "bound": 64, "hits": 0, "misses": 0}
-    assert stats["services.job_views.fmt_dt"]["entries"] == 0
+    assert stats["services.timefmt.fmt_dt"]["entries"] == 0
     assert cache.cached("job_list", "k", lambda: None) is None  # recomputed, not the old object
 
 
@@ -136,7 +144,7 @@ def test_a_configured_bound_is_reported():
         stats = cache_registry.stats()
         assert stats["readers.cache.large"]["bound"] == 5
         assert stats["readers.cache.small"]["bound"] == 7
-        assert stats["services.job_table.views"]["bound"] == 5 * job_table.VIEWS_PER_ENTRY
+        assert stats["services.jobs.loading.views"]["bound"] == 5 * loading.VIEWS_PER_ENTRY
     finally:
         cache.configure(64, 1024)
 
@@ -156,7 +164,7 @@ def test_health_shows_the_caches(client, make_experiment):
     assert health.headers["Cache-Control"] == "no-store"  # live: never kept by that LRU
     caches = health.get_json()["caches"]
     assert set(EXPECTED) <= set(caches)
-    views = caches["services.job_table.views"]
+    views = caches["services.jobs.loading.views"]
     assert views["entries"] >= 1 and views["hits"] >= 1 and views["bound"] == 256
     assert caches["readers.cache.large"]["entries"] >= 1
     recent = caches["http_cache.recent"]
