@@ -50,7 +50,7 @@ RUNS_TABLE = f"{SCHEMA}.worker_runs"
 NOT_RUN = {"runs": 0, "errors": 0, "skipped": 0, "last_run": None, "ok": None, "last_error": None}
 
 # Last outcome of each job in this process.
-METRICS: Dict[str, dict] = {}
+METRICS: Dict[str, Dict[str, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -68,7 +68,8 @@ def interval(settings: Settings, name: str) -> int:
     """The interval of the job `name`, in seconds."""
     for job, _, attribute in JOBS:
         if job == name:
-            return getattr(settings, attribute)
+            seconds: int = getattr(settings, attribute)
+            return seconds
     raise KeyError(name)
 
 
@@ -96,13 +97,13 @@ def entry(name: str) -> Dict[str, Any]:
         return dict(METRICS.get(name, {}))
 
 
-def snapshot() -> Dict[str, dict]:
+def snapshot() -> Dict[str, Dict[str, Any]]:
     """A copy of this process's METRICS."""
     with _lock:
         return copy.deepcopy(METRICS)
 
 
-def published(settings: Settings) -> Dict[str, dict]:
+def published(settings: Settings) -> Dict[str, Dict[str, Any]]:
     """The METRICS the scheduler's process published ({} when there is no readable file)."""
     try:
         with open(state_file(settings)) as handle:
@@ -112,7 +113,7 @@ def published(settings: Settings) -> Dict[str, dict]:
     return found if isinstance(found, dict) else {}
 
 
-def metrics(settings: Settings) -> Dict[str, dict]:
+def metrics(settings: Settings) -> Dict[str, Dict[str, Any]]:
     """Each job's latest outcome: this process's METRICS, or the published ones when those
     are newer (the gunicorn workers' case)."""
     merged = snapshot()
@@ -122,7 +123,7 @@ def metrics(settings: Settings) -> Dict[str, dict]:
     return merged
 
 
-def cluster_runs(settings: Settings) -> List[dict]:
+def cluster_runs(settings: Settings) -> List[Dict[str, Any]]:
     """The last recorded run of each job on any host (PostgreSQL only; [] otherwise)."""
     if not backend.is_postgres(settings):
         return []
