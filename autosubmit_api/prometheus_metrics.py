@@ -109,9 +109,9 @@ class _SiteCollector(Collector):
 
 
 def _worker_families(settings: Settings) -> Iterator[Metric]:
-    from autosubmit_api import workers
+    from autosubmit_api.readers import worker_state
 
-    published = workers.metrics(settings)
+    published = worker_state.metrics(settings)
     runs = CounterMetricFamily(
         "autosubmit_api_background_job_runs", "Runs of each background job (failed ones included)", labels=["job"]
     )
@@ -133,15 +133,15 @@ def _worker_families(settings: Settings) -> Iterator[Metric]:
         "Seconds the job's last run took (absent before the first run)",
         labels=["job"],
     )
-    for job in workers.jobs():
-        values = published.get(job.name, {})
-        runs.add_metric([job.name], values.get("runs") or 0)
-        failures.add_metric([job.name], values.get("errors") or 0)
-        skipped.add_metric([job.name], values.get("skipped") or 0)
+    for name, _, _ in worker_state.JOBS:
+        values = published.get(name, {})
+        runs.add_metric([name], values.get("runs") or 0)
+        failures.add_metric([name], values.get("errors") or 0)
+        skipped.add_metric([name], values.get("skipped") or 0)
         if values.get("last_success"):
-            success.add_metric([job.name], values["last_success"])
+            success.add_metric([name], values["last_success"])
         if values.get("duration_seconds") is not None:
-            duration.add_metric([job.name], values["duration_seconds"])
+            duration.add_metric([name], values["duration_seconds"])
     yield from (runs, failures, skipped, success, duration)
 
 

@@ -41,6 +41,7 @@ NOT_CACHES = {
     ("workers/lock.py", "_local_locks"),  # one lock per job name
     ("cache_registry.py", "_caches"),  # the registry itself
     ("models.py", "EMPTY_MAP"),  # a shared empty default, never written
+    ("readers/load_stats.py", "_last"),  # the last job-list load per kind, for /metrics
 }
 
 

@@ -120,7 +120,7 @@ def test_the_last_job_list_load_per_source_kind(client, make_experiment):
 
 
 def test_background_job_runs_failures_and_last_success(site, env, make_experiment, make_client, tmp_path, monkeypatch):
-    # The scheduler publishes to the temp dir (workers.metrics_file): this test's own.
+    # The scheduler publishes to the temp dir (readers/worker_state.py `state_file`): this test's own.
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     make_experiment("a000")
     settings = site.settings(env)
