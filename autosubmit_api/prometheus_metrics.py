@@ -105,6 +105,7 @@ class _SiteCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from _worker_families(self.settings)
         pid = str(os.getpid())
+        yield from _cache_families(pid)
         yield from _load_families(pid)
 
 
@@ -143,6 +144,36 @@ def _worker_families(settings: Settings) -> Iterator[Metric]:
         if values.get("duration_seconds") is not None:
             duration.add_metric([name], values["duration_seconds"])
     yield from (runs, failures, skipped, success, duration)
+
+
+def _cache_families(pid: str) -> Iterator[Metric]:
+    """Every registered cache of this process (autosubmit_api/cache_registry.py)."""
+    from autosubmit_api import cache_registry
+
+    labels = ["cache", "pid"]
+    entries = GaugeMetricFamily("autosubmit_api_cache_entries", "Entries a cache of this process holds", labels=labels)
+    bound = GaugeMetricFamily(
+        "autosubmit_api_cache_bound_entries",
+        "The entry bound of a cache of this process (caches bounded otherwise, e.g. one per database, have none)",
+        labels=labels,
+    )
+    hits = CounterMetricFamily("autosubmit_api_cache_hits", "Lookups a cache of this process answered", labels=labels)
+    misses = CounterMetricFamily(
+        "autosubmit_api_cache_misses", "Lookups a cache of this process had to compute", labels=labels
+    )
+    size = GaugeMetricFamily(
+        "autosubmit_api_cache_bytes", "Bytes a cache of this process holds (caches that know it)", labels=labels
+    )
+    for name, stats in sorted(cache_registry.stats().items()):
+        key = [name, pid]
+        entries.add_metric(key, stats["entries"])
+        if isinstance(stats.get("bound"), int):
+            bound.add_metric(key, stats["bound"])
+        hits.add_metric(key, stats.get("hits") or 0)
+        misses.add_metric(key, stats.get("misses") or 0)
+        if stats.get("bytes") is not None:
+            size.add_metric(key, stats["bytes"])
+    yield from (entries, bound, hits, misses, size)
 
 
 def _load_families(pid: str) -> Iterator[Metric]:

@@ -140,3 +140,23 @@ def test_background_job_runs_failures_and_last_success(site, env, make_experimen
         assert value(after, name, job="status") - value(before, name, job="status") == delta
     assert value(after, "autosubmit_api_background_job_last_success_timestamp_seconds", job="status") > 0
     assert label_values(after, "autosubmit_api_background_job_runs_total", "job") == {j.name for j in workers.jobs()}
+
+
+def test_each_registered_cache_with_its_entries_hits_and_misses(client, make_experiment):
+    import os
+
+    make_experiment("a000")
+    assert client.get("/v4/experiments/a000/jobs").status_code == 200
+    first = _scrape(client)
+    large = {"cache": "readers.cache.large", "pid": os.getpid()}
+    assert value(first, "autosubmit_api_cache_entries", **large) >= 1
+    assert value(first, "autosubmit_api_cache_bound_entries", **large) == 64
+    misses = value(first, "autosubmit_api_cache_misses_total", **large)
+    hits = value(first, "autosubmit_api_cache_hits_total", **large)
+    assert misses >= 1
+    # A second, different view of the same experiment reads the parsed job list from the cache.
+    assert client.get("/v3/tree/a000").status_code == 200
+    second = _scrape(client)
+    assert value(second, "autosubmit_api_cache_hits_total", **large) > hits
+    assert value(second, "autosubmit_api_cache_misses_total", **large) >= misses
+    assert "http_cache.recent" in label_values(second, "autosubmit_api_cache_bytes", "cache")
