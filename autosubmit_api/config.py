@@ -56,6 +56,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
 
 
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise ConfigError(f"environment variable {name}={env.get(name)!r} must be greater than 0")
+    return value
+
+
 def _csv(raw: Optional[str]) -> Tuple[str, ...]:
     return tuple(item.strip() for item in (raw or "").split(",") if item.strip())
 
@@ -129,6 +136,15 @@ class Settings:
     # The error log's format: plain `text` lines, or `json` ones with a line per request
     # (autosubmit_api/request_log.py, docs/logging.md).
     log_format: str = "text"
+    # The change feed's live stream (GET /v4/experiments/<expid>/events, docs/api-usage.md):
+    # seconds between checks of a watched experiment's job list, seconds between heartbeat
+    # comments, and streams one process holds at most.
+    events_interval_seconds: float = 5.0
+    events_heartbeat_seconds: float = 15.0
+    events_max_subscribers: int = 200
+    # Threads per worker process of the server (gunicorn's `threads`), set by `start`; 0 when
+    # unknown (the WSGI test client, another server). Streams are capped below it.
+    server_threads: int = 0
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -232,6 +248,23 @@ OPTIONS = {
         "text",
         "`text` (plain lines for a terminal) or `json` (one JSON object "
         "per line, one line per request; docs/logging.md)",
+    ),
+    "events_interval_seconds": (
+        "API_EVENTS_INTERVAL",
+        "5",
+        "seconds between two checks of a watched experiment's job list by the event stream "
+        "(one check per experiment and process, shared by all its subscribers)",
+    ),
+    "events_heartbeat_seconds": (
+        "API_EVENTS_HEARTBEAT",
+        "15",
+        "seconds between the heartbeat comments of an event stream",
+    ),
+    "events_max_subscribers": (
+        "API_EVENTS_MAX_SUBSCRIBERS",
+        "200",
+        "event streams one server process holds at most (and never more than its threads "
+        "less a reserve for ordinary requests); one more is answered 503",
     ),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
@@ -469,6 +502,9 @@ def load_settings(env: Optional[Mapping[str, str]] = None, *, dotenv: Optional[b
     for name in ("log_max_decompressed_bytes", "log_max_kept_bytes", "log_max_line_bytes"):
         values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))
     values["log_format"] = _log_format(env)
+    for name in ("events_interval_seconds", "events_heartbeat_seconds"):
+        values[name] = _positive_float(env, OPTIONS[name][0], getattr(Settings, name))
+    values["events_max_subscribers"] = _positive_int(env, "API_EVENTS_MAX_SUBSCRIBERS", Settings.events_max_subscribers)
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:
