@@ -7,11 +7,12 @@ since the cursor (each once, in list order); with `full` true, every job (the fi
 derived from data on disk, so any worker process of any host of the site understands it:
 
 * Autosubmit 4.2 (`jobs` table, SQLite or PostgreSQL): the row count, the newest `modified`
-  value T and a digest of the rows saved at T. The next request reads only the rows with
-  `modified >= T` (readers/job_db.feed_rows): those saved after T, and those of second T
-  again when their digest differs (`modified` has one-second resolution, so a row saved
-  later in the same second is never missed). A smaller count (rows deleted) or no row at or
-  after T (the table was recreated with older times) answers the full list.
+  value T and, while T is recent (SETTLED), a digest of the rows saved at T. The next
+  request reads only the rows with `modified >= T` (readers/job_db.feed_rows): those saved
+  after T, and those of second T again when their digest differs (`modified` has one-second
+  resolution: a row saved later in the same second is never missed). A smaller count (rows
+  deleted) or no row at or after T (the table was recreated with older times) answers the
+  full list; so does a difference holding every row.
 * Pickles (a file, or a PostgreSQL `job_pkl` row): a digest of the job list's content. Each
   process keeps the last HISTORY versions it has seen of each experiment (one small snapshot
   each: names and a hash of each job's fields); a cursor naming one of them is answered with
@@ -28,6 +29,7 @@ import base64
 import binascii
 import json
 import threading
+import time
 import weakref
 from array import array
 from dataclasses import dataclass
@@ -45,6 +47,10 @@ PREFIX = "c1."
 # Pickle versions remembered per experiment and process (a snapshot of a 50,000-job list is
 # about 0.8 MB: the names are shared with the parsed list, plus one 8-byte hash per job).
 HISTORY = 4
+# Seconds after which no save can still be stamped with a given `modified` second (a save
+# stamps its rows when it starts and commits them when it ends; clocks of the Autosubmit
+# host and this one may differ a little): a cursor whose T is older needs no digest.
+SETTLED = 60
 VIEWS = ("base", "quick")
 
 
@@ -108,28 +114,35 @@ def _rows_digest(rows: Sequence[Tuple[str, Job]]) -> str:
     return digest(repr(sorted((job.name, _state(job)) for _, job in rows)).encode("utf-8", "surrogateescape"))[:16]
 
 
+def _db_cursor(mine: str, count: int, rows: Sequence[Tuple[str, Job]], now: float) -> str:
+    """The cursor after reading `rows` (those at or after some `modified`): the newest
+    `modified` T and, while a save could still be stamped T (T within SETTLED seconds of
+    now), a digest of the rows at T; "" once T has settled."""
+    newest = max((stamp for stamp, _ in rows), default="")
+    settled = not newest or now - job_db.parse_modified(newest) > SETTLED
+    at_top = "" if settled else _rows_digest([row for row in rows if row[0] == newest])
+    return encode(("db", mine, count, newest, at_top))
+
+
 def _from_job_db(
     settings: Settings, expid: str, where: storage.Storage, mine: str, fields: Optional[List[Any]]
 ) -> Change:
+    now = time.time()
     known = fields is not None and len(fields) == 5 and fields[0] == "db"
     if known:
         _, _, old_count, top, old_digest = fields
         count, rows = job_db.feed_rows(settings, where, str(top))
         if isinstance(old_count, int) and rows and count >= old_count:
-            newest = max(stamp for stamp, _ in rows)
-            at_top = [row for row in rows if row[0] == newest]
-            cursor = encode(("db", mine, count, newest, _rows_digest(at_top)))
+            cursor = _db_cursor(mine, count, rows, now)
             same_second = [row for row in rows if row[0] == top]
-            if same_second and _rows_digest(same_second) == old_digest:
+            if same_second and (not old_digest or _rows_digest(same_second) == old_digest):
                 rows = [row for row in rows if row[0] != top]
             if len(rows) < count:
                 return Change(cursor, False, tuple(job for _, job in rows))
     # The current top, then the whole list (read after it: anything saved in between comes
     # again with the next cursor, never missing).
     count, rows = job_db.feed_rows(settings, where, None)
-    newest = max((stamp for stamp, _ in rows), default="")
-    cursor = encode(("db", mine, count, newest, _rows_digest(rows)))
-    return _full(settings, expid, cursor)
+    return _full(settings, expid, _db_cursor(mine, count, rows, now))
 
 
 def _full(settings: Settings, expid: str, cursor: str) -> Change:
