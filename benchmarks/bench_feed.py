@@ -294,6 +294,7 @@ def run_sse(args) -> None:
             if subs.connected() == args.subscribers:
                 break
             time.sleep(0.1)
+        connected = subs.connected()
         rss_with = rss_mb(worker)
         loaded = traffic(base, cursor, args.requests)
         from autosubmit_api.factory import job_db as factory_db
@@ -315,7 +316,7 @@ def run_sse(args) -> None:
             json.dumps(
                 {
                     "subscribers": args.subscribers,
-                    "connected": subs.connected(),
+                    "connected": connected,
                     "jobs": args.jobs,
                     "ordinary_alone": alone,
                     "ordinary_with_subscribers": loaded,
