@@ -44,7 +44,7 @@ from pathlib import Path
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
 from autosubmit_api.factory import job_db as factory_db, workflow, Experiment, set_statuses, Site
-from autosubmit_api.services import job_table
+from autosubmit_api.services.jobs import loading
 
 rc, expid, kind, pg = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[6]
 n_jobs, changed = int(sys.argv[4]), int(sys.argv[5])
@@ -70,7 +70,7 @@ if kind == "pkl":
     made = Experiment(site=Site(Path(rc).parent), expid=expid, exp_id=0, jobs=jobs)
     set_statuses(made, {})
     t = time.perf_counter()
-    job_table.load_jobs(settings, expid)  # any view pays this parse of the new file
+    loading.load_jobs(settings, expid)  # any view pays this parse of the new file
     parse_s = time.perf_counter() - t
 elif pg:
     factory_db.update_jobs_postgres(pg, expid, rows, factory_db.modified_after(3600))

@@ -440,7 +440,7 @@ def test_jobs_follow_prints_a_table_then_lines_and_is_bounded_by_for(env):
 
 
 def client_api_status(code):
-    from autosubmit_api.services.job_views import status_name
+    from autosubmit_api.job_status import status_name
 
     return status_name(code)
 
