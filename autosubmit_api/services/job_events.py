@@ -52,23 +52,32 @@ def capacity(settings: Settings) -> int:
 
 
 class Event:
-    """One published change: from cursor `before` to `change.cursor`."""
+    """One published change: from cursor `before` to `cursor`. A full change (every job)
+    holds the whole job list: it is let go as soon as a newer event follows, and a
+    subscriber that reaches it later asks the feed for its own difference instead."""
 
-    __slots__ = ("seq", "before", "change", "payloads", "lock")
+    __slots__ = ("seq", "before", "cursor", "change", "payloads", "lock")
 
     def __init__(self, seq: int, before: str, change: job_feed.Change):
         self.seq = seq
         self.before = before
-        self.change = change
+        self.cursor = change.cursor
+        self.change: Optional[job_feed.Change] = change
         self.payloads: Dict[str, bytes] = {}
         self.lock = threading.Lock()
 
-    def payload(self, view: str) -> bytes:
+    def payload(self, view: str) -> Optional[bytes]:
+        """The frame in `view`'s shape; None once let go."""
         with self.lock:
             found = self.payloads.get(view)
-            if found is None:
+            if found is None and self.change is not None:
                 found = self.payloads[view] = frame(self.change, view)
         return found
+
+    def let_go(self) -> None:
+        with self.lock:
+            self.change = None
+            self.payloads = {}
 
 
 def frame(change: job_feed.Change, view: str) -> bytes:
@@ -102,10 +111,16 @@ class Watch:
         except APIError as exc:  # the job list is being rewritten, locked, or gone: try again later
             log.info("events %s: %s", self.expid, exc.message)
             return
+        except Exception:  # noqa: BLE001 - the poller must outlive one bad look; said in the log
+            log.exception("events %s: checking the job list failed", self.expid)
+            return
         if change.cursor == self.cursor and not change.jobs:
             return
         with self.cond:
             self.seq += 1
+            for older in self.events:
+                if older.change is not None and older.change.full:
+                    older.let_go()
             self.events.append(Event(self.seq, self.cursor, change))
             self.cursor = change.cursor
             self.cond.notify_all()
@@ -227,10 +242,10 @@ def _frames(settings: Settings, watch: Watch, seq: int, first: job_feed.Change, 
             yield b": heartbeat\n\n"
             continue
         for event in events:
-            if event.before == cursor:
-                payload = event.payload(view)
-                cursor = event.change.cursor
-            else:  # this subscriber is elsewhere in the history: its own difference
+            payload = event.payload(view) if event.before == cursor else None
+            if payload is not None:
+                cursor = event.cursor
+            else:  # elsewhere in the history, or the event was let go: its own difference
                 try:
                     change = job_feed.changes(settings, watch.expid, cursor)
                 except APIError:
