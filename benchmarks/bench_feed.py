@@ -38,12 +38,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+CHECKOUT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(CHECKOUT))  # for tests.factory
+
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from autosubmit_api.app import create_app
 from autosubmit_api.config import load_settings
-from autosubmit_api.factory import job_db as factory_db, workflow, Experiment, set_statuses, Site
+from tests.factory import job_db as factory_db, workflow, Experiment, set_statuses, Site
 from autosubmit_api.services.jobs import loading
 
 rc, expid, kind, pg = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[6]
@@ -90,7 +93,7 @@ print(json.dumps({"source": kind + ("-postgres" if pg else ""), "jobs": n_jobs, 
 
 
 def build(work: Path, n_jobs: int, fmt: str) -> Path:
-    from autosubmit_api.factory import make_experiment, make_site, workflow
+    from tests.factory import make_experiment, make_site, workflow
 
     root = work / f"feed_{fmt}_{n_jobs}"
     if (root / ".autosubmitrc").is_file() and (root / "done").is_file():
@@ -117,6 +120,7 @@ def copy_of(root: Path, suffix: str) -> Path:
 def measure(rc: Path, kind: str, n_jobs: int, changed: int, pg: str = "") -> dict:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(rc), "a000", kind, str(n_jobs), str(changed), pg],
+        cwd=CHECKOUT,  # the child imports tests.factory
         check=True,
         capture_output=True,
         text=True,
@@ -136,8 +140,8 @@ def run_since(args) -> None:
 
         import psycopg
 
-        from autosubmit_api.factory import Site
-        from autosubmit_api.factory import postgres as pgf
+        from tests.factory import Site
+        from tests.factory import postgres as pgf
 
         name = "bench_" + uuid.uuid4().hex[:10]
         with psycopg.connect(args.postgres, autocommit=True) as conn:
@@ -297,8 +301,8 @@ def run_sse(args) -> None:
         connected = subs.connected()
         rss_with = rss_mb(worker)
         loaded = traffic(base, cursor, args.requests)
-        from autosubmit_api.factory import job_db as factory_db
-        from autosubmit_api.factory import workflow
+        from tests.factory import job_db as factory_db
+        from tests.factory import workflow
 
         rows = workflow.big_workflow("a000", args.jobs)[2000 : 2000 + args.changed]
         for job in rows:

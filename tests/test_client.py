@@ -396,7 +396,7 @@ def test_jobs_follow_prints_the_jobs_the_factory_changes(env, site):
     # c001's pickle is rewritten as a running Autosubmit does, then put back. The server has two
     # workers: a poll may reach the one that never saw the cursor's base and answer the whole
     # list, which the client reduces to what changed.
-    from autosubmit_api.factory import Experiment, set_statuses
+    from tests.factory import Experiment, set_statuses
 
     made = Experiment(site=site, expid="c001", exp_id=0, jobs=workflow.standard_jobs("c001"))
     original = {job.name: job.status for job in made.jobs}

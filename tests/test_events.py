@@ -14,11 +14,13 @@ import time
 import pytest
 import requests
 
-from autosubmit_api.factory import job_db as factory_db
-from autosubmit_api.factory import make_experiment, make_site, set_statuses
+from tests.factory import job_db as factory_db
+from tests.factory import make_experiment, make_site, set_statuses
 from autosubmit_api.services import job_events
 from tests.conftest import TEST_SECRET
 from tests.test_cli import clean_env, serving
+
+pytestmark = pytest.mark.slow  # real gunicorn servers
 
 DEADLINE = 60
 FAILED, RUNNING = -1, 4
@@ -106,7 +108,7 @@ def server(site, tmp_path_factory):
 
 
 def test_a_rewritten_pickle_reaches_the_subscriber(server, site):
-    from autosubmit_api.factory import Experiment, workflow
+    from tests.factory import Experiment, workflow
 
     made = Experiment(site=site, expid="e000", exp_id=0, jobs=workflow.standard_jobs("e000"))
     stream = SSE(f"{server.base}/v4/experiments/e000/events")
@@ -144,7 +146,7 @@ def test_a_rewritten_pickle_reaches_the_subscriber(server, site):
 
 
 def test_rows_saved_in_the_jobs_table_reach_every_subscriber(server, site):
-    from autosubmit_api.factory import workflow
+    from tests.factory import workflow
 
     jobs = workflow.standard_jobs("e042")
     streams = [SSE(f"{server.base}/v4/experiments/e042/events?view=quick") for _ in range(2)]

@@ -309,6 +309,9 @@ def _answer(client, request, headers):
     if body is not None:
         headers = {**headers, "Content-Type": "application/json"}
     response = client.open(url, method=method, headers=headers, data=body)
+    if response.mimetype == "text/event-stream":  # an open event stream never ends: its status is the answer
+        response.close()
+        return response.status_code, b""
     data = response.get_data()
     if response.is_json and b'"pkl_timestamp"' in data:
         parsed = response.get_json()

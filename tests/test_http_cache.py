@@ -38,7 +38,8 @@ REQUIRED = {
     "/openapi.json",
 }
 # Not read routes: they act (shutdown) or log in.
-SKIP = re.compile(r"/(shutdown|login)\b|/auth/")
+# The event stream never ends and is never cached (Cache-Control: no-store; tests/test_events.py).
+SKIP = re.compile(r"/(shutdown|login)\b|/auth/|/events$")
 
 
 def _still_jobs():

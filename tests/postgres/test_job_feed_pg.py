@@ -9,9 +9,9 @@ from datetime import datetime
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import job_db as factory_db
-from autosubmit_api.factory import pickles
-from autosubmit_api.factory import postgres as pgf
+from tests.factory import job_db as factory_db
+from tests.factory import pickles
+from tests.factory import postgres as pgf
 from autosubmit_api.readers import cache
 
 FAILED, RUNNING = -1, 4

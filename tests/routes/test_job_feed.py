@@ -14,8 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from autosubmit_api.app import create_app
-from autosubmit_api.factory import job_db as factory_db
-from autosubmit_api.factory import set_statuses
+from tests.factory import job_db as factory_db
+from tests.factory import set_statuses
 from autosubmit_api.services import job_feed
 from tests.conftest import TEST_SECRET
 
@@ -84,7 +84,7 @@ def test_a_pickle_version_this_process_never_saw_answers_the_full_list(site, env
 
 
 def test_jobs_added_to_a_pickle_answer_the_full_list(client, make_experiment):
-    from autosubmit_api.factory import JobSpec, pickles
+    from tests.factory import JobSpec, pickles
 
     made = make_experiment("a000")
     first = feed(client, "a000")

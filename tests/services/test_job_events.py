@@ -10,9 +10,9 @@ import json
 import pytest
 
 from autosubmit_api.errors import Unavailable
-from autosubmit_api.factory import set_statuses
-from autosubmit_api.factory.specs import JobSpec
-from autosubmit_api.factory import pickles
+from tests.factory import set_statuses
+from tests.factory.specs import JobSpec
+from tests.factory import pickles
 from autosubmit_api.services import job_events
 
 FAILED, RUNNING = -1, 4
