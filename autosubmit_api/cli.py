@@ -120,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--graceful-timeout", type=int, help="seconds to finish requests on restart")
     start.add_argument("--keepalive", type=int, help="seconds to keep an idle connection open")
+    start.add_argument(
+        "--streams",
+        type=int,
+        metavar="N",
+        help="hold N event streams (GET /v4/experiments/<expid>/events) per worker process: the gthread "
+        "worker with enough threads for them plus a reserve for ordinary requests (docs/deployment.md)",
+    )
     _add_gunicorn_options(start)
     # Listed for the help only: main() hands `client ...` to autosubmit_api.client before parsing.
     commands.add_parser(
@@ -195,6 +202,12 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, object]:
         if value is not None and value > 0:
             options[setting] = value
     options["timeout"] = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
+    if getattr(args, "streams", None) is not None and args.streams > 0:
+        # Each stream holds a thread while it waits (no CPU): N of them, and a reserve the
+        # streams never take (services/job_events.reserve), so ordinary requests always find one.
+        options.setdefault("worker_class", "gthread")
+        asked = options.get("threads")
+        options["threads"] = max(asked if isinstance(asked, int) else 0, stream_threads(args.streams))
     for key, value in vars(args).items():
         if key.startswith(GUNICORN_DEST) and value is not None:
             options[key[len(GUNICORN_DEST) :]] = value
@@ -209,12 +222,34 @@ def model_defaults(given) -> Dict[str, object]:
     return {"worker_class": DEFAULT_WORKER_CLASS, "threads": DEFAULT_THREADS}
 
 
+def stream_threads(streams: int) -> int:
+    """Threads per worker that hold `streams` event streams and keep the reserve free."""
+    from autosubmit_api.services.job_events import reserve
+
+    threads = streams + 1
+    while threads - reserve(threads) < streams:
+        threads += 1
+    return threads
+
+
+def server_threads(cfg) -> int:
+    """Threads a gunicorn worker process serves requests with, as the streams' cap sees it:
+    gthread's (gunicorn also picks gthread for `sync` with threads > 1), 1 for a plain sync
+    worker, 0 for the others (gevent, eventlet, tornado: not bounded by threads)."""
+    klass = str(cfg.worker_class_str)
+    if klass in ("sync", "gthread") or klass.endswith((".SyncWorker", ".ThreadWorker")):
+        return max(1, int(cfg.threads))
+    return 0
+
+
 def _set_bg_env(args: argparse.Namespace, env) -> None:
     # The reference sets these only when unset, so an explicit environment value wins.
     if args.init_bg_tasks:
         env.setdefault("RUN_BACKGROUND_TASKS_ON_START", "True")
     if args.disable_bg_tasks:
         env.setdefault("DISABLE_BACKGROUND_TASKS", "True")
+    if getattr(args, "streams", None) is not None and args.streams > 0:
+        env.setdefault("API_EVENTS_MAX_SUBSCRIBERS", str(args.streams))
 
 
 def prepare_settings(env=None) -> Settings:
@@ -311,6 +346,14 @@ def _application(settings: Settings, options: Dict[str, object], defaults: Optio
                 except (ConfigError, OSError) as exc:
                     print(f"autosubmit_api: {exc}", file=sys.stderr, flush=True)
                     sys.exit(1)
+            threads = server_threads(self.cfg)
+            app_settings = app_settings.replace(server_threads=threads)
+            if threads == 1:
+                log.warning(
+                    "sync workers: an event stream (GET /v4/experiments/<expid>/events) would hold a whole "
+                    "worker, so they are answered 503; start with --streams N (or --worker-class gthread "
+                    "--threads N) to serve them (docs/deployment.md)"
+                )
             if app_settings.log_format == "json":
                 from autosubmit_api import request_log
 

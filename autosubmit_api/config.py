@@ -56,6 +56,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"environment variable {name}={raw!r} is not a number") from None
 
 
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not value > 0:
+        raise ConfigError(f"environment variable {name}={env.get(name)!r} must be greater than 0")
+    return value
+
+
 def _csv(raw: Optional[str]) -> Tuple[str, ...]:
     return tuple(item.strip() for item in (raw or "").split(",") if item.strip())
 
@@ -132,6 +139,15 @@ class Settings:
     # GET /metrics in the Prometheus text format (autosubmit_api/prometheus_metrics.py,
     # docs/metrics.md); off: the route answers 404.
     metrics_enabled: bool = True
+    # The change feed's live stream (GET /v4/experiments/<expid>/events, docs/api-usage.md):
+    # seconds between checks of a watched experiment's job list, seconds between heartbeat
+    # comments, and streams one process holds at most.
+    events_interval_seconds: float = 5.0
+    events_heartbeat_seconds: float = 15.0
+    events_max_subscribers: int = 200
+    # Threads per worker process of the server (gunicorn's `threads`), set by `start`; 0 when
+    # unknown (the WSGI test client, another server). Streams are capped below it.
+    server_threads: int = 0
 
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -245,6 +261,23 @@ OPTIONS = {
         "true",
         "false turns `GET /metrics` (Prometheus text format, gated like the other read routes) off: "
         "it answers 404 (docs/metrics.md)",
+    ),
+    "events_interval_seconds": (
+        "API_EVENTS_INTERVAL",
+        "5",
+        "seconds between two checks of a watched experiment's job list by the event stream "
+        "(one check per experiment and process, shared by all its subscribers)",
+    ),
+    "events_heartbeat_seconds": (
+        "API_EVENTS_HEARTBEAT",
+        "15",
+        "seconds between the heartbeat comments of an event stream",
+    ),
+    "events_max_subscribers": (
+        "API_EVENTS_MAX_SUBSCRIBERS",
+        "200",
+        "event streams one server process holds at most (and never more than its threads "
+        "less a reserve for ordinary requests); one more is answered 503",
     ),
     "autosubmit_configuration": ("AUTOSUBMIT_CONFIGURATION", "", "path of the .autosubmitrc to read"),
 }
@@ -504,6 +537,9 @@ def load_settings(
         values[name] = _positive_int(env, OPTIONS[name][0], getattr(Settings, name))
     values["log_format"] = _log_format(env)
     values["metrics_enabled"] = _switch(env, "API_METRICS", Settings.metrics_enabled)
+    for name in ("events_interval_seconds", "events_heartbeat_seconds"):
+        values[name] = _positive_float(env, OPTIONS[name][0], getattr(Settings, name))
+    values["events_max_subscribers"] = _positive_int(env, "API_EVENTS_MAX_SUBSCRIBERS", Settings.events_max_subscribers)
     known = {f.name for f in fields(Settings)}
     unknown = set(overrides) - known
     if unknown:

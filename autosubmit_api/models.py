@@ -64,6 +64,10 @@ class JobList:
     # `jobs` table, readers/job_db.py, whose unsplit jobs have split/splits -1 as stored and as
     # upstream 4.2.0 sends them; a pickle's have None).
     source: str = "pkl"
+    # The stored version this list was parsed from, the same in every process that reads it:
+    # the pickle file's (inode, mtime_ns, size) as read, or a `job_pkl` row's (modified,
+    # length); "" when unknown. The change feed names pickle versions by it.
+    version: str = field(default="", compare=False)
 
     def __len__(self) -> int:
         return len(self.jobs)

@@ -106,6 +106,7 @@ class _SiteCollector(Collector):
         yield from _worker_families(self.settings)
         pid = str(os.getpid())
         yield from _cache_families(pid)
+        yield from _stream_families(pid)
         yield from _load_families(pid)
 
 
@@ -174,6 +175,15 @@ def _cache_families(pid: str) -> Iterator[Metric]:
         if stats.get("bytes") is not None:
             size.add_metric(key, stats["bytes"])
     yield from (entries, bound, hits, misses, size)
+
+
+def _stream_families(pid: str) -> Iterator[Metric]:
+    """Event streams (GET /v4/experiments/<expid>/events) this process holds open now."""
+    from autosubmit_api.services import job_events
+
+    streams = GaugeMetricFamily("autosubmit_api_event_streams", "Event streams this process holds open", labels=["pid"])
+    streams.add_metric([pid], job_events.subscriber_count())
+    yield streams
 
 
 def _load_families(pid: str) -> Iterator[Metric]:

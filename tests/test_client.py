@@ -392,6 +392,59 @@ def test_follow_is_bounded_by_for(env):
     assert time.monotonic() - start >= 1
 
 
+def test_jobs_follow_prints_the_jobs_the_factory_changes(env, site):
+    # c001's pickle is rewritten as a running Autosubmit does, then put back. The server has two
+    # workers: a poll may reach the one that never saw the cursor's base and answer the whole
+    # list, which the client reduces to what changed.
+    from tests.factory import Experiment, set_statuses
+
+    made = Experiment(site=site, expid="c001", exp_id=0, jobs=workflow.standard_jobs("c001"))
+    original = {job.name: job.status for job in made.jobs}
+    target = made.jobs[2]
+    assert target.status != -1
+    proc = _client(env, "--json", "jobs", "c001", "--follow", "--interval", "0.2", "--for", "120")
+    seen = []
+    reader = threading.Thread(target=_read_lines, args=(proc.stdout, seen), daemon=True)
+    reader.start()
+    try:
+        assert _wait_for(lambda: len(seen) >= len(made.jobs)), seen
+        first = [json.loads(line) for line in seen[: len(made.jobs)]]
+        assert {job["name"]: job["status"] for job in first} == {
+            name: client_api_status(code) for name, code in original.items()
+        }
+        set_statuses(made, {target.name: -1})
+        assert _wait_for(lambda: len(seen) > len(made.jobs), timeout=60), seen
+        changed = json.loads(seen[len(made.jobs)])
+        assert changed["name"] == target.name and changed["status"] == "FAILED"
+        assert {"submit_time", "start_time", "finish_time"} <= changed.keys()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        set_statuses(made, original)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert len(seen) == len(made.jobs) + 1, seen  # nothing printed for the jobs that did not change
+
+
+def test_jobs_follow_prints_a_table_then_lines_and_is_bounded_by_for(env):
+    proc = _client(env, "jobs", "c000", "--status", "FAILED", "--follow", "--interval", "0.2", "--for", "1")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "SECTION", "DATE", "MEMBER", "CHUNK", "STATUS"]
+    assert FAILED_JOB in lines[1] and lines[2] == "1 job(s); following changes (Ctrl-C to stop)"
+
+
+def client_api_status(code):
+    from autosubmit_api.job_status import status_name
+
+    return status_name(code)
+
+
 # --- pieces -------------------------------------------------------------------------------------
 
 

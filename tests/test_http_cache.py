@@ -40,7 +40,8 @@ REQUIRED = {
 # The live report: `Cache-Control: no-store`, no tag, never encoded (its counters move per request).
 LIVE = {"/metrics", "/v4/health"}
 # Not read routes: they act (shutdown) or log in.
-SKIP = re.compile(r"/(shutdown|login)\b|/auth/")
+# The event stream never ends and is never cached (Cache-Control: no-store; tests/test_events.py).
+SKIP = re.compile(r"/(shutdown|login)\b|/auth/|/events$")
 
 
 def _still_jobs():

@@ -81,8 +81,8 @@ def test_the_served_description_is_valid_openapi(client):
 
 
 def test_every_read_route_documents_conditional_requests():
-    """ETag / If-None-Match / 304 on every GET but the login and shutdown ones, through the
-    shared components (autosubmit_api/http_cache.py)."""
+    """ETag / If-None-Match / 304 on every GET but the login, shutdown and event-stream ones, through
+    the shared components (autosubmit_api/http_cache.py)."""
     doc = _doc()
     assert {"IfNoneMatch", "AcceptEncoding"} <= set(doc["components"]["parameters"])
     assert "NotModified" in doc["components"]["responses"]
@@ -93,6 +93,8 @@ def test_every_read_route_documents_conditional_requests():
             continue
         if path == "/metrics":  # a live report, `Cache-Control: no-store` (tests/test_http_cache.py LIVE)
             continue
+        if "text/event-stream" in op["responses"]["200"].get("content", {}):
+            continue  # a stream is never cached: Cache-Control no-store, no ETag
         refs = [p.get("$ref") for p in op.get("parameters", [])]
         if "#/components/parameters/IfNoneMatch" not in refs or op["responses"].get("304") != {
             "$ref": "#/components/responses/NotModified"

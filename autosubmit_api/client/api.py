@@ -20,7 +20,7 @@ import stat
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
@@ -167,15 +167,25 @@ class Api:
         self.spinner = sys.stderr.isatty() if spinner is None else spinner
 
     def get(self, path: str, params: Optional[Dict[str, Any]] = None, label: str = "") -> Any:
+        return self.get_if_changed(path, params, label=label)[0]
+
+    def get_if_changed(
+        self, path: str, params: Optional[Dict[str, Any]] = None, etag: Optional[str] = None, label: str = ""
+    ) -> Tuple[Any, Optional[str]]:
+        """(JSON body, ETag) of a GET; with `etag`, (None, etag) when the API answers 304
+        (the answer is still the one that tag names)."""
         url = self.config.url + path
+        headers = {"If-None-Match": etag} if etag else {}
         try:
             with Spinner(label or path, self.spinner):
-                response = self.session.get(url, params=params, timeout=self.config.timeout)
+                response = self.session.get(url, params=params, headers=headers, timeout=self.config.timeout)
         except requests.Timeout:
             raise ClientError(f"{self.config.url} did not answer within {self.config.timeout:g} s", SERVER) from None
         except requests.RequestException as exc:
             raise ClientError(f"cannot reach {self.config.url}: {type(exc).__name__}", SERVER) from None
         status = response.status_code
+        if status == 304 and etag:
+            return None, etag
         if status in (401, 403):
             detail = _message(response) or "refused"
             hint = "" if self.config.token else " (no token: set AUTOSUBMIT_API_TOKEN or token in the config file)"
@@ -193,4 +203,4 @@ class Api:
         if isinstance(body, dict) and body.get("error") is True:
             # v3 routes answer 200 with an error body.
             raise ClientError(f"the API answered an error: {body.get('error_message') or 'unknown'}", SERVER)
-        return body
+        return body, response.headers.get("ETag")

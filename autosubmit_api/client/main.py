@@ -114,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="only jobs of this section (repeatable or comma-separated), e.g. SIM",
     )
+    cmd.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="then keep printing the jobs that change (the API's change feed, polled) until Ctrl-C",
+    )
+    cmd.add_argument(
+        "--interval",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between polls with --follow (default 5)",
+    )
+    cmd.add_argument(
+        "--for", dest="follow_for", type=_seconds, metavar="SECONDS", help="stop following after this many seconds"
+    )
 
     cmd = commands.add_parser("logs", parents=[common], help="the end of a job's log")
     cmd.add_argument("expid")
@@ -267,17 +283,83 @@ def cmd_status(api: Api, args) -> Any:
     return "\n".join(lines)
 
 
-def cmd_jobs(api: Api, args) -> Any:
+def _wanted(args):
     statuses, sections = set(_values(args.status)), set(_values(args.section))
-    jobs = [
-        job
-        for job in _jobs(api, args.expid)
-        if (not statuses or str(job.get("status", "")).upper() in statuses)
-        and (not sections or str(job.get("section", "")).upper() in sections)
-    ]
+
+    def keep(job: Mapping[str, Any]) -> bool:
+        return (not statuses or str(job.get("status", "")).upper() in statuses) and (
+            not sections or str(job.get("section", "")).upper() in sections
+        )
+
+    return keep
+
+
+def cmd_jobs(api: Api, args) -> Any:
+    keep = _wanted(args)
+    if args.follow:
+        _follow_jobs(api, args, keep)
+        return None
+    jobs = [job for job in _jobs(api, args.expid) if keep(job)]
     if args.json:
         return jobs
     return f"{_job_table(_job_rows(jobs))}\n{len(jobs)} job(s)"
+
+
+def _feed_line(job: Mapping[str, Any]) -> str:
+    when = time.strftime("%H:%M:%S")
+    return f"{when}  {job.get('name')}  {job.get('status')}"
+
+
+def _follow_jobs(api: Api, args, keep) -> None:
+    """`jobs --follow`: the jobs (table, or one JSON object per job), then every change the
+    change feed reports (`jobs?since=<cursor>`, with If-None-Match so an unchanged poll is a
+    304), one line per changed job, until Ctrl-C or `--for` seconds (docs/client.md)."""
+    path = f"/v4/experiments/{segment(args.expid)}/jobs"
+    body, etag = api.get_if_changed(path, {"since": ""}, label=f"jobs of {args.expid}")
+    known = {job.get("name"): job for job in body.get("jobs", [])}
+    shown = [job for job in body.get("jobs", []) if keep(job)]
+    if args.json:
+        for job in shown:
+            print(json.dumps(job, sort_keys=True), flush=True)
+    else:
+        print(f"{_job_table(_job_rows(shown))}\n{len(shown)} job(s); following changes (Ctrl-C to stop)", flush=True)
+    cursor = body.get("cursor", "")
+    deadline = time.monotonic() + args.follow_for if args.follow_for else None
+    failures = 0
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            pause = args.interval if deadline is None else min(args.interval, max(0.0, deadline - time.monotonic()))
+            time.sleep(pause)
+            try:
+                body, etag = api.get_if_changed(path, {"since": cursor}, etag=etag, label="changes")
+            except ClientError as exc:
+                if exc.code != client_api.SERVER:
+                    raise
+                failures += 1
+                if failures >= FOLLOW_FAILURES:
+                    raise
+                print(f"{PROG}: warning: {exc} (retrying)", file=sys.stderr)
+                continue
+            failures = 0
+            if body is None:  # 304: nothing changed since the cursor
+                continue
+            if body.get("full"):
+                # The whole list again (jobs added or removed, or the server lost the cursor's
+                # base): print only what differs from the copy we hold.
+                fresh = {job.get("name"): job for job in body.get("jobs", [])}
+                changed = [job for name, job in fresh.items() if known.get(name) != job]
+                for name in known.keys() - fresh.keys():
+                    print(f"{PROG}: {name} is no longer in the job list", file=sys.stderr)
+                known = fresh
+            else:
+                changed = body.get("jobs", [])
+                known.update((job.get("name"), job) for job in changed)
+            cursor = body.get("cursor", cursor)
+            for job in changed:
+                if keep(job):
+                    print(json.dumps(job, sort_keys=True) if args.json else _feed_line(job), flush=True)
+    except KeyboardInterrupt:
+        pass
 
 
 def _log_file(api: Api, args) -> str:

@@ -190,6 +190,54 @@ def read_jobs(st: Store, since: Optional[str] = None) -> List[Job]:
         return _jobs(st.select(TABLE, COLUMNS, where=where, order_by=_order(st), params=params))
 
 
+def rows_since(st: Store, since: Optional[str], inclusive: bool) -> Tuple[int, str, List[Tuple[str, Job]]]:
+    """(COUNT(*), MAX(modified), [(modified, job)] of the rows saved after `since`, or at or
+    after it when `inclusive`) of `jobs`, for the change feed (services/job_feed.py). With
+    `since` None: the rows of the newest `modified` when `inclusive`, else none. The marker
+    is read first and the rows only when it says there are some: a row saved between the
+    two reads is in the rows, never only in the marker. DataError without the table or
+    without its `modified` column."""
+    if not st.has_table(TABLE):
+        raise DataError(f"{st.label} has no {TABLE} table")
+    if "modified" not in (st.columns(TABLE) or ()):
+        raise DataError(f"{st.label}: {TABLE} has no modified column")
+    count, newest = read_marker(st)
+    if since is None:
+        since = newest
+    if not count or newest < since or (newest == since and not inclusive):
+        return count, newest, []
+    rows = st.select(
+        TABLE, COLUMNS + ("modified",), where=f"modified {'>=' if inclusive else '>'} :since", params={"since": since}
+    )
+    with paused_gc():
+        jobs = _jobs([row[:-1] for row in rows])
+    # _jobs skips nameless rows: pair the rest with their `modified` by name.
+    stamps = {row[0]: str(row[-1] or "") for row in rows}
+    return count, max([newest] + list(stamps.values())), [(stamps[job.name], job) for job in jobs]
+
+
+def feed_rows(
+    settings: Settings, where: storage.Storage, since: Optional[str], inclusive: bool
+) -> Tuple[int, str, List[Tuple[str, Job]]]:
+    """`rows_since` of the experiment's `jobs`. On SQLite an unchanged file (same size and
+    mtime, and of its `-wal`) asked the same question as the previous call is answered from
+    that call's read (one kept per experiment: the event stream's poller asks every few
+    seconds)."""
+    file_ident = storage.job_db_file(settings, where.expid)
+    question = (file_ident, since, inclusive)
+    if file_ident is not None:
+        slot = (settings.local_root_dir, where.expid)
+        previous = cache.get("job_db_feed", slot)
+        if previous is not None and previous[0] == question:
+            answer: Tuple[int, str, List[Tuple[str, Job]]] = previous[1]
+            return answer
+    with storage.open_job_db(settings, where) as st:
+        found = rows_since(st, since, inclusive)
+    if file_ident is not None:
+        cache.put("job_db_feed", slot, (question, found))
+    return found
+
+
 def _job_list(expid: str, jobs: Sequence[Job], top: str, path: str) -> JobList:
     by_name: Dict[str, Job] = {}
     for job in jobs:

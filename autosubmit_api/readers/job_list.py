@@ -415,7 +415,7 @@ def _jobs_of(top: Any, protocol: int) -> Tuple[List[Job], str, List[Tuple[str, s
     raise DataError(f"unknown job list format ({type(top).__name__})")
 
 
-def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "") -> JobList:
+def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "", version: str = "") -> JobList:
     """The JobList held by a pickle's bytes (a file's or a PostgreSQL `job_pkl` blob's).
 
     DataError (naming the file) when the bytes are empty, truncated, corrupt, of no known
@@ -453,6 +453,7 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "") -
         pkl_path=path,
         pkl_edges=tuple(edges),
         by_name=by_name,
+        version=version,
     )
 
 
@@ -461,34 +462,36 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _read(settings: Settings, path: str) -> Tuple[bytes, int]:
+def _read(settings: Settings, path: str) -> Tuple[bytes, int, str]:
+    """The bytes, their mtime and version, from one opened descriptor (never from a later stat
+    of the path, which a rewrite may have replaced meanwhile)."""
     data, st = confined.read_bytes(settings, path)
-    return data, int(st.st_mtime)
+    return data, int(st.st_mtime), f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
 
 
 def read_job_list_file(settings: Settings, path: str, expid: str, *, retry_delay: float = RETRY_DELAY) -> JobList:
     """Parse one pickle file, reading it a second time if the first copy was half-written."""
     name = os.path.basename(path)
     try:
-        data, mtime = _read(settings, path)
+        data, mtime, version = _read(settings, path)
     except FileNotFoundError:
         raise NotFound(f"{name} not found") from None
     except OSError as exc:
         raise DataError(f"{name} cannot be read: {exc.strerror}") from None
     started = time.perf_counter()
     try:
-        found = parse_job_list(data, expid, mtime=mtime, path=path)
+        found = parse_job_list(data, expid, mtime=mtime, path=path, version=version)
     except _Unfinished as first:
         log.info("%s: %s; reading it again", path, first.message)
         time.sleep(retry_delay)
         try:
-            data, mtime = _read(settings, path)
+            data, mtime, version = _read(settings, path)
         except FileNotFoundError:
             raise NotFound(f"{name} not found") from None
         except OSError as exc:
             raise DataError(f"{name} cannot be read: {exc.strerror}") from None
         started = time.perf_counter()
-        found = parse_job_list(data, expid, mtime=mtime, path=path)
+        found = parse_job_list(data, expid, mtime=mtime, path=path, version=version)
     load_stats.record("pickle", time.perf_counter() - started, len(found.jobs), len(data))
     return found
 
@@ -535,7 +538,9 @@ def _load_postgres_pickle(settings: Settings, where: storage.Storage) -> JobList
     def parse() -> JobList:
         data, modified = storage.pkl_bytes(settings, where)
         started = time.perf_counter()
-        found = parse_job_list(data, expid, mtime=storage.parse_pkl_modified(modified))
+        found = parse_job_list(
+            data, expid, mtime=storage.parse_pkl_modified(modified), version=f"{modified}-{len(data)}"
+        )
         load_stats.record("pickle_postgres", time.perf_counter() - started, len(found.jobs), len(data))
         return found
 

@@ -187,14 +187,35 @@ def write_job_list_db(
     os.replace(tmp, path)
 
 
+def _rows(
+    jobs: Iterable[JobSpec],
+    stamp: str,
+    statuses: Optional[Mapping[str, str]],
+    times: Optional[Mapping[str, Tuple[Optional[float], ...]]],
+) -> List[Dict[str, Any]]:
+    return [
+        job_row(
+            job,
+            stamp,
+            status_name=(statuses or {}).get(job.name),
+            times=(times or {}).get(job.name, (None, None, None)),
+        )
+        for job in jobs
+    ]
+
+
 def update_jobs(
-    path: Union[str, Path], jobs: Iterable[JobSpec], modified: datetime, statuses: Optional[Mapping[str, str]] = None
+    path: Union[str, Path],
+    jobs: Iterable[JobSpec],
+    modified: datetime,
+    statuses: Optional[Mapping[str, str]] = None,
+    times: Optional[Mapping[str, Tuple[Optional[float], ...]]] = None,
 ) -> int:
     """Save these jobs' rows again (insert new ones) with `modified`, as Autosubmit 4.2's
-    save does; `statuses` may give raw status names (unknown ones included). Returns the
-    number of rows written."""
+    save does; `statuses` may give raw status names (unknown ones included), `times` the
+    (submit, start, finish) epoch seconds of some jobs. Returns the number of rows written."""
     stamp = utc_text(modified)
-    rows = [job_row(job, stamp, status_name=(statuses or {}).get(job.name)) for job in jobs]
+    rows = _rows(jobs, stamp, statuses, times)
     conn = sqlite3.connect(os.fspath(path))
     try:
         with conn:
@@ -208,7 +229,12 @@ def update_jobs(
 
 
 def update_jobs_postgres(
-    url: str, expid: str, jobs: Iterable[JobSpec], modified: datetime, statuses: Optional[Mapping[str, str]] = None
+    url: str,
+    expid: str,
+    jobs: Iterable[JobSpec],
+    modified: datetime,
+    statuses: Optional[Mapping[str, str]] = None,
+    times: Optional[Mapping[str, Tuple[Optional[float], ...]]] = None,
 ) -> int:
     """`update_jobs` on the expid schema's `jobs` table of a PostgreSQL site."""
     from sqlalchemy import text
@@ -216,7 +242,7 @@ def update_jobs_postgres(
     from tests.factory.postgres import engine_for
 
     stamp = utc_text(modified)
-    rows = [job_row(job, stamp, status_name=(statuses or {}).get(job.name)) for job in jobs]
+    rows = _rows(jobs, stamp, statuses, times)
     engine = engine_for(url)
     try:
         with engine.begin() as conn:

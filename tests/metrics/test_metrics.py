@@ -160,3 +160,19 @@ def test_each_registered_cache_with_its_entries_hits_and_misses(client, make_exp
     assert value(second, "autosubmit_api_cache_hits_total", **large) > hits
     assert value(second, "autosubmit_api_cache_misses_total", **large) >= misses
     assert "http_cache.recent" in label_values(second, "autosubmit_api_cache_bytes", "cache")
+
+
+def test_open_event_streams_are_counted(client, make_experiment):
+    import os
+
+    make_experiment("a000")
+    pid = os.getpid()
+    assert value(_scrape(client), "autosubmit_api_event_streams", pid=pid) == 0
+    response = client.get("/v4/experiments/a000/events", buffered=False)
+    try:
+        assert response.status_code == 200
+        next(response.response)  # the first frame: the stream is open
+        assert value(_scrape(client), "autosubmit_api_event_streams", pid=pid) == 1
+    finally:
+        response.close()
+    assert value(_scrape(client), "autosubmit_api_event_streams", pid=pid) == 0

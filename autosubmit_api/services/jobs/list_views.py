@@ -87,29 +87,7 @@ def v4_jobs(
     else:
         chosen = order[(page - 1) * page_size : page * page_size]
         total_pages = math.ceil(total / page_size)
-    out = []
-    for i in chosen:
-        job = jobs[i]
-        item: Dict[str, Any] = {"name": job.name, "status": status_name(codes[i])}
-        if view == "base":
-            item.update(
-                {
-                    "priority": job.priority,
-                    "section": job.section,
-                    "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
-                    "member": job.member,
-                    "chunk": job.chunk,
-                    # A pickle's empty name stays ""; the 4.2 table's NULL (no log yet) is null,
-                    # as upstream 4.2.0 sends it.
-                    "out_path_local": job.out_path_local,
-                    "err_path_local": job.err_path_local,
-                    "out_path_remote": job.out_path_remote,
-                    "err_path_remote": job.err_path_remote,
-                    "split": job.split,
-                    "splits": job.splits,
-                }
-            )
-        out.append(item)
+    out = [_v4_item(jobs[i], codes[i], view) for i in chosen]
     if view not in ("base", "quick"):
         # An unknown view: 4.0.1's answer (the quick shape) exactly; 4.2.0 refuses it.
         return {"jobs": out}
@@ -123,6 +101,49 @@ def v4_jobs(
             "total_pages": total_pages,
         },
     }
+
+
+def _v4_item(job: Job, code: int, view: str) -> Dict[str, Any]:
+    item: Dict[str, Any] = {"name": job.name, "status": status_name(code)}
+    if view == "base":
+        item.update(
+            {
+                "priority": job.priority,
+                "section": job.section,
+                "date": job.date.strftime("%Y-%m-%d") if job.date is not None else None,
+                "member": job.member,
+                "chunk": job.chunk,
+                # A pickle's empty name stays ""; the 4.2 table's NULL (no log yet) is null,
+                # as upstream 4.2.0 sends it.
+                "out_path_local": job.out_path_local,
+                "err_path_local": job.err_path_local,
+                "out_path_remote": job.out_path_remote,
+                "err_path_remote": job.err_path_remote,
+                "split": job.split,
+                "splits": job.splits,
+            }
+        )
+    return item
+
+
+def _epoch(value: Optional[float]) -> Optional[int]:
+    return int(value) if value else None
+
+
+def v4_feed_items(jobs: Sequence[Job], view: str, order: Optional[Sequence[int]] = None) -> List[Dict[str, Any]]:
+    """The change feed's items (docs/api-usage.md, "Following changes"): the v4 list's item of
+    `view` plus the job's submit, start and finish times (epoch seconds, null when unknown),
+    in `order` (indices into `jobs`; all of them in list order without it)."""
+    codes = _codes(jobs)
+    out = []
+    for i in range(len(jobs)) if order is None else order:
+        job = jobs[i]
+        item = _v4_item(job, codes[i], view)
+        item["submit_time"] = _epoch(job.submit_time)
+        item["start_time"] = _epoch(job.start_time)
+        item["finish_time"] = _epoch(job.finish_time)
+        out.append(item)
+    return out
 
 
 def wrappers(packages: Packages) -> Dict[str, Any]:
