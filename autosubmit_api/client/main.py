@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Mapping, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence, Tuple, TypeVar
 
 from autosubmit_api.client import api as client_api
 from autosubmit_api.client.api import Api, ClientError, segment
@@ -22,6 +22,7 @@ EXPERIMENTS_PAGE = 200
 LOG_TAIL_MAX = 10000  # the v4 log route's largest `tail`
 FOLLOW_WINDOW = 1000  # lines read per poll of `logs --follow`
 FOLLOW_FAILURES = 5  # consecutive failed polls before `--follow` gives up
+T = TypeVar("T")
 JOB_COLUMNS = ("name", "section", "date", "member", "chunk", "status")
 
 
@@ -310,6 +311,29 @@ def _feed_line(job: Mapping[str, Any]) -> str:
     return f"{when}  {job.get('name')}  {job.get('status')}"
 
 
+def _polls(args, fetch: Callable[[], T]) -> Iterator[T]:
+    """`fetch()` every `--interval` seconds until `--for` seconds have passed (for ever
+    without it), each answer yielded. A server failure is retried with a warning on stderr;
+    FOLLOW_FAILURES in a row, or any other error, ends the loop by raising it."""
+    deadline = time.monotonic() + args.follow_for if args.follow_for else None
+    failures = 0
+    while deadline is None or time.monotonic() < deadline:
+        pause = args.interval if deadline is None else min(args.interval, max(0.0, deadline - time.monotonic()))
+        time.sleep(pause)
+        try:
+            answer = fetch()
+        except ClientError as exc:
+            if exc.code != client_api.SERVER:
+                raise
+            failures += 1
+            if failures >= FOLLOW_FAILURES:
+                raise
+            print(f"{PROG}: warning: {exc} (retrying)", file=sys.stderr)
+            continue
+        failures = 0
+        yield answer
+
+
 def _follow_jobs(api: Api, args, keep) -> None:
     """`jobs --follow`: the jobs (table, or one JSON object per job), then every change the
     change feed reports (`jobs?since=<cursor>`, with If-None-Match so an unchanged poll is a
@@ -324,23 +348,8 @@ def _follow_jobs(api: Api, args, keep) -> None:
     else:
         print(f"{_job_table(_job_rows(shown))}\n{len(shown)} job(s); following changes (Ctrl-C to stop)", flush=True)
     cursor = body.get("cursor", "")
-    deadline = time.monotonic() + args.follow_for if args.follow_for else None
-    failures = 0
     try:
-        while deadline is None or time.monotonic() < deadline:
-            pause = args.interval if deadline is None else min(args.interval, max(0.0, deadline - time.monotonic()))
-            time.sleep(pause)
-            try:
-                body, etag = api.get_if_changed(path, {"since": cursor}, etag=etag, label="changes")
-            except ClientError as exc:
-                if exc.code != client_api.SERVER:
-                    raise
-                failures += 1
-                if failures >= FOLLOW_FAILURES:
-                    raise
-                print(f"{PROG}: warning: {exc} (retrying)", file=sys.stderr)
-                continue
-            failures = 0
+        for body, etag in _polls(args, lambda: api.get_if_changed(path, {"since": cursor}, etag=etag, label="changes")):
             if body is None:  # 304: nothing changed since the cursor
                 continue
             if body.get("full"):
@@ -402,22 +411,7 @@ def _follow(api: Api, args, path: str, first: Mapping[str, Any], out) -> None:
     or `--for` seconds; `first` is the first tail, read with the same window."""
     window = _window(args)
     lines, size = list(first.get("lines", [])), first.get("size", 0)
-    deadline = time.monotonic() + args.follow_for if args.follow_for else None
-    failures = 0
-    while deadline is None or time.monotonic() < deadline:
-        pause = args.interval if deadline is None else min(args.interval, max(0.0, deadline - time.monotonic()))
-        time.sleep(pause)
-        try:
-            body = api.get(path, {"tail": window}, label="log")
-        except ClientError as exc:
-            if exc.code != client_api.SERVER:
-                raise
-            failures += 1
-            if failures >= FOLLOW_FAILURES:
-                raise
-            print(f"{PROG}: warning: {exc} (retrying)", file=sys.stderr)
-            continue
-        failures = 0
+    for body in _polls(args, lambda: api.get(path, {"tail": window}, label="log")):
         after, new_size = list(body.get("lines", [])), body.get("size", 0)
         if new_size < size:
             print(f"{PROG}: {args.job}: the log was truncated or replaced", file=sys.stderr)
