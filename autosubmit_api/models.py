@@ -49,6 +49,14 @@ class Job:
     finish_time: Optional[float] = None
 
 
+def first_by_name(jobs: Sequence[Job]) -> Dict[str, Job]:
+    """JobList.by_name of `jobs`: each name's first job (a repeated name keeps its first row)."""
+    by_name: Dict[str, Job] = {}
+    for job in jobs:
+        by_name.setdefault(job.name, job)
+    return by_name
+
+
 @dataclass(frozen=True)
 class JobList:
     """The parsed pickle: jobs in pickle order, plus the edges the pickle itself holds (F3)."""

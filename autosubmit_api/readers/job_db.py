@@ -27,7 +27,7 @@ from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError
 from autosubmit_api.job_status import code_of_name
-from autosubmit_api.models import Job, JobList, Section
+from autosubmit_api.models import Job, JobList, Section, first_by_name
 from autosubmit_api.readers import cache, load_stats, paths, storage
 from autosubmit_api.readers.job_build import make_job, opt_int, paused_gc, stamp
 from autosubmit_api.readers.store import Store
@@ -239,9 +239,7 @@ def feed_rows(
 
 
 def _job_list(expid: str, jobs: Sequence[Job], top: str, path: str) -> JobList:
-    by_name: Dict[str, Job] = {}
-    for job in jobs:
-        by_name.setdefault(job.name, job)
+    by_name = first_by_name(jobs)
     return JobList(
         expid=expid,
         jobs=tuple(jobs),

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import DataError, NotFound
-from autosubmit_api.models import Job, JobList
+from autosubmit_api.models import Job, JobList, first_by_name
 from autosubmit_api.readers import backend, cache, confined, job_db, load_stats, paths, storage, store
 from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
 from autosubmit_api.readers.job_build import make_job as _job
@@ -442,9 +442,7 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "", v
         # Malformed streams surface as TypeError, ValueError, KeyError, IndexError,
         # struct.error, UnicodeDecodeError, MemoryError... from the C unpickler.
         raise DataError(f"{name} cannot be read: {type(exc).__name__}: {_short(exc)}") from None
-    by_name: Dict[str, Job] = {}
-    for job in jobs:
-        by_name.setdefault(job.name, job)
+    by_name = first_by_name(jobs)
     return JobList(
         expid=expid,
         jobs=tuple(jobs),
