@@ -109,6 +109,20 @@ def file_key(path: str) -> Optional[Tuple[str, int, int]]:
     return (os.path.abspath(path), st.st_mtime_ns, st.st_size)
 
 
+def sqlite_key(path: str) -> Optional[Tuple[str, int, int, int, int]]:
+    """The identity of an SQLite file's content: (path, mtime_ns, size) of the file and
+    (mtime_ns, size) of its `-wal` file if any (a commit changes one of them); None when the
+    file does not exist."""
+    key = file_key(path)
+    if key is None:
+        return None
+    try:
+        wal = os.stat(path + "-wal")
+    except OSError:
+        return key + (0, 0)
+    return key + (wal.st_mtime_ns, wal.st_size)
+
+
 class _Flight:
     """The computation of one key: its lock and how many threads hold or wait for it."""
 

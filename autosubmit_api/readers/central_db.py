@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, TypeVar
+import threading
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -354,6 +355,42 @@ def get_experiment(settings: Settings, expid: str) -> Optional[ExperimentRow]:
     return rows[0] if rows else None
 
 
+# The names in each recent version of an SQLite central database: an experiment view asks
+# whether its experiment exists on every request, and for a listed one the answer is a stat,
+# not a query. A name missing from the set is asked of the database itself, so an experiment
+# created within the file's timestamp resolution of the previous write is never missed.
+_NAMES_MAX = 4
+_names: Dict[Tuple[Any, ...], FrozenSet[str]] = {}
+_names_lock = threading.Lock()
+_names_counter = cache_registry.register(
+    "readers.central_db.names", bound=_NAMES_MAX, entries=lambda: len(_names), clear=_names.clear
+)
+
+
+def has_experiment(settings: Settings, expid: str) -> bool:
+    """Whether the central database lists `expid`; Unavailable when it cannot be read."""
+    key = None if backend.is_postgres(settings) else cache.sqlite_key(settings.db_path)
+    if key is not None:
+        found = _names.get(key)
+        if found is not None and expid in found:
+            _names_counter.hits += 1
+            return True
+        _names_counter.misses += 1
+    try:
+        with _central(settings).connect() as conn:
+            _shape(settings, conn)  # Unavailable without an experiment table
+            if key is not None and key not in _names:
+                names = frozenset(row.name for row in conn.execute(select(_experiment.c.name)) if row.name is not None)
+                with _names_lock:
+                    if len(_names) >= _NAMES_MAX:
+                        _names.clear()
+                    _names[key] = names
+            query = select(_experiment.c.id).where(_experiment.c.name == expid).limit(1)
+            return conn.execute(query).first() is not None
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise _unavailable("The central database cannot be read", exc) from None
+
+
 def lacks_experiment(settings: Settings, expid: str) -> bool:
     """True only when the central database answers and has no such experiment.
 
@@ -361,7 +398,7 @@ def lacks_experiment(settings: Settings, expid: str) -> bool:
     decide, so the experiment views keep answering through a central-database outage.
     """
     try:
-        return get_experiment(settings, expid) is None
+        return not has_experiment(settings, expid)
     except Unavailable as exc:
         log.info("central database not consulted for %s: %s", expid, exc.message)
         return False

@@ -24,7 +24,7 @@ from typing import Any, Optional, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import NotFound
-from autosubmit_api.readers import backend, paths, sqlite, store
+from autosubmit_api.readers import backend, cache, paths, sqlite, store
 
 JOB_DB = "db"  # the 4.2 `jobs` table (SQLite job_list.db or the expid schema)
 PICKLE = "pkl"  # the pickle (a file, or a `job_pkl` row on PostgreSQL)
@@ -106,17 +106,7 @@ def job_db_file(settings: Settings, expid: str) -> Optional[Tuple[Any, ...]]:
     and of its `-wal` file if any (a commit changes one of them); None on PostgreSQL."""
     if backend.is_postgres(settings):
         return None
-    path = paths.job_list_db(settings, expid)
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    try:
-        wal = os.stat(path + "-wal")
-        wal_key: Tuple[int, int] = (wal.st_mtime_ns, wal.st_size)
-    except OSError:
-        wal_key = (0, 0)
-    return (path, st.st_mtime_ns, st.st_size) + wal_key
+    return cache.sqlite_key(paths.job_list_db(settings, expid))
 
 
 def structure_path(settings: Settings, where: Storage) -> str:

@@ -336,3 +336,26 @@ def test_an_autosubmit_3_beta_central_db_without_version_column_reads_null(site,
     row = central_db.get_experiment(settings, "a0b1")
     assert (row.description, row.autosubmit_version, row.user) == ("old one", None, None)
     assert central_db.db_version(settings) is None
+
+
+def test_has_experiment_sees_each_write_of_the_central_db(rows, settings):
+    assert central_db.has_experiment(settings, "a000")
+    assert central_db.has_experiment(settings, "a000")  # the second from the cached names
+    assert not central_db.has_experiment(settings, "b123")
+    add_central_row(rows, "b123")  # in the same moment as the read: the name is asked again
+    assert central_db.has_experiment(settings, "b123")
+    assert not central_db.lacks_experiment(settings, "b123")
+    with sqlite3.connect(rows.central_db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("INSERT INTO experiment(name, description) VALUES ('b124', 'in the wal')")
+        assert not central_db.has_experiment(settings, "b124")  # not committed yet
+        conn.commit()
+        assert rows.central_db.with_name("autosubmit.db-wal").exists()
+        assert central_db.has_experiment(settings, "b124")
+        conn.execute("DELETE FROM experiment WHERE name = 'a001'")
+        conn.commit()
+        assert not central_db.has_experiment(settings, "a001")  # the -wal changed: names read again
+    rows.central_db.unlink()
+    with pytest.raises(Unavailable):
+        central_db.has_experiment(settings, "a000")
+    assert not central_db.lacks_experiment(settings, "a000")  # an outage decides nothing
