@@ -124,14 +124,15 @@ def offered_codings() -> Tuple[str, ...]:
     return ("br", "gzip") if brotli is not None else ("gzip",)
 
 
-def choose_coding(header_value: Optional[str]) -> Optional[str]:
+def choose_coding(header_value: Optional[str], spliced: bool = False) -> Optional[str]:
     """The coding for this Accept-Encoding: the highest q among ours (brotli before gzip on a
-    tie), None for the plain bytes (absent header, or nothing of ours with q > 0)."""
+    tie, gzip first for a `spliced` body), None for the plain bytes (absent header, or
+    nothing of ours with q > 0)."""
     if not header_value:
         return None
     accept = request.accept_encodings
     best, best_q = None, 0.0
-    for coding in offered_codings():
+    for coding in ("gzip", "br") if spliced and brotli is not None else offered_codings():
         q = accept.quality(coding)
         if q > best_q:
             best, best_q = coding, q
@@ -179,14 +180,45 @@ def _is_error(body: bytes) -> bool:
     return len(body) <= ERROR_SCAN_BYTES and body[:1] == b"{" and ERROR_MARK in body
 
 
-def _variant(version: Version, coding: str) -> bytes:
-    found = version.variants.get(coding)
-    if found is None:
-        with version.lock:  # one compression per version, whatever the concurrency
-            found = version.variants.get(coding)
-            if found is None:
-                found = version.variants[coding] = _encode(coding, version.body, version.moving)
-    return found
+def _ready(version: Version, coding: Optional[str]) -> Optional[bytes]:
+    """The bytes of `version` in `coding` (None: plain) if they are made, without making them."""
+    return version.joined if coding is None else version.variants.get(coding)
+
+
+def _make(version: Version, coding: Optional[str]) -> bytes:
+    """The bytes of `version` in `coding`, made once per version whatever the concurrency."""
+    with version.lock:
+        if coding is None:
+            return version.body
+        found = version.variants.get(coding)
+        if found is None:
+            if coding == "gzip" and version.gzip_of is not None:
+                found = version.gzip_of(GZIP_LEVEL)
+            else:
+                found = _encode(coding, version.body, version.moving)
+            version.variants[coding] = found
+        return found
+
+
+def _sendable(version: Version, coding: Optional[str]) -> Tuple[Version, bytes]:
+    """The version to send and its bytes in `coding`: `version`, or the version of the second
+    before when another request is making this one's bytes and that one's are ready (a body
+    whose times move is made by one request per second; the others do not wait for it)."""
+    found = _ready(version, coding)
+    if found is not None:
+        return version, found
+    previous = version.previous
+    if previous is None:
+        return version, _make(version, coding)
+    if not version.lock.acquire(blocking=False):
+        found = _ready(previous, coding)
+        if found is not None:
+            return previous, found
+        return version, _make(version, coding)
+    try:
+        return version, _make(version, coding)
+    finally:
+        version.lock.release()
 
 
 def conditional(response: Response) -> Response:
@@ -205,26 +237,37 @@ def conditional(response: Response) -> Response:
         version = version_of(body) or _recent.version(body)
     accept = request.headers.get("Accept-Encoding")
     compressible = version.size >= MIN_COMPRESS_BYTES
-    coding = choose_coding(accept) if compressible else None
-    opaque = version.tag + (SUFFIX[coding] if coding else "")
-    response.headers["ETag"] = ('W/"%s"' if version.weak else '"%s"') % opaque
-    response.headers["Cache-Control"] = "no-cache"
+    coding = choose_coding(accept, version.gzip_of is not None) if compressible else None
+    suffix = SUFFIX[coding] if coding else ""
     if compressible:
         response.vary.add("Accept-Encoding")
+    response.headers["Cache-Control"] = "no-cache"
     wanted = request.headers.get("If-None-Match")
-    if wanted is not None:
-        tags = _tags(wanted)
-        if "*" in tags or opaque in tags:
-            response.status_code = 304
-            response.response = []
-            for name in ("Content-Length", "Content-Type"):
-                response.headers.pop(name, None)
-            return response
+    tags = _tags(wanted) if wanted is not None else []
+    if _not_modified(response, version, suffix, tags):
+        return response
+    sent, encoded = _sendable(version, coding)
+    if sent is not version and _not_modified(response, sent, suffix, tags):
+        return response
+    response.headers["ETag"] = _etag(sent, suffix)
     if coding:
-        encoded = _variant(version, coding)
         response.headers["Content-Encoding"] = coding
-    else:
-        encoded = version.body
     response.response = [encoded]
     response.headers["Content-Length"] = str(len(encoded))
     return response
+
+
+def _etag(version: Version, suffix: str) -> str:
+    return ('W/"%s"' if version.weak else '"%s"') % (version.tag + suffix)
+
+
+def _not_modified(response: Response, version: Version, suffix: str, tags: List[str]) -> bool:
+    """Turn the answer into a 304 (no body) if If-None-Match names this version's tag."""
+    if not tags or ("*" not in tags and version.tag + suffix not in tags):
+        return False
+    response.headers["ETag"] = _etag(version, suffix)
+    response.status_code = 304
+    response.response = []
+    for name in ("Content-Length", "Content-Type"):
+        response.headers.pop(name, None)
+    return True

@@ -254,3 +254,99 @@ def test_threads_asking_a_body_with_holes_in_one_new_second_share_one_version():
     b.join(DEADLINE)
     assert resolved == ["a"]
     assert got["a"] is got["b"] and got["a"].body == b'{"name":"a000_SIM","running":100}\n'
+
+
+def _blocking_resolver(started: threading.Event, release: threading.Event):
+    def resolver(now):
+        def resolve(keys):
+            started.set()
+            assert release.wait(DEADLINE)
+            return {"t": now}
+
+        return resolve
+
+    return resolver
+
+
+def _plain_resolver(now):
+    return lambda keys: {"t": now}
+
+
+def test_while_one_thread_makes_a_new_second_the_others_get_the_second_before():
+    from autosubmit_api.services.rendered import Live, render
+
+    rendered = render({"running": Live("t"), "name": "a000_SIM"})
+    before = rendered.version_at(100, _plain_resolver)
+    started, release = threading.Event(), threading.Event()
+    got = {}
+    maker = threading.Thread(
+        target=lambda: got.__setitem__("new", rendered.version_at(101, _blocking_resolver(started, release)))
+    )
+    maker.start()
+    assert started.wait(DEADLINE)
+    # The maker holds the lock: a request of second 101 does not wait, it gets second 100.
+    assert rendered.version_at(101, _plain_resolver) is before
+    release.set()
+    maker.join(DEADLINE)
+    new = got["new"]
+    assert new is not before and new.body == b'{"name":"a000_SIM","running":101}\n'
+    assert new.previous is before and before.previous is None
+    assert rendered.version_at(101, _plain_resolver) is new
+
+
+def test_after_a_pause_a_request_waits_for_the_new_second():
+    import sys
+
+    from autosubmit_api.services.rendered import Live, render
+
+    rendered = render({"running": Live("t")})
+    rendered.version_at(100, _plain_resolver)
+    started, release = threading.Event(), threading.Event()
+    got = {}
+    maker = threading.Thread(
+        target=lambda: got.__setitem__("a", rendered.version_at(105, _blocking_resolver(started, release)))
+    )
+    maker.start()
+    assert started.wait(DEADLINE)
+    # Second 100 is too old to stand for 105: this request waits for the maker's version.
+    waiter = threading.Thread(target=lambda: got.__setitem__("b", rendered.version_at(105, _plain_resolver)))
+    waiter.start()
+    wait_for(lambda: waiter.ident in sys._current_frames(), "the waiter running")
+    wait_for(lambda: sys._current_frames()[waiter.ident].f_code.co_name == "version_at", "the waiter waiting")
+    release.set()
+    maker.join(DEADLINE)
+    waiter.join(DEADLINE)
+    assert got["a"] is got["b"] and got["a"].previous is None
+    assert got["a"].body == b'{"running":105}\n'
+
+
+def test_the_http_layer_sends_the_second_before_while_the_new_bytes_are_made():
+    """A request that finds another making this second's gzip sends the second before's
+    gzip, with that version's tag; without a second before it waits and sends the new one."""
+    import gzip
+
+    from autosubmit_api import http_cache
+    from autosubmit_api.services.rendered import Live, render
+
+    rendered = render({"running": Live("t"), "pad": "x" * 5000})
+    before = rendered.version_at(100, _plain_resolver)
+    sent, data = http_cache._sendable(before, "gzip")
+    assert sent is before and gzip.decompress(data) == before.body
+    new = rendered.version_at(101, _plain_resolver)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with new.lock:
+            holding.set()
+            assert release.wait(DEADLINE)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(DEADLINE)
+    sent, data = http_cache._sendable(new, "gzip")
+    assert sent is before and data is before.variants["gzip"]
+    release.set()
+    holder.join(DEADLINE)
+    sent, data = http_cache._sendable(new, "gzip")
+    assert sent is new and gzip.decompress(data) == new.body
+    assert new.tag != before.tag

@@ -21,6 +21,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, Hashable, Iterator, List, Optional, Sequence, Tuple
 
 from autosubmit_api import cache_registry
+from autosubmit_api.services.spliced_gzip import Plan
 
 try:
     import orjson
@@ -73,7 +74,20 @@ class Version:
     Lives as long as its owner keeps it (a Rendered's static body, or its body of the
     current second). Iterating yields the body, so a Response can carry a Version."""
 
-    __slots__ = ("_body", "_join", "size", "weak", "moving", "_tag", "_tag_of", "variants", "lock", "__weakref__")
+    __slots__ = (
+        "_body",
+        "_join",
+        "size",
+        "weak",
+        "moving",
+        "_tag",
+        "_tag_of",
+        "variants",
+        "lock",
+        "gzip_of",
+        "previous",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -83,8 +97,11 @@ class Version:
         join: Optional[Callable[[], bytes]] = None,
         size: int = 0,
         moving: bool = False,
+        gzip_of: Optional[Callable[[int], bytes]] = None,
     ):
-        """`body`, or None with `join` (which makes it) and `size` (its length)."""
+        """`body`, or None with `join` (which makes it) and `size` (its length). `gzip_of`,
+        for a body of one second, makes its gzip at a level without joining it
+        (services/spliced_gzip.py)."""
         self._body = body
         self._join = join
         self.size = len(body) if body is not None else size
@@ -96,6 +113,10 @@ class Version:
         self._tag_of: Optional[Callable[[], str]] = tag_of
         self.variants: Dict[str, bytes] = {}
         self.lock = threading.RLock()
+        self.gzip_of = gzip_of
+        # The Version of the second before, for the requests of this second that arrive
+        # while one request makes this one's bytes (http_cache.py); at most one back.
+        self.previous: Optional[Version] = None
 
     @property
     def body(self) -> bytes:
@@ -110,6 +131,11 @@ class Version:
                     self._join = None
                     _register(self)
         return body
+
+    @property
+    def joined(self) -> Optional[bytes]:
+        """The bytes if they are made already, else None (without making them)."""
+        return self._body
 
     @property
     def tag(self) -> str:
@@ -173,7 +199,7 @@ def digest(*parts: bytes) -> str:
 class Rendered:
     """Static byte pieces alternating with Live keys."""
 
-    __slots__ = ("pieces", "keys", "size", "last", "static", "_digest", "_lock")
+    __slots__ = ("pieces", "keys", "size", "last", "static", "_digest", "_lock", "_plan")
 
     def __init__(self, pieces: Sequence[bytes], keys: Sequence[Hashable]):
         self.pieces = list(pieces)
@@ -183,6 +209,9 @@ class Rendered:
         self._digest: Optional[str] = None
         self._lock = threading.Lock()
         self.static = None if self.keys else _register(Version(self.pieces[0], self.pieces_digest))
+        # How to gzip a version without compressing the static pieces again: made with the
+        # first version (only bodies with holes have versions of their own).
+        self._plan: Optional[Plan] = None
 
     @property
     def is_static(self) -> bool:
@@ -215,33 +244,47 @@ class Rendered:
     def version_at(self, now: int, resolver: Callable[[int], Resolve]) -> Version:
         """The body's Version at `now` (whole seconds): every moving value has a one-second
         resolution, so requests within the same second share one Version (joined bytes,
-        entity tag, encoded variants). Threads asking in the same new second make one Version
-        (the first builds it, the others wait for it), so its bytes are joined and each
-        encoding computed once per second, not once per thread."""
+        entity tag, encoded variants). The first request of a new second makes it; a request
+        arriving meanwhile gets the previous second's Version rather than wait, and one
+        arriving after a pause (no Version of the second before) waits for the new one."""
         if self.static is not None:
             return self.static
         last = self.last
-        if last is not None and last[0] == now:
+        if last is not None and last[0] >= now:
             return last[1]
-        with self._lock:
-            last = self.last
-            if last is not None and last[0] == now:
+        if not self._lock.acquire(blocking=False):
+            if last is not None and last[0] == now - 1:
                 return last[1]
-            return self._new_version(now, resolver)
+            self._lock.acquire()
+        try:
+            last = self.last
+            if last is not None and last[0] >= now:
+                return last[1]
+            return self._new_version(now, resolver, last[1] if last is not None and last[0] == now - 1 else None)
+        finally:
+            self._lock.release()
 
-    def _new_version(self, now: int, resolver: Callable[[int], Resolve]) -> Version:
+    def _new_version(self, now: int, resolver: Callable[[int], Resolve], previous: Optional[Version]) -> Version:
         encoded = self._encoded(resolver(now)(self.keys))
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = Plan(self.pieces)
         # The tag covers the pieces and every hole but the stamp: bytes that differ only in
-        # the stamp share a (weak) tag, any other difference changes it.
+        # the stamp share a (weak) tag, any other difference changes it. The values are
+        # ASCII JSON, where a NUL byte cannot occur: joined by NULs they stay apart.
         moving = [text for key, text in zip(self.keys, encoded) if key != STAMP_KEY]
         version = Version(
             None,
-            lambda: digest(self.pieces_digest().encode("ascii"), *moving),
+            lambda: digest(self.pieces_digest().encode("ascii"), b"\x00".join(moving)),
             weak=STAMP_KEY in self.keys,
             join=lambda: self._join(encoded),
             size=self.size + sum(len(text) for text in encoded),
             moving=True,
+            gzip_of=lambda level: plan.gzip(encoded, level),
         )
+        if previous is not None:
+            previous.previous = None  # one second back, never a chain
+            version.previous = previous
         self.last = (now, version)
         return version
 

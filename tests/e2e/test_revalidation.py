@@ -33,6 +33,7 @@ class WireStatuses:
         self.order: List[str] = []
         self.urls: Dict[str, str] = {}
         self.status: Dict[str, int] = {}
+        self.encoding: Dict[str, str] = {}
         session = page.context.new_cdp_session(page)
         session.on("Network.requestWillBeSent", self._sent)
         session.on("Network.responseReceivedExtraInfo", self._received)
@@ -45,15 +46,23 @@ class WireStatuses:
 
     def _received(self, event):
         self.status[event["requestId"]] = event["statusCode"]
+        headers = {name.lower(): value for name, value in event.get("headers", {}).items()}
+        self.encoding[event["requestId"]] = headers.get("content-encoding", "")
 
-    def of(self, pattern: str) -> List[int]:
+    def _ids(self, pattern: str) -> List[str]:
         return [
-            self.status[rid]
+            rid
             for rid in self.order
             if rid in self.status
             and self.urls[rid].startswith(self.api)
             and re.search(pattern, self.urls[rid][len(self.api) :])
         ]
+
+    def of(self, pattern: str) -> List[int]:
+        return [self.status[rid] for rid in self._ids(pattern)]
+
+    def encodings(self, pattern: str) -> List[str]:
+        return [self.encoding[rid] for rid in self._ids(pattern)]
 
     def wait(self, page, pattern: str, count: int, timeout: float = 30.0) -> List[int]:
         deadline = time.monotonic() + timeout
@@ -72,6 +81,9 @@ def test_second_load_of_the_tree_and_monitor_polls_are_304(open_page, e2e_site, 
     gui.page.goto(gui.base + f"/experiment/{STILL}/tree")
     tree = rf"^/v3/tree/{STILL}$"
     assert wire.wait(gui.page, tree, 1) == [200]
+    # The tree's body holds the moment it was made, so it is a new version every second,
+    # sent as gzip spliced from pieces compressed at different times: the browser decodes it.
+    assert wire.encodings(tree) == ["gzip"]
     gui.wait_text("Total #Jobs")
     gui.settle()
 
