@@ -119,6 +119,20 @@ def threads_of(pid: int) -> Dict[int, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process tree under pid so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 class Sampler(threading.Thread):
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -337,11 +351,15 @@ def run_model(name: str, options: str, site: Path, expid: str, args, work: Path)
                 print(f"  warning: cold {route} answered {status}", flush=True)
         rss, pss, n = memory(proc.pid)
         print(f"after one cold request per route: RSS {mb(rss)}, PSS {mb(pss)}", flush=True)
+        cpu, started = cpu_seconds(proc.pid), time.perf_counter()
         times = warm(port, paths, args.clients, args.rounds, args.encoding)
+        cpu, wall = cpu_seconds(proc.pid) - cpu, time.perf_counter() - started
         rss, pss, n = memory(proc.pid)
+        answers = sum(len(v) for v in times.values())
         print(
             f"warm, {args.clients} clients x {args.rounds} rounds (Accept-Encoding: {args.encoding}); "
-            f"after it RSS {mb(rss)}, PSS {mb(pss)} in {n} processes; threads {threads_of(proc.pid)}"
+            f"after it RSS {mb(rss)}, PSS {mb(pss)} in {n} processes; threads {threads_of(proc.pid)}; "
+            f"{wall:.1f} s, server CPU {cpu:.2f} s ({1000 * cpu / max(answers, 1):.1f} ms per answer)"
         )
         print(table(cold, times, sizes), flush=True)
         if args.sse:
