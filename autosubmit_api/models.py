@@ -8,9 +8,11 @@ thousands of them and tuples build several times faster and smaller.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from operator import itemgetter
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 # --- job list (readers/job_list.py, docs/data.md A.6) -------------------------------------
@@ -57,6 +59,29 @@ def first_by_name(jobs: Sequence[Job]) -> Dict[str, Job]:
     return by_name
 
 
+# What of a job can change between two versions of its job list while its name stays: the
+# name is built from section, date, member, chunk and split (and a change of splits adds or
+# removes names). The change feed compares versions by these (services/job_feed.py).
+JOB_STATE_FIELDS = (
+    "status",
+    "submit_time",
+    "start_time",
+    "finish_time",
+    "priority",
+    "out_path_local",
+    "err_path_local",
+    "out_path_remote",
+    "err_path_remote",
+)
+# The state of a job's field dictionary (vars(job), or the values a reader builds it from).
+state_of_fields = itemgetter(*JOB_STATE_FIELDS)
+
+
+def job_state(job: Job) -> Tuple[Any, ...]:
+    state: Tuple[Any, ...] = state_of_fields(vars(job))
+    return state
+
+
 @dataclass(frozen=True)
 class JobList:
     """The parsed pickle: jobs in pickle order, plus the edges the pickle itself holds (F3)."""
@@ -76,6 +101,11 @@ class JobList:
     # the pickle file's (inode, mtime_ns, size) as read, or a `job_pkl` row's (modified,
     # length); "" when unknown. The change feed names pickle versions by it.
     version: str = field(default="", compare=False)
+    # Each job's name and hash(job_state(job)), in list order, noted by the pickle reader
+    # as it built each job (readers/job_build.Noted; docs/performance.md, "Change feed");
+    # None from readers that do not note them.
+    names: Optional[Tuple[str, ...]] = field(default=None, compare=False, repr=False)
+    states: Optional["array[int]"] = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.jobs)

@@ -11,9 +11,9 @@ import gc
 import threading
 from dataclasses import MISSING, fields
 from datetime import datetime
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-from autosubmit_api.models import Job
+from autosubmit_api.models import Job, state_of_fields
 
 
 def opt_int(value: Any) -> Optional[int]:
@@ -74,6 +74,24 @@ def make_job(values: Dict[str, Any]) -> Job:
         job.__dict__.update(values)
         return job
     return Job(**values)
+
+
+class Noted:
+    """Builds jobs with make_job and notes each one's name and hash(job_state(job)), in build
+    order, for the change feed. Hashed here, from the values just made, it costs nothing
+    measurable; the same hashes taken later, over 50,000 jobs no longer in the CPU's caches,
+    take about 45 ms (docs/performance.md, "Change feed")."""
+
+    __slots__ = ("names", "states")
+
+    def __init__(self) -> None:
+        self.names: List[str] = []
+        self.states: List[int] = []
+
+    def job(self, values: Dict[str, Any]) -> Job:
+        self.names.append(values["name"])
+        self.states.append(hash(state_of_fields(values)))
+        return make_job(values)
 
 
 # Blocks of several threads overlap: the collector stays paused until the last one ends (a

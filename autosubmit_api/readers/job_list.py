@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import time
+from array import array
 from collections import OrderedDict
 from datetime import date as _date
 from datetime import datetime, time as _time, timedelta
@@ -33,7 +34,7 @@ from autosubmit_api.errors import DataError, NotFound
 from autosubmit_api.models import Job, JobList, first_by_name
 from autosubmit_api.readers import backend, cache, confined, job_db, load_stats, paths, storage, store
 from autosubmit_api.readers.job_build import JOB_DEFAULTS as _JOB_DEFAULTS
-from autosubmit_api.readers.job_build import make_job as _job
+from autosubmit_api.readers.job_build import Noted
 from autosubmit_api.readers.job_build import opt_int
 from autosubmit_api.readers.job_build import paused_gc  # noqa: F401 (re-exported for services)
 from autosubmit_api.readers.job_build import stamp as _stamp
@@ -213,7 +214,7 @@ def _log_pair(value: Any) -> Tuple[str, str]:
     return ("", "")
 
 
-def _from_tuple(entry: Any) -> Job:
+def _from_tuple(entry: Any, noted: Noted) -> Job:
     """F1/F2: (name, id, status, priority, section, date, member, chunk, out, err,
     remote out, remote err[, wrapper_type])."""
     if not isinstance(entry, tuple) or len(entry) < 12 or not isinstance(entry[0], str):
@@ -237,7 +238,7 @@ def _from_tuple(entry: Any) -> Job:
         err_path_remote=entry[11] if isinstance(entry[11], str) else "",
         wrapper_type=_opt_str(wrapper),
     )
-    return _job(values)
+    return noted.job(values)
 
 
 # The state keys read, in one order; every 4.1.x Job state has them all except where noted
@@ -264,7 +265,7 @@ _GETTERS = {status_key: itemgetter(status_key, *_STATE_KEYS, *_TEXT_KEYS) for st
 _TEXT_TYPES = frozenset((str, type(None)))
 
 
-def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) -> Job:
+def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str], noted: Noted) -> Job:
     """F3/F4: a Job's attribute dict; `status_keys` says which status name comes first.
 
     Run once per job of 50,000-job lists: the fields come from one C-level itemgetter call
@@ -322,7 +323,7 @@ def _from_state(name: str, state: Dict[str, Any], status_keys: Tuple[str, str]) 
     if not finish:
         # 4.1.13 leaves finish_time_timestamp None and records end_time_timestamp instead.
         finish = state.get("end_time_timestamp")
-    return _job(
+    return noted.job(
         {
             "name": name,
             "status": status if status.__class__ is int else _status(status),
@@ -363,8 +364,8 @@ def _state_of(obj: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _jobs_from_list(top: List[Any], protocol: int) -> Tuple[str, List[Job]]:
-    jobs = [_from_tuple(entry) for entry in top]
+def _jobs_from_list(top: List[Any], protocol: int, noted: Noted) -> Tuple[str, List[Job]]:
+    jobs = [_from_tuple(entry, noted) for entry in top]
     if top:
         fmt = "F1" if len(top[0]) == 12 else "F2"
     else:
@@ -372,17 +373,17 @@ def _jobs_from_list(top: List[Any], protocol: int) -> Tuple[str, List[Job]]:
     return fmt, jobs
 
 
-def _jobs_from_dict(top: Dict[Any, Any]) -> List[Job]:
+def _jobs_from_dict(top: Dict[Any, Any], noted: Noted) -> List[Job]:
     jobs = []
     for name, value in top.items():
         state = _state_of(value)
         if not isinstance(name, str) or state is None:
             raise DataError("a job entry is not a name -> attributes pair")
-        jobs.append(_from_state(name, state, ("_status", "status")))
+        jobs.append(_from_state(name, state, ("_status", "status"), noted))
     return jobs
 
 
-def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]:
+def _jobs_from_graph(graph: _DiGraph, noted: Noted) -> Tuple[List[Job], List[Tuple[str, str]]]:
     nodes = graph.__dict__.get("_node")
     if not isinstance(nodes, dict):
         raise DataError("the job graph has no nodes")
@@ -391,7 +392,7 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
         state = _state_of(attrs.get("job")) if isinstance(attrs, dict) else None
         if not isinstance(name, str) or state is None:
             continue  # nodes without a "job" attribute are not jobs (docs/data.md A.6)
-        jobs.append(_from_state(name, state, ("status", "_status")))
+        jobs.append(_from_state(name, state, ("status", "_status"), noted))
     known = {job.name for job in jobs}
     succ = graph.__dict__.get("_succ") or graph.__dict__.get("_adj") or {}
     edges: List[Tuple[str, str]] = []
@@ -402,15 +403,15 @@ def _jobs_from_graph(graph: _DiGraph) -> Tuple[List[Job], List[Tuple[str, str]]]
     return jobs, edges
 
 
-def _jobs_of(top: Any, protocol: int) -> Tuple[List[Job], str, List[Tuple[str, str]]]:
+def _jobs_of(top: Any, protocol: int, noted: Noted) -> Tuple[List[Job], str, List[Tuple[str, str]]]:
     """The jobs, the format and the pickle's own edges, by the unpickled top-level type."""
     if isinstance(top, list):
-        fmt, jobs = _jobs_from_list(top, protocol)
+        fmt, jobs = _jobs_from_list(top, protocol, noted)
         return jobs, fmt, []
     if isinstance(top, dict):
-        return _jobs_from_dict(top), "F4", []
+        return _jobs_from_dict(top, noted), "F4", []
     if isinstance(top, _DiGraph):
-        jobs, edges = _jobs_from_graph(top)
+        jobs, edges = _jobs_from_graph(top, noted)
         return jobs, "F3", edges
     raise DataError(f"unknown job list format ({type(top).__name__})")
 
@@ -425,10 +426,11 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "", v
     if not data:
         raise DataError(f"{name} is empty")
     protocol = data[1] if len(data) > 1 and data[0] == 0x80 else 0
+    noted = Noted()
     try:
         with paused_gc():
             top = _unpickle(data)
-            jobs, fmt, edges = _jobs_of(top, protocol)
+            jobs, fmt, edges = _jobs_of(top, protocol, noted)
         top = None  # the raw state dicts can go before the index is built
     except DataError as exc:
         raise DataError(f"{name} cannot be read: {exc.message}") from None
@@ -452,6 +454,8 @@ def parse_job_list(data: bytes, expid: str, *, mtime: int = 0, path: str = "", v
         pkl_edges=tuple(edges),
         by_name=by_name,
         version=version,
+        names=tuple(noted.names),
+        states=array("q", noted.states),
     )
 
 

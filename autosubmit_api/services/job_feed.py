@@ -34,12 +34,12 @@ import weakref
 from array import array
 from dataclasses import dataclass
 from itertools import compress
-from operator import attrgetter, itemgetter, ne
+from operator import attrgetter, ne
 from typing import Any, List, Optional, Sequence, Tuple
 
 from autosubmit_api.config import Settings
 from autosubmit_api.errors import BadRequest, NotFound
-from autosubmit_api.models import Job, JobList
+from autosubmit_api.models import Job, JobList, job_state, state_of_fields
 from autosubmit_api.readers import backend, cache, job_db, storage
 from autosubmit_api.services.jobs import list_views as job_lists
 from autosubmit_api.services.jobs.loading import cached_view, check_experiment, load_jobs
@@ -113,7 +113,7 @@ def changes(settings: Settings, expid: str, since: str) -> Change:
 
 
 def _rows_digest(rows: Sequence[Tuple[str, Job]]) -> str:
-    return digest(repr(sorted((job.name, _state(job)) for _, job in rows)).encode("utf-8", "surrogateescape"))[:16]
+    return digest(repr(sorted((job.name, job_state(job)) for _, job in rows)).encode("utf-8", "surrogateescape"))[:16]
 
 
 def _settled(newest: str, now: float) -> bool:
@@ -159,28 +159,7 @@ def _full(settings: Settings, expid: str, cursor: str) -> Change:
 # --- pickles: the difference between two job tables ------------------------------------
 
 
-# What of a job's feed item can change between two versions of the job list. The item also
-# shows section, date, member, chunk, split and splits, but Autosubmit builds a job's name from
-# those (and a change of splits adds or removes names, which answers the full list), so a job
-# of the same name keeps them; leaving them out makes a snapshot a third cheaper.
-_FIELDS = (
-    "status",
-    "submit_time",
-    "start_time",
-    "finish_time",
-    "priority",
-    "out_path_local",
-    "err_path_local",
-    "out_path_remote",
-    "err_path_remote",
-)
-_STATE = itemgetter(*_FIELDS)
 _NAME = attrgetter("name")
-
-
-def _state(job: Job) -> Tuple[Any, ...]:
-    state: Tuple[Any, ...] = _STATE(vars(job))
-    return state
 
 
 class Snapshot:
@@ -192,12 +171,15 @@ class Snapshot:
 
     def __init__(self, jobs: JobList):
         listed = jobs.jobs
-        self.names = tuple(map(_NAME, listed))
-        self.hashes = array("q", map(hash, map(_STATE, map(vars, listed))))
+        if jobs.names is not None and jobs.states is not None:
+            self.names, self.hashes = jobs.names, jobs.states  # noted as the reader built the jobs
+        else:
+            self.names = tuple(map(_NAME, listed))
+            self.hashes = array("q", map(hash, map(state_of_fields, map(vars, listed))))
         if jobs.version:
             self.digest = digest(jobs.version.encode("utf-8", "surrogateescape"))[:16]
         else:
-            states = repr([(job.name, _state(job)) for job in listed])
+            states = repr([(job.name, job_state(job)) for job in listed])
             self.digest = digest(states.encode("utf-8", "surrogateescape"))[:16]
 
     def changed_in(self, new: "Snapshot") -> Optional[List[int]]:

@@ -379,3 +379,17 @@ def test_f3_nodes_without_a_job_are_skipped(tmp_path):
 
     assert [job.name for job in parsed.jobs] == [job.name for job in jobs]
     assert all("a000_NOT_A_JOB" not in edge for edge in parsed.pkl_edges)
+
+
+@pytest.mark.parametrize("fmt", ["F1", "F2", "F3", "F4"])
+def test_the_reader_notes_each_jobs_name_and_state_hash_in_list_order(tmp_path, fmt):
+    from array import array
+
+    from autosubmit_api.models import job_state
+
+    path = tmp_path / "job_list_a000.pkl"
+    pickles.write_job_list(path, sample_jobs("a000"), fmt)
+    parsed = parse_job_list(path.read_bytes(), "a000", path=str(path))
+    assert parsed.names == tuple(job.name for job in parsed.jobs)
+    assert parsed.states == array("q", (hash(job_state(job)) for job in parsed.jobs))
+    assert len(set(parsed.states)) > 1  # the sample's jobs differ in state

@@ -215,3 +215,28 @@ def test_cursor_fields_are_opaque_but_decodable(settings, as42):
     fields = job_feed.decode(cursor)
     assert fields[0] == "db" and fields[1] == job_feed.scope(settings, "a042") and fields[2] == len(as42.jobs)
     assert json.loads(base64.urlsafe_b64decode(cursor[3:] + "=" * (-len(cursor[3:]) % 4))) == fields
+
+
+def test_a_new_log_name_alone_is_a_change(client, make_experiment):
+    """Autosubmit may record a job's log names in a later save than its status."""
+    made = make_experiment("a000")
+    first = feed(client, "a000")
+    job = made.jobs[1]
+    job.out_log = f"{job.name}.20991231235959.out"
+    set_statuses(made, {})
+    after = feed(client, "a000", first["cursor"])
+    assert after["full"] is False and list(by_name(after)) == [job.name]
+
+
+def test_a_job_list_without_noted_states_gives_the_same_snapshot(settings, make_experiment):
+    """The feed hashes the jobs itself when a reader did not note their states."""
+    import dataclasses
+
+    from autosubmit_api.services import job_feed
+    from autosubmit_api.services.jobs.loading import load_jobs
+
+    make_experiment("a000")
+    noted = load_jobs(settings, "a000")
+    bare = dataclasses.replace(noted, names=None, states=None)
+    first, again = job_feed.Snapshot(noted), job_feed.Snapshot(bare)
+    assert first.names == again.names and first.hashes == again.hashes and first.digest == again.digest
