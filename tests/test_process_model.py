@@ -256,20 +256,36 @@ def test_threads_asking_a_body_with_holes_in_one_new_second_share_one_version():
     assert got["a"] is got["b"] and got["a"].body == b'{"name":"a000_SIM","running":100}\n'
 
 
-def _blocking_resolver(started: threading.Event, release: threading.Event):
-    def resolver(now):
-        def resolve(keys):
-            started.set()
-            assert release.wait(DEADLINE)
-            return {"t": now}
-
-        return resolve
-
-    return resolver
-
-
 def _plain_resolver(now):
     return lambda keys: {"t": now}
+
+
+class _Maker:
+    """A thread making `rendered`'s Version of second `now`, held inside its resolver until
+    release(); the Version it made is `made`."""
+
+    def __init__(self, rendered, now):
+        self.started, self._release, self.made = threading.Event(), threading.Event(), None
+
+        def resolver(at):
+            def resolve(keys):
+                self.started.set()
+                assert self._release.wait(DEADLINE)
+                return {"t": at}
+
+            return resolve
+
+        def run():
+            self.made = rendered.version_at(now, resolver)
+
+        self._thread = threading.Thread(target=run)
+        self._thread.start()
+        assert self.started.wait(DEADLINE)
+
+    def release(self):
+        self._release.set()
+        self._thread.join(DEADLINE)
+        return self.made
 
 
 def test_while_one_thread_makes_a_new_second_the_others_get_the_second_before():
@@ -277,18 +293,10 @@ def test_while_one_thread_makes_a_new_second_the_others_get_the_second_before():
 
     rendered = render({"running": Live("t"), "name": "a000_SIM"})
     before = rendered.version_at(100, _plain_resolver)
-    started, release = threading.Event(), threading.Event()
-    got = {}
-    maker = threading.Thread(
-        target=lambda: got.__setitem__("new", rendered.version_at(101, _blocking_resolver(started, release)))
-    )
-    maker.start()
-    assert started.wait(DEADLINE)
+    maker = _Maker(rendered, 101)
     # The maker holds the lock: a request of second 101 does not wait, it gets second 100.
     assert rendered.version_at(101, _plain_resolver) is before
-    release.set()
-    maker.join(DEADLINE)
-    new = got["new"]
+    new = maker.release()
     assert new is not before and new.body == b'{"name":"a000_SIM","running":101}\n'
     assert new.previous is before and before.previous is None
     assert rendered.version_at(101, _plain_resolver) is new
@@ -301,23 +309,17 @@ def test_after_a_pause_a_request_waits_for_the_new_second():
 
     rendered = render({"running": Live("t")})
     rendered.version_at(100, _plain_resolver)
-    started, release = threading.Event(), threading.Event()
-    got = {}
-    maker = threading.Thread(
-        target=lambda: got.__setitem__("a", rendered.version_at(105, _blocking_resolver(started, release)))
-    )
-    maker.start()
-    assert started.wait(DEADLINE)
+    maker = _Maker(rendered, 105)
     # Second 100 is too old to stand for 105: this request waits for the maker's version.
+    got = {}
     waiter = threading.Thread(target=lambda: got.__setitem__("b", rendered.version_at(105, _plain_resolver)))
     waiter.start()
     wait_for(lambda: waiter.ident in sys._current_frames(), "the waiter running")
     wait_for(lambda: sys._current_frames()[waiter.ident].f_code.co_name == "version_at", "the waiter waiting")
-    release.set()
-    maker.join(DEADLINE)
+    made = maker.release()
     waiter.join(DEADLINE)
-    assert got["a"] is got["b"] and got["a"].previous is None
-    assert got["a"].body == b'{"running":105}\n'
+    assert made is got["b"] and made.previous is None
+    assert made.body == b'{"running":105}\n'
 
 
 def test_the_http_layer_sends_the_second_before_while_the_new_bytes_are_made():
