@@ -12,8 +12,11 @@ One `after_request` hook, for GET and HEAD answers of status 200 that are not er
 - `If-None-Match` (RFC 9110 13.1.2: a list or `*`, weak comparison) matching the tag of the
   representation this request would get answers 304 with no body, keeping the other headers
   (CORS ones are added after this hook by flask-cors).
-- `Accept-Encoding` (q-values, `*`): brotli where offered, else gzip, else the plain bytes.
-  Each encoding is computed once per body version and kept with it. Bodies under
+- `Accept-Encoding` (q-values, `*`): brotli where offered, else gzip, else the plain bytes;
+  gzip first for a body of one second (a Version with `gzip_of`), whose gzip is spliced from
+  pieces compressed once (services/spliced_gzip.py). Each encoding is computed once per body
+  version and kept with it; a request that finds another one making this second's bytes
+  sends the previous second's version instead of waiting (`_sendable`). Bodies under
   MIN_COMPRESS_BYTES stay plain. The tag of an encoded variant is the plain tag with a
   `-br` / `-gz` suffix (each representation has its own strong tag), and `Vary:
   Accept-Encoding` goes on every compressible answer.
@@ -48,8 +51,9 @@ MIN_COMPRESS_BYTES = 1024
 GZIP_LEVEL = 1
 BROTLI_QUALITY = 4
 # A body whose job times move with the clock (running or queuing jobs) is a new version every
-# second, so a poll usually compresses again: brotli 1 (1/18.6 of the tree, 0.14 s, as fast
-# as gzip 1) keeps that cost at gzip's.
+# second, so a poll usually compresses again. Clients that offer gzip get it spliced (a few
+# milliseconds a second); one that asks for brotli only gets quality 1 (1/18.6 of the tree,
+# 0.14 s).
 BROTLI_QUALITY_MOVING = 1
 # Versions of bodies that no Rendered holds, by content hash: bounded in bytes and count.
 LRU_BYTES = 64 * 1024 * 1024
