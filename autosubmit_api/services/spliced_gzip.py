@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from array import array
 from typing import List, Sequence, Tuple, Union
 
 # CRC-32 (ISO-HDLC, as gzip and zlib use it), bit-reversed polynomial.
@@ -80,15 +81,16 @@ def _times_x(b: int) -> int:
     return (b >> 1) ^ _POLY if b & 1 else b >> 1
 
 
-def _nibble_tables(a: int) -> List[int]:
-    """Products a * b for every 4-bit slice of b: 8 tables of 16, flattened. Multiplying by a
-    is linear in b, so a * b is the XOR of the products of b's eight slices."""
+def _nibble_tables(a: int) -> "array[int]":
+    """Products a * b for every 4-bit slice of b: 8 tables of 16, flattened (512 bytes as an
+    array of 32-bit values). Multiplying by a is linear in b, so a * b is the XOR of the
+    products of b's eight slices."""
     columns = [0] * 32  # columns[j] = a * (the polynomial of bit j alone) = a * x^(31 - j)
     column = a
     for j in range(31, -1, -1):
         columns[j] = column
         column = _times_x(column)
-    tables = []
+    tables = array("I")
     for lane in range(8):
         table = [0] * 16
         for v in range(1, 16):
@@ -98,7 +100,7 @@ def _nibble_tables(a: int) -> List[int]:
     return tables
 
 
-def _times(tables: List[int], b: int) -> int:
+def _times(tables: "array[int]", b: int) -> int:
     """a * b with the nibble tables of a."""
     return (
         tables[b & 15]
