@@ -241,7 +241,7 @@ def conditional(response: Response) -> Response:
         version = version_of(body) or _recent.version(body)
     accept = request.headers.get("Accept-Encoding")
     compressible = version.size >= MIN_COMPRESS_BYTES
-    coding = choose_coding(accept, version.gzip_of is not None) if compressible else None
+    coding = choose_coding(accept, version.moving) if compressible else None
     suffix = SUFFIX[coding] if coding else ""
     if compressible:
         response.vary.add("Accept-Encoding")

@@ -79,7 +79,6 @@ class Version:
         "_join",
         "size",
         "weak",
-        "moving",
         "_tag",
         "_tag_of",
         "variants",
@@ -96,7 +95,6 @@ class Version:
         weak: bool = False,
         join: Optional[Callable[[], bytes]] = None,
         size: int = 0,
-        moving: bool = False,
         gzip_of: Optional[Callable[[int], bytes]] = None,
     ):
         """`body`, or None with `join` (which makes it) and `size` (its length). `gzip_of`,
@@ -106,9 +104,6 @@ class Version:
         self._join = join
         self.size = len(body) if body is not None else size
         self.weak = weak
-        # True for the body of one second of a view with holes: its encodings are redone
-        # each second a client asks, so the HTTP layer picks its fastest levels for it.
-        self.moving = moving
         self._tag: Optional[str] = None
         self._tag_of: Optional[Callable[[], str]] = tag_of
         self.variants: Dict[str, bytes] = {}
@@ -131,6 +126,13 @@ class Version:
                     self._join = None
                     _register(self)
         return body
+
+    @property
+    def moving(self) -> bool:
+        """True for the body of one second of a view with holes (the only Versions made with
+        a spliced gzip): its encodings are redone each second a client asks, so the HTTP layer
+        picks its fastest levels for it."""
+        return self.gzip_of is not None
 
     @property
     def joined(self) -> Optional[bytes]:
@@ -279,7 +281,6 @@ class Rendered:
             weak=STAMP_KEY in self.keys,
             join=lambda: self._join(encoded),
             size=self.size + sum(len(text) for text in encoded),
-            moving=True,
             gzip_of=lambda level: plan.gzip(encoded, level),
         )
         if previous is not None:
