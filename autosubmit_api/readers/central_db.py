@@ -385,6 +385,7 @@ def has_experiment(settings: Settings, expid: str) -> bool:
                     if len(_names) >= _NAMES_MAX:
                         _names.clear()
                     _names[key] = names
+                return expid in names  # read just now: no need to ask again
             query = select(_experiment.c.id).where(_experiment.c.name == expid).limit(1)
             return conn.execute(query).first() is not None
     except (DBAPIError, SQLAlchemyError) as exc:
