@@ -81,6 +81,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _polling_options(cmd: argparse.ArgumentParser, interval: int) -> None:
+    """--interval and --for of a command with --follow (both polled by _polls)."""
+    cmd.add_argument(
+        "--interval",
+        type=_seconds,
+        default=float(interval),
+        metavar="SECONDS",
+        help=f"seconds between polls with --follow (default {interval})",
+    )
+    cmd.add_argument(
+        "--for", dest="follow_for", type=_seconds, metavar="SECONDS", help="stop following after this many seconds"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = _Parser(
@@ -121,16 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="then keep printing the jobs that change (the API's change feed, polled) until Ctrl-C",
     )
-    cmd.add_argument(
-        "--interval",
-        type=_seconds,
-        default=5.0,
-        metavar="SECONDS",
-        help="seconds between polls with --follow (default 5)",
-    )
-    cmd.add_argument(
-        "--for", dest="follow_for", type=_seconds, metavar="SECONDS", help="stop following after this many seconds"
-    )
+    _polling_options(cmd, interval=5)
 
     cmd = commands.add_parser("logs", parents=[common], help="the end of a job's log")
     cmd.add_argument("expid")
@@ -142,16 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument(
         "-f", "--follow", action="store_true", help="keep printing new lines (polling the API) until Ctrl-C"
     )
-    cmd.add_argument(
-        "--interval",
-        type=_seconds,
-        default=2.0,
-        metavar="SECONDS",
-        help="seconds between polls with --follow (default 2)",
-    )
-    cmd.add_argument(
-        "--for", dest="follow_for", type=_seconds, metavar="SECONDS", help="stop following after this many seconds"
-    )
+    _polling_options(cmd, interval=2)
 
     cmd = commands.add_parser("runs", parents=[common], help="an experiment's runs")
     cmd.add_argument("expid")
