@@ -25,6 +25,18 @@ def run_cli(*args, env=None, timeout=60):
     )
 
 
+def print_config(env, *args):
+    """The gunicorn settings `start --print-config` prints, by name (values as text)."""
+    result = run_cli("start", "--disable-bg-tasks", "--print-config", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    values = {}
+    for line in result.stdout.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip().isidentifier():
+            values[name.strip()] = value.strip()
+    return values
+
+
 def clean_env(**extra):
     env = {
         k: v

@@ -15,7 +15,7 @@ import pytest
 from autosubmit_api import cli
 from tests.factory import make_experiment, make_site
 from tests.conftest import free_port
-from tests.test_cli import Server, clean_env, get, run_cli
+from tests.test_cli import Server, clean_env, get, print_config, run_cli
 
 
 @pytest.fixture
@@ -114,30 +114,19 @@ def test_a_value_gunicorn_refuses_is_an_error_before_starting(site_env):
     assert result.stderr.startswith("error: invalid value for limit_request_line")
 
 
-def _print_config(env, *args, cwd):
-    result = run_cli("start", "--disable-bg-tasks", "--print-config", *args, env=env)
-    assert result.returncode == 0, result.stderr
-    values = {}
-    for line in result.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip().isidentifier():
-            values[name.strip()] = value.strip()
-    return values
-
-
 @pytest.mark.slow
 def test_the_config_file_the_environment_and_the_command_line_in_gunicorns_order(site_env, tmp_path):
     conf = tmp_path / "gunicorn.site.py"
     conf.write_text("timeout = 31\nproc_name = 'from-config-file'\npreload_app = False\nbacklog = 77\n")
-    values = _print_config(site_env, cwd=tmp_path)
+    values = print_config(site_env)
     assert values["timeout"] == "600" and values["preload_app"] == "True"
-    values = _print_config(site_env, "-c", str(conf), cwd=tmp_path)
+    values = print_config(site_env, "-c", str(conf))
     assert (values["timeout"], values["proc_name"], values["backlog"]) == ("31", "from-config-file", "77")
     assert values["preload_app"] == "True"  # always: the scheduler runs once per host
     env = {**site_env, "GUNICORN_CMD_ARGS": "--timeout 32 --backlog 78"}
-    values = _print_config(env, "-c", str(conf), cwd=tmp_path)
+    values = print_config(env, "-c", str(conf))
     assert (values["timeout"], values["backlog"]) == ("32", "78")
-    values = _print_config(env, "-c", str(conf), "-t", "33", cwd=tmp_path)
+    values = print_config(env, "-c", str(conf), "-t", "33")
     assert (values["timeout"], values["backlog"]) == ("33", "78")
 
 
@@ -278,9 +267,9 @@ def test_env_settings_reach_the_apis_own_settings(site_env, tmp_path):
 def test_a_control_socket_named_on_the_command_line_or_in_the_config_file_is_kept(site_env, tmp_path):
     if not hasattr(pytest.importorskip("gunicorn.config"), "ControlSocket"):
         pytest.skip("this gunicorn has no control socket")
-    assert _print_config(site_env, cwd=tmp_path)["control_socket_disable"] == "True"
-    named = _print_config(site_env, "--control-socket", str(tmp_path / "api.ctl"), cwd=tmp_path)
+    assert print_config(site_env)["control_socket_disable"] == "True"
+    named = print_config(site_env, "--control-socket", str(tmp_path / "api.ctl"))
     assert named["control_socket_disable"] == "False" and named["control_socket"] == str(tmp_path / "api.ctl")
     conf = tmp_path / "ctl.conf.py"
     conf.write_text(f"control_socket = {str(tmp_path / 'file.ctl')!r}\n")
-    assert _print_config(site_env, "-c", str(conf), cwd=tmp_path)["control_socket_disable"] == "False"
+    assert print_config(site_env, "-c", str(conf))["control_socket_disable"] == "False"

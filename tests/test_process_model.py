@@ -13,7 +13,7 @@ import pytest
 from autosubmit_api import cli
 from autosubmit_api.readers import cache
 from autosubmit_api.services.jobs import loading
-from tests.test_cli import clean_env, run_cli, serving
+from tests.test_cli import clean_env, print_config, serving
 from tests.test_cli_gunicorn import site_env  # noqa: F401 - the fixture
 
 DEADLINE = 30
@@ -137,13 +137,7 @@ def test_overlapping_gc_pauses_of_two_threads_end_with_the_last():
 
 
 def _config(env, *args):
-    result = run_cli("start", "--disable-bg-tasks", "--print-config", *args, env=env)
-    assert result.returncode == 0, result.stderr
-    values = {}
-    for line in result.stdout.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip().isidentifier():
-            values[name.strip()] = value.strip()
+    values = print_config(env, *args)
     return values["workers"], values["worker_class"], values["threads"]
 
 
